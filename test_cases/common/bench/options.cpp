@@ -1,0 +1,20 @@
+// Shared option groups (see options.hpp).
+#include "bench/options.hpp"
+
+namespace awsdt {
+
+void add_common_options(CLI::App& app, CommonOptions& o, const std::string& json_flag) {
+  auto* comm = app.add_option_group("Communication");
+  comm->add_option("--backend", o.comm.backend, "auto | mpi | nccl (auto: nccl when a GPU is visible, else mpi)")
+      ->check(CLI::IsMember({"auto", "mpi", "nccl"}));
+  comm->add_option("--bootstrap", o.comm.bootstrap,
+                   "auto | mpi | env (env: MASTER_ADDR/MASTER_PORT/RANK/WORLD_SIZE/LOCAL_RANK as torchrun sets)")
+      ->check(CLI::IsMember({"auto", "mpi", "env"}));
+  auto* out = app.add_option_group("Output");
+  out->add_option(json_flag, o.json_output, "write the JSON result document to this file");
+  out->add_option("--csv", o.csv_output, "write one CSV row per measurement to this file");
+  out->add_flag("--json", o.json_stdout, "print the JSON result document on stdout instead of the table");
+  out->add_flag("-v,--verbose", o.verbose, "debug logging on every rank");
+}
+
+}  // namespace awsdt

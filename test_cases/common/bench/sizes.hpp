@@ -1,0 +1,16 @@
+// Byte sizes as users type them (nccl-tests style: 8, 64K, 128M, 16G; powers of 1024) and as tables show them.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace awsdt {
+
+/// Parses "N", "NK", "NM", "NG" or "NT" (case-insensitive, optional trailing B); throws UsageError naming
+/// `what` and the accepted forms.
+std::uint64_t parse_bytes(std::string_view text, std::string_view what = "size");
+/// 1536 -> "1.5 KiB".
+std::string format_bytes(double bytes);
+
+}  // namespace awsdt

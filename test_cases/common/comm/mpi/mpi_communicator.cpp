@@ -1,0 +1,224 @@
+// MPI backend (see mpi_communicator.hpp). Collectives use MPI's blocking calls on the stream's thread: they are
+// Open MPI's tuned algorithms, faster than its non-blocking collectives. Inside a group, point-to-point
+// operations are posted non-blocking and completed together so that send/recv pairs cannot deadlock.
+#include "comm/mpi/mpi_communicator.hpp"
+
+#include <climits>
+#include <cstring>
+#include <functional>
+
+#include <fmt/format.h>
+
+#include "comm/mpi/mpi_runtime.hpp"
+#include "comm/mpi/mpi_types.hpp"
+#include "kernels/cpu/reduce.hpp"
+
+namespace awsdt {
+namespace {
+
+std::vector<std::string> gather_hosts(MPI_Comm comm, int size) {
+  constexpr int kLen = 256;
+  std::vector<char> mine(kLen, '\0'), all(std::size_t(kLen) * size);
+  std::strncpy(mine.data(), host_name().c_str(), kLen - 1);
+  AWSDT_CHECK_MPI(MPI_Allgather(mine.data(), kLen, MPI_CHAR, all.data(), kLen, MPI_CHAR, comm));
+  std::vector<std::string> hosts;
+  for (int r = 0; r < size; ++r) hosts.emplace_back(all.data() + std::size_t(r) * kLen);
+  return hosts;
+}
+
+int mpi_count(std::size_t count) {
+  if (count > std::size_t(INT_MAX))
+    throw UsageError(fmt::format("the MPI backend moves at most {} elements per call; {} requested", INT_MAX, count));
+  return int(count);
+}
+
+// One operation: runs blocking when `deferred` is null, else posts non-blocking requests into it when it can.
+using Op = std::function<void(std::vector<MPI_Request>* deferred)>;
+
+class MpiCommunicator final : public Communicator {
+ public:
+  explicit MpiCommunicator(MPI_Comm comm) : comm_(comm) {
+    AWSDT_CHECK_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
+    AWSDT_CHECK_MPI(MPI_Comm_rank(comm_, &rank_));
+    AWSDT_CHECK_MPI(MPI_Comm_size(comm_, &size_));
+    hosts_ = gather_hosts(comm_, size_);
+  }
+  ~MpiCommunicator() override {
+    int finalized = 0;
+    MPI_Finalized(&finalized);
+    if (!finalized) MPI_Comm_free(&comm_);
+  }
+
+  int rank() const override { return rank_; }
+  int size() const override { return size_; }
+  const Device& device() const override { return device_; }
+  std::string_view backend() const override { return "mpi"; }
+  const std::vector<std::string>& hosts() const override { return hosts_; }
+
+  void all_reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
+                  Stream& stream) override {
+    int n = mpi_count(count);
+    issue(stream, [=, this](std::vector<MPI_Request>*) {
+      const void* src = send == recv ? MPI_IN_PLACE : send;
+      AWSDT_CHECK_MPI(MPI_Allreduce(src, recv, n, mpi::datatype(type), mpi::reduction(type, op), comm_));
+      if (op == ReduceOp::avg) kernels::cpu::divide_inplace(recv, count, type, size_);
+    });
+  }
+
+  void all_gather(const void* send, void* recv, std::size_t count, DataType type, Stream& stream) override {
+    int n = mpi_count(count);
+    issue(stream, [=, this](std::vector<MPI_Request>*) {
+      auto own = static_cast<char*>(recv) + std::size_t(rank_) * count * dtype_size(type);
+      const void* src = send == own ? MPI_IN_PLACE : send;
+      auto t = mpi::datatype(type);
+      AWSDT_CHECK_MPI(MPI_Allgather(src, n, t, recv, n, t, comm_));
+    });
+  }
+
+  void reduce_scatter(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
+                      Stream& stream) override {
+    int n = mpi_count(count);
+    mpi_count(count * std::size_t(size_));
+    issue(stream, [=, this](std::vector<MPI_Request>*) {
+      auto bytes = count * dtype_size(type);
+      auto own = static_cast<const char*>(send) + std::size_t(rank_) * bytes;
+      auto t = mpi::datatype(type);
+      auto r = mpi::reduction(type, op);
+      if (recv == own) {
+        // In place (NCCL layout: the result stays at this rank's offset). MPI puts it at the start.
+        void* base = const_cast<void*>(send);
+        AWSDT_CHECK_MPI(MPI_Reduce_scatter_block(MPI_IN_PLACE, base, n, t, r, comm_));
+        if (rank_ != 0) std::memmove(recv, base, bytes);
+      } else {
+        AWSDT_CHECK_MPI(MPI_Reduce_scatter_block(send, recv, n, t, r, comm_));
+      }
+      if (op == ReduceOp::avg) kernels::cpu::divide_inplace(recv, count, type, size_);
+    });
+  }
+
+  void all_to_all(const void* send, void* recv, std::size_t count, DataType type, Stream& stream) override {
+    int n = mpi_count(count);
+    mpi_count(count * std::size_t(size_));
+    issue(stream, [=, this](std::vector<MPI_Request>*) {
+      auto t = mpi::datatype(type);
+      const void* src = send == recv ? MPI_IN_PLACE : send;
+      AWSDT_CHECK_MPI(MPI_Alltoall(src, n, t, recv, n, t, comm_));
+    });
+  }
+
+  void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root,
+                 Stream& stream) override {
+    int n = mpi_count(count);
+    check_peer(root, "root");
+    issue(stream, [=, this](std::vector<MPI_Request>*) {
+      if (rank_ == root && send != recv) std::memcpy(recv, send, count * dtype_size(type));
+      AWSDT_CHECK_MPI(MPI_Bcast(recv, n, mpi::datatype(type), root, comm_));
+    });
+  }
+
+  void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op, int root,
+              Stream& stream) override {
+    int n = mpi_count(count);
+    check_peer(root, "root");
+    issue(stream, [=, this](std::vector<MPI_Request>*) {
+      const void* src = (rank_ == root && send == recv) ? MPI_IN_PLACE : send;
+      AWSDT_CHECK_MPI(MPI_Reduce(src, recv, n, mpi::datatype(type), mpi::reduction(type, op), root, comm_));
+      if (rank_ == root && op == ReduceOp::avg) kernels::cpu::divide_inplace(recv, count, type, size_);
+    });
+  }
+
+  void send(const void* buf, std::size_t count, DataType type, int peer, Stream& stream) override {
+    int n = mpi_count(count);
+    check_peer(peer, "peer");
+    issue(stream, [=, this](std::vector<MPI_Request>* deferred) {
+      auto t = mpi::datatype(type);
+      if (!deferred) {
+        AWSDT_CHECK_MPI(MPI_Send(buf, n, t, peer, kTag, comm_));
+        return;
+      }
+      AWSDT_CHECK_MPI(MPI_Isend(buf, n, t, peer, kTag, comm_, &deferred->emplace_back()));
+    });
+  }
+
+  void recv(void* buf, std::size_t count, DataType type, int peer, Stream& stream) override {
+    int n = mpi_count(count);
+    check_peer(peer, "peer");
+    issue(stream, [=, this](std::vector<MPI_Request>* deferred) {
+      auto t = mpi::datatype(type);
+      if (!deferred) {
+        AWSDT_CHECK_MPI(MPI_Recv(buf, n, t, peer, kTag, comm_, MPI_STATUS_IGNORE));
+        return;
+      }
+      AWSDT_CHECK_MPI(MPI_Irecv(buf, n, t, peer, kTag, comm_, &deferred->emplace_back()));
+    });
+  }
+
+  void barrier(Stream& stream) override {
+    issue(stream, [this](std::vector<MPI_Request>*) { AWSDT_CHECK_MPI(MPI_Barrier(comm_)); });
+  }
+
+  void group_start() override { ++group_depth_; }
+
+  void group_end() override {
+    AWSDT_CHECK(group_depth_ > 0, "group_end without group_start");
+    if (--group_depth_ > 0 || group_ops_.empty()) return;
+    auto ops = std::move(group_ops_);
+    group_ops_.clear();
+    Stream stream = group_stream_;
+    group_stream_ = Stream();
+    stream.enqueue([ops = std::move(ops)] {
+      std::vector<MPI_Request> requests;
+      for (const auto& op : ops) op(&requests);
+      if (!requests.empty())
+        AWSDT_CHECK_MPI(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
+    });
+  }
+
+  std::unique_ptr<Communicator> split(int color, int key) override {
+    MPI_Comm child;
+    AWSDT_CHECK_MPI(MPI_Comm_split(comm_, color < 0 ? MPI_UNDEFINED : color, key, &child));
+    if (child == MPI_COMM_NULL) return nullptr;
+    return std::make_unique<MpiCommunicator>(child);
+  }
+
+  void abort() noexcept override { MPI_Abort(MPI_COMM_WORLD, 1); }
+
+ private:
+  static constexpr int kTag = 0x4157;
+
+  void check_peer(int peer, const char* what) const {
+    if (peer < 0 || peer >= size_)
+      throw UsageError(fmt::format("{} {} is out of range for {} ranks (0..{})", what, peer, size_, size_ - 1));
+  }
+
+  void issue(Stream& stream, Op op) {
+    AWSDT_CHECK(!stream.device().is_cuda(), "the MPI backend needs a CPU stream and host buffers");
+    if (group_depth_ == 0) {
+      stream.enqueue([op = std::move(op)] { op(nullptr); });
+      return;
+    }
+    if (!group_stream_) group_stream_ = stream;
+    group_ops_.push_back(std::move(op));
+  }
+
+  MPI_Comm comm_;
+  int rank_ = 0, size_ = 1;
+  Device device_ = Device::cpu();
+  std::vector<std::string> hosts_;
+  int group_depth_ = 0;
+  std::vector<Op> group_ops_;
+  Stream group_stream_;
+};
+
+}  // namespace
+
+std::unique_ptr<Communicator> make_mpi_communicator() {
+  mpi::ensure_initialized();
+  MPI_Comm world;
+  AWSDT_CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &world));
+  auto comm = std::make_unique<MpiCommunicator>(world);
+  set_process_identity(comm->rank(), host_name());
+  return comm;
+}
+
+}  // namespace awsdt

@@ -1,0 +1,296 @@
+// Device, Buffer, Stream and Event: CPU implementations here, CUDA calls through device/cuda/cuda_api.hpp.
+#include "device/device.hpp"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <exception>
+#include <mutex>
+#include <thread>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "device/cuda/cuda_api.hpp"
+#include "util/error.hpp"
+
+namespace awsdt {
+
+// ---------------------------------------------------------------------------------------------- Device
+
+Device Device::parse(std::string_view text) {
+  if (text == "cpu") return cpu();
+  if (text == "cuda") return cuda(0);
+  if (text.starts_with("cuda:")) {
+    auto idx = text.substr(5);
+    int value = 0;
+    bool ok = !idx.empty();
+    for (char c : idx) {
+      if (c < '0' || c > '9') ok = false;
+      else value = value * 10 + (c - '0');
+    }
+    if (ok) return cuda(value);
+  }
+  throw UsageError(fmt::format("unknown device '{}'; expected cpu, cuda or cuda:N", text));
+}
+
+std::string Device::str() const { return is_cuda() ? fmt::format("cuda:{}", index) : "cpu"; }
+
+void Device::make_current() const {
+  if (is_cuda()) cuda::set_device(index);
+}
+
+int cuda_device_count() {
+  try {
+    return cuda::device_count();
+  } catch (const std::exception&) {
+    return 0;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------- Buffer
+
+namespace {
+constexpr std::size_t kHostAlignment = 256;  // matches cudaMalloc's alignment, and covers AVX-512 loads
+}
+
+Buffer::Buffer(std::size_t bytes, MemoryKind kind, Device device) : bytes_(bytes), kind_(kind), device_(device) {
+  if (bytes == 0) return;
+  switch (kind) {
+    case MemoryKind::Host:
+      data_ = std::aligned_alloc(kHostAlignment, (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment);
+      if (!data_) AWSDT_THROW(fmt::format("out of host memory allocating {} bytes", bytes));
+      break;
+    case MemoryKind::Pinned: data_ = cuda::malloc_pinned(bytes); break;
+    case MemoryKind::Device: data_ = cuda::malloc_device(bytes, device.index); break;
+  }
+}
+
+Buffer Buffer::on(const Device& device, std::size_t bytes) {
+  return device.is_cuda() ? Buffer(bytes, MemoryKind::Device, device) : Buffer(bytes, MemoryKind::Host);
+}
+
+Buffer::~Buffer() { release(); }
+
+Buffer::Buffer(Buffer&& other) noexcept
+    : data_(std::exchange(other.data_, nullptr)),
+      bytes_(std::exchange(other.bytes_, 0)),
+      kind_(other.kind_),
+      device_(other.device_) {}
+
+Buffer& Buffer::operator=(Buffer&& other) noexcept {
+  if (this != &other) {
+    release();
+    data_ = std::exchange(other.data_, nullptr);
+    bytes_ = std::exchange(other.bytes_, 0);
+    kind_ = other.kind_;
+    device_ = other.device_;
+  }
+  return *this;
+}
+
+void Buffer::release() noexcept {
+  if (!data_) return;
+  switch (kind_) {
+    case MemoryKind::Host: std::free(data_); break;
+    case MemoryKind::Pinned: cuda::free_pinned(data_); break;
+    case MemoryKind::Device: cuda::free_device(data_); break;
+  }
+  data_ = nullptr;
+}
+
+// ---------------------------------------------------------------------------------------------- Stream
+
+struct Stream::Impl {
+  Device device;
+  void* cuda_stream = nullptr;
+
+  // CPU FIFO state.
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::deque<std::function<void()>> queue;
+  std::size_t enqueued = 0, completed = 0;
+  std::exception_ptr error;
+  bool stopping = false;
+  std::thread worker;
+
+  explicit Impl(const Device& d) : device(d) {
+    if (d.is_cuda()) {
+      cuda_stream = cuda::stream_create(d.index);
+    } else {
+      worker = std::thread([this] { run(); });
+    }
+  }
+
+  ~Impl() {
+    if (cuda_stream) {
+      cuda::stream_destroy(cuda_stream);
+      return;
+    }
+    {
+      std::lock_guard lock(mutex);
+      stopping = true;
+    }
+    cv.notify_all();
+    worker.join();
+  }
+
+  void run() {
+    std::unique_lock lock(mutex);
+    for (;;) {
+      cv.wait(lock, [this] { return stopping || !queue.empty(); });
+      if (queue.empty()) return;  // stopping with nothing left
+      auto task = std::move(queue.front());
+      queue.pop_front();
+      bool skip = error != nullptr;
+      lock.unlock();
+      std::exception_ptr failure;
+      if (!skip) {
+        try {
+          task();
+        } catch (...) {
+          failure = std::current_exception();
+        }
+      }
+      task = nullptr;  // release captures outside the lock
+      lock.lock();
+      if (failure && !error) error = failure;
+      ++completed;
+      cv.notify_all();
+    }
+  }
+
+  std::size_t push(std::function<void()> task) {
+    std::size_t ticket;
+    {
+      std::lock_guard lock(mutex);
+      queue.push_back(std::move(task));
+      ticket = ++enqueued;
+    }
+    cv.notify_all();
+    return ticket;
+  }
+};
+
+Stream::Stream(const Device& device) : impl_(std::make_shared<Impl>(device)) {}
+
+const Device& Stream::device() const { return impl_->device; }
+
+void Stream::enqueue(std::function<void()> task) {
+  AWSDT_CHECK(!impl_->device.is_cuda(), "host tasks cannot be enqueued on a CUDA stream");
+  impl_->push(std::move(task));
+}
+
+bool Stream::synchronize_for(std::chrono::milliseconds timeout) {
+  if (impl_->cuda_stream) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (!cuda::stream_query(impl_->cuda_stream)) {
+      if (std::chrono::steady_clock::now() >= deadline) return false;
+      std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+    return true;
+  }
+  std::unique_lock lock(impl_->mutex);
+  std::size_t target = impl_->enqueued;
+  if (!impl_->cv.wait_for(lock, timeout, [&] { return impl_->completed >= target; })) return false;
+  if (impl_->error) {
+    auto e = impl_->error;
+    impl_->error = nullptr;  // reported once; the stream is usable again
+    std::rethrow_exception(e);
+  }
+  return true;
+}
+
+void Stream::synchronize() {
+  if (impl_->cuda_stream) return cuda::stream_synchronize(impl_->cuda_stream);
+  synchronize_for(std::chrono::hours(24 * 365));
+}
+
+void* Stream::native_handle() const { return impl_ ? impl_->cuda_stream : nullptr; }
+
+// ---------------------------------------------------------------------------------------------- Event
+
+struct Event::Impl {
+  Device device;
+  void* cuda_event = nullptr;
+  // CPU: the number of times recorded, the number completed, and the completion time of the latest.
+  std::mutex mutex;
+  std::condition_variable cv;
+  std::size_t recorded = 0, completed = 0;
+  std::chrono::steady_clock::time_point when;
+
+  explicit Impl(const Device& d) : device(d) {
+    if (d.is_cuda()) cuda_event = cuda::event_create(d.index);
+  }
+  ~Impl() {
+    if (cuda_event) cuda::event_destroy(cuda_event);
+  }
+};
+
+Event::Event(const Device& device) : impl_(std::make_shared<Impl>(device)) {}
+
+void Event::record(Stream& stream) {
+  if (impl_->cuda_event) return cuda::event_record(impl_->cuda_event, stream.native_handle());
+  std::size_t ticket;
+  {
+    std::lock_guard lock(impl_->mutex);
+    ticket = ++impl_->recorded;
+  }
+  auto state = impl_;
+  stream.impl_->push([state, ticket] {
+    {
+      std::lock_guard lock(state->mutex);
+      state->completed = std::max(state->completed, ticket);
+      state->when = std::chrono::steady_clock::now();
+    }
+    state->cv.notify_all();
+  });
+}
+
+void Event::synchronize() const {
+  if (impl_->cuda_event) return cuda::event_synchronize(impl_->cuda_event);
+  std::unique_lock lock(impl_->mutex);
+  impl_->cv.wait(lock, [&] { return impl_->completed >= impl_->recorded; });
+}
+
+bool Event::done() const {
+  if (impl_->cuda_event) return cuda::event_query(impl_->cuda_event);
+  std::lock_guard lock(impl_->mutex);
+  return impl_->completed >= impl_->recorded;
+}
+
+double Event::elapsed_ms(const Event& start, const Event& end) {
+  if (start.impl_->cuda_event) return cuda::event_elapsed_ms(start.impl_->cuda_event, end.impl_->cuda_event);
+  start.synchronize();
+  end.synchronize();
+  return std::chrono::duration<double, std::milli>(end.impl_->when - start.impl_->when).count();
+}
+
+void Stream::wait(const Event& event) {
+  if (impl_->cuda_stream) return cuda::stream_wait_event(impl_->cuda_stream, event.impl_->cuda_event);
+  std::size_t target;
+  {
+    std::lock_guard lock(event.impl_->mutex);
+    target = event.impl_->recorded;
+  }
+  auto state = event.impl_;
+  impl_->push([state, target] {
+    std::unique_lock lock(state->mutex);
+    state->cv.wait(lock, [&] { return state->completed >= target; });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------- copies
+
+void copy_async(void* dst, const void* src, std::size_t bytes, Stream& stream) {
+  if (stream.device().is_cuda()) return cuda::memcpy_async(dst, src, bytes, stream.native_handle());
+  stream.enqueue([=] { std::memcpy(dst, src, bytes); });
+}
+
+void memset_async(void* dst, int value, std::size_t bytes, Stream& stream) {
+  if (stream.device().is_cuda()) return cuda::memset_async(dst, value, bytes, stream.native_handle());
+  stream.enqueue([=] { std::memset(dst, value, bytes); });
+}
+
+}  // namespace awsdt

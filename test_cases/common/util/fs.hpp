@@ -1,0 +1,14 @@
+// File helpers: atomic writes so that readers and crashes never leave half a file behind.
+#pragma once
+
+#include <string>
+
+namespace awsdt {
+
+/// Writes `content` to `path` via a temporary file in the same directory, fsync and rename.
+/// Throws UsageError naming the path when it cannot be written.
+void write_file_atomic(const std::string& path, const std::string& content);
+/// The whole file; throws UsageError naming the path when it cannot be read.
+std::string read_file(const std::string& path);
+
+}  // namespace awsdt
