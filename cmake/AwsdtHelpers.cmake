@@ -43,7 +43,9 @@ endfunction()
 
 # mpirun as the tests use it: oversubscribe (2 cores here), allowed as root, loopback only.
 if(AWSDT_HAVE_MPI)
-  find_program(AWSDT_MPIRUN NAMES mpirun mpiexec HINTS ${MPI_HOME}/bin)
+  # FindMPI's mpiexec, not a PATH search: on merged-/usr systems that can find /bin/mpirun, from which Open MPI
+  # derives the install prefix "/" and refuses to start.
+  set(AWSDT_MPIRUN "${MPIEXEC_EXECUTABLE}")
   set(AWSDT_MPIRUN_FLAGS --oversubscribe --allow-run-as-root --mca btl self,vader,tcp --mca btl_tcp_if_include lo
       --mca oob_tcp_if_include lo)
 endif()

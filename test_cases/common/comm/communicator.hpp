@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -56,6 +57,9 @@ class Communicator {
   virtual std::unique_ptr<Communicator> split(int color, int key) = 0;
   /// Tears the communicator down without waiting for peers, so that a failing rank never leaves others hung.
   virtual void abort() noexcept = 0;
+  /// The same action as abort(), as a callable that stays valid after this object is gone (a communicator
+  /// destroyed by an exception in flight keeps its handle alive for it). Used by the fatal-error path.
+  virtual std::function<void()> abort_action() const = 0;
 
   /// Whether this backend can run `op` on `type` (every combination, on both backends today).
   virtual bool supports(DataType type, ReduceOp op) const { return true; }

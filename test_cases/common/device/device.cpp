@@ -102,39 +102,15 @@ void Buffer::release() noexcept {
 
 // ---------------------------------------------------------------------------------------------- Stream
 
-struct Stream::Impl {
-  Device device;
-  void* cuda_stream = nullptr;
-
-  // CPU FIFO state.
+// The CPU FIFO's state is shared with its worker thread, so that a stream destroyed while its worker is stuck
+// (a peer died in the middle of a collective) can let go of the thread instead of joining it forever.
+struct CpuQueue {
   std::mutex mutex;
   std::condition_variable cv;
   std::deque<std::function<void()>> queue;
   std::size_t enqueued = 0, completed = 0;
   std::exception_ptr error;
   bool stopping = false;
-  std::thread worker;
-
-  explicit Impl(const Device& d) : device(d) {
-    if (d.is_cuda()) {
-      cuda_stream = cuda::stream_create(d.index);
-    } else {
-      worker = std::thread([this] { run(); });
-    }
-  }
-
-  ~Impl() {
-    if (cuda_stream) {
-      cuda::stream_destroy(cuda_stream);
-      return;
-    }
-    {
-      std::lock_guard lock(mutex);
-      stopping = true;
-    }
-    cv.notify_all();
-    worker.join();
-  }
 
   void run() {
     std::unique_lock lock(mutex);
@@ -173,6 +149,42 @@ struct Stream::Impl {
   }
 };
 
+struct Stream::Impl {
+  Device device;
+  void* cuda_stream = nullptr;
+  std::shared_ptr<CpuQueue> cpu;
+  std::thread worker;
+
+  explicit Impl(const Device& d) : device(d) {
+    if (d.is_cuda()) {
+      cuda_stream = cuda::stream_create(d.index);
+      return;
+    }
+    cpu = std::make_shared<CpuQueue>();
+    worker = std::thread([q = cpu] { q->run(); });
+  }
+
+  ~Impl() {
+    if (cuda_stream) {
+      cuda::stream_destroy(cuda_stream);
+      return;
+    }
+    bool idle;
+    {
+      std::lock_guard lock(cpu->mutex);
+      cpu->stopping = true;
+      idle = cpu->completed == cpu->enqueued;
+    }
+    cpu->cv.notify_all();
+    // An idle worker exits at once. A busy one may be blocked for good (on an unreachable peer): like
+    // cudaStreamDestroy, return now and let the work finish, or the process end, without us.
+    if (idle) worker.join();
+    else worker.detach();
+  }
+
+  std::size_t push(std::function<void()> task) { return cpu->push(std::move(task)); }
+};
+
 Stream::Stream(const Device& device) : impl_(std::make_shared<Impl>(device)) {}
 
 const Device& Stream::device() const { return impl_->device; }
@@ -191,12 +203,13 @@ bool Stream::synchronize_for(std::chrono::milliseconds timeout) {
     }
     return true;
   }
-  std::unique_lock lock(impl_->mutex);
-  std::size_t target = impl_->enqueued;
-  if (!impl_->cv.wait_for(lock, timeout, [&] { return impl_->completed >= target; })) return false;
-  if (impl_->error) {
-    auto e = impl_->error;
-    impl_->error = nullptr;  // reported once; the stream is usable again
+  auto& q = *impl_->cpu;
+  std::unique_lock lock(q.mutex);
+  std::size_t target = q.enqueued;
+  if (!q.cv.wait_for(lock, timeout, [&] { return q.completed >= target; })) return false;
+  if (q.error) {
+    auto e = q.error;
+    q.error = nullptr;  // reported once; the stream is usable again
     std::rethrow_exception(e);
   }
   return true;

@@ -5,6 +5,7 @@
 
 #include <climits>
 #include <cstring>
+#include <exception>
 #include <functional>
 
 #include <fmt/format.h>
@@ -46,7 +47,8 @@ class MpiCommunicator final : public Communicator {
   ~MpiCommunicator() override {
     int finalized = 0;
     MPI_Finalized(&finalized);
-    if (!finalized) MPI_Comm_free(&comm_);
+    // Freeing while an exception unwinds could wait on a dead peer; the process is about to abort anyway.
+    if (!finalized && std::uncaught_exceptions() == 0) MPI_Comm_free(&comm_);
   }
 
   int rank() const override { return rank_; }
@@ -182,6 +184,9 @@ class MpiCommunicator final : public Communicator {
   }
 
   void abort() noexcept override { MPI_Abort(MPI_COMM_WORLD, 1); }
+  std::function<void()> abort_action() const override {
+    return [] { MPI_Abort(MPI_COMM_WORLD, 1); };
+  }
 
  private:
   static constexpr int kTag = 0x4157;

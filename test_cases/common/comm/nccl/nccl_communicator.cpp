@@ -6,6 +6,7 @@
 #include <nccl.h>
 
 #include <cstring>
+#include <exception>
 
 #include <fmt/format.h>
 
@@ -63,7 +64,8 @@ class NcclCommunicator final : public Communicator {
     AWSDT_CHECK_NCCL(ncclCommCount(comm_, &size_));
   }
   ~NcclCommunicator() override {
-    if (comm_) ncclCommDestroy(comm_);
+    // While an exception unwinds, keep the handle alive for abort_action(): destroying would wait on peers.
+    if (comm_ && std::uncaught_exceptions() == 0) ncclCommDestroy(comm_);
   }
 
   int rank() const override { return rank_; }
@@ -142,6 +144,11 @@ class NcclCommunicator final : public Communicator {
   void abort() noexcept override {
     if (comm_) ncclCommAbort(comm_);
     comm_ = nullptr;
+  }
+  std::function<void()> abort_action() const override {
+    return [comm = comm_] {
+      if (comm) ncclCommAbort(comm);
+    };
   }
 
  private:

@@ -1,0 +1,82 @@
+// Error boundary (see guard.hpp).
+#include "bench/guard.hpp"
+
+#include <unistd.h>
+
+#include <mutex>
+#include <utility>
+#include <cstdio>
+#include <exception>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "comm/communicator.hpp"
+#include "util/env.hpp"
+#include "util/error.hpp"
+#include "util/signals.hpp"
+
+namespace awsdt {
+namespace {
+std::mutex g_mutex;
+std::function<void()> g_abort;
+
+// Before a communicator exists only the launcher's variables say which rank we are; print usage errors once.
+bool is_first_rank() {
+  for (const char* v : {"OMPI_COMM_WORLD_RANK", "PMIX_RANK", "PMI_RANK", "RANK", "SLURM_PROCID"}) {
+    auto s = env_string(v);
+    if (s) return *s == "0";
+  }
+  return true;
+}
+
+void abort_target() {
+  std::function<void()> action;
+  {
+    std::lock_guard lock(g_mutex);
+    action = std::exchange(g_abort, nullptr);
+  }
+  if (action) action();
+}
+}  // namespace
+
+void set_abort_target(const Communicator& comm) {
+  {
+    std::lock_guard lock(g_mutex);
+    g_abort = comm.abort_action();
+  }
+  install_abort_on_signal([](int signo) {
+    std::string msg = "awsdt: rank " + std::to_string(process_rank()) + " on " + host_name() +
+                      " received signal " + std::to_string(signo) + ", aborting\n";
+    (void)!::write(2, msg.data(), msg.size());
+    abort_target();
+  });
+}
+
+std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+  try {
+    app.parse(argc, argv);
+    return std::nullopt;
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version: printed on stdout
+    if (is_first_rank()) std::fprintf(stderr, "error: %s\n", e.what());
+    return 2;
+  }
+}
+
+int guarded_main(const std::function<int()>& body) {
+  try {
+    return body();
+  } catch (const UsageError& e) {
+    if (is_first_rank()) std::fprintf(stderr, "error: %s\n", e.what());
+    abort_target();
+    return 2;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "error: %s\n", e.what());
+    std::fflush(stderr);
+    abort_target();
+    return 1;
+  }
+}
+
+}  // namespace awsdt

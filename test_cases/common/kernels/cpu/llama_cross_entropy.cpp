@@ -1,0 +1,66 @@
+// Softmax + cross-entropy forward and the fused backward (llm.c's crossentropy_softmax_backward).
+#include "kernels/cpu/llama_cross_entropy.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <string>
+
+#include "util/error.hpp"
+
+namespace awsdt::kernels::cpu {
+namespace {
+
+int count_targets(const std::int32_t* targets, int N) {
+  int valid = 0;
+  for (int n = 0; n < N; ++n) valid += targets[n] >= 0 ? 1 : 0;
+  return valid;
+}
+
+}  // namespace
+
+template <typename T>
+T cross_entropy_forward(T* probs, const T* logits, const std::int32_t* targets, int N, int V) {
+  double loss_sum = 0;
+  for (int n = 0; n < N; ++n) {
+    const T* z = logits + static_cast<std::size_t>(n) * V;
+    T* p = probs + static_cast<std::size_t>(n) * V;
+    std::int32_t y = targets[n];
+    AWSDT_CHECK(y < V, "target id " + std::to_string(y) + " outside the vocabulary [0, " + std::to_string(V) + ")");
+    T maxv = z[0];
+    for (int i = 1; i < V; ++i) maxv = std::max(maxv, z[i]);
+    T z_target = y >= 0 ? z[y] : T(0);  // read before p (which may alias z) is written
+    T sum = 0;
+    for (int i = 0; i < V; ++i) {
+      p[i] = std::exp(z[i] - maxv);
+      sum += p[i];
+    }
+    T inv = T(1) / sum;
+    for (int i = 0; i < V; ++i) p[i] *= inv;
+    // −log softmax(z)[y] = log Σ exp(z − max) + max − z[y], which cannot overflow to inf as −log p[y] can.
+    if (y >= 0) loss_sum += std::log(static_cast<double>(sum)) + static_cast<double>(maxv - z_target);
+  }
+  int valid = count_targets(targets, N);
+  return valid == 0 ? T(0) : static_cast<T>(loss_sum / valid);
+}
+
+template <typename T>
+void cross_entropy_backward(T* dlogits, const T* probs, const std::int32_t* targets, int N, int V, T dloss) {
+  int valid = count_targets(targets, N);
+  if (valid == 0) return;
+  T scale = dloss / T(valid);
+  for (int n = 0; n < N; ++n) {
+    std::int32_t y = targets[n];
+    if (y < 0) continue;
+    const T* p = probs + static_cast<std::size_t>(n) * V;
+    T* d = dlogits + static_cast<std::size_t>(n) * V;
+    for (int i = 0; i < V; ++i) d[i] += scale * (p[i] - (i == y ? T(1) : T(0)));
+  }
+}
+
+template float cross_entropy_forward<float>(float*, const float*, const std::int32_t*, int, int);
+template double cross_entropy_forward<double>(double*, const double*, const std::int32_t*, int, int);
+template void cross_entropy_backward<float>(float*, const float*, const std::int32_t*, int, int, float);
+template void cross_entropy_backward<double>(double*, const double*, const std::int32_t*, int, int, double);
+
+}  // namespace awsdt::kernels::cpu

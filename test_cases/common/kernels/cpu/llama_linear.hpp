@@ -1,0 +1,14 @@
+// Bias-free linear layer of the Llama decoder: y = x Wᵀ with W stored [out, in] as Hugging Face stores it.
+// Like every llama_* backward, the backward accumulates (+=) into its gradient outputs.
+#pragma once
+
+namespace awsdt::kernels::cpu {
+
+/// out[N,OC] = inp[N,IC] · weight[OC,IC]ᵀ (cblas_sgemm for float).
+template <typename T>
+void linear_forward(T* out, const T* inp, const T* weight, int N, int IC, int OC);
+/// dinp[N,IC] += dout · weight and dweight[OC,IC] += doutᵀ · inp; dinp may be null to skip it.
+template <typename T>
+void linear_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, int N, int IC, int OC);
+
+}  // namespace awsdt::kernels::cpu

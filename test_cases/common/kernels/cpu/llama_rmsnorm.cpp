@@ -1,0 +1,49 @@
+// RMSNorm forward and backward (llm.c layernorm without mean and bias).
+#include "kernels/cpu/llama_rmsnorm.hpp"
+
+#include <cmath>
+#include <cstddef>
+
+namespace awsdt::kernels::cpu {
+
+template <typename T>
+void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int C, double eps) {
+  for (int n = 0; n < N; ++n) {
+    const T* x = inp + static_cast<std::size_t>(n) * C;
+    T* y = out + static_cast<std::size_t>(n) * C;
+    T sum_sq = 0;
+    for (int c = 0; c < C; ++c) sum_sq += x[c] * x[c];
+    T r = T(1) / std::sqrt(sum_sq / T(C) + T(eps));
+    for (int c = 0; c < C; ++c) y[c] = (x[c] * r) * weight[c];
+    rstd[n] = r;
+  }
+}
+
+template <typename T>
+void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int N,
+                      int C) {
+  for (int n = 0; n < N; ++n) {
+    const T* x = inp + static_cast<std::size_t>(n) * C;
+    const T* dy = dout + static_cast<std::size_t>(n) * C;
+    T* dx = dinp + static_cast<std::size_t>(n) * C;
+    T r = rstd[n];
+    // With xhat = x·r: dxhat = dy·w and dx = r · (dxhat − xhat · mean(dxhat·xhat)).
+    T dot = 0;
+    for (int c = 0; c < C; ++c) dot += dy[c] * weight[c] * x[c] * r;
+    T mean_dot = dot / T(C);
+    for (int c = 0; c < C; ++c) {
+      T xhat = x[c] * r;
+      dweight[c] += dy[c] * xhat;
+      dx[c] += r * (dy[c] * weight[c] - xhat * mean_dot);
+    }
+  }
+}
+
+template void rmsnorm_forward<float>(float*, float*, const float*, const float*, int, int, double);
+template void rmsnorm_forward<double>(double*, double*, const double*, const double*, int, int, double);
+template void rmsnorm_backward<float>(float*, float*, const float*, const float*, const float*, const float*, int,
+                                      int);
+template void rmsnorm_backward<double>(double*, double*, const double*, const double*, const double*,
+                                       const double*, int, int);
+
+}  // namespace awsdt::kernels::cpu

@@ -1,0 +1,179 @@
+// Model forward and backward, composed from the kernels/cpu/llama_* layers, llm.c style.
+#include "nn/model.hpp"
+
+#include <algorithm>
+#include <string>
+
+#include "kernels/cpu/llama_attention.hpp"
+#include "kernels/cpu/llama_cross_entropy.hpp"
+#include "kernels/cpu/llama_embedding.hpp"
+#include "kernels/cpu/llama_linear.hpp"
+#include "kernels/cpu/llama_residual.hpp"
+#include "kernels/cpu/llama_rmsnorm.hpp"
+#include "kernels/cpu/llama_rope.hpp"
+#include "kernels/cpu/llama_swiglu.hpp"
+#include "nn/init.hpp"
+#include "util/error.hpp"
+
+namespace awsdt::nn {
+
+using namespace kernels::cpu;
+
+namespace {
+
+constexpr double kInitStd = 0.02;
+
+void zero(std::vector<float>& v) { std::fill(v.begin(), v.end(), 0.0f); }
+
+ParamUnit make_unit(UnitLayout layout, std::uint64_t seed, std::uint64_t stream) {
+  ParamUnit unit;
+  unit.params.assign(layout.size, 0.0f);
+  unit.grads.assign(layout.size, 0.0f);
+  init_unit(unit.params.data(), layout, seed, stream, kInitStd);
+  unit.layout = std::move(layout);
+  return unit;
+}
+
+}  // namespace
+
+Model::Model(const ModelConfig& config, std::uint64_t seed) : config_(config) {
+  config_.validate();
+  block_off_ = block_offsets(config_);
+  head_off_ = head_offsets(config_);
+  // Stream u initialises unit u, so each unit's values do not depend on the others (nor on sharding).
+  units_.push_back(make_unit(embedding_layout(config_), seed, 0));
+  for (int l = 0; l < config_.n_layers; ++l) units_.push_back(make_unit(block_layout(config_, l), seed, 1 + l));
+  units_.push_back(make_unit(head_layout(config_), seed, 1 + config_.n_layers));
+}
+
+const float* Model::lm_head_weight() const {
+  return config_.tied_embeddings ? units_.front().params.data() : units_.back().params.data() + head_off_.lm_head;
+}
+
+float* Model::lm_head_grad() {
+  return config_.tied_embeddings ? embedding().grads.data() : head().grads.data() + head_off_.lm_head;
+}
+
+void Model::zero_grad() {
+  for (ParamUnit& u : units_) zero(u.grads);
+}
+
+float Model::forward(const std::int32_t* tokens, const std::int32_t* targets, int B, int T) {
+  if (B <= 0 || T <= 0) throw UsageError("forward: batch and sequence length must be positive");
+  if (T > config_.max_seq_len) {
+    throw UsageError("forward: sequence length " + std::to_string(T) + " exceeds max_seq_len " +
+                     std::to_string(config_.max_seq_len));
+  }
+  acts_.resize(config_, B, T);
+  const int N = B * T, C = config_.dim, V = config_.vocab_size;
+  std::copy(tokens, tokens + N, acts_.tokens.begin());
+  have_targets_ = targets != nullptr;
+  if (have_targets_) std::copy(targets, targets + N, acts_.targets.begin());
+
+  embedding_forward(acts_.residual.data(), tokens, embedding().params.data(), N, C, V);
+  for (int l = 0; l < config_.n_layers; ++l) block_forward(l);
+  const float* last = acts_.residual.data() + static_cast<std::size_t>(config_.n_layers) * N * C;
+  rmsnorm_forward(acts_.lnf.data(), acts_.rstdf.data(), last, head().params.data() + head_off_.final_norm, N, C,
+                  config_.norm_eps);
+  linear_forward(acts_.logits.data(), acts_.lnf.data(), lm_head_weight(), N, C, V);
+  if (!have_targets_) return 0.0f;
+  return cross_entropy_forward(acts_.probs.data(), acts_.logits.data(), acts_.targets.data(), N, V);
+}
+
+void Model::block_forward(int l) {
+  const int B = acts_.B, T = acts_.T, N = B * T, C = config_.dim, KV = config_.kv_dim(), F = config_.ffn_dim;
+  const std::size_t NC = static_cast<std::size_t>(N) * C;
+  const float* P = block(l).params.data();
+  const BlockOffsets& o = block_off_;
+  LayerActivations& a = acts_.layers[l];
+  const float* x = acts_.residual.data() + l * NC;
+  float* out = acts_.residual.data() + (l + 1) * NC;
+
+  // Attention sub-block: res2 = x + o_proj(attention(rope(q), rope(k), v)).
+  rmsnorm_forward(a.ln1.data(), a.rstd1.data(), x, P + o.attn_norm, N, C, config_.norm_eps);
+  linear_forward(a.q.data(), a.ln1.data(), P + o.wq, N, C, C);
+  linear_forward(a.k.data(), a.ln1.data(), P + o.wk, N, C, KV);
+  linear_forward(a.v.data(), a.ln1.data(), P + o.wv, N, C, KV);
+  rope_forward(a.q.data(), acts_.rope, B, T, config_.n_heads, config_.head_dim());
+  rope_forward(a.k.data(), acts_.rope, B, T, config_.n_kv_heads, config_.head_dim());
+  AttentionShape shape{B, T, config_.n_heads, config_.n_kv_heads, config_.head_dim()};
+  attention_forward(a.atty.data(), a.att.data(), a.q.data(), a.k.data(), a.v.data(), shape);
+  linear_forward(acts_.proj.data(), a.atty.data(), P + o.wo, N, C, C);
+  residual_forward(a.res2.data(), x, acts_.proj.data(), NC);
+
+  // MLP sub-block: out = res2 + down_proj(silu(gate_proj(ln2)) · up_proj(ln2)).
+  rmsnorm_forward(a.ln2.data(), a.rstd2.data(), a.res2.data(), P + o.mlp_norm, N, C, config_.norm_eps);
+  linear_forward(a.gate.data(), a.ln2.data(), P + o.w_gate, N, C, F);
+  linear_forward(a.up.data(), a.ln2.data(), P + o.w_up, N, C, F);
+  swiglu_forward(a.h.data(), a.gate.data(), a.up.data(), static_cast<std::size_t>(N) * F);
+  linear_forward(acts_.proj.data(), a.h.data(), P + o.w_down, N, F, C);
+  residual_forward(out, a.res2.data(), acts_.proj.data(), NC);
+}
+
+void Model::backward() {
+  AWSDT_CHECK(have_targets_, "Model::backward needs a forward with targets first");
+  const int N = acts_.B * acts_.T, C = config_.dim, V = config_.vocab_size;
+  GradScratch& g = scratch_;
+  g.resize(config_, N);
+
+  zero(g.dlogits);
+  cross_entropy_backward(g.dlogits.data(), acts_.probs.data(), acts_.targets.data(), N, V, 1.0f);
+  zero(g.dln);
+  linear_backward(g.dln.data(), lm_head_grad(), g.dlogits.data(), acts_.lnf.data(), lm_head_weight(), N, C, V);
+  zero(g.dres);
+  const float* last = acts_.residual.data() + static_cast<std::size_t>(config_.n_layers) * N * C;
+  rmsnorm_backward(g.dres.data(), head().grads.data() + head_off_.final_norm, g.dln.data(), last,
+                   head().params.data() + head_off_.final_norm, acts_.rstdf.data(), N, C);
+  for (int l = config_.n_layers - 1; l >= 0; --l) block_backward(l);
+  embedding_backward(embedding().grads.data(), acts_.tokens.data(), g.dres.data(), N, C);
+}
+
+// On entry g.dres holds ∂loss/∂(block output); on exit ∂loss/∂(block input).
+void Model::block_backward(int l) {
+  const int B = acts_.B, T = acts_.T, N = B * T, C = config_.dim, KV = config_.kv_dim(), F = config_.ffn_dim;
+  const std::size_t NC = static_cast<std::size_t>(N) * C;
+  const float* P = block(l).params.data();
+  float* G = block(l).grads.data();
+  const BlockOffsets& o = block_off_;
+  const LayerActivations& a = acts_.layers[l];
+  const float* x = acts_.residual.data() + l * NC;
+  GradScratch& g = scratch_;
+
+  // MLP sub-block.
+  zero(g.dres2);
+  zero(g.dbranch);
+  residual_backward(g.dres2.data(), g.dbranch.data(), g.dres.data(), NC);
+  zero(g.dh);
+  linear_backward(g.dh.data(), G + o.w_down, g.dbranch.data(), a.h.data(), P + o.w_down, N, F, C);
+  zero(g.dgate);
+  zero(g.dup);
+  swiglu_backward(g.dgate.data(), g.dup.data(), g.dh.data(), a.gate.data(), a.up.data(),
+                  static_cast<std::size_t>(N) * F);
+  zero(g.dln);
+  linear_backward(g.dln.data(), G + o.w_gate, g.dgate.data(), a.ln2.data(), P + o.w_gate, N, C, F);
+  linear_backward(g.dln.data(), G + o.w_up, g.dup.data(), a.ln2.data(), P + o.w_up, N, C, F);
+  rmsnorm_backward(g.dres2.data(), G + o.mlp_norm, g.dln.data(), a.res2.data(), P + o.mlp_norm, a.rstd2.data(), N,
+                   C);
+
+  // Attention sub-block.
+  zero(g.dres);
+  zero(g.dbranch);
+  residual_backward(g.dres.data(), g.dbranch.data(), g.dres2.data(), NC);
+  zero(g.datty);
+  linear_backward(g.datty.data(), G + o.wo, g.dbranch.data(), a.atty.data(), P + o.wo, N, C, C);
+  zero(g.dq);
+  zero(g.dk);
+  zero(g.dv);
+  AttentionShape shape{B, T, config_.n_heads, config_.n_kv_heads, config_.head_dim()};
+  attention_backward(g.dq.data(), g.dk.data(), g.dv.data(), g.datty.data(), a.q.data(), a.k.data(), a.v.data(),
+                     a.att.data(), shape);
+  rope_backward(g.dq.data(), acts_.rope, B, T, config_.n_heads, config_.head_dim());
+  rope_backward(g.dk.data(), acts_.rope, B, T, config_.n_kv_heads, config_.head_dim());
+  zero(g.dln);
+  linear_backward(g.dln.data(), G + o.wq, g.dq.data(), a.ln1.data(), P + o.wq, N, C, C);
+  linear_backward(g.dln.data(), G + o.wk, g.dk.data(), a.ln1.data(), P + o.wk, N, C, KV);
+  linear_backward(g.dln.data(), G + o.wv, g.dv.data(), a.ln1.data(), P + o.wv, N, C, KV);
+  rmsnorm_backward(g.dres.data(), G + o.attn_norm, g.dln.data(), x, P + o.attn_norm, a.rstd1.data(), N, C);
+}
+
+}  // namespace awsdt::nn

@@ -1,0 +1,65 @@
+// Model: the fp32 CPU Llama decoder. Parameters live in units (see layout.hpp), each one contiguous buffer with
+// a gradient buffer of the same layout; forward() keeps the activations backward() needs.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "nn/activations.hpp"
+#include "nn/config.hpp"
+#include "nn/layout.hpp"
+
+namespace awsdt::nn {
+
+/// One unit's layout, parameters and gradients (params.size() == grads.size() == layout.size).
+struct ParamUnit {
+  UnitLayout layout;         ///< tensor names and offsets
+  std::vector<float> params; ///< the contiguous parameter buffer
+  std::vector<float> grads;  ///< gradients, same layout
+};
+
+/// A Llama-family decoder with hand-written forward and backward on the CPU.
+class Model {
+ public:
+  /// Validates config and draws the parameters from seed: matrices N(0, 0.02²), norm weights 1.
+  Model(const ModelConfig& config, std::uint64_t seed);
+
+  /// The model's shape.
+  const ModelConfig& config() const { return config_; }
+  /// Units in order: 0 = embedding, 1..n_layers = blocks, n_layers + 1 = head.
+  std::vector<ParamUnit>& units() { return units_; }
+  /// Read-only units.
+  const std::vector<ParamUnit>& units() const { return units_; }
+  /// The token embedding unit (also the LM head when tied).
+  ParamUnit& embedding() { return units_.front(); }
+  /// Transformer block `layer`.
+  ParamUnit& block(int layer) { return units_.at(1 + layer); }
+  /// The final norm (and untied LM head).
+  ParamUnit& head() { return units_.back(); }
+
+  /// Runs tokens[B·T] through the model; with targets[B·T] (< 0 = ignored) returns the mean cross-entropy,
+  /// without (nullptr) returns 0 and only the logits are computed. Throws UsageError if T > max_seq_len.
+  float forward(const std::int32_t* tokens, const std::int32_t* targets, int B, int T);
+  /// Adds ∂loss/∂parameters of the last forward (which had targets) to every unit's grads.
+  void backward();
+  /// Sets every gradient to zero (gradients accumulate across backward() calls).
+  void zero_grad();
+  /// Logits [B,T,vocab] of the last forward.
+  const std::vector<float>& logits() const { return acts_.logits; }
+
+ private:
+  const float* lm_head_weight() const;
+  float* lm_head_grad();
+  void block_forward(int layer);
+  void block_backward(int layer);
+
+  ModelConfig config_;
+  BlockOffsets block_off_;
+  HeadOffsets head_off_;
+  std::vector<ParamUnit> units_;
+  Activations acts_;
+  GradScratch scratch_;
+  bool have_targets_ = false;
+};
+
+}  // namespace awsdt::nn
