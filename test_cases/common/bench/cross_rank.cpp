@@ -1,23 +1,33 @@
 // Cross-rank reduction (see cross_rank.hpp).
 #include "bench/cross_rank.hpp"
 
-#include "comm/host_exchange.hpp"
+#include <cstring>
 
 namespace awsdt {
 
-RankSpread reduce_across_ranks(Communicator& comm, double value) {
+std::vector<double> all_gather_values(Bootstrap& bootstrap, std::span<const double> values) {
+  std::vector<std::uint8_t> mine(values.size() * sizeof(double));
+  std::memcpy(mine.data(), values.data(), mine.size());
+  auto all = bootstrap.all_gather_bytes(mine);
+  std::vector<double> out(all.size() / sizeof(double));
+  std::memcpy(out.data(), all.data(), all.size());
+  return out;
+}
+
+RankSpread reduce_across_ranks(Bootstrap& bootstrap, double value) {
   double mine[1] = {value};
-  auto all = all_gather_values(comm, mine);
   RankSpread s;
-  s.min = s.max = all[0];
+  s.values = all_gather_values(bootstrap, mine);
+  s.min = s.max = s.values[0];
   double sum = 0;
-  for (std::size_t r = 0; r < all.size(); ++r) {
-    sum += all[r];
-    if (all[r] > s.max) s.max = all[r], s.slowest_rank = int(r);
-    if (all[r] < s.min) s.min = all[r], s.fastest_rank = int(r);
+  for (std::size_t r = 0; r < s.values.size(); ++r) {
+    sum += s.values[r];
+    if (s.values[r] > s.max) s.max = s.values[r], s.slowest_rank = int(r);
+    if (s.values[r] < s.min) s.min = s.values[r], s.fastest_rank = int(r);
   }
-  s.mean = sum / double(all.size());
-  s.slowest_host = comm.hosts().at(std::size_t(s.slowest_rank));
+  s.mean = sum / double(s.values.size());
+  s.slowest_host = bootstrap.hosts().at(std::size_t(s.slowest_rank));
+  s.fastest_host = bootstrap.hosts().at(std::size_t(s.fastest_rank));
   return s;
 }
 

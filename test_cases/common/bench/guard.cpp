@@ -6,6 +6,7 @@
 #include <mutex>
 #include <utility>
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 
@@ -69,7 +70,16 @@ int guarded_main(const std::function<int()>& body) {
     return body();
   } catch (const UsageError& e) {
     if (is_first_rank()) std::fprintf(stderr, "error: %s\n", e.what());
-    abort_target();
+    std::fflush(stderr);
+    std::fflush(stdout);
+    // Bad input is seen alike by every rank. Leave without MPI_Finalize's barrier (a peer that did not fail
+    // would hold it forever); launchers end the job on a non-zero exit, and the status stays 2.
+    bool has_peers;
+    {
+      std::lock_guard lock(g_mutex);
+      has_peers = g_abort != nullptr;
+    }
+    if (has_peers) std::_Exit(2);
     return 2;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());

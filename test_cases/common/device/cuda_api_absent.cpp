@@ -8,6 +8,7 @@ namespace {
 }  // namespace
 
 int device_count() { return 0; }
+std::string device_name(int) { absent(); }
 void set_device(int) { absent(); }
 void* malloc_device(std::size_t, int) { absent(); }
 void* malloc_pinned(std::size_t) { absent(); }

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <deque>
 #include <exception>
+#include <fstream>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -39,6 +40,15 @@ std::string Device::str() const { return is_cuda() ? fmt::format("cuda:{}", inde
 
 void Device::make_current() const {
   if (is_cuda()) cuda::set_device(index);
+}
+
+std::string device_description(const Device& device) {
+  if (device.is_cuda()) return cuda::device_name(device.index);
+  std::ifstream in("/proc/cpuinfo");
+  std::string line;
+  while (std::getline(in, line))
+    if (line.starts_with("model name")) return line.substr(line.find(':') + 2);
+  return "cpu";
 }
 
 int cuda_device_count() {

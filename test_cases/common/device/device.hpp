@@ -29,6 +29,9 @@ struct Device {
   bool operator==(const Device&) const = default;
 };
 
+/// One line naming the hardware: the CPU model, or the GPU's name and PCI bus id.
+std::string device_description(const Device& device);
+
 /// Number of CUDA devices visible to this process (0 when built without CUDA or without a driver).
 int cuda_device_count();
 

@@ -2,39 +2,15 @@
 // and a rank that stops participating (caught by the watchdog). Runs mpirun on the probe program.
 #include <gtest/gtest.h>
 
-#include <sys/wait.h>
-
-#include <array>
-#include <chrono>
-#include <cstdio>
 #include <string>
 
-#include "awsdt/config.hpp"
+#include "support/run_command.hpp"
 #include "util/error.hpp"
 
 namespace {
-
-struct Outcome {
-  int status = -1;
-  std::string output;
-  double seconds = 0;
-};
-
-Outcome run(const std::string& args) {
-  std::string cmd = std::string("timeout 60 ") + AWSDT_MPIRUN +
-                    " --oversubscribe --allow-run-as-root --mca btl self,vader,tcp --mca btl_tcp_if_include lo"
-                    " --mca oob_tcp_if_include lo -np 3 " PROBE_PATH " " + args + " 2>&1";
-  auto t0 = std::chrono::steady_clock::now();
-  Outcome o;
-  FILE* p = ::popen(cmd.c_str(), "r");
-  std::array<char, 4096> buf;
-  while (std::fgets(buf.data(), buf.size(), p)) o.output += buf.data();
-  int raw = ::pclose(p);
-  o.status = WIFEXITED(raw) ? WEXITSTATUS(raw) : 128 + WTERMSIG(raw);
-  o.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  return o;
+awsdt::testing::Outcome run(const std::string& args) {
+  return awsdt::testing::run_command(awsdt::testing::mpirun(3) + PROBE_PATH " " + args, 60);
 }
-
 }  // namespace
 
 TEST(MpiFailures, HealthyRunSucceeds) {

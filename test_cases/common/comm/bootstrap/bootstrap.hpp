@@ -20,6 +20,9 @@ class Bootstrap {
   virtual const std::vector<std::string>& hosts() const = 0;
   /// Every rank returns rank 0's `blob` (the argument is ignored elsewhere).
   virtual std::vector<std::uint8_t> broadcast_from_root(const std::vector<std::uint8_t>& blob) = 0;
+  /// Every rank's `mine` (all the same size), concatenated in rank order: the host-side control plane for
+  /// timings and checks, independent of the data-plane communicator.
+  virtual std::vector<std::uint8_t> all_gather_bytes(const std::vector<std::uint8_t>& mine) = 0;
   /// "mpi" or "env".
   virtual std::string name() const = 0;
 };

@@ -144,6 +144,25 @@ class EnvBootstrap final : public Bootstrap {
     return {s.begin(), s.end()};
   }
 
+  std::vector<std::uint8_t> all_gather_bytes(const std::vector<std::uint8_t>& mine) override {
+    auto deadline = Clock::now() + timeout_;
+    if (size_ == 1) return mine;
+    if (rank_ != 0) {
+      send_bytes(root_.fd(), mine.data(), mine.size(), deadline, root_name());
+      auto s = recv_string(root_.fd(), deadline, root_name());
+      return {s.begin(), s.end()};
+    }
+    std::vector<std::uint8_t> all(mine.begin(), mine.end());
+    for (int r = 1; r < size_; ++r) {
+      auto s = recv_string(peers_[r].fd(), deadline, peer_name(r));
+      if (s.size() != mine.size())
+        AWSDT_THROW(fmt::format("{} sent {} bytes to all_gather, rank 0 has {}", peer_name(r), s.size(), mine.size()));
+      all.insert(all.end(), s.begin(), s.end());
+    }
+    for (int r = 1; r < size_; ++r) send_bytes(peers_[r].fd(), all.data(), all.size(), deadline, peer_name(r));
+    return all;
+  }
+
  private:
   std::string peer_name(int r) const {
     return fmt::format("rank {} on {}", r, hosts_[r].empty() ? std::string("?") : hosts_[r]);

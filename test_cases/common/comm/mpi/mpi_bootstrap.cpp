@@ -39,6 +39,13 @@ class MpiBootstrap final : public Bootstrap {
     return out;
   }
 
+  std::vector<std::uint8_t> all_gather_bytes(const std::vector<std::uint8_t>& mine) override {
+    std::vector<std::uint8_t> all(mine.size() * std::size_t(size_));
+    AWSDT_CHECK_MPI(
+        MPI_Allgather(mine.data(), int(mine.size()), MPI_BYTE, all.data(), int(mine.size()), MPI_BYTE, MPI_COMM_WORLD));
+    return all;
+  }
+
  private:
   int rank_ = 0, size_ = 1, local_rank_ = 0;
   std::vector<std::string> hosts_;

@@ -3,7 +3,7 @@
 
 #include <cuda_runtime.h>
 
-#include <fmt/format.h>
+#include <cstdio>
 
 #include "device/cuda/check_cuda.hpp"
 
@@ -16,6 +16,14 @@ int device_count() {
     return 0;
   }
   return n;
+}
+
+std::string device_name(int index) {
+  cudaDeviceProp prop{};
+  AWSDT_CHECK_CUDA(cudaGetDeviceProperties(&prop, index));
+  char buf[512];
+  std::snprintf(buf, sizeof(buf), "[%04x:%02x:%02x] %s", prop.pciDomainID, prop.pciBusID, prop.pciDeviceID, prop.name);
+  return buf;
 }
 
 void set_device(int index) { AWSDT_CHECK_CUDA(cudaSetDevice(index)); }

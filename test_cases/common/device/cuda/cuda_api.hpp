@@ -3,10 +3,13 @@
 #pragma once
 
 #include <cstddef>
+#include <string>
 
 namespace awsdt::cuda {
 
 int device_count();
+/// "[0000:04:00] NVIDIA H100 80GB HBM3": the PCI address and name, as nccl-tests prints them.
+std::string device_name(int index);
 void set_device(int index);
 void* malloc_device(std::size_t bytes, int device);
 void* malloc_pinned(std::size_t bytes);

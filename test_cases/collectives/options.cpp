@@ -1,0 +1,76 @@
+// Command line of awsdt-collectives (see options.hpp).
+#include "options.hpp"
+
+#include <fmt/format.h>
+
+#include "bench/sizes.hpp"
+#include "collective.hpp"
+#include "util/error.hpp"
+
+namespace awsdt::collectives {
+namespace {
+
+// Adds a size option (-b 8, -e 16G) parsed with nccl-tests' suffixes.
+void add_size(CLI::App& app, const std::string& flags, std::uint64_t& target, const std::string& what,
+              const std::string& help) {
+  app.add_option_function<std::string>(
+      flags, [&target, what](const std::string& v) { target = parse_bytes(v, what); }, help);
+}
+
+}  // namespace
+
+void add_options(CLI::App& app, Options& o) {
+  app.add_option("collective,--op-type", o.collectives,
+                 "all_reduce, all_gather, reduce_scatter, all_to_all, broadcast, reduce, send_recv, or all")
+      ->each([](const std::string& v) {
+        if (v != "all") find_collective(v);
+      });
+  add_size(app, "-b,--minbytes", o.min_bytes, "minbytes", "smallest size (e.g. 8, 64K, 1M, 2G); default 32M");
+  add_size(app, "-e,--maxbytes", o.max_bytes, "maxbytes", "largest size; default 32M");
+  add_size(app, "-i,--stepbytes", o.step_bytes, "stepbytes", "size increment when -f is 1; default 1M");
+  app.add_option("-f,--stepfactor", o.step_factor, "size multiplier between steps (1: add -i instead)");
+  app.add_option("-n,--iters", o.iters, "timed iterations per size")->check(CLI::PositiveNumber);
+  app.add_option("-w,--warmup_iters", o.warmup, "warm-up iterations per size")->check(CLI::NonNegativeNumber);
+  app.add_option("-c,--check", o.check, "check results after timing (0/1)")->check(CLI::Range(0, 1));
+  app.add_option_function<std::string>(
+      "-d,--datatype",
+      [&o](const std::string& v) {
+        o.dtypes.clear();
+        if (v == "all") o.dtypes.assign(all_dtypes().begin(), all_dtypes().end());
+        else o.dtypes.push_back(parse_dtype(v));
+      },
+      "float, double, half, bfloat16, int8, uint8, int32, uint32, int64, uint64, or all");
+  app.add_option_function<std::string>(
+      "-o,--op",
+      [&o](const std::string& v) {
+        o.ops.clear();
+        if (v == "all") o.ops.assign(all_ops().begin(), all_ops().end());
+        else o.ops.push_back(parse_op(v));
+      },
+      "sum, prod, min, max, avg, or all");
+  app.add_option("-r,--root", o.root, "root rank of broadcast and reduce");
+  app.add_option("-a,--average", o.average, "time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks")
+      ->check(CLI::Range(0, 3));
+  app.add_option("-z,--blocking", o.blocking, "wait for completion after every iteration (0/1)");
+  app.add_option("-g,--ngpus", o.ngpus, "GPUs driven by each process (NCCL backend)")->check(CLI::PositiveNumber);
+  app.add_option("-G,--cudagraph", o.graph_launches, "capture the timed iterations in a CUDA graph, launch it N times")
+      ->check(CLI::NonNegativeNumber);
+  app.add_flag("-I,--per_iter_timing", o.per_iteration, "report per-iteration min/max/p99/cv columns");
+  app.add_option("-T,--timeout", o.timeout_s, "seconds before a stuck operation aborts the job (0: never)")
+      ->check(CLI::NonNegativeNumber);
+  app.add_option("--min-busbw", o.min_busbw, "exit non-zero when the average bus bandwidth (GB/s) is below this");
+  add_common_options(app, o.common, "-J,--output_file");
+  // Test hook: corrupts one received element on rank 0 before the check, to prove the check can fail.
+  app.add_flag("--corrupt-result-for-test", o.corrupt_for_test)->group("");
+}
+
+void validate(const Options& o) {
+  if (o.min_bytes > o.max_bytes)
+    throw UsageError(fmt::format("-b/--minbytes {} is larger than -e/--maxbytes {}", o.min_bytes, o.max_bytes));
+  if (o.step_factor == 0) throw UsageError("-f/--stepfactor 0 would never advance; use 1 or more");
+  if (o.step_factor == 1 && o.step_bytes == 0)
+    throw UsageError("-i/--stepbytes 0 with -f 1 would never advance; use a positive step");
+  if (o.iters < 1) throw UsageError(fmt::format("-n/--iters {} must be at least 1", o.iters));
+}
+
+}  // namespace awsdt::collectives
