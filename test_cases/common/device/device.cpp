@@ -1,7 +1,9 @@
 // Device, Buffer, Stream and Event: CPU implementations here, CUDA calls through device/cuda/cuda_api.hpp.
 #include "device/device.hpp"
 
+#include <atomic>
 #include <condition_variable>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <deque>
@@ -116,16 +118,24 @@ void Buffer::release() noexcept {
 // (a peer died in the middle of a collective) can let go of the thread instead of joining it forever.
 struct CpuQueue {
   std::mutex mutex;
-  std::condition_variable cv;
+  std::condition_variable work_cv;  // the worker waits here for tasks
+  std::condition_variable done_cv;  // synchronize() waits here
   std::deque<std::function<void()>> queue;
   std::size_t enqueued = 0, completed = 0;
+  // The smallest ticket a waiter needs: the worker wakes waiters only then, not after every task (a loop of
+  // thousands of small collectives must not cost a context switch each).
+  std::size_t wake_at = SIZE_MAX;
   std::exception_ptr error;
   bool stopping = false;
+  std::atomic<std::thread::id> worker_id{};
+
+  bool on_worker() const { return std::this_thread::get_id() == worker_id.load(std::memory_order_relaxed); }
 
   void run() {
+    worker_id = std::this_thread::get_id();
     std::unique_lock lock(mutex);
     for (;;) {
-      cv.wait(lock, [this] { return stopping || !queue.empty(); });
+      work_cv.wait(lock, [this] { return stopping || !queue.empty(); });
       if (queue.empty()) return;  // stopping with nothing left
       auto task = std::move(queue.front());
       queue.pop_front();
@@ -142,20 +152,46 @@ struct CpuQueue {
       task = nullptr;  // release captures outside the lock
       lock.lock();
       if (failure && !error) error = failure;
-      ++completed;
-      cv.notify_all();
+      if (++completed >= wake_at) {
+        wake_at = SIZE_MAX;
+        done_cv.notify_all();
+      }
     }
   }
 
   std::size_t push(std::function<void()> task) {
+    // Work issued from inside one of this stream's own tasks is already in stream order: run it now (this is
+    // how a whole timed loop runs as one task, like a CUDA graph, with no queueing cost per operation).
+    if (on_worker()) {
+      task();
+      return 0;
+    }
     std::size_t ticket;
     {
       std::lock_guard lock(mutex);
       queue.push_back(std::move(task));
       ticket = ++enqueued;
     }
-    cv.notify_all();
+    work_cv.notify_one();
     return ticket;
+  }
+
+  // Waits until every task enqueued before the call has run; false on timeout.
+  bool wait_for(std::chrono::milliseconds timeout) {
+    if (on_worker()) return true;  // inside a task, everything before it has already run
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    std::unique_lock lock(mutex);
+    std::size_t target = enqueued;
+    while (completed < target) {
+      wake_at = std::min(wake_at, target);
+      if (done_cv.wait_until(lock, deadline) == std::cv_status::timeout && completed < target) return false;
+    }
+    if (error) {
+      auto e = error;
+      error = nullptr;  // reported once; the stream is usable again
+      std::rethrow_exception(e);
+    }
+    return true;
   }
 };
 
@@ -185,7 +221,7 @@ struct Stream::Impl {
       cpu->stopping = true;
       idle = cpu->completed == cpu->enqueued;
     }
-    cpu->cv.notify_all();
+    cpu->work_cv.notify_all();
     // An idle worker exits at once. A busy one may be blocked for good (on an unreachable peer): like
     // cudaStreamDestroy, return now and let the work finish, or the process end, without us.
     if (idle) worker.join();
@@ -198,6 +234,8 @@ struct Stream::Impl {
 Stream::Stream(const Device& device) : impl_(std::make_shared<Impl>(device)) {}
 
 const Device& Stream::device() const { return impl_->device; }
+
+bool Stream::runs_here() const { return impl_->cpu && impl_->cpu->on_worker(); }
 
 void Stream::enqueue(std::function<void()> task) {
   AWSDT_CHECK(!impl_->device.is_cuda(), "host tasks cannot be enqueued on a CUDA stream");
@@ -213,16 +251,7 @@ bool Stream::synchronize_for(std::chrono::milliseconds timeout) {
     }
     return true;
   }
-  auto& q = *impl_->cpu;
-  std::unique_lock lock(q.mutex);
-  std::size_t target = q.enqueued;
-  if (!q.cv.wait_for(lock, timeout, [&] { return q.completed >= target; })) return false;
-  if (q.error) {
-    auto e = q.error;
-    q.error = nullptr;  // reported once; the stream is usable again
-    std::rethrow_exception(e);
-  }
-  return true;
+  return impl_->cpu->wait_for(timeout);
 }
 
 void Stream::synchronize() {

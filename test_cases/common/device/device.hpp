@@ -79,6 +79,8 @@ class Stream {
   /// CPU streams: runs `task` after everything enqueued before it. A task that throws makes the stream fail:
   /// later tasks are skipped and synchronize() rethrows the first error.
   void enqueue(std::function<void()> task);
+  /// True when called from inside one of this CPU stream's tasks: work issued there runs at once, in order.
+  bool runs_here() const;
   /// Blocks until all enqueued work is done; rethrows a failed task's error.
   void synchronize();
   /// Like synchronize but gives up after `timeout`; returns false if work is still pending.

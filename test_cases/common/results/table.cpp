@@ -15,7 +15,8 @@ std::string format_table(const Table& t) {
   std::string out;
   auto line = [&](const std::vector<std::string>& cells) {
     for (std::size_t c = 0; c < width.size(); ++c)
-      out += fmt::format("{}{:>{}}", c ? "  " : "", c < cells.size() ? cells[c] : "", width[c]);
+      out += fmt::format("{}{:<{}}", c ? "  " : "", c < cells.size() ? cells[c] : "", width[c]);
+    while (!out.empty() && out.back() == ' ') out.pop_back();
     out += '\n';
   };
   line(t.columns);

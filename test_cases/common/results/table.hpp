@@ -11,7 +11,7 @@ struct Table {
   std::vector<std::vector<std::string>> rows;
 };
 
-/// Columns right-aligned to their widest cell, separated by two spaces, with a header line.
+/// Columns left-aligned to their widest cell, separated by two spaces, with a header line.
 std::string format_table(const Table& table);
 /// RFC 4180 CSV (cells with a comma, quote or newline are quoted, quotes doubled).
 std::string format_csv(const Table& table);

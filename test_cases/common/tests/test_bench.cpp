@@ -46,6 +46,6 @@ TEST(Summary, MatchesNumpyPercentiles) {
 
 TEST(Table, AlignsAndQuotesCsv) {
   Table t{{"size", "name"}, {{"8", "a,b"}, {"1024", "say \"hi\""}}};
-  EXPECT_EQ(format_table(t), "size      name\n   8       a,b\n1024  say \"hi\"\n");
+  EXPECT_EQ(format_table(t), "size  name\n8     a,b\n1024  say \"hi\"\n");
   EXPECT_EQ(format_csv(t), "size,name\r\n8,\"a,b\"\r\n1024,\"say \"\"hi\"\"\"\r\n");
 }

@@ -196,14 +196,18 @@ class MpiCommunicator final : public Communicator {
       throw UsageError(fmt::format("{} {} is out of range for {} ranks (0..{})", what, peer, size_, size_ - 1));
   }
 
-  void issue(Stream& stream, Op op) {
+  // Runs `op` now when already on the stream's thread (no allocation: the loop-as-one-task fast path), queues
+  // it on the stream otherwise, or holds it for group_end inside a group.
+  template <class F>
+  void issue(Stream& stream, F&& op) {
     AWSDT_CHECK(!stream.device().is_cuda(), "the MPI backend needs a CPU stream and host buffers");
     if (group_depth_ == 0) {
-      stream.enqueue([op = std::move(op)] { op(nullptr); });
+      if (stream.runs_here()) return op(nullptr);
+      stream.enqueue([op = std::forward<F>(op)] { op(nullptr); });
       return;
     }
     if (!group_stream_) group_stream_ = stream;
-    group_ops_.push_back(std::move(op));
+    group_ops_.emplace_back(std::forward<F>(op));
   }
 
   MPI_Comm comm_;

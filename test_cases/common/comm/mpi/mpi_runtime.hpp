@@ -9,8 +9,9 @@
 
 namespace awsdt::mpi {
 
-/// Initializes MPI (MPI_THREAD_MULTIPLE: streams call MPI from their own threads) once per process; MPI is
-/// finalized at exit.
+/// Initializes MPI once per process (finalized at exit) with MPI_THREAD_MULTIPLE: streams call MPI from their
+/// own threads, possibly several at once. (Open MPI 4.1 charges about 0.25 us per small operation for any
+/// level above MPI_THREAD_SINGLE, SERIALIZED and FUNNELED included, so nothing cheaper was to be had.)
 void ensure_initialized();
 /// The MPI error string for `code`.
 std::string error_string(int code);

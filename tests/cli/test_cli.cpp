@@ -1,0 +1,81 @@
+// Smoke tests of the awsdt launcher as a user runs it: --help, --version, list, versions --json, run, and
+// clear errors for bad input.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+
+#include "support/run_command.hpp"
+
+using awsdt::testing::run_command;
+
+namespace {
+const std::string kAwsdt = AWSDT_PATH;
+}
+
+TEST(Cli, HelpListsTheSubcommands) {
+  auto o = run_command(kAwsdt + " --help");
+  EXPECT_EQ(o.status, 0) << o.output;
+  for (const char* sub : {"list", "versions", "run"}) EXPECT_NE(o.output.find(sub), std::string::npos) << sub;
+}
+
+TEST(Cli, VersionNamesTheReleaseAndCommit) {
+  auto o = run_command(kAwsdt + " --version");
+  EXPECT_EQ(o.status, 0);
+  EXPECT_EQ(o.output.rfind(std::string("awsdt ") + AWSDT_VERSION + " (git ", 0), 0u) << o.output;
+}
+
+TEST(Cli, ListShowsEveryManifestWithADescription) {
+  auto o = run_command(kAwsdt + " list --json");
+  ASSERT_EQ(o.status, 0) << o.output;
+  auto j = nlohmann::json::parse(o.output);
+  bool collectives = false;
+  for (const auto& m : j) {
+    EXPECT_FALSE(m["description"].get<std::string>().empty());
+    collectives |= m["name"] == "collectives";
+  }
+  EXPECT_TRUE(collectives) << o.output;
+  auto table = run_command(kAwsdt + " list");
+  EXPECT_NE(table.output.find("awsdt-collectives"), std::string::npos) << table.output;
+}
+
+TEST(Cli, VersionsJsonParsesAndNamesEveryComponent) {
+  auto o = run_command(kAwsdt + " versions --json");
+  ASSERT_EQ(o.status, 0) << o.output;
+  auto j = nlohmann::json::parse(o.output);
+  for (const char* c : {"awsdt", "cuda_runtime", "cuda_driver", "nccl", "mpi", "libfabric", "efa_installer"}) {
+    ASSERT_TRUE(j.contains(c)) << c;
+    EXPECT_TRUE(j[c].contains("compiled") && j[c].contains("runtime")) << c;
+  }
+}
+
+TEST(Cli, RunStartsALocalJobAndReturnsItsStatus) {
+  auto o = run_command(kAwsdt + " run collectives -- all_reduce -b 1K -e 4K -f 2 -n 2");
+  EXPECT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("# Avg bus bandwidth"), std::string::npos) << o.output;
+  auto fail = run_command(kAwsdt + " run collectives -- all_reduce -b 1K -e 1K -n 1 --corrupt-result-for-test");
+  EXPECT_NE(fail.status, 0) << fail.output;
+}
+
+TEST(Cli, BadInputGetsOneClearLine) {
+  auto unknown = run_command(kAwsdt + " run no_such_case");
+  EXPECT_EQ(unknown.status, 2);
+  EXPECT_NE(unknown.output.find("unknown test case 'no_such_case'; known: collectives"), std::string::npos)
+      << unknown.output;
+  auto flag = run_command(kAwsdt + " list --frobnicate");
+  EXPECT_EQ(flag.status, 2);
+  EXPECT_NE(flag.output.find("--frobnicate"), std::string::npos) << flag.output;
+  auto dir = run_command(kAwsdt + " list --test-cases /nonexistent/dir");
+  EXPECT_EQ(dir.status, 2);
+  EXPECT_NE(dir.output.find("'/nonexistent/dir' is not a directory"), std::string::npos) << dir.output;
+
+  auto tmp = std::filesystem::temp_directory_path() / "awsdt_bad_manifests";
+  std::filesystem::create_directories(tmp / "broken");
+  std::ofstream(tmp / "broken" / "test_case.json") << "{\"name\": \"broken\"";
+  auto broken = run_command(kAwsdt + " list --test-cases " + tmp.string());
+  EXPECT_EQ(broken.status, 2);
+  EXPECT_NE(broken.output.find("test_case.json' is not valid JSON"), std::string::npos) << broken.output;
+  std::filesystem::remove_all(tmp);
+}

@@ -1,0 +1,11 @@
+// `awsdt list`: the test cases the launcher can run, from their manifests.
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace awsdt::launcher {
+
+/// Registers the subcommand; its callback prints the list.
+void setup_list(CLI::App& app);
+
+}  // namespace awsdt::launcher

@@ -1,0 +1,80 @@
+// Manifest loading (see manifest.hpp).
+#include "manifest.hpp"
+
+#include <algorithm>
+#include <fstream>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "awsdt/config.hpp"
+#include "util/env.hpp"
+#include "util/error.hpp"
+
+namespace awsdt::launcher {
+namespace fs = std::filesystem;
+
+Manifest load_manifest(const fs::path& file) {
+  std::ifstream in(file);
+  if (!in) throw UsageError(fmt::format("cannot read manifest '{}'", file.string()));
+  nlohmann::json j;
+  try {
+    j = nlohmann::json::parse(in);
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(fmt::format("manifest '{}' is not valid JSON: {}", file.string(), e.what()));
+  }
+  Manifest m;
+  m.path = file;
+  try {
+    m.name = j.at("name").get<std::string>();
+    m.executable = j.at("executable").get<std::string>();
+    m.description = j.at("description").get<std::string>();
+    m.default_args = j.value("default_args", std::vector<std::string>{});
+    auto r = j.value("resources", nlohmann::json::object());
+    m.tasks_per_node = r.value("tasks_per_node", 1);
+    m.gpus_per_node = r.value("gpus_per_node", 0);
+    m.local_ranks = r.value("local_ranks", 2);
+    m.metrics = j.value("metrics", std::vector<std::string>{});
+  } catch (const nlohmann::json::exception& e) {
+    throw UsageError(fmt::format("manifest '{}': {} (needs name, executable, description)", file.string(), e.what()));
+  }
+  if (m.name.empty() || m.executable.empty())
+    throw UsageError(fmt::format("manifest '{}': name and executable must not be empty", file.string()));
+  if (m.local_ranks < 1)
+    throw UsageError(fmt::format("manifest '{}': resources.local_ranks {} must be at least 1", file.string(), m.local_ranks));
+  return m;
+}
+
+fs::path test_cases_dir(const std::string& override_dir) {
+  if (!override_dir.empty()) {
+    if (!fs::is_directory(override_dir))
+      throw UsageError(fmt::format("--test-cases '{}' is not a directory", override_dir));
+    return override_dir;
+  }
+  if (auto home = env_string("AWSDT_HOME")) return fs::path(*home) / "test_cases";
+  return fs::path(AWSDT_SOURCE_DIR) / "test_cases";
+}
+
+std::vector<Manifest> find_manifests(const fs::path& dir) {
+  std::vector<Manifest> out;
+  std::error_code ec;
+  for (const auto& entry : fs::directory_iterator(dir, ec))
+    if (entry.is_directory() && fs::exists(entry.path() / "test_case.json"))
+      out.push_back(load_manifest(entry.path() / "test_case.json"));
+  if (ec) throw UsageError(fmt::format("cannot list test cases in '{}': {}", dir.string(), ec.message()));
+  std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) { return a.name < b.name; });
+  return out;
+}
+
+Manifest find_manifest(const fs::path& dir, const std::string& name) {
+  auto all = find_manifests(dir);
+  std::vector<std::string> names;
+  for (auto& m : all) {
+    if (m.name == name) return m;
+    names.push_back(m.name);
+  }
+  throw UsageError(fmt::format("unknown test case '{}'; known: {} (from {})", name, fmt::join(names, ", "),
+                               dir.string()));
+}
+
+}  // namespace awsdt::launcher

@@ -1,0 +1,34 @@
+// Test case manifests (test_cases/<name>/test_case.json): how the launcher finds and describes benchmarks.
+#pragma once
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+namespace awsdt::launcher {
+
+struct Manifest {
+  std::string name;
+  std::string executable;   ///< awsdt-<name>, found beside the awsdt binary
+  std::string description;  ///< one line
+  std::vector<std::string> default_args;
+  int tasks_per_node = 1;   ///< ranks per node on GPU instances (one per GPU)
+  int gpus_per_node = 0;
+  int local_ranks = 2;      ///< ranks for a local CPU run
+  std::vector<std::string> metrics;
+  std::filesystem::path path;  ///< the manifest file
+};
+
+/// Reads one manifest; throws UsageError naming the file and the bad field.
+Manifest load_manifest(const std::filesystem::path& file);
+/// Where manifests are searched: --test-cases DIR if given, else $AWSDT_HOME/test_cases, else the source tree
+/// this awsdt was built from.
+std::filesystem::path test_cases_dir(const std::string& override_dir);
+/// Every test_cases/*/test_case.json under `dir`, sorted by name.
+std::vector<Manifest> find_manifests(const std::filesystem::path& dir);
+/// The manifest called `name`; throws UsageError listing the known names.
+Manifest find_manifest(const std::filesystem::path& dir, const std::string& name);
+
+}  // namespace awsdt::launcher
