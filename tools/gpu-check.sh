@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# The GPU check: on a machine with GPUs and the CUDA toolkit, build awsdt with CUDA and NCCL required, run the
+# `gpu` tests and the collectives on every GPU of this machine (one process, -g N, env bootstrap: no MPI needed).
+# Without our Debian packages there, run tools/gpu-deps.sh on a machine that has apt first and carry .gpu-deps.
+# NCCL comes from the CUDA toolkit or, failing that, from the pip wheel (nvidia-nccl-cu*).
+# Results go to $OUT (default /tmp/awsdt-gpu-check).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-/tmp/awsdt-gpu-check}
+BUILD=${AWSDT_GPU_BUILD_DIR:-build-gpu}
+mkdir -p "$OUT"
+
+DEPS="$PWD/.gpu-deps"
+if [[ -d $DEPS/usr ]]; then
+  export CMAKE_PREFIX_PATH="$DEPS/usr${CMAKE_PREFIX_PATH:+:$CMAKE_PREFIX_PATH}"
+  export LD_LIBRARY_PATH="$DEPS/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+fi
+nccl_args=()
+if ! compgen -G "/usr/local/cuda/lib64/libnccl.so*" >/dev/null; then
+  if root=$(python3 -c 'import nvidia.nccl, os; print(os.path.dirname(nvidia.nccl.__file__))' 2>/dev/null); then
+    nccl_args=(-DNCCL_ROOT="$root")
+    export LD_LIBRARY_PATH="$root/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+  fi
+fi
+
+set -o pipefail
+cmake -S . -B "$BUILD" -G Ninja -DCMAKE_BUILD_TYPE=Release -DAWSDT_WITH_CUDA=ON -DAWSDT_WITH_NCCL=ON \
+  -DCMAKE_CUDA_ARCHITECTURES=native "${nccl_args[@]}" 2>&1 | tee "$OUT/configure.log"
+cmake --build "$BUILD" -j "$(nproc)" 2>&1 | tail -n 20 | tee "$OUT/build.log"
+ctest --test-dir "$BUILD" -L gpu --output-on-failure 2>&1 | tee "$OUT/gpu-tests.log"
+
+ngpus=$(nvidia-smi -L | wc -l)
+env MASTER_ADDR=127.0.0.1 MASTER_PORT=29533 RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 \
+  "$BUILD/bin/awsdt-collectives" all -b 8 -e 1G -f 4 -g "$ngpus" --backend nccl --bootstrap env \
+  -J "$OUT/collectives.json" 2>&1 | tee "$OUT/collectives.txt"
+env MASTER_ADDR=127.0.0.1 MASTER_PORT=29534 RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 \
+  "$BUILD/bin/awsdt-collectives" all_reduce -b 1M -e 256M -f 4 -g "$ngpus" -G 10 --backend nccl --bootstrap env \
+  2>&1 | tee "$OUT/collectives-graph.txt"
