@@ -67,6 +67,13 @@ void to_json(nlohmann::json& j, const ResultDocument& d) {
        {"summary", d.summary},
        {"checks", d.checks},
        {"passed", d.passed()}};
+  for (const auto& [key, value] : d.extra.items())
+    if (!j.contains(key)) j[key] = value;
+  if (!d.extra.empty()) j["extra_keys"] = [&] {
+    auto keys = nlohmann::json::array();
+    for (const auto& [key, value] : d.extra.items()) keys.push_back(key);
+    return keys;
+  }();
 }
 
 void from_json(const nlohmann::json& j, ResultDocument& d) {
@@ -89,6 +96,7 @@ void from_json(const nlohmann::json& j, ResultDocument& d) {
     d.rows = j.at("rows");
     d.summary = j.at("summary");
     j.at("checks").get_to(d.checks);
+    for (const auto& key : j.value("extra_keys", nlohmann::json::array())) d.extra[key.get<std::string>()] = j.at(key.get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     AWSDT_THROW(fmt::format("malformed result document: {}", e.what()));
   }

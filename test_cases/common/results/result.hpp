@@ -33,6 +33,8 @@ struct ResultDocument {
   nlohmann::json rows = nlohmann::json::array();
   nlohmann::json summary = nlohmann::json::object();
   std::vector<Check> checks;
+  /// Benchmark-specific top-level keys written beside ours (e.g. nccl-tests' -J fields); never overrides ours.
+  nlohmann::json extra = nlohmann::json::object();
 
   /// True when every check passed.
   bool passed() const;

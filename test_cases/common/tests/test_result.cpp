@@ -20,6 +20,7 @@ TEST(Result, RoundTripsThroughAFile) {
   doc.rows.push_back({{"size", 8}, {"time_us", 1.5}});
   doc.summary = {{"avg_busbw", 0.25}};
   doc.add_check("wrong elements", true, "0 wrong");
+  doc.extra = {{"results", doc.rows}, {"version", 2}};
   EXPECT_TRUE(doc.passed());
   doc.add_check("min busbw", false, "below 5 GB/s");
   EXPECT_FALSE(doc.passed());
@@ -31,6 +32,8 @@ TEST(Result, RoundTripsThroughAFile) {
   EXPECT_EQ(back.argv, (std::vector<std::string>{"awsdt-test", "--flag"}));
   EXPECT_TRUE(back.versions.contains("mpi"));
   EXPECT_FALSE(back.passed());
+  EXPECT_EQ(back.extra["version"], 2);
+  EXPECT_EQ(back.extra["results"], doc.rows);
   std::filesystem::remove(path);
 }
 
