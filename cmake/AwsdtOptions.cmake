@@ -7,6 +7,8 @@ find_package(fmt CONFIG REQUIRED)
 find_package(spdlog CONFIG REQUIRED)
 find_package(nlohmann_json CONFIG REQUIRED)
 find_package(GTest REQUIRED)
+find_package(yaml-cpp REQUIRED)
+find_package(SQLite3 REQUIRED)
 
 set(AWSDT_WITH_CUDA AUTO CACHE STRING "Build CUDA device code and kernels (AUTO|ON|OFF)")
 set(AWSDT_WITH_NCCL AUTO CACHE STRING "Build the NCCL communication backend (AUTO|ON|OFF)")

@@ -52,10 +52,13 @@ TEST(Cli, VersionsJsonParsesAndNamesEveryComponent) {
 }
 
 TEST(Cli, RunStartsALocalJobAndReturnsItsStatus) {
-  auto o = run_command(kAwsdt + " run collectives -- all_reduce -b 1K -e 4K -f 2 -n 2");
+  auto state = std::filesystem::temp_directory_path() / "awsdt_cli_state";
+  std::string awsdt = "env XDG_STATE_HOME=" + state.string() + " " + kAwsdt;
+  auto o = run_command(awsdt + " run collectives --follow -- all_reduce -b 1K -e 4K -f 2 -n 2");
   EXPECT_EQ(o.status, 0) << o.output;
   EXPECT_NE(o.output.find("# Avg bus bandwidth"), std::string::npos) << o.output;
-  auto fail = run_command(kAwsdt + " run collectives -- all_reduce -b 1K -e 1K -n 1 --corrupt-result-for-test");
+  auto fail = run_command(awsdt + " run collectives --wait -- all_reduce -b 1K -e 1K -n 1 --corrupt-result-for-test");
+  std::filesystem::remove_all(state);
   EXPECT_NE(fail.status, 0) << fail.output;
 }
 

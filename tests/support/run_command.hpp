@@ -18,9 +18,11 @@ struct Outcome {
   double seconds = 0;
 };
 
-/// Runs `command` through the shell with stderr merged into stdout, killed after `limit_s` seconds.
-inline Outcome run_command(const std::string& command, int limit_s = 120) {
-  std::string cmd = "timeout " + std::to_string(limit_s) + " " + command + " 2>&1";
+/// Runs `command` (a program and its arguments, optionally after `env K=V`) through the shell, in `cwd` when
+/// given, with stderr merged into stdout, killed after `limit_s` seconds.
+inline Outcome run_command(const std::string& command, int limit_s = 120, const std::string& cwd = "") {
+  std::string cmd = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + "timeout " + std::to_string(limit_s) + " " +
+                    command + " 2>&1";
   auto t0 = std::chrono::steady_clock::now();
   Outcome o;
   FILE* p = ::popen(cmd.c_str(), "r");

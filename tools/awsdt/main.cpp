@@ -3,7 +3,9 @@
 
 #include "awsdt/config.hpp"
 #include "bench/guard.hpp"
+#include "commands/jobs.hpp"
 #include "commands/list.hpp"
+#include "commands/render.hpp"
 #include "commands/run.hpp"
 #include "commands/versions.hpp"
 
@@ -13,9 +15,15 @@ int main(int argc, char** argv) {
     app.set_version_flag("--version", std::string("awsdt ") + AWSDT_VERSION + " (git " + AWSDT_GIT_SHA + ")");
     app.require_subcommand(1);
     int exit_status = 0;
-    awsdt::launcher::setup_list(app);
-    awsdt::launcher::setup_versions(app);
-    awsdt::launcher::setup_run(app, exit_status);
+    using namespace awsdt::launcher;
+    setup_list(app);
+    setup_versions(app);
+    setup_render(app);
+    setup_run(app, exit_status);
+    setup_status(app);
+    setup_logs(app);
+    setup_cancel(app);
+    setup_jobs(app);
     if (auto rc = awsdt::parse_command_line(app, argc, argv)) return *rc;
     return exit_status;
   });

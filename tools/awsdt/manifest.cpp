@@ -35,6 +35,7 @@ Manifest load_manifest(const fs::path& file) {
     m.gpus_per_node = r.value("gpus_per_node", 0);
     m.local_ranks = r.value("local_ranks", 2);
     m.metrics = j.value("metrics", std::vector<std::string>{});
+    m.result_flag = j.value("result_flag", "");
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(fmt::format("manifest '{}': {} (needs name, executable, description)", file.string(), e.what()));
   }

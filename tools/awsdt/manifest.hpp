@@ -18,6 +18,7 @@ struct Manifest {
   int gpus_per_node = 0;
   int local_ranks = 2;      ///< ranks for a local CPU run
   std::vector<std::string> metrics;
+  std::string result_flag;  ///< the benchmark's flag for its JSON result file (-J, --output); "" = none
   std::filesystem::path path;  ///< the manifest file
 };
 

@@ -1,0 +1,84 @@
+// AdamW update, decay segments from a unit layout, and global-norm gradient clipping.
+#include "nn/optimizer.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "util/error.hpp"
+
+namespace awsdt::nn {
+
+std::vector<DecaySegment> decay_segments(const UnitLayout& layout, std::size_t begin, std::size_t end) {
+  end = std::min(end, layout.size);
+  std::vector<DecaySegment> out;
+  for (const TensorSlot& t : layout.tensors) {
+    const std::size_t lo = std::max(begin, t.offset), hi = std::min(end, t.offset + t.size());
+    if (lo >= hi) continue;
+    const bool decay = t.cols > 1 && t.rows > 1;
+    if (!out.empty() && out.back().decay == decay && out.back().offset + out.back().size == lo - begin) {
+      out.back().size += hi - lo;
+    } else {
+      out.push_back({lo - begin, hi - lo, decay});
+    }
+  }
+  return out;
+}
+
+AdamW::AdamW(const AdamWOptions& options, std::size_t n, std::vector<DecaySegment> segments)
+    : options_(options), segments_(std::move(segments)), m_(n, 0.0f), v_(n, 0.0f) {
+  for (const DecaySegment& s : segments_) AWSDT_CHECK(s.offset + s.size <= n, "AdamW: decay segment out of range");
+}
+
+void AdamW::step(std::span<float> params, std::span<const float> grads, double lr) {
+  AWSDT_CHECK(params.size() == m_.size() && grads.size() == m_.size(), "AdamW::step: span size mismatch");
+  ++t_;
+  const float b1 = static_cast<float>(options_.beta1), b2 = static_cast<float>(options_.beta2);
+  const float eps = static_cast<float>(options_.eps);
+  const float bc1 = static_cast<float>(1.0 - std::pow(options_.beta1, static_cast<double>(t_)));
+  const float bc2 = static_cast<float>(1.0 - std::pow(options_.beta2, static_cast<double>(t_)));
+  const float flr = static_cast<float>(lr);
+  const float decay_factor = static_cast<float>(1.0 - lr * options_.weight_decay);
+  for (const DecaySegment& s : segments_) {
+    if (!s.decay || options_.weight_decay == 0.0) continue;
+    for (std::size_t i = s.offset; i < s.offset + s.size; ++i) params[i] *= decay_factor;
+  }
+  float* p = params.data();
+  const float* g = grads.data();
+  float* m = m_.data();
+  float* v = v_.data();
+  const std::size_t n = params.size();
+  for (std::size_t i = 0; i < n; ++i) {
+    m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+    v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+    const float mhat = m[i] / bc1, vhat = v[i] / bc2;
+    p[i] -= flr * mhat / (std::sqrt(vhat) + eps);
+  }
+}
+
+double sum_of_squares(std::span<const float> grads) {
+  double s = 0.0;
+  for (float g : grads) s += static_cast<double>(g) * g;
+  return s;
+}
+
+double clip_coefficient(double norm, double max_norm) {
+  if (max_norm <= 0.0 || !(norm > max_norm)) return 1.0;
+  return max_norm / (norm + 1e-6);
+}
+
+void scale(std::span<float> grads, float factor) {
+  for (float& g : grads) g *= factor;
+}
+
+double clip_grad_norm(std::span<const std::span<float>> grads, double max_norm) {
+  double sq = 0.0;
+  for (std::span<float> g : grads) sq += sum_of_squares(g);
+  const double norm = std::sqrt(sq);
+  const double coef = clip_coefficient(norm, max_norm);
+  if (coef < 1.0) {
+    for (std::span<float> g : grads) scale(g, static_cast<float>(coef));
+  }
+  return norm;
+}
+
+}  // namespace awsdt::nn

@@ -1,0 +1,24 @@
+// Where a training step's time goes, by op class: every GEMM (linear forward and backward, LM head included)
+// and every attention forward and backward of one micro-batch, timed in isolation with the model's exact shapes.
+// The other layers (RMSNorm, RoPE, SwiGLU, residual adds, embedding, cross-entropy) are timed the same way; the
+// engine's own forward/backward has no timers, so what a step spends beyond the three classes (zeroing scratch,
+// copies, cache effects of running the layers in sequence) is the measured step minus their sum.
+#pragma once
+
+#include "nn/config.hpp"
+
+namespace awsdt::fsdp {
+
+/// Time and FLOPs of one micro-batch's forward + backward, per op class.
+struct OpBreakdown {
+  double gemm_ms = 0;          ///< all linear layers, forward and backward
+  double attention_ms = 0;     ///< causal attention, forward and backward
+  double other_ms = 0;         ///< RMSNorm, RoPE, SwiGLU, residuals, embedding, cross-entropy, forward and backward
+  double gemm_flops = 0;       ///< FLOPs of those GEMMs (2·M·N·K each)
+  double attention_flops = 0;  ///< QKᵀ and AV matmuls (full T×T, as the count for MFU), forward and backward
+};
+
+/// Times one micro-batch [B,T] of config, the best of `repeats` runs per class.
+OpBreakdown measure_op_breakdown(const nn::ModelConfig& config, int B, int T, int repeats = 3);
+
+}  // namespace awsdt::fsdp

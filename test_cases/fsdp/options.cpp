@@ -1,0 +1,117 @@
+// Flag registration and validation for awsdt-fsdp.
+#include "options.hpp"
+
+#include <algorithm>
+
+#include <fmt/format.h>
+
+#include "util/error.hpp"
+
+namespace awsdt::fsdp {
+
+void add_options(CLI::App& app, Options& o) {
+  app.add_option("--model", o.model, "model preset (" + fmt::format("{}", fmt::join(nn::model_preset_names(), ", ")) + ")")
+      ->capture_default_str();
+  app.add_option("--device", o.device, "cpu or cuda (cuda is not built yet)")->capture_default_str();
+  app.add_option("--threads", o.threads, "BLAS threads (0: library default)")->capture_default_str();
+  app.add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
+  app.add_option("--micro-batch-size", o.micro_batch_size, "sequences per forward/backward")->capture_default_str();
+  app.add_option("--global-batch-size", o.global_batch_size,
+                 "sequences per optimizer step over all ranks (0: micro batch x ranks); accumulation = global / "
+                 "(micro x ranks)");
+  app.add_option("--seq-len", o.seq_len, "tokens per sequence (0: min(model max_seq_len, 1024))");
+  app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
+  app.add_option("--min-lr", o.min_lr, "final learning rate (default lr/10)");
+  app.add_option("--warmup-steps", o.warmup_steps, "linear warm-up steps (default steps/10)");
+  app.add_option("--lr-schedule", o.lr_schedule, "decay after warm-up: cosine, linear or constant")
+      ->capture_default_str();
+  app.add_option("--weight-decay", o.adamw.weight_decay, "AdamW decoupled weight decay (matrices only)")
+      ->capture_default_str();
+  app.add_option("--beta1", o.adamw.beta1, "AdamW beta1")->capture_default_str();
+  app.add_option("--beta2", o.adamw.beta2, "AdamW beta2")->capture_default_str();
+  app.add_option("--eps", o.adamw.eps, "AdamW epsilon")->capture_default_str();
+  app.add_option("--grad-clip", o.grad_clip, "max global gradient norm (0: no clipping)")->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of the initialisation and of synthetic data")->capture_default_str();
+  app.add_option("--data", o.data, "token file of raw uint16/uint32 ids (default: synthetic data)");
+  app.add_option("--data-dtype", o.data_dtype, "width of the ids in --data: uint16 or uint32")->capture_default_str();
+  app.add_option("--synthetic", o.synthetic, "synthetic data without --data: random or pattern (learnable)")
+      ->capture_default_str();
+  app.add_option("--log-every", o.log_every, "print a step line every N steps")->capture_default_str();
+  app.add_option("--output,-o", o.output, "write the JSON result document here");
+  app.add_flag("--print-config", o.print_config, "print parameters, FLOPs/token and a memory estimate, then exit");
+  app.add_flag("--calibrate-only", o.calibrate_only, "measure the sgemm peak FLOP/s, print it and exit");
+  app.add_option("--calibrate-n", o.calibrate_n, "square matrix size of the sgemm calibration")->capture_default_str();
+  app.add_flag("--op-breakdown", o.op_breakdown, "after training, time GEMMs and attention alone on the same shapes");
+  app.add_flag("-v,--verbose", o.verbose, "debug logging");
+  auto* g = app.add_option_group("model overrides", "replace one field of the preset (0: keep)");
+  g->add_option("--dim", o.dim, "hidden size");
+  g->add_option("--n-layers", o.n_layers, "transformer blocks");
+  g->add_option("--n-heads", o.n_heads, "query heads");
+  g->add_option("--n-kv-heads", o.n_kv_heads, "key/value heads");
+  g->add_option("--ffn-dim", o.ffn_dim, "MLP intermediate size");
+  g->add_option("--vocab-size", o.vocab_size, "vocabulary size");
+}
+
+namespace {
+
+void require(bool cond, const std::string& msg) {
+  if (!cond) throw UsageError(msg);
+}
+
+}  // namespace
+
+Plan make_plan(const Options& o, int world) {
+  if (o.device == "cuda" || o.device.rfind("cuda:", 0) == 0)
+    throw UsageError("--device cuda: the CUDA engine is not built yet; use --device cpu");
+  require(o.device == "cpu", "--device must be cpu or cuda (got '" + o.device + "')");
+  Plan p;
+  p.world = world;
+  p.model = nn::model_preset(o.model);
+  auto override_field = [](int& field, int value, const char* flag) {
+    if (value < 0) throw UsageError(fmt::format("{} must be positive (got {})", flag, value));
+    if (value > 0) field = value;
+  };
+  override_field(p.model.dim, o.dim, "--dim");
+  override_field(p.model.n_layers, o.n_layers, "--n-layers");
+  override_field(p.model.n_heads, o.n_heads, "--n-heads");
+  override_field(p.model.n_kv_heads, o.n_kv_heads, "--n-kv-heads");
+  override_field(p.model.ffn_dim, o.ffn_dim, "--ffn-dim");
+  override_field(p.model.vocab_size, o.vocab_size, "--vocab-size");
+  p.model.validate();
+
+  require(o.threads >= 0, fmt::format("--threads must be >= 0 (got {})", o.threads));
+  require(o.calibrate_n >= 16, fmt::format("--calibrate-n must be >= 16 (got {})", o.calibrate_n));
+  require(o.steps >= 1, fmt::format("--steps must be >= 1 (got {})", o.steps));
+  require(o.log_every >= 1, fmt::format("--log-every must be >= 1 (got {})", o.log_every));
+  require(o.micro_batch_size >= 1, fmt::format("--micro-batch-size must be >= 1 (got {})", o.micro_batch_size));
+  require(o.seq_len >= 0, fmt::format("--seq-len must be positive (got {})", o.seq_len));
+  p.seq_len = o.seq_len > 0 ? o.seq_len : std::min(p.model.max_seq_len, 1024);
+  require(p.seq_len <= p.model.max_seq_len, fmt::format("--seq-len {} exceeds model '{}' max_seq_len {}", p.seq_len,
+                                                        o.model, p.model.max_seq_len));
+  p.micro_batch = o.micro_batch_size;
+  const int per_step = p.micro_batch * world;
+  require(o.global_batch_size >= 0, fmt::format("--global-batch-size must be positive (got {})", o.global_batch_size));
+  p.global_batch = o.global_batch_size > 0 ? o.global_batch_size : per_step;
+  require(p.global_batch % per_step == 0,
+          fmt::format("--global-batch-size {} is not divisible by --micro-batch-size {} x {} rank(s) = {}",
+                      p.global_batch, p.micro_batch, world, per_step));
+  p.grad_accum = p.global_batch / per_step;
+
+  const auto& a = o.adamw;
+  require(a.beta1 >= 0 && a.beta1 < 1, fmt::format("--beta1 must be in [0, 1) (got {})", a.beta1));
+  require(a.beta2 >= 0 && a.beta2 < 1, fmt::format("--beta2 must be in [0, 1) (got {})", a.beta2));
+  require(a.eps > 0, fmt::format("--eps must be positive (got {})", a.eps));
+  require(a.weight_decay >= 0, fmt::format("--weight-decay must be >= 0 (got {})", a.weight_decay));
+
+  p.schedule.lr = o.lr;
+  p.schedule.min_lr = o.min_lr >= 0 ? o.min_lr : o.lr / 10;
+  p.schedule.warmup_steps = o.warmup_steps >= 0 ? o.warmup_steps : o.steps / 10;
+  p.schedule.total_steps = o.steps;
+  p.schedule.decay = nn::parse_lr_decay(o.lr_schedule);
+  p.schedule.validate();
+  p.data_dtype = nn::parse_token_dtype(o.data_dtype);
+  p.synthetic = nn::parse_synthetic_kind(o.synthetic);
+  return p;
+}
+
+}  // namespace awsdt::fsdp

@@ -1,0 +1,66 @@
+// Command-line options of awsdt-fsdp and their resolution into a validated run plan (model shape, batch
+// arithmetic, schedule). Bad input becomes awsdt::UsageError (one line, exit status 2).
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "nn/config.hpp"
+#include "nn/data.hpp"
+#include "nn/lr_schedule.hpp"
+#include "nn/optimizer.hpp"
+
+namespace awsdt::fsdp {
+
+/// Everything the command line sets, as typed (before validation).
+struct Options {
+  std::string model = "tiny";       ///< preset name
+  std::string device = "cpu";       ///< cpu (cuda: not built yet)
+  int threads = 0;                  ///< BLAS threads (0: the library's default)
+  int steps = 20;                   ///< optimizer steps
+  int micro_batch_size = 4;         ///< sequences per forward/backward
+  int global_batch_size = 0;        ///< sequences per optimizer step (0: micro_batch_size · world)
+  int seq_len = 0;                  ///< tokens per sequence (0: min(max_seq_len, 1024))
+  double lr = 3e-4;                 ///< peak learning rate
+  double min_lr = -1;               ///< final learning rate (< 0: lr / 10)
+  int warmup_steps = -1;            ///< warm-up steps (< 0: steps / 10)
+  std::string lr_schedule = "cosine";  ///< cosine | linear | constant
+  nn::AdamWOptions adamw;           ///< betas, eps, weight decay
+  double grad_clip = 1.0;           ///< max global gradient norm (≤ 0: off)
+  std::uint64_t seed = 42;          ///< model initialisation and synthetic data
+  std::string data;                 ///< token file (empty: synthetic)
+  std::string data_dtype = "uint16";  ///< uint16 | uint32
+  std::string synthetic = "random";   ///< random | pattern (without --data)
+  int log_every = 1;                ///< print a step line every N steps (and the first and last)
+  std::string output;               ///< JSON result document path
+  bool print_config = false;        ///< describe the run and exit
+  bool calibrate_only = false;      ///< measure the sgemm peak, print it and exit
+  int calibrate_n = 1024;           ///< square size of the sgemm calibration
+  bool op_breakdown = false;        ///< time GEMMs and attention in isolation after training
+  bool verbose = false;             ///< debug logging
+  int dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, ffn_dim = 0, vocab_size = 0;  ///< overrides (0: preset)
+};
+
+/// A validated run: the model shape and the derived batch and schedule numbers.
+struct Plan {
+  nn::ModelConfig model;        ///< preset plus overrides, validated
+  int world = 1;                ///< data-parallel ranks (1 until sharding exists)
+  int seq_len = 0;              ///< T
+  int micro_batch = 0;          ///< B per forward
+  int global_batch = 0;         ///< sequences per optimizer step, all ranks
+  int grad_accum = 1;           ///< micro-batches per step per rank
+  nn::LrSchedule schedule;      ///< resolved learning-rate schedule
+  nn::TokenDtype data_dtype = nn::TokenDtype::uint16;  ///< token file width
+  nn::SyntheticKind synthetic = nn::SyntheticKind::random;  ///< synthetic data kind
+  /// Tokens per optimizer step (all ranks).
+  std::int64_t tokens_per_step() const { return static_cast<std::int64_t>(global_batch) * seq_len; }
+};
+
+/// Registers every flag on app.
+void add_options(CLI::App& app, Options& o);
+/// Validates o into a Plan for `world` ranks; throws awsdt::UsageError naming the bad flag.
+Plan make_plan(const Options& o, int world = 1);
+
+}  // namespace awsdt::fsdp

@@ -1,0 +1,23 @@
+// The CPU's achievable fp32 matmul rate, measured by a short sgemm calibration (the MFU denominator on CPU),
+// and the BLAS thread count.
+#pragma once
+
+namespace awsdt::fsdp {
+
+/// Result of a calibration.
+struct SgemmPeak {
+  int n = 0;              ///< square matrix size used
+  int runs = 0;           ///< timed multiplications
+  double best_flops = 0;  ///< FLOP/s of the fastest run (the peak used for MFU)
+  double mean_flops = 0;  ///< total FLOPs / total time over the timed runs
+};
+
+/// Sets the BLAS library's threads (openblas_set_num_threads); 0 leaves the default. No-op without BLAS.
+void set_blas_threads(int threads);
+/// The BLAS library's thread count (1 without BLAS).
+int blas_threads();
+/// Times C = A·B with n×n fp32 matrices (the engine's gemm: cblas_sgemm when built with BLAS) for about
+/// `seconds` after one warm-up run (at least three timed runs).
+SgemmPeak measure_sgemm_peak(int n = 1024, double seconds = 0.5);
+
+}  // namespace awsdt::fsdp

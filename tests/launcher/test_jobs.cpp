@@ -1,0 +1,151 @@
+// Real jobs through `awsdt run`: locally (mpirun) and on a real single-node Slurm cluster (fixture
+// slurm_cluster): exit status and result file recorded, status/logs/jobs from another directory, cancel, a
+// failing job; and the AWS CLI's own client-side validation of the rendered Batch requests.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <regex>
+
+#include <nlohmann/json.hpp>
+
+#include "support/run_command.hpp"
+
+using awsdt::testing::Outcome;
+using awsdt::testing::run_command;
+namespace fs = std::filesystem;
+
+namespace {
+
+// Every command runs with its own job database and from a directory other than the one that submitted.
+class Jobs : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    state_ = fs::temp_directory_path() / ("awsdt_jobs_" + std::to_string(::getpid()) + "_" +
+                                          ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    fs::remove_all(state_);
+    fs::create_directories(state_ / "elsewhere");
+  }
+  void TearDown() override { fs::remove_all(state_); }
+  Outcome awsdt(const std::string& args, const std::string& cwd = "/", int limit = 180) {
+    return run_command("env XDG_STATE_HOME=" + state_.string() + " " + AWSDT_PATH + " " + args, limit, cwd);
+  }
+  // The job number `awsdt run` printed (last line of stdout).
+  static std::string job_number(const Outcome& o) {
+    std::smatch m;
+    std::regex re(R"(awsdt: job (\d+) submitted)");
+    return std::regex_search(o.output, m, re) ? m[1].str() : "";
+  }
+  fs::path state_;
+};
+
+bool slurm_available() { return std::getenv("SLURM_CONF") != nullptr; }
+
+const std::string kSmall = " -- all_reduce -b 1K -e 4K -f 2 -n 2 -w 1";
+
+}  // namespace
+
+TEST_F(Jobs, LocalJobRecordsExitStatusAndResultFile) {
+  auto run = awsdt("run collectives --wait" + kSmall, state_.string());
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto id = job_number(run);
+  ASSERT_FALSE(id.empty()) << run.output;
+  auto jobs = awsdt("jobs", (state_ / "elsewhere").string());
+  EXPECT_NE(jobs.output.find("COMPLETED"), std::string::npos) << jobs.output;
+  EXPECT_NE(jobs.output.find("result.json"), std::string::npos) << jobs.output;
+  auto logs = awsdt("logs " + id, (state_ / "elsewhere").string());
+  EXPECT_NE(logs.output.find("# Avg bus bandwidth"), std::string::npos) << logs.output;
+  auto status = awsdt("status " + id);
+  EXPECT_NE(status.output.find("COMPLETED"), std::string::npos) << status.output;
+  auto results = fs::path(state_) / "awsdt" / "jobs";
+  bool found = false;
+  for (const auto& e : fs::recursive_directory_iterator(results))
+    if (e.path().filename() == "result.json")
+      found = nlohmann::json::parse(std::ifstream(e.path()))["benchmark"] == "collectives";
+  EXPECT_TRUE(found);
+}
+
+TEST_F(Jobs, LocalFailingJobReportsFailedWithItsExitCode) {
+  auto run = awsdt("run collectives --wait -- all_reduce -b 1K -e 1K -n 1 --corrupt-result-for-test");
+  EXPECT_EQ(run.status, 1) << run.output;
+  auto jobs = awsdt("jobs");
+  EXPECT_NE(jobs.output.find("FAILED"), std::string::npos) << jobs.output;
+}
+
+TEST_F(Jobs, LocalCancelEndsALongJob) {
+  auto run = awsdt("run collectives -- all_reduce -b 1K -e 1K -n 100000000 -w 0 -c 0");
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto id = job_number(run);
+  std::this_thread::sleep_for(std::chrono::seconds(1));
+  auto cancel = awsdt("cancel " + id, (state_ / "elsewhere").string());
+  EXPECT_EQ(cancel.status, 0) << cancel.output;
+  EXPECT_NE(cancel.output.find("CANCELLED"), std::string::npos) << cancel.output;
+  EXPECT_LT(cancel.seconds, 15.0);
+}
+
+TEST_F(Jobs, DryRunPrintsManifestsAndCommandsWithoutTheClients) {
+  auto eks = awsdt("run collectives --cluster eks -N 2 --instance-type p5.48xlarge --container img:1 --dry-run");
+  ASSERT_EQ(eks.status, 0) << eks.output;
+  EXPECT_NE(eks.output.find("kind: MPIJob"), std::string::npos);
+  EXPECT_NE(eks.output.find("kubectl apply -f "), std::string::npos);
+  auto batch = awsdt("run collectives --cluster batch -N 2 --instance-type p5.48xlarge --container img:1 --queue q --dry-run");
+  ASSERT_EQ(batch.status, 0) << batch.output;
+  EXPECT_NE(batch.output.find("batch register-job-definition --cli-input-json file://"), std::string::npos);
+  EXPECT_NE(batch.output.find("batch submit-job --cli-input-json file://"), std::string::npos);
+  EXPECT_EQ(awsdt("jobs").output.find("batch"), std::string::npos) << "a dry run was recorded";
+}
+
+// The AWS CLI validates a request's shape on the client before any network call: exit 252 for a malformed
+// request, 255 for a valid one that cannot reach the (unreachable) endpoint.
+TEST_F(Jobs, AwsCliAcceptsTheBatchRequests) {
+  if (!fs::exists("/usr/bin/aws")) GTEST_SKIP() << "AWS CLI v2 (/usr/bin/aws) not installed";
+  auto dir = state_ / "batch";
+  auto r = awsdt("render collectives --cluster batch -N 2 --instance-type p4d.24xlarge --container img:1 --queue q -o " +
+                 dir.string());
+  ASSERT_EQ(r.status, 0) << r.output;
+  std::string aws = "env AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y AWS_EC2_METADATA_DISABLED=true /usr/bin/aws "
+                    "--endpoint-url http://127.0.0.1:9 --region us-east-1 --cli-connect-timeout 2 batch ";
+  auto reg = run_command(aws + "register-job-definition --cli-input-json file://" + (dir / "job-definition.json").string(), 60);
+  EXPECT_EQ(reg.status, 255) << reg.output;
+  auto sub = run_command(aws + "submit-job --cli-input-json file://" + (dir / "submit-job.json").string(), 60);
+  EXPECT_EQ(sub.status, 255) << sub.output;
+  // And the check is real: a request missing a required field is refused on the client.
+  auto def = nlohmann::json::parse(std::ifstream(dir / "job-definition.json"));
+  def.erase("type");
+  std::ofstream(dir / "broken.json") << def.dump();
+  auto broken = run_command(aws + "register-job-definition --cli-input-json file://" + (dir / "broken.json").string(), 60);
+  EXPECT_EQ(broken.status, 252) << broken.output;
+}
+
+TEST_F(Jobs, SlurmJobCompletesWithItsExitStatusAndResult) {
+  if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
+  std::string flags = " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " + std::string(BIN_DIR);
+  auto run = awsdt("run collectives --wait" + flags + kSmall, state_.string(), 240);
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto id = job_number(run);
+  auto jobs = awsdt("jobs", (state_ / "elsewhere").string());
+  EXPECT_NE(jobs.output.find("COMPLETED"), std::string::npos) << jobs.output;
+  EXPECT_NE(jobs.output.find("result.json"), std::string::npos) << jobs.output;
+  auto status = awsdt("status " + id, (state_ / "elsewhere").string());
+  EXPECT_NE(status.output.find("COMPLETED"), std::string::npos) << status.output;
+  auto logs = awsdt("logs " + id, (state_ / "elsewhere").string());
+  EXPECT_NE(logs.output.find("# Avg bus bandwidth"), std::string::npos) << logs.output;
+
+  auto fail = awsdt("run collectives --wait" + flags + " -- all_reduce -b 1K -e 1K -n 1 --corrupt-result-for-test",
+                    state_.string(), 240);
+  EXPECT_NE(fail.status, 0) << fail.output;
+  EXPECT_NE(awsdt("status " + job_number(fail)).output.find("FAILED"), std::string::npos);
+}
+
+TEST_F(Jobs, SlurmCancelEndsInCancelled) {
+  if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
+  std::string flags = " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " + std::string(BIN_DIR);
+  auto run = awsdt("run collectives" + flags + " -- all_reduce -b 1K -e 1K -n 100000000 -w 0 -c 0", state_.string());
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto id = job_number(run);
+  std::this_thread::sleep_for(std::chrono::seconds(2));
+  auto cancel = awsdt("cancel " + id, (state_ / "elsewhere").string());
+  EXPECT_NE(cancel.output.find("CANCELLED"), std::string::npos) << cancel.output;
+}

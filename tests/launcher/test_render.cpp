@@ -1,0 +1,274 @@
+// The launcher's renders, in process: byte-for-byte golden files per backend, every rendered YAML and JSON
+// parses with the expected structure, shell passes bash -n and shellcheck, hostile values render inert or are
+// rejected, and EFA is configured by construction.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "cluster/backend.hpp"
+#include "commands/job_flags.hpp"
+#include "support/run_command.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+using namespace awsdt;
+using namespace awsdt::launcher;
+namespace fs = std::filesystem;
+
+namespace {
+
+// The fixed job of tests/golden/update.sh.
+JobCommand golden_job(const std::string& cluster) {
+  JobCommand j;
+  j.test_case = "collectives";
+  j.flags.cluster = cluster;
+  j.flags.nodes = 2;
+  j.flags.instance_type = "p5.48xlarge";
+  j.flags.job_dir = "/fsx/awsdt/jobs/golden";
+  j.flags.time_limit = "02:00:00";
+  j.flags.env = {"NCCL_DEBUG=INFO"};
+  j.flags.args = {"all_reduce", "-b", "8", "-e", "1G", "-f", "2"};
+  return j;
+}
+
+const std::string kImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/awsdt:1";
+
+Artifacts render(const JobCommand& j) {
+  auto spec = resolve(j);
+  return make_backend(spec.cluster)->render(spec, TemplateSet::embedded());
+}
+
+std::string file_of(const Artifacts& a, const std::string& name) {
+  for (const auto& [n, content] : a.files)
+    if (n == name) return content;
+  ADD_FAILURE() << "no artifact " << name;
+  return {};
+}
+
+std::string golden(const std::string& name) { return read_file(std::string(GOLDEN_DIR) + "/" + name); }
+
+std::string write_temp(const std::string& name, const std::string& content) {
+  auto p = (fs::temp_directory_path() / ("awsdt_render_" + name)).string();
+  write_file_atomic(p, content);
+  return p;
+}
+
+}  // namespace
+
+TEST(Golden, EveryBackendRendersByteForByte) {
+  auto slurm = golden_job("slurm");
+  slurm.flags.partition = "p5";
+  slurm.flags.account = "ml";
+  EXPECT_EQ(file_of(render(slurm), "job.sbatch"), golden("slurm.sbatch"));
+
+  auto hp = golden_job("hyperpod-slurm");
+  hp.flags.container = "nvcr.io/nvidia/pytorch:24.07-py3";
+  hp.flags.mounts = {"/fsx:/fsx"};
+  EXPECT_EQ(file_of(render(hp), "job.sbatch"), golden("hyperpod-slurm.sbatch"));
+
+  auto eks = golden_job("eks");
+  eks.flags.container = kImage;
+  eks.flags.namespace_ = "training";
+  EXPECT_EQ(file_of(render(eks), "mpijob.yaml"), golden("eks-mpijob.yaml"));
+
+  auto torch = golden_job("eks");
+  torch.flags.container = kImage;
+  torch.flags.launcher = "torchrun";
+  EXPECT_EQ(file_of(render(torch), "pytorchjob.yaml"), golden("eks-pytorchjob.yaml"));
+
+  auto hpe = golden_job("hyperpod-eks");
+  hpe.flags.container = kImage;
+  hpe.flags.retries = 3;
+  EXPECT_EQ(file_of(render(hpe), "hyperpodpytorchjob.yaml"), golden("hyperpod-eks.yaml"));
+
+  auto batch = golden_job("batch");
+  batch.flags.container = kImage;
+  batch.flags.queue = "p5-queue";
+  auto a = render(batch);
+  EXPECT_EQ(file_of(a, "job-definition.json"), golden("batch-job-definition.json"));
+  EXPECT_EQ(file_of(a, "submit-job.json"), golden("batch-submit-job.json"));
+}
+
+TEST(Parse, KubernetesManifestsHaveEfaHugepagesAndShm) {
+  for (const auto* file : {"eks-mpijob.yaml", "eks-pytorchjob.yaml", "hyperpod-eks.yaml"}) {
+    YAML::Node doc = YAML::Load(golden(file));
+    YAML::Node pod;
+    std::string kind = doc["kind"].as<std::string>();
+    if (kind == "MPIJob") pod = doc["spec"]["mpiReplicaSpecs"]["Worker"]["template"]["spec"];
+    else if (kind == "PyTorchJob") pod = doc["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"];
+    else pod = doc["spec"]["replicaSpecs"][0]["template"]["spec"];
+    ASSERT_TRUE(pod) << file;
+    auto res = pod["containers"][0]["resources"];
+    for (const char* side : {"requests", "limits"}) {
+      EXPECT_EQ(res[side]["vpc.amazonaws.com/efa"].as<int>(), 32) << file;
+      EXPECT_EQ(res[side]["nvidia.com/gpu"].as<int>(), 8) << file;
+      EXPECT_EQ(res[side]["hugepages-2Mi"].as<std::string>(), "5120Mi") << file;
+    }
+    EXPECT_EQ(pod["volumes"][0]["emptyDir"]["medium"].as<std::string>(), "Memory") << file;
+    EXPECT_EQ(pod["nodeSelector"]["node.kubernetes.io/instance-type"].as<std::string>(), "p5.48xlarge") << file;
+    bool efa = false;
+    for (const auto& e : pod["containers"][0]["env"])
+      efa |= e["name"].as<std::string>() == "FI_PROVIDER" && e["value"].as<std::string>() == "efa";
+    EXPECT_TRUE(efa) << file;
+  }
+  auto mpijob = YAML::Load(golden("eks-mpijob.yaml"));
+  EXPECT_EQ(mpijob["apiVersion"].as<std::string>(), "kubeflow.org/v2beta1");
+  EXPECT_EQ(mpijob["spec"]["slotsPerWorker"].as<int>(), 8);
+  EXPECT_EQ(mpijob["spec"]["mpiReplicaSpecs"]["Worker"]["replicas"].as<int>(), 2);
+}
+
+TEST(Parse, BatchJsonHasEveryEfaDeviceAndNodeOverrides) {
+  auto def = nlohmann::json::parse(golden("batch-job-definition.json"));
+  EXPECT_EQ(def["type"], "multinode");
+  auto c = def["nodeProperties"]["nodeRangeProperties"][0]["container"];
+  ASSERT_EQ(c["linuxParameters"]["devices"].size(), 32u);
+  EXPECT_EQ(c["linuxParameters"]["devices"][31]["hostPath"], "/dev/infiniband/uverbs31");
+  EXPECT_EQ(c["ulimits"][0]["name"], "memlock");
+  auto submit = nlohmann::json::parse(golden("batch-submit-job.json"));
+  EXPECT_EQ(submit["nodeOverrides"]["numNodes"], 2);
+  EXPECT_EQ(submit["jobDefinition"], def["jobDefinitionName"]);
+}
+
+TEST(Parse, ShellPassesBashAndShellcheck) {
+  for (const auto* file : {"slurm.sbatch", "hyperpod-slurm.sbatch"}) {
+    auto path = std::string(GOLDEN_DIR) + "/" + file;
+    auto bash = awsdt::testing::run_command("bash -n " + path);
+    EXPECT_EQ(bash.status, 0) << bash.output;
+    auto sc = awsdt::testing::run_command("shellcheck " + path);
+    EXPECT_EQ(sc.status, 0) << sc.output;
+  }
+}
+
+// Hostile values in env values and arguments: rendered, then run with stub srun/kubectl-free parsers, they
+// come back byte for byte.
+TEST(Injection, HostileValuesRenderInertEverywhere) {
+  const std::vector<std::string> hostile{"it's", "say \"hi\"", "$(touch /tmp/awsdt_pwned)", "`touch /tmp/awsdt_pwned`",
+                                         "a,b;c", "line1\nline2", "caf\xc3\xa9 \xe2\x9c\x93", "--flag=$HOME"};
+  fs::remove("/tmp/awsdt_pwned");
+  // Slurm: run the script with a stub srun that prints its arguments and the variable.
+  auto job = golden_job("slurm");
+  job.flags.env.clear();
+  job.flags.args.clear();
+  for (std::size_t i = 0; i < hostile.size(); ++i) {
+    job.flags.env.push_back("HOSTILE_" + std::to_string(i) + "=" + hostile[i]);
+    job.flags.args.push_back(hostile[i]);
+  }
+  auto script = write_temp("hostile.sbatch", file_of(render(job), "job.sbatch"));
+  auto sc = awsdt::testing::run_command("shellcheck " + script);
+  EXPECT_EQ(sc.status, 0) << sc.output;
+  auto stub_dir = fs::temp_directory_path() / "awsdt_stub_bin";
+  fs::create_directories(stub_dir);
+  write_file_atomic((stub_dir / "srun").string(),
+                    "#!/bin/bash\nshift\nfor a in \"$@\"; do printf '<%s>\\n' \"$a\"; done\n"
+                    "for i in 0 1 2 3 4 5 6 7; do v=HOSTILE_$i; printf '[%s]\\n' \"${!v}\"; done\n");
+  fs::permissions(stub_dir / "srun", fs::perms::owner_all);
+  auto out = awsdt::testing::run_command("env PATH=" + stub_dir.string() + ":/usr/bin:/bin bash " + script);
+  ASSERT_EQ(out.status, 0) << out.output;
+  std::string want = "<awsdt-collectives>\n";
+  for (const auto& h : hostile) want += "<" + h + ">\n";
+  for (const auto& h : hostile) want += "[" + h + "]\n";
+  EXPECT_EQ(out.output, want);
+  EXPECT_FALSE(fs::exists("/tmp/awsdt_pwned"));
+
+  // YAML and JSON: the parsed values equal the originals.
+  auto eks = job;
+  eks.flags.cluster = "eks";
+  eks.flags.container = kImage;
+  auto y = YAML::Load(file_of(render(eks), "mpijob.yaml"));
+  auto env = y["spec"]["mpiReplicaSpecs"]["Worker"]["template"]["spec"]["containers"][0]["env"];
+  auto command = y["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["containers"][0]["command"];
+  std::vector<std::string> args;
+  for (const auto& c : command) args.push_back(c.as<std::string>());
+  for (std::size_t i = 0; i < hostile.size(); ++i) {
+    EXPECT_EQ(env[i + 5]["value"].as<std::string>(), hostile[i]);  // after the 5 EFA preset variables
+    EXPECT_EQ(args[args.size() - hostile.size() + i], hostile[i]);
+  }
+  auto batch = job;
+  batch.flags.cluster = "batch";
+  batch.flags.container = kImage;
+  batch.flags.queue = "q";
+  auto def = nlohmann::json::parse(file_of(render(batch), "job-definition.json"));
+  auto cmd = def["nodeProperties"]["nodeRangeProperties"][0]["container"]["command"];
+  for (std::size_t i = 0; i < hostile.size(); ++i) EXPECT_EQ(cmd[cmd.size() - hostile.size() + i], hostile[i]);
+}
+
+TEST(Injection, ValuesWithoutQuotingAreRejectedWithTheValue) {
+  auto expect_usage = [](JobCommand j, const std::string& message) {
+    try {
+      render(j);
+      ADD_FAILURE() << "accepted: " << message;
+    } catch (const UsageError& e) {
+      EXPECT_NE(std::string(e.what()).find(message), std::string::npos) << e.what();
+    }
+  };
+  auto j = golden_job("slurm");
+  j.flags.name = "x'; rm -rf /";
+  expect_usage(j, "job name \"x'; rm -rf /\" is not accepted here");
+  j = golden_job("slurm");
+  j.flags.partition = "gpu\n#SBATCH --wrap=evil";
+  expect_usage(j, "--partition \"gpu\\n#SBATCH --wrap=evil\"");
+  j = golden_job("slurm");
+  j.flags.extra = {"--qos=high\nrm -rf /"};
+  expect_usage(j, "must be one scheduler option starting with -- on one line");
+  j = golden_job("slurm");
+  j.flags.mounts = {"/a,/b:/c"};
+  expect_usage(j, "--mount \"/a,/b:/c\" must be /host/path:/container/path");
+  j = golden_job("slurm");
+  j.flags.env = {"BAD NAME=1"};
+  expect_usage(j, "environment variable name \"BAD NAME\" is not valid");
+  j = golden_job("eks");
+  j.flags.container = kImage;
+  j.flags.name = "Upper_Case";
+  expect_usage(j, "is not a Kubernetes name");
+}
+
+TEST(Efa, MultiNodeJobsGetEfaByConstruction) {
+  auto j = golden_job("slurm");
+  j.flags.env = {"FI_PROVIDER=tcp"};
+  try {
+    render(j);
+    FAIL() << "a multi-node EFA job over TCP rendered without --allow-no-efa";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("p5.48xlarge has 32 EFA devices but this job would not use EFA"),
+              std::string::npos) << e.what();
+  }
+  j.flags.allow_no_efa = true;
+  EXPECT_NO_THROW(render(j));
+  auto no_type = golden_job("slurm");
+  no_type.flags.instance_type.reset();
+  EXPECT_THROW(render(no_type), UsageError);
+  auto g5 = golden_job("slurm");
+  g5.flags.instance_type = "g5.12xlarge";  // no EFA: nothing to configure, and nothing to fail
+  auto script = file_of(render(g5), "job.sbatch");
+  EXPECT_EQ(script.find("FI_PROVIDER"), std::string::npos);
+  EXPECT_NE(script.find("--gpus-per-node=4"), std::string::npos);
+}
+
+TEST(BadInput, ClearErrorsNamingTheValue) {
+  auto j = golden_job("slurm");
+  j.flags.cluster = "kubernetes";
+  EXPECT_THROW(render(j), UsageError);
+  j = golden_job("slurm");
+  j.flags.instance_type = "p9.mega";
+  try {
+    render(j);
+    FAIL();
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("unknown instance type 'p9.mega'"), std::string::npos);
+  }
+  j = golden_job("slurm");
+  j.flags.time_limit = "forever";
+  EXPECT_THROW(render(j), UsageError);
+  j = golden_job("eks");
+  EXPECT_THROW(render(j), UsageError);  // no container
+  j = golden_job("batch");
+  j.flags.container = kImage;
+  EXPECT_THROW(render(j), UsageError);  // no queue
+  j = golden_job("slurm");
+  j.flags.nodes = 0;
+  EXPECT_THROW(render(j), UsageError);
+}

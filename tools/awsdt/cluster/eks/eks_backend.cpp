@@ -1,0 +1,77 @@
+// EKS backend (see eks_backend.hpp). `--launcher torchrun` renders a PyTorchJob (environment bootstrap); any other
+// launcher an MPIJob; HyperPod EKS always renders a HyperPodPyTorchJob.
+#include "cluster/eks/eks_backend.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "process.hpp"
+#include "render_data.hpp"
+#include "util/error.hpp"
+
+namespace awsdt::launcher {
+namespace fs = std::filesystem;
+
+std::string EksBackend::kind(const JobSpec& spec) const {
+  if (hyperpod_) return "hyperpodpytorchjob";
+  return spec.launcher == "torchrun" ? "pytorchjob" : "mpijob";
+}
+
+Artifacts EksBackend::render(const JobSpec& spec, const TemplateSet& templates) const {
+  Artifacts a;
+  auto k = kind(spec);
+  std::string tmpl = k == "mpijob" ? "eks/mpijob.yaml" : k == "pytorchjob" ? "eks/pytorchjob.yaml"
+                                                                           : "hyperpod/hyperpodpytorchjob.yaml";
+  std::string file = k + ".yaml";
+  a.files.emplace_back(file, templates.render(tmpl, template_data(spec, file)));
+  a.submit_commands.push_back({"kubectl", "apply", "-f", spec.job_dir + "/" + file});
+  return a;
+}
+
+std::string EksBackend::submit(const JobSpec& spec, const Artifacts& a, const fs::path& dir) {
+  run_checked({"kubectl", "apply", "-f", (dir / a.files.front().first).string()});
+  return kind(spec) + "/" + spec.name;
+}
+
+std::map<std::string, JobStatus> EksBackend::status(const std::vector<std::string>& ids,
+                                                    const std::vector<JobSpec>& specs) {
+  std::map<std::string, JobStatus> out;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    auto r = run_process({"kubectl", "get", ids[i], "-n", specs[i].namespace_, "-o", "json"});
+    JobStatus st;
+    if (r.status != 0) {
+      st.detail = r.err;
+      out[ids[i]] = st;
+      continue;
+    }
+    try {
+      auto j = nlohmann::json::parse(r.out);
+      st.state = JobState::Pending;
+      for (const auto& c : j.value("status", nlohmann::json::object()).value("conditions", nlohmann::json::array())) {
+        if (c.value("status", "") != "True") continue;
+        auto type = c.value("type", "");
+        if (type == "Running") st.state = JobState::Running;
+        if (type == "Succeeded") st.state = JobState::Completed, st.exit_code = 0;
+        if (type == "Failed") st.state = JobState::Failed, st.detail = c.value("message", "");
+      }
+    } catch (const nlohmann::json::exception& e) {
+      st.detail = e.what();
+    }
+    out[ids[i]] = st;
+  }
+  return out;
+}
+
+std::string EksBackend::logs(const std::string&, const JobSpec& spec, const fs::path&, int rank) {
+  std::string selector = kind(spec) == "mpijob" ? "training.kubeflow.org/job-name=" + spec.name +
+                                                      ",training.kubeflow.org/job-role=launcher"
+                                                : "training.kubeflow.org/job-name=" + spec.name +
+                                                      ",training.kubeflow.org/replica-index=" + std::to_string(rank);
+  auto r = run_process({"kubectl", "logs", "-n", spec.namespace_, "-l", selector, "--tail=-1"});
+  return r.status == 0 ? r.out : r.err;
+}
+
+void EksBackend::cancel(const std::string& id, const JobSpec& spec, const fs::path&) {
+  run_checked({"kubectl", "delete", id, "-n", spec.namespace_});
+}
+
+}  // namespace awsdt::launcher

@@ -1,0 +1,77 @@
+// Local backend (see local_backend.hpp). The job runs as `bash wrapper` in its own session: the wrapper runs
+// run.sh and records its exit status in the job directory, so status works after awsdt itself has exited.
+#include "cluster/local/local_backend.hpp"
+
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <thread>
+
+#include <fmt/format.h>
+
+#include "awsdt/config.hpp"
+#include "process.hpp"
+#include "render_data.hpp"
+#include "util/error.hpp"
+#include "util/fs.hpp"
+
+namespace awsdt::launcher {
+namespace fs = std::filesystem;
+
+Artifacts LocalBackend::render(const JobSpec& spec, const TemplateSet& templates) const {
+  auto data = template_data(spec, "run.sh");
+  data.set("mpirun", AWSDT_MPIRUN);
+  data.set("oversubscribe", spec.total_tasks() > int(std::thread::hardware_concurrency())
+                                ? kainjow::mustache::data::type::bool_true
+                                : kainjow::mustache::data::type::bool_false);
+  data.set("as_root", ::geteuid() == 0 ? kainjow::mustache::data::type::bool_true
+                                       : kainjow::mustache::data::type::bool_false);
+  Artifacts a;
+  a.files.emplace_back("run.sh", templates.render("local/run.sh", data));
+  a.submit_commands.push_back({"bash", "run.sh"});
+  return a;
+}
+
+std::string LocalBackend::submit(const JobSpec&, const Artifacts&, const fs::path& dir) {
+  // The wrapper keeps the exit status; `exec` in run.sh makes mpirun the process we signal on cancel.
+  std::string wrapper = fmt::format("cd {0} && bash run.sh; echo $? > exit_code.tmp && mv exit_code.tmp exit_code",
+                                    "\"$AWSDT_JOB_DIR\"");
+  ::setenv("AWSDT_JOB_DIR", dir.c_str(), 1);
+  int pid = spawn_detached({"bash", "-c", wrapper}, (dir / "output.log").string());
+  return std::to_string(pid);
+}
+
+std::map<std::string, JobStatus> LocalBackend::status(const std::vector<std::string>& ids,
+                                                      const std::vector<JobSpec>& specs) {
+  std::map<std::string, JobStatus> out;
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    fs::path dir = specs[i].job_dir;
+    JobStatus st;
+    if (fs::exists(dir / "exit_code")) {
+      st.exit_code = std::stoi(read_file((dir / "exit_code").string()));
+      bool cancelled = fs::exists(dir / "cancelled");
+      st.state = cancelled ? JobState::Cancelled : st.exit_code == 0 ? JobState::Completed : JobState::Failed;
+    } else {
+      // The session leader is alive (kill 0 works on our own process group even as a zombie is reaped by init).
+      bool alive = ::kill(-std::stoi(ids[i]), 0) == 0;
+      bool cancelled = fs::exists(dir / "cancelled");
+      st.state = alive ? JobState::Running : cancelled ? JobState::Cancelled : JobState::Failed;
+      if (!alive && !cancelled) st.detail = "the job's processes are gone without an exit status";
+    }
+    out[ids[i]] = st;
+  }
+  return out;
+}
+
+std::string LocalBackend::logs(const std::string&, const JobSpec& spec, const fs::path& dir, int) {
+  fs::path log = dir / "output.log";
+  return fs::exists(log) ? read_file(log.string()) : std::string();
+}
+
+void LocalBackend::cancel(const std::string& id, const JobSpec&, const fs::path& dir) {
+  std::ofstream(dir / "cancelled") << "1\n";
+  ::kill(-std::stoi(id), SIGTERM);  // the whole session: wrapper, mpirun and its ranks
+}
+
+}  // namespace awsdt::launcher

@@ -1,0 +1,61 @@
+// Shared job flags (see job_flags.hpp).
+#include "commands/job_flags.hpp"
+
+#include <filesystem>
+
+namespace awsdt::launcher {
+
+namespace {
+// A repeatable option taking one value per occurrence: a greedy vector option would swallow the `--` that
+// separates benchmark arguments.
+void repeatable(CLI::Option* o) {
+  o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
+}
+}  // namespace
+
+void add_job_flags(CLI::App* cmd, JobCommand& j) {
+  auto& f = j.flags;
+  cmd->add_option("test_case", j.test_case, "test case name (see `awsdt list`)")->required();
+  cmd->add_option("--cluster", f.cluster, "local | slurm | hyperpod-slurm | eks | hyperpod-eks | batch (default local)");
+  cmd->add_option("-N,--nodes", f.nodes, "nodes");
+  cmd->add_option("--gpus-per-node", f.gpus_per_node, "GPUs per node (default: the instance type's)");
+  cmd->add_option("--tasks-per-node", f.tasks_per_node, "ranks per node (default: one per GPU)");
+  cmd->add_option("--instance-type", f.instance_type, "EC2 instance type (architectures/instances.json)");
+  cmd->add_option("--container", f.container, "container image (pyxis on Slurm; required on EKS and Batch)");
+  repeatable(cmd->add_option("--mount", f.mounts, "SRC:DST container mount (repeatable)"));
+  repeatable(cmd->add_option("--env", f.env, "KEY=VALUE for every rank (repeatable)"));
+  cmd->add_option("--time", f.time_limit, "time limit: minutes or [D-]HH:MM:SS");
+  cmd->add_option("--partition", f.partition, "Slurm partition");
+  cmd->add_option("--account", f.account, "Slurm account");
+  cmd->add_option("--namespace", f.namespace_, "Kubernetes namespace (default: default)");
+  cmd->add_option("--queue", f.queue, "AWS Batch job queue");
+  cmd->add_option("--retries", f.retries, "retries on failure (Slurm requeues; EKS backoffLimit; Batch attempts-1)");
+  cmd->add_option("--launcher", f.launcher, "srun (default, --mpi=pmix) | mpirun | torchrun (EKS PyTorchJob)");
+  cmd->add_option("--name", f.name, "job name (default awsdt-<test case>)");
+  cmd->add_option("--bin-dir", f.bin_dir, "where the awsdt executables are on the cluster (default: on PATH)");
+  cmd->add_option("--job-dir", f.job_dir, "where artifacts and logs go (default: under $XDG_STATE_HOME/awsdt/jobs)");
+  repeatable(cmd->add_option("--extra,--sbatch-arg", f.extra,
+                             "scheduler option passed through, e.g. --sbatch-arg=--qos=high (repeatable)"));
+  cmd->add_option("--profile", f.profile, "named defaults from ~/.config/awsdt/config.yaml");
+  cmd->add_flag("--allow-no-efa", f.allow_no_efa, "allow a multi-node job without EFA (falls back to TCP)");
+  cmd->add_option("--test-cases", j.test_cases_dir, "directory holding <name>/test_case.json");
+  cmd->add_option("--templates", j.templates_dir, "directory of job templates (default: the ones built in)");
+  cmd->add_option("args", f.args, "benchmark arguments after --, replacing the manifest's defaults");
+}
+
+JobSpec resolve(const JobCommand& j, Manifest* manifest_out) {
+  auto m = find_manifest(test_cases_dir(j.test_cases_dir), j.test_case);
+  auto catalog = Catalog::load(architectures_dir());
+  auto flags = j.flags;
+  // A local run uses the executables built beside this awsdt.
+  if (flags.cluster.value_or("local") == "local" && !flags.bin_dir) {
+    std::error_code ec;
+    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (!ec) flags.bin_dir = self.parent_path().string();
+  }
+  auto spec = resolve_jobspec(m, catalog, flags);
+  if (manifest_out) *manifest_out = m;
+  return spec;
+}
+
+}  // namespace awsdt::launcher

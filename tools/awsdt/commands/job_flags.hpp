@@ -1,0 +1,24 @@
+// The flags shared by `awsdt render` and `awsdt run` that describe a job (cluster, nodes, instance type, ...).
+#pragma once
+
+#include <string>
+
+#include <CLI/CLI.hpp>
+
+#include "jobspec.hpp"
+
+namespace awsdt::launcher {
+
+struct JobCommand {
+  std::string test_case;
+  std::string test_cases_dir;  ///< --test-cases override
+  std::string templates_dir;   ///< --templates override
+  JobFlags flags;
+};
+
+/// Adds the test case positional, the job flags and `-- <benchmark args>` to `cmd`.
+void add_job_flags(CLI::App* cmd, JobCommand& job);
+/// Resolves the JobSpec for `job` (manifest, catalog, profile, flags).
+JobSpec resolve(const JobCommand& job, Manifest* manifest_out = nullptr);
+
+}  // namespace awsdt::launcher

@@ -1,0 +1,40 @@
+// `awsdt render` (see render.hpp).
+#include "commands/render.hpp"
+
+#include <iostream>
+#include <memory>
+
+#include "commands/job_flags.hpp"
+#include "util/fs.hpp"
+
+namespace awsdt::launcher {
+namespace fs = std::filesystem;
+
+TemplateSet load_templates(const std::string& dir) {
+  return dir.empty() ? TemplateSet::embedded() : TemplateSet::from_directory(dir);
+}
+
+void write_artifacts(const fs::path& dir, const Artifacts& artifacts, const JobSpec& spec) {
+  fs::create_directories(dir);
+  for (const auto& [name, content] : artifacts.files) write_file_atomic((dir / name).string(), content);
+  write_file_atomic((dir / "jobspec.json").string(), nlohmann::json(spec).dump(2) + "\n");
+}
+
+void setup_render(CLI::App& app) {
+  auto job = std::make_shared<JobCommand>();
+  auto out = std::make_shared<std::string>();
+  auto* cmd = app.add_subcommand("render", "write a job's artifacts for a cluster; submit nothing");
+  add_job_flags(cmd, *job);
+  cmd->add_option("-o,--output-dir", *out, "where to write (default: ./awsdt-<test case>-<cluster>)");
+  cmd->callback([job, out] {
+    auto spec = resolve(*job);
+    fs::path dir = out->empty() ? fs::path("awsdt-" + spec.test_case + "-" + spec.cluster) : fs::path(*out);
+    // Where the job will find its files on the cluster: --job-dir when given, else where they are written.
+    if (!job->flags.job_dir) spec.job_dir = fs::absolute(dir).lexically_normal().string();
+    auto artifacts = make_backend(spec.cluster)->render(spec, load_templates(job->templates_dir));
+    write_artifacts(dir, artifacts, spec);
+    for (const auto& [name, content] : artifacts.files) std::cout << (dir / name).string() << "\n";
+  });
+}
+
+}  // namespace awsdt::launcher

@@ -1,0 +1,18 @@
+// `awsdt render`: writes a job's artifacts (sbatch script, Kubernetes manifest, Batch JSON) and submits nothing.
+#pragma once
+
+#include <filesystem>
+
+#include <CLI/CLI.hpp>
+
+#include "cluster/backend.hpp"
+
+namespace awsdt::launcher {
+
+void setup_render(CLI::App& app);
+/// The templates for a command: --templates DIR, or the built-in ones.
+TemplateSet load_templates(const std::string& dir);
+/// Writes every artifact and jobspec.json into `dir` (created), each file atomically.
+void write_artifacts(const std::filesystem::path& dir, const Artifacts& artifacts, const JobSpec& spec);
+
+}  // namespace awsdt::launcher

@@ -1,0 +1,55 @@
+// Waiting and refreshing (see wait.hpp).
+#include "commands/wait.hpp"
+
+#include <iostream>
+#include <map>
+#include <thread>
+
+#include "cluster/backend.hpp"
+
+namespace awsdt::launcher {
+
+std::vector<JobRecord> refresh(JobDb& db, std::vector<JobRecord> jobs) {
+  std::map<std::string, std::vector<std::size_t>> by_cluster;
+  for (std::size_t i = 0; i < jobs.size(); ++i) {
+    const auto& j = jobs[i];
+    if (j.backend_id.empty() || j.state == "COMPLETED" || j.state == "FAILED" || j.state == "CANCELLED") continue;
+    by_cluster[j.spec.cluster].push_back(i);
+  }
+  for (const auto& [cluster, idx] : by_cluster) {
+    std::vector<std::string> ids;
+    std::vector<JobSpec> specs;
+    for (auto i : idx) ids.push_back(jobs[i].backend_id), specs.push_back(jobs[i].spec);
+    auto answers = make_backend(cluster)->status(ids, specs);
+    for (auto i : idx) {
+      auto it = answers.find(jobs[i].backend_id);
+      if (it == answers.end() || it->second.state == JobState::Unknown) continue;
+      jobs[i].state = state_name(it->second.state);
+      jobs[i].exit_code = it->second.exit_code;
+      db.set_state(jobs[i].id, jobs[i].state, jobs[i].exit_code);
+    }
+  }
+  return jobs;
+}
+
+int wait_for_job(JobDb& db, const JobRecord& job_in, bool follow) {
+  auto backend = make_backend(job_in.spec.cluster);
+  JobRecord job = job_in;
+  std::size_t shown = 0;
+  auto interval = std::chrono::milliseconds(job.spec.cluster == "local" ? 200 : 1000);
+  for (;;) {
+    job = refresh(db, {job}).front();
+    if (follow) {
+      auto text = backend->logs(job.backend_id, job.spec, job.spec.job_dir, 0);
+      if (text.size() > shown) std::cout << text.substr(shown) << std::flush, shown = text.size();
+    }
+    if (job.state == "COMPLETED" || job.state == "FAILED" || job.state == "CANCELLED") break;
+    std::this_thread::sleep_for(interval);
+  }
+  std::cerr << "awsdt: job " << job.id << " " << job.state << " (exit code " << job.exit_code << ")\n";
+  if (job.state == "CANCELLED") return 128 + 15;
+  if (job.state == "COMPLETED") return job.exit_code < 0 ? 0 : job.exit_code;
+  return job.exit_code > 0 ? job.exit_code : 1;
+}
+
+}  // namespace awsdt::launcher

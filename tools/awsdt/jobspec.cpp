@@ -1,0 +1,212 @@
+// JobSpec JSON and layered resolution (see jobspec.hpp).
+#include "jobspec.hpp"
+
+#include <algorithm>
+#include <filesystem>
+#include <regex>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+#include <yaml-cpp/yaml.h>
+
+#include "escape.hpp"
+#include "util/env.hpp"
+#include "util/error.hpp"
+
+namespace awsdt::launcher {
+
+const std::vector<std::string>& cluster_kinds() {
+  static const std::vector<std::string> kinds{"local", "slurm", "hyperpod-slurm", "eks", "hyperpod-eks", "batch"};
+  return kinds;
+}
+
+void to_json(nlohmann::json& j, const EnvVar& v) { j = {{"name", v.name}, {"value", v.value}, {"reason", v.reason}}; }
+void from_json(const nlohmann::json& j, EnvVar& v) {
+  j.at("name").get_to(v.name);
+  j.at("value").get_to(v.value);
+  v.reason = j.value("reason", "");
+}
+
+#define AWSDT_JOBSPEC_FIELDS(X)                                                                                     \
+  X(name) X(test_case) X(executable) X(bin_dir) X(args) X(cluster) X(nodes) X(gpus_per_node) X(tasks_per_node)   \
+  X(instance_type) X(efa_devices) X(vcpus) X(memory_gib) X(container) X(mounts) X(env) X(time_limit) X(partition) \
+  X(account) X(namespace_) X(queue) X(retries) X(auto_resume) X(launcher) X(extra) X(allow_no_efa) X(job_dir)      \
+  X(image_pull_policy)
+
+void to_json(nlohmann::json& j, const JobSpec& s) {
+  j = nlohmann::json::object();
+#define X(f) j[#f] = s.f;
+  AWSDT_JOBSPEC_FIELDS(X)
+#undef X
+}
+
+void from_json(const nlohmann::json& j, JobSpec& s) {
+#define X(f) j.at(#f).get_to(s.f);
+  AWSDT_JOBSPEC_FIELDS(X)
+#undef X
+}
+
+namespace {
+
+// ~/.config/awsdt/config.yaml: profiles: {NAME: {cluster: slurm, partition: p5, env: {K: V}, mounts: [...]}}
+void apply_profile(const std::string& profile, JobFlags& flags) {
+  auto base = env_string("XDG_CONFIG_HOME").value_or(env_string("HOME").value_or("/root") + "/.config");
+  std::string path = base + "/awsdt/config.yaml";
+  if (!std::filesystem::exists(path))
+    throw UsageError(fmt::format("--profile {}: no profile file at {}", profile, path));
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::Exception& e) {
+    throw UsageError(fmt::format("{} is not valid YAML: {}", path, e.what()));
+  }
+  auto p = root["profiles"][profile];
+  if (!p) throw UsageError(fmt::format("profile '{}' is not defined under profiles: in {}", profile, path));
+  auto str = [&](const char* key, std::optional<std::string>& target) {
+    if (p[key] && !target) target = p[key].as<std::string>();
+  };
+  auto num = [&](const char* key, std::optional<int>& target) {
+    if (p[key] && !target) target = p[key].as<int>();
+  };
+  try {
+    str("cluster", flags.cluster);
+    str("instance_type", flags.instance_type);
+    str("container", flags.container);
+    str("time", flags.time_limit);
+    str("partition", flags.partition);
+    str("account", flags.account);
+    str("namespace", flags.namespace_);
+    str("queue", flags.queue);
+    str("launcher", flags.launcher);
+    str("bin_dir", flags.bin_dir);
+    num("nodes", flags.nodes);
+    num("gpus_per_node", flags.gpus_per_node);
+    num("tasks_per_node", flags.tasks_per_node);
+    num("retries", flags.retries);
+    std::vector<std::string> env, mounts;
+    if (p["env"])
+      for (const auto& kv : p["env"]) env.push_back(kv.first.as<std::string>() + "=" + kv.second.as<std::string>());
+    if (p["mounts"])
+      for (const auto& m : p["mounts"]) mounts.push_back(m.as<std::string>());
+    flags.env.insert(flags.env.begin(), env.begin(), env.end());  // the command line still wins
+    flags.mounts.insert(flags.mounts.begin(), mounts.begin(), mounts.end());
+  } catch (const YAML::Exception& e) {
+    throw UsageError(fmt::format("profile '{}' in {}: {}", profile, path, e.what()));
+  }
+}
+
+void set_env(std::vector<EnvVar>& env, EnvVar v) {
+  auto it = std::find_if(env.begin(), env.end(), [&](const EnvVar& e) { return e.name == v.name; });
+  if (it != env.end()) *it = std::move(v);
+  else env.push_back(std::move(v));
+}
+
+void validate(JobSpec& s) {
+  if (std::find(cluster_kinds().begin(), cluster_kinds().end(), s.cluster) == cluster_kinds().end())
+    throw UsageError(fmt::format("unknown cluster '{}'; expected {}", s.cluster, fmt::join(cluster_kinds(), ", ")));
+  if (s.nodes < 1) throw UsageError(fmt::format("--nodes {} must be at least 1", s.nodes));
+  if (s.tasks_per_node < 1) throw UsageError(fmt::format("--tasks-per-node {} must be at least 1", s.tasks_per_node));
+  if (s.gpus_per_node < 0) throw UsageError(fmt::format("--gpus-per-node {} must not be negative", s.gpus_per_node));
+  if (s.retries < 0) throw UsageError(fmt::format("--retries {} must not be negative", s.retries));
+  require_plain(s.name, "job name");
+  if (!s.partition.empty()) require_plain(s.partition, "--partition");
+  if (!s.account.empty()) require_plain(s.account, "--account");
+  if (!s.queue.empty()) require_plain(s.queue, "--queue");
+  if (!s.time_limit.empty() && !std::regex_match(s.time_limit, std::regex(R"(\d+|(\d+-)?\d{1,2}:\d{2}:\d{2})")))
+    throw UsageError(fmt::format("--time {} is not minutes or [D-]HH:MM:SS", json_quote(s.time_limit)));
+  if (s.launcher != "srun" && s.launcher != "mpirun" && s.launcher != "torchrun")
+    throw UsageError(fmt::format("--launcher {} is not srun, mpirun or torchrun", json_quote(s.launcher)));
+  if (s.launcher == "torchrun" && s.cluster != "eks")
+    throw UsageError(fmt::format("--launcher torchrun renders a PyTorchJob and needs --cluster eks (not {})", s.cluster));
+  if (s.cluster == "eks" || s.cluster == "hyperpod-eks") {
+    if (!std::regex_match(s.name, std::regex(R"([a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?)")))
+      throw UsageError(fmt::format("job name {} is not a Kubernetes name (lowercase letters, digits, '-')",
+                                   json_quote(s.name)));
+    if (!std::regex_match(s.namespace_, std::regex(R"([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)")))
+      throw UsageError(fmt::format("--namespace {} is not a Kubernetes namespace", json_quote(s.namespace_)));
+  }
+  for (const auto& e : s.env) require_env_name(e.name);
+  for (const auto& x : s.extra)
+    if (!x.starts_with("--") || x.find_first_of("\r\n") != std::string::npos)
+      throw UsageError(fmt::format("--extra {} must be one scheduler option starting with -- on one line", json_quote(x)));
+  for (const auto& m : s.mounts) {
+    auto colon = m.find(':');
+    if (colon == std::string::npos || m.size() < 3 || m[0] != '/' || m[colon + 1] != '/' ||
+        m.find_first_of(",\n") != std::string::npos)
+      throw UsageError(fmt::format("--mount {} must be /host/path:/container/path (absolute, no commas)", json_quote(m)));
+  }
+  if ((s.cluster == "eks" || s.cluster == "hyperpod-eks" || s.cluster == "batch") && s.container.empty())
+    throw UsageError(fmt::format("--cluster {} runs containers: pass --container IMAGE", s.cluster));
+  if ((s.cluster == "eks" || s.cluster == "hyperpod-eks" || s.cluster == "batch") && s.instance_type.empty())
+    throw UsageError(fmt::format("--cluster {} needs --instance-type (GPU, EFA and memory requests come from it)",
+                                 s.cluster));
+  // EFA by construction: a multi-node job either has the EFA environment or says it does without.
+  bool efa_env = std::any_of(s.env.begin(), s.env.end(),
+                             [](const EnvVar& e) { return e.name == "FI_PROVIDER" && e.value == "efa"; });
+  if (s.nodes > 1 && s.cluster != "local" && !s.allow_no_efa) {
+    if (s.instance_type.empty())
+      throw UsageError("a multi-node job needs --instance-type so awsdt can configure EFA (or --allow-no-efa)");
+    if (s.efa_devices > 0 && !efa_env)
+      throw UsageError(fmt::format("{} has {} EFA devices but this job would not use EFA (FI_PROVIDER is not efa); "
+                                   "pass --allow-no-efa to run over TCP anyway",
+                                   s.instance_type, s.efa_devices));
+  }
+}
+
+}  // namespace
+
+JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlags& flags_in) {
+  JobFlags flags = flags_in;
+  if (!flags.profile.empty()) apply_profile(flags.profile, flags);
+
+  JobSpec s;
+  // 1. the test case manifest
+  s.test_case = m.name;
+  s.executable = m.executable;
+  s.args = m.default_args;
+  s.name = "awsdt-" + m.name;
+  s.cluster = flags.cluster.value_or("local");
+  bool local = s.cluster == "local";
+  s.tasks_per_node = local ? m.local_ranks : m.tasks_per_node;
+  s.gpus_per_node = local ? 0 : m.gpus_per_node;
+  // 2. the instance catalog
+  if (flags.instance_type) {
+    const auto& t = catalog.find_or_throw(*flags.instance_type);
+    s.instance_type = t.name;
+    s.efa_devices = t.efa;
+    s.vcpus = t.vcpus;
+    s.memory_gib = t.memory_gib;
+    s.gpus_per_node = t.gpus;
+    s.tasks_per_node = std::max(1, t.gpus);
+    for (const auto& v : catalog.environment_for(t)) set_env(s.env, {v.name, v.value, v.reason});
+  }
+  // 3./4. profile (merged into flags above) and the command line
+  if (flags.name) s.name = *flags.name;
+  if (flags.nodes) s.nodes = *flags.nodes;
+  if (flags.gpus_per_node) s.gpus_per_node = *flags.gpus_per_node;
+  if (flags.tasks_per_node) s.tasks_per_node = *flags.tasks_per_node;
+  if (flags.retries) s.retries = *flags.retries;
+  if (flags.container) s.container = *flags.container;
+  if (flags.time_limit) s.time_limit = *flags.time_limit;
+  if (flags.partition) s.partition = *flags.partition;
+  if (flags.account) s.account = *flags.account;
+  if (flags.namespace_) s.namespace_ = *flags.namespace_;
+  if (flags.queue) s.queue = *flags.queue;
+  if (flags.launcher) s.launcher = *flags.launcher;
+  if (flags.bin_dir) s.bin_dir = *flags.bin_dir;
+  if (flags.job_dir) s.job_dir = *flags.job_dir;
+  s.mounts.insert(s.mounts.end(), flags.mounts.begin(), flags.mounts.end());
+  for (const auto& kv : flags.env) {
+    auto eq = kv.find('=');
+    if (eq == std::string::npos) throw UsageError(fmt::format("--env {} is not KEY=VALUE", json_quote(kv)));
+    set_env(s.env, {kv.substr(0, eq), kv.substr(eq + 1), ""});
+  }
+  s.extra = flags.extra;
+  if (!flags.args.empty()) s.args = flags.args;
+  s.allow_no_efa = flags.allow_no_efa;
+  s.auto_resume = s.cluster == "hyperpod-slurm";
+  validate(s);
+  return s;
+}
+
+}  // namespace awsdt::launcher
