@@ -149,3 +149,23 @@ TEST_F(Jobs, SlurmCancelEndsInCancelled) {
   auto cancel = awsdt("cancel " + id, (state_ / "elsewhere").string());
   EXPECT_NE(cancel.output.find("CANCELLED"), std::string::npos) << cancel.output;
 }
+
+// awsdt batch-entry as AWS Batch runs it on two nodes (here two processes on this machine).
+TEST_F(Jobs, BatchEntryBuildsTheHostfileFromEveryNode) {
+  std::string common = " AWS_BATCH_JOB_NUM_NODES=2 AWS_BATCH_JOB_MAIN_NODE_INDEX=0 ";
+  std::string tail = " batch-entry --tasks-per-node 8 --port 29533 --timeout 20 --print-only -- awsdt-collectives -b 8";
+  Outcome worker;
+  std::thread t([&] {
+    worker = run_command("env AWS_BATCH_JOB_NODE_INDEX=1 AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS=127.0.0.1" +
+                         common + AWSDT_PATH + tail, 60);
+  });
+  auto main = run_command("env AWS_BATCH_JOB_NODE_INDEX=0" + common + AWSDT_PATH + tail, 60);
+  t.join();
+  EXPECT_EQ(main.status, 0) << main.output;
+  EXPECT_EQ(worker.status, 0) << worker.output;
+  std::regex hostfile(R"((\S+) slots=8\n(\S+) slots=8\nmpirun --hostfile \S+ -np 16 .*awsdt-collectives -b 8\n)");
+  EXPECT_TRUE(std::regex_search(main.output, hostfile)) << main.output;
+  auto missing = run_command(std::string(AWSDT_PATH) + tail);
+  EXPECT_EQ(missing.status, 2);
+  EXPECT_NE(missing.output.find("AWS_BATCH_JOB_NODE_INDEX is not set"), std::string::npos) << missing.output;
+}

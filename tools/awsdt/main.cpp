@@ -3,6 +3,7 @@
 
 #include "awsdt/config.hpp"
 #include "bench/guard.hpp"
+#include "commands/batch_entry.hpp"
 #include "commands/jobs.hpp"
 #include "commands/list.hpp"
 #include "commands/render.hpp"
@@ -24,6 +25,7 @@ int main(int argc, char** argv) {
     setup_logs(app);
     setup_cancel(app);
     setup_jobs(app);
+    setup_batch_entry(app, exit_status);
     if (auto rc = awsdt::parse_command_line(app, argc, argv)) return *rc;
     return exit_status;
   });

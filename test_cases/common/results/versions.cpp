@@ -18,6 +18,7 @@
 #include <nccl.h>
 #endif
 #if AWSDT_HAVE_LIBFABRIC
+#include <dlfcn.h>
 #include <rdma/fabric.h>
 #endif
 
@@ -84,14 +85,21 @@ ComponentVersion probe_libfabric() {
   ComponentVersion v{"libfabric", "-", "-", ""};
 #if AWSDT_HAVE_LIBFABRIC
   v.compiled = fmt::format("{}.{}", FI_MAJOR_VERSION, FI_MINOR_VERSION);
-  auto rt = fi_version();
-  v.runtime = fmt::format("{}.{}", FI_MAJOR(rt), FI_MINOR(rt));
-  fi_info* info = nullptr;
+  // The library found at run time (the EFA installer's in /opt/amazon/efa first), loaded only for this probe.
+  void* lib = dlopen("/opt/amazon/efa/lib/libfabric.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) lib = dlopen("libfabric.so.1", RTLD_NOW | RTLD_LOCAL);
+  if (!lib) return v;
+  auto version = reinterpret_cast<uint32_t (*)()>(dlsym(lib, "fi_version"));
+  auto getinfo = reinterpret_cast<int (*)(uint32_t, const char*, const char*, uint64_t, const fi_info*, fi_info**)>(
+      dlsym(lib, "fi_getinfo"));
+  auto freeinfo = reinterpret_cast<void (*)(fi_info*)>(dlsym(lib, "fi_freeinfo"));
+  if (version) v.runtime = fmt::format("{}.{}", FI_MAJOR(version()), FI_MINOR(version()));
   std::set<std::string> providers;
-  if (fi_getinfo(FI_VERSION(1, 9), nullptr, nullptr, 0, nullptr, &info) == 0) {
+  fi_info* info = nullptr;
+  if (getinfo && freeinfo && getinfo(FI_VERSION(1, 9), nullptr, nullptr, 0, nullptr, &info) == 0) {
     for (auto* i = info; i; i = i->next)
       if (i->fabric_attr && i->fabric_attr->prov_name) providers.insert(i->fabric_attr->prov_name);
-    fi_freeinfo(info);
+    freeinfo(info);
   }
   v.detail = providers.empty() ? "no providers" : fmt::format("providers: {}", fmt::join(providers, ","));
 #endif
