@@ -75,7 +75,7 @@ TEST_F(Jobs, LocalFailingJobReportsFailedWithItsExitCode) {
 }
 
 TEST_F(Jobs, LocalCancelEndsALongJob) {
-  auto run = awsdt("run collectives -- all_reduce -b 1K -e 1K -n 100000000 -w 0 -c 0");
+  auto run = awsdt("run collectives --detach -- all_reduce -b 1K -e 1K -n 100000000 -w 0 -c 0");
   ASSERT_EQ(run.status, 0) << run.output;
   auto id = job_number(run);
   std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -59,19 +59,37 @@ void Model::zero_grad() {
 }
 
 float Model::forward(const std::int32_t* tokens, const std::int32_t* targets, int B, int T) {
+  forward_begin(tokens, targets, B, T);
+  forward_embedding();
+  for (int l = 0; l < config_.n_layers; ++l) block_forward(l);
+  return forward_head();
+}
+
+void Model::forward_begin(const std::int32_t* tokens, const std::int32_t* targets, int B, int T) {
   if (B <= 0 || T <= 0) throw UsageError("forward: batch and sequence length must be positive");
   if (T > config_.max_seq_len) {
     throw UsageError("forward: sequence length " + std::to_string(T) + " exceeds max_seq_len " +
                      std::to_string(config_.max_seq_len));
   }
   acts_.resize(config_, B, T);
-  const int N = B * T, C = config_.dim, V = config_.vocab_size;
+  const int N = B * T;
   std::copy(tokens, tokens + N, acts_.tokens.begin());
   have_targets_ = targets != nullptr;
   if (have_targets_) std::copy(targets, targets + N, acts_.targets.begin());
+}
 
-  embedding_forward(acts_.residual.data(), tokens, embedding().params.data(), N, C, V);
-  for (int l = 0; l < config_.n_layers; ++l) block_forward(l);
+void Model::forward_embedding() {
+  const int N = acts_.B * acts_.T, C = config_.dim, V = config_.vocab_size;
+  embedding_forward(acts_.residual.data(), acts_.tokens.data(), embedding().params.data(), N, C, V);
+}
+
+void Model::forward_block(int layer) {
+  AWSDT_CHECK(layer >= 0 && layer < config_.n_layers, "Model::forward_block: layer out of range");
+  block_forward(layer);
+}
+
+float Model::forward_head() {
+  const int N = acts_.B * acts_.T, C = config_.dim, V = config_.vocab_size;
   const float* last = acts_.residual.data() + static_cast<std::size_t>(config_.n_layers) * N * C;
   rmsnorm_forward(acts_.lnf.data(), acts_.rstdf.data(), last, head().params.data() + head_off_.final_norm, N, C,
                   config_.norm_eps);
@@ -111,6 +129,12 @@ void Model::block_forward(int l) {
 }
 
 void Model::backward() {
+  backward_head();
+  for (int l = config_.n_layers - 1; l >= 0; --l) block_backward(l);
+  backward_embedding();
+}
+
+void Model::backward_head() {
   AWSDT_CHECK(have_targets_, "Model::backward needs a forward with targets first");
   const int N = acts_.B * acts_.T, C = config_.dim, V = config_.vocab_size;
   GradScratch& g = scratch_;
@@ -124,8 +148,16 @@ void Model::backward() {
   const float* last = acts_.residual.data() + static_cast<std::size_t>(config_.n_layers) * N * C;
   rmsnorm_backward(g.dres.data(), head().grads.data() + head_off_.final_norm, g.dln.data(), last,
                    head().params.data() + head_off_.final_norm, acts_.rstdf.data(), N, C);
-  for (int l = config_.n_layers - 1; l >= 0; --l) block_backward(l);
-  embedding_backward(embedding().grads.data(), acts_.tokens.data(), g.dres.data(), N, C);
+}
+
+void Model::backward_block(int layer) {
+  AWSDT_CHECK(layer >= 0 && layer < config_.n_layers, "Model::backward_block: layer out of range");
+  block_backward(layer);
+}
+
+void Model::backward_embedding() {
+  const int N = acts_.B * acts_.T, C = config_.dim;
+  embedding_backward(embedding().grads.data(), acts_.tokens.data(), scratch_.dres.data(), N, C);
 }
 
 // On entry g.dres holds ∂loss/∂(block output); on exit ∂loss/∂(block input).

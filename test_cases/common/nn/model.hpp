@@ -44,6 +44,23 @@ class Model {
   void backward();
   /// Sets every gradient to zero (gradients accumulate across backward() calls).
   void zero_grad();
+  /// Per-unit stepping (FSDP runs units one at a time, each with only its own buffers present):
+  /// forward_begin, forward_embedding, forward_block(0..L-1), forward_head equal forward().
+  /// Validates the shape and stores tokens and targets (as forward() does) without computing anything.
+  void forward_begin(const std::int32_t* tokens, const std::int32_t* targets, int B, int T);
+  /// Embedding lookup (needs the embedding unit's params).
+  void forward_embedding();
+  /// Transformer block `layer` (needs that block's params).
+  void forward_block(int layer);
+  /// Final norm, LM head and loss (needs the head unit, and the embedding when tied); returns what forward() does.
+  float forward_head();
+  /// backward_head, backward_block(L-1..0), backward_embedding equal backward().
+  /// Head backward (needs head params and grads, and the embedding's when tied).
+  void backward_head();
+  /// Block `layer` backward (needs that block's params and grads).
+  void backward_block(int layer);
+  /// Embedding backward (needs the embedding unit's grads).
+  void backward_embedding();
   /// Logits [B,T,vocab] of the last forward.
   const std::vector<float>& logits() const { return acts_.logits; }
 

@@ -19,14 +19,15 @@ namespace fs = std::filesystem;
 void setup_run(CLI::App& app, int& exit_status) {
   struct Opts {
     JobCommand job;
-    bool dry_run = false, wait = false, follow = false;
+    bool dry_run = false, wait = false, follow = false, detach = false;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("run", "render a test case for a cluster, submit it and record it");
   add_job_flags(cmd, o->job);
   cmd->add_flag("--dry-run", o->dry_run, "print the artifacts and the exact submit commands; submit nothing");
   cmd->add_flag("--wait", o->wait, "block until the job ends; exit with its exit status");
-  cmd->add_flag("--follow", o->follow, "stream rank 0's log until the job ends (implies --wait)");
+  cmd->add_flag("--follow", o->follow, "stream rank 0's log until the job ends (implies --wait; default on local)");
+  cmd->add_flag("--detach", o->detach, "local: return once submitted instead of following the job");
   cmd->callback([o, &exit_status] {
     Manifest manifest;
     auto spec = resolve(o->job, &manifest);
@@ -58,12 +59,14 @@ void setup_run(CLI::App& app, int& exit_status) {
     auto backend_id = backend->submit(spec, artifacts, spec.job_dir);
     db.set_backend_id(id, backend_id);
     std::cerr << fmt::format("awsdt: job {} submitted to {} as {} ({})\n", id, spec.cluster, backend_id, spec.job_dir);
-    if (!o->wait && !o->follow) {
+    // A local run is watched from this terminal unless asked otherwise; schedulers return at once.
+    bool follow = o->follow || (spec.cluster == "local" && !o->detach && !o->wait);
+    if (!o->wait && !follow) {
       std::cout << id << "\n";
       exit_status = 0;
       return;
     }
-    exit_status = wait_for_job(db, db.find(std::to_string(id)), o->follow);
+    exit_status = wait_for_job(db, db.find(std::to_string(id)), follow);
   });
 }
 

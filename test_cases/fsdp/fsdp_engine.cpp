@@ -1,0 +1,295 @@
+// FsdpEngine: per-unit gather / compute / reduce-scatter, the sharded optimizer step, and the comm schedule.
+#include "fsdp_engine.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "util/error.hpp"
+
+namespace awsdt::fsdp {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double ms_since(Clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+}  // namespace
+
+// One unit: its shard of params and grads, its optimizer, and which gather / grad buffers it uses.
+struct FsdpEngine::Unit {
+  UnitShardLayout layout;
+  std::vector<float> params, grads;  // this rank's shard
+  std::unique_ptr<nn::AdamW> opt;
+  int param_slot = -1, grad_slot = -1;
+  bool gathered = false;
+};
+
+// A full-unit buffer (gathered params or full grads) and the event marking its last communication.
+struct FsdpEngine::Slot {
+  std::vector<float> buf;
+  Event ready{Device::cpu()};
+};
+
+FsdpEngine::FsdpEngine(const nn::ModelConfig& config, std::uint64_t seed, EngineOptions options,
+                       Communicator& world, Communicator* shard, Communicator* replicate)
+    : model_(config, seed), options_(std::move(options)), world_(world), shard_(shard), replicate_(replicate),
+      stream_(Device::cpu()) {
+  AWSDT_CHECK(options_.grad_accum >= 1, "FsdpEngine: grad_accum must be >= 1");
+  shard_size_ = shard ? shard->size() : 1;
+  shard_rank_ = shard ? shard->rank() : 0;
+  replicas_ = replicate ? replicate->size() : 1;
+  AWSDT_CHECK(shard_size_ * replicas_ == world.size(), "FsdpEngine: shard x replica groups must cover the world");
+  tied_ = model_.config().tied_embeddings;
+  const int U = static_cast<int>(model_.units().size());
+  const bool keep_all = options_.mode == ShardingMode::grad_op;
+  // Slots: full/hybrid alternate two buffers (consecutive units never share one); grad_op keeps one per unit;
+  // the tied embedding has its own (the head needs it too). Unsharded runs use the shard itself as params.
+  const int n_param_slots = !sharded() ? 0 : keep_all ? U : 3;
+  param_slots_.resize(static_cast<std::size_t>(n_param_slots));
+  grad_slots_.resize(3);
+  units_.resize(static_cast<std::size_t>(U));
+  for (int u = 0; u < U; ++u) {
+    nn::ParamUnit& pu = model_.units()[static_cast<std::size_t>(u)];
+    Unit& x = units_[static_cast<std::size_t>(u)];
+    x.layout = shard_unit(pu.params.size(), shard_size_, shard_rank_);
+    x.params.assign(x.layout.shard, 0.0f);
+    x.grads.assign(x.layout.shard, 0.0f);
+    const std::size_t lo = std::min(x.layout.begin, x.layout.size);
+    const std::size_t hi = std::min(x.layout.begin + x.layout.shard, x.layout.size);
+    std::copy(pu.params.begin() + static_cast<std::ptrdiff_t>(lo), pu.params.begin() + static_cast<std::ptrdiff_t>(hi),
+              x.params.begin());
+    x.opt = std::make_unique<nn::AdamW>(options_.adamw, x.layout.shard,
+                                        nn::decay_segments(pu.layout, x.layout.begin, x.layout.begin + x.layout.shard));
+    const bool own = tied_ && u == 0;
+    x.grad_slot = own ? 2 : u % 2;
+    if (sharded()) x.param_slot = keep_all ? u : own ? 2 : u % 2;
+    // The model keeps only layouts: its full buffers go, the shards are the truth.
+    pu.params = {};
+    pu.grads = {};
+  }
+  for (Unit& x : units_) {
+    if (x.param_slot >= 0) {
+      auto& b = param_slots_[static_cast<std::size_t>(x.param_slot)].buf;
+      if (b.size() < x.layout.padded) b.resize(x.layout.padded);
+    }
+    auto& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)].buf;
+    if (g.size() < x.layout.padded) g.resize(x.layout.padded);
+  }
+}
+
+FsdpEngine::~FsdpEngine() {
+  // Pending communication reads and writes our buffers; it must finish (or fail) before they go.
+  try {
+    stream_.synchronize();
+  } catch (...) {
+  }
+}
+
+void FsdpEngine::wait(const Event& e) {
+  const auto t0 = Clock::now();
+  e.synchronize();
+  exposed_ms_ += ms_since(t0);
+}
+
+void FsdpEngine::issue_gather(int u) {
+  Unit& x = units_[static_cast<std::size_t>(u)];
+  if (!sharded() || x.gathered) return;
+  Slot& s = param_slots_[static_cast<std::size_t>(x.param_slot)];
+  shard_->all_gather(x.params.data(), s.buf.data(), x.layout.shard, DataType::f32, stream_);
+  s.ready.record(stream_);
+  x.gathered = true;
+  gathered_bytes_ += static_cast<std::int64_t>(x.layout.padded * sizeof(float));
+}
+
+void FsdpEngine::wait_params(int u) {
+  Unit& x = units_[static_cast<std::size_t>(u)];
+  if (!sharded()) return;
+  issue_gather(u);
+  wait(param_slots_[static_cast<std::size_t>(x.param_slot)].ready);
+}
+
+void FsdpEngine::swap_params(int u) {
+  Unit& x = units_[static_cast<std::size_t>(u)];
+  std::vector<float>& target = model_.units()[static_cast<std::size_t>(u)].params;
+  std::swap(target, sharded() ? param_slots_[static_cast<std::size_t>(x.param_slot)].buf : x.params);
+}
+
+void FsdpEngine::begin_grads(int u) {
+  Unit& x = units_[static_cast<std::size_t>(u)];
+  Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
+  wait(g.ready);  // the slot's previous reduce-scatter has consumed it
+  std::fill(g.buf.begin(), g.buf.begin() + static_cast<std::ptrdiff_t>(x.layout.padded), 0.0f);
+}
+
+void FsdpEngine::swap_grads(int u) {
+  Unit& x = units_[static_cast<std::size_t>(u)];
+  std::swap(model_.units()[static_cast<std::size_t>(u)].grads, grad_slots_[static_cast<std::size_t>(x.grad_slot)].buf);
+}
+
+void FsdpEngine::issue_reduce(int u) {
+  Unit& x = units_[static_cast<std::size_t>(u)];
+  Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
+  float* mine = g.buf.data();
+  if (sharded()) {
+    mine = g.buf.data() + x.layout.begin;  // in place: this rank's block of the full buffer
+    shard_->reduce_scatter(g.buf.data(), mine, x.layout.shard, DataType::f32, ReduceOp::sum, stream_);
+    scattered_bytes_ += static_cast<std::int64_t>(x.layout.padded * sizeof(float));
+  }
+  if (replicas_ > 1) {
+    replicate_->all_reduce(mine, mine, x.layout.shard, DataType::f32, ReduceOp::sum, stream_);
+    reduced_bytes_ += static_cast<std::int64_t>(x.layout.shard * sizeof(float));
+  }
+  const float scale = grad_scale_;
+  stream_.enqueue([&x, mine, scale] {
+    for (std::size_t i = 0; i < x.layout.shard; ++i) x.grads[i] += mine[i] * scale;
+  });
+  g.ready.record(stream_);
+  if (!options_.overlap) wait(g.ready);
+}
+
+void FsdpEngine::forward_micro_batch(const nn::TokenBatch& batch, double& loss) {
+  const int U = static_cast<int>(units_.size());
+  const bool reshard = options_.mode == ShardingMode::full || options_.mode == ShardingMode::hybrid;
+  model_.forward_begin(batch.inputs.data(), batch.targets.data(), batch.B, batch.T);
+  if (options_.overlap) issue_gather(0);
+  for (int u = 0; u < U; ++u) {
+    wait_params(u);
+    if (options_.overlap && u + 1 < U) issue_gather(u + 1);  // prefetch while this unit computes
+    const bool head = u == U - 1;
+    if (head && tied_ && u != 0) wait_params(0);
+    swap_params(u);
+    if (head && tied_) swap_params(0);
+    if (u == 0) {
+      model_.forward_embedding();
+    } else if (!head) {
+      model_.forward_block(u - 1);
+    } else {
+      loss += model_.forward_head();
+    }
+    if (head && tied_) swap_params(0);
+    swap_params(u);
+    // Reshard after forward, except the head (backward starts with it) and the tied embedding (the head uses it).
+    if (reshard && !head && !(tied_ && u == 0)) units_[static_cast<std::size_t>(u)].gathered = false;
+  }
+}
+
+void FsdpEngine::backward_micro_batch() {
+  const int U = static_cast<int>(units_.size());
+  if (tied_) begin_grads(0);  // the head adds into the embedding's gradient too
+  for (int u = U - 1; u >= 0; --u) {
+    wait_params(u);
+    if (options_.overlap && u > 0) issue_gather(u - 1);  // prefetch the next unit of the backward
+    const bool head = u == U - 1;
+    if (!(tied_ && u == 0)) begin_grads(u);
+    swap_params(u);
+    swap_grads(u);
+    if (head && tied_) {
+      swap_params(0);
+      swap_grads(0);
+    }
+    if (u == 0) {
+      model_.backward_embedding();
+    } else if (!head) {
+      model_.backward_block(u - 1);
+    } else {
+      model_.backward_head();
+    }
+    if (head && tied_) {
+      swap_grads(0);
+      swap_params(0);
+    }
+    swap_grads(u);
+    swap_params(u);
+    issue_reduce(u);  // overlaps the next unit's backward
+    if (!(tied_ && u == 0 && head)) units_[static_cast<std::size_t>(u)].gathered = false;
+  }
+}
+
+FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
+  FsdpStepStats out;
+  StepStats& s = out.base;
+  exposed_ms_ = 0;
+  gathered_bytes_ = scattered_bytes_ = reduced_bytes_ = 0;
+  const auto t0 = Clock::now();
+  for (Unit& x : units_) std::fill(x.grads.begin(), x.grads.end(), 0.0f);
+  grad_scale_ = 1.0f / static_cast<float>(static_cast<double>(world_.size()) * options_.grad_accum);
+  double loss = 0;
+  for (int i = 0; i < options_.grad_accum; ++i) {
+    data.next(batch_);
+    forward_micro_batch(batch_, loss);
+    if (step == options_.fail_step && i == 0)
+      throw Error("test hook: rank " + std::to_string(world_.rank()) + " dies in the middle of step " +
+                  std::to_string(step + 1) + " (--fail-at-step)");
+    backward_micro_batch();
+  }
+  {
+    const auto tw = Clock::now();
+    stream_.synchronize();
+    exposed_ms_ += ms_since(tw);
+  }
+  for (Unit& x : units_) x.gathered = false;
+  s.compute_ms = ms_since(t0);
+
+  const auto t1 = Clock::now();
+  double sums[2] = {loss / options_.grad_accum, 0.0};
+  for (const Unit& x : units_) sums[1] += nn::sum_of_squares(x.grads);
+  {
+    const auto tw = Clock::now();
+    double global_loss = sums[0];
+    world_.all_reduce(&global_loss, &global_loss, 1, DataType::f64, ReduceOp::sum, stream_);
+    if (sharded()) shard_->all_reduce(&sums[1], &sums[1], 1, DataType::f64, ReduceOp::sum, stream_);
+    stream_.synchronize();
+    sums[0] = global_loss;
+    exposed_ms_ += ms_since(tw);
+  }
+  s.loss = sums[0] / world_.size();
+  s.grad_norm = std::sqrt(sums[1]);
+  const double coef = nn::clip_coefficient(s.grad_norm, options_.grad_clip);
+  s.lr = options_.schedule.at(step);
+  for (Unit& x : units_) {
+    if (coef < 1.0) nn::scale(x.grads, static_cast<float>(coef));
+    x.opt->step(x.params, x.grads, s.lr);
+  }
+  s.optimizer_ms = ms_since(t1);
+  s.step_ms = ms_since(t0);
+  out.exposed_comm_ms = exposed_ms_;
+  out.bytes_all_gathered = gathered_bytes_;
+  out.bytes_reduce_scattered = scattered_bytes_;
+  out.bytes_all_reduced = reduced_bytes_;
+  return out;
+}
+
+ShardMemory FsdpEngine::memory() const {
+  ShardMemory m;
+  for (const Unit& x : units_) {
+    const auto b = static_cast<std::int64_t>(x.layout.shard * sizeof(float));
+    m.params += b;
+    m.grads += b;
+    m.optimizer += 2 * b;
+  }
+  for (const auto* slots : {&param_slots_, &grad_slots_})
+    for (const Slot& s : *slots) m.gathered += static_cast<std::int64_t>(s.buf.size() * sizeof(float));
+  return m;
+}
+
+std::vector<float> FsdpEngine::full_params() {
+  std::vector<float> out, tmp;
+  for (const Unit& x : units_) {
+    const float* src = x.params.data();
+    if (sharded()) {
+      tmp.resize(x.layout.padded);
+      shard_->all_gather(x.params.data(), tmp.data(), x.layout.shard, DataType::f32, stream_);
+      stream_.synchronize();
+      src = tmp.data();
+    }
+    out.insert(out.end(), src, src + x.layout.size);
+  }
+  return out;
+}
+
+}  // namespace awsdt::fsdp

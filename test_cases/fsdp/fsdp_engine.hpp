@@ -1,0 +1,102 @@
+// FsdpEngine: the multi-rank trainer. Each unit (embedding, every block, head) is one flat buffer padded to a
+// multiple of the shard group size; this rank keeps only its shard of the fp32 params, grads and AdamW state.
+// A step all-gathers each unit's params just before it runs (forward and backward) and, after the unit's
+// backward, reduce-scatters its gradients into the shard (then all-reduces across replica groups for HSDP/DDP).
+// Communication runs on its own Stream (a thread on CPUs): with overlap on, the next unit's gather and the
+// previous unit's reduce-scatter proceed while the current unit computes; at most two gathered units (plus the
+// tied embedding, which the head also uses) are alive at once under full sharding.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "comm/communicator.hpp"
+#include "device/device.hpp"
+#include "nn/data.hpp"
+#include "nn/lr_schedule.hpp"
+#include "nn/model.hpp"
+#include "nn/optimizer.hpp"
+#include "sharding.hpp"
+#include "trainer.hpp"
+
+namespace awsdt::fsdp {
+
+/// How the engine shards and updates.
+struct EngineOptions {
+  ShardingMode mode = ShardingMode::full;  ///< sharding strategy
+  bool overlap = true;                     ///< prefetch gathers and run reduce-scatters behind compute
+  nn::AdamWOptions adamw;                  ///< optimizer hyper-parameters
+  nn::LrSchedule schedule;                 ///< learning rate per step
+  double grad_clip = 1.0;                  ///< max global gradient norm (≤ 0: off)
+  int grad_accum = 1;                      ///< micro-batches per step per rank
+  int fail_step = -1;                      ///< test hook: this rank throws in the middle of this step (0-based)
+};
+
+/// What one step measured, besides the single-process metrics.
+struct FsdpStepStats {
+  StepStats base;                            ///< loss (global mean), grad norm, lr, times
+  double exposed_comm_ms = 0;                ///< time the compute thread waited for communication
+  std::int64_t bytes_all_gathered = 0;       ///< gathered (full, padded) parameter bytes received this step
+  std::int64_t bytes_reduce_scattered = 0;   ///< gradient bytes fed to reduce-scatters this step
+  std::int64_t bytes_all_reduced = 0;        ///< gradient bytes all-reduced across replicas this step
+};
+
+/// Bytes this rank holds, by kind.
+struct ShardMemory {
+  std::int64_t params = 0;     ///< parameter shards (fp32)
+  std::int64_t grads = 0;      ///< gradient shards (fp32)
+  std::int64_t optimizer = 0;  ///< AdamW m and v of the shards
+  std::int64_t gathered = 0;   ///< buffers for gathered params and full-unit grads
+  /// params + grads + optimizer.
+  std::int64_t state() const { return params + grads + optimizer; }
+};
+
+/// The sharded trainer of one rank.
+class FsdpEngine {
+ public:
+  /// world: all ranks; shard: the group params are sharded over (nullptr: size 1); replicate: the group
+  /// gradients are all-reduced over after the reduce-scatter (nullptr: size 1). Initialises the model from seed
+  /// (identical on every rank) and keeps this rank's shards.
+  FsdpEngine(const nn::ModelConfig& config, std::uint64_t seed, EngineOptions options, Communicator& world,
+             Communicator* shard, Communicator* replicate);
+  ~FsdpEngine();
+
+  /// One optimizer step on grad_accum micro-batches of data.
+  FsdpStepStats step(nn::TokenSource& data, int step);
+  /// Bytes held by this rank.
+  ShardMemory memory() const;
+  /// Collective over the shard group: every unit's real parameters, concatenated in unit order.
+  std::vector<float> full_params();
+
+ private:
+  struct Unit;
+  struct Slot;
+  void issue_gather(int u);
+  void wait_params(int u);
+  void swap_params(int u);
+  void begin_grads(int u);
+  void swap_grads(int u);
+  void issue_reduce(int u);
+  void wait(const Event& e);
+  void forward_micro_batch(const nn::TokenBatch& batch, double& loss);
+  void backward_micro_batch();
+  bool sharded() const { return shard_size_ > 1; }
+
+  nn::Model model_;
+  EngineOptions options_;
+  Communicator& world_;
+  Communicator* shard_;
+  Communicator* replicate_;
+  int shard_size_ = 1, shard_rank_ = 0, replicas_ = 1;
+  bool tied_ = false;
+  std::vector<Unit> units_;
+  std::vector<Slot> param_slots_, grad_slots_;
+  Stream stream_;
+  nn::TokenBatch batch_;
+  float grad_scale_ = 1.0f;
+  double exposed_ms_ = 0;
+  std::int64_t gathered_bytes_ = 0, scattered_bytes_ = 0, reduced_bytes_ = 0;
+};
+
+}  // namespace awsdt::fsdp
