@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstring>
+#include <stdexcept>
 #include <string>
 
 #include "util/error.hpp"
@@ -83,10 +84,20 @@ FsdpEngine::FsdpEngine(const nn::ModelConfig& config, std::uint64_t seed, Engine
 }
 
 FsdpEngine::~FsdpEngine() {
-  // Pending communication reads and writes our buffers; it must finish (or fail) before they go.
+  // Pending communication reads and writes our buffers; it must finish (or fail) before they go. When it does
+  // not (unwinding from an error while a peer will never join the collective), the buffers and the stream are
+  // leaked on purpose, so that the error reaches guarded_main, which reports it and aborts the job.
+  bool done = false;
   try {
-    stream_.synchronize();
+    done = stream_.synchronize_for(std::chrono::seconds(5));
   } catch (...) {
+    done = true;
+  }
+  if (!done) {
+    new std::vector<Unit>(std::move(units_));
+    new std::vector<Slot>(std::move(param_slots_));
+    new std::vector<Slot>(std::move(grad_slots_));
+    new Stream(stream_);
   }
 }
 
@@ -206,7 +217,7 @@ void FsdpEngine::backward_micro_batch() {
     swap_grads(u);
     swap_params(u);
     issue_reduce(u);  // overlaps the next unit's backward
-    if (!(tied_ && u == 0 && head)) units_[static_cast<std::size_t>(u)].gathered = false;
+    units_[static_cast<std::size_t>(u)].gathered = false;
   }
 }
 
@@ -223,7 +234,7 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
     data.next(batch_);
     forward_micro_batch(batch_, loss);
     if (step == options_.fail_step && i == 0)
-      throw Error("test hook: rank " + std::to_string(world_.rank()) + " dies in the middle of step " +
+      throw std::runtime_error("test hook: rank " + std::to_string(world_.rank()) + " dies in the middle of step " +
                   std::to_string(step + 1) + " (--fail-at-step)");
     backward_micro_batch();
   }

@@ -1,5 +1,6 @@
-// awsdt-fsdp: Llama pre-training on the CPU fp32 engine, single process for now (sharding comes later).
-// Prints one line per logged step (HyperPod's monitor matches ".*Loss:.*") and writes the result document.
+// awsdt-fsdp: Llama pre-training on the CPU fp32 engine, FSDP-sharded over the ranks mpirun starts (one rank
+// without mpirun). Rank 0 prints one line per logged step (HyperPod's monitor matches ".*Loss:.*") and writes
+// the result document.
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -12,6 +13,11 @@
 
 #include "awsdt/config.hpp"
 #include "bench/guard.hpp"
+#include "bench/launch_check.hpp"
+#include "comm/registry.hpp"
+#include "fsdp_engine.hpp"
+#include "slice_source.hpp"
+#include "util/fs.hpp"
 #include "bench/summary.hpp"
 #include "nn/data.hpp"
 #include "nn/model.hpp"
@@ -58,36 +64,78 @@ nlohmann::json config_json(const Options& o, const Plan& p, const std::string& d
           {"eps", o.adamw.eps},
           {"grad_clip", o.grad_clip},
           {"seed", o.seed},
-          {"data", data}};
+          {"data", data},
+          {"world_size", p.world},
+          {"sharding", sharding_mode_name(p.sharding)},
+          {"shard_group_size", p.shard_group},
+          {"overlap", !o.no_overlap}};
+}
+
+double mib(std::int64_t b) { return static_cast<double>(b) / (1 << 20); }
+
+// Shard and replica communicators for plan's mode (nullptr: a group of one).
+struct Groups {
+  std::unique_ptr<Communicator> owned_shard, owned_replicate;
+  Communicator* shard = nullptr;
+  Communicator* replicate = nullptr;
+};
+
+Groups make_groups(Communicator& world, const Plan& plan) {
+  Groups g;
+  const int n = world.size(), r = world.rank(), s = plan.shard_group;
+  if (s == n) {
+    g.shard = n > 1 ? &world : nullptr;
+  } else if (s == 1) {
+    g.replicate = n > 1 ? &world : nullptr;
+  } else {
+    g.owned_shard = world.split(r / s, r);
+    g.owned_replicate = world.split(r % s, r);
+    g.shard = g.owned_shard.get();
+    g.replicate = g.owned_replicate.get();
+  }
+  return g;
 }
 
 int run(int argc, char** argv) {
-  CLI::App app{"awsdt-fsdp: Llama pre-training on the CPU fp32 engine (single process; FSDP sharding to come)"};
+  CLI::App app{"awsdt-fsdp: Llama pre-training on the CPU fp32 engine, FSDP-sharded over MPI ranks"};
   Options o;
   add_options(app, o);
   app.set_version_flag("--version", AWSDT_VERSION);
   if (auto rc = parse_command_line(app, argc, argv)) return *rc;
-  setup_logging(0, o.verbose);
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // step lines reach log monitors as they happen
-  const Plan plan = make_plan(o);
-
   if (o.print_config) {
-    std::fputs(describe_plan(plan, o).c_str(), stdout);
+    std::fputs(describe_plan(make_plan(o), o).c_str(), stdout);
     return 0;
   }
-  // Open the data before the calibration so that a bad file fails fast, in one line.
-  std::unique_ptr<nn::TokenSource> data =
-      o.data.empty() ? nn::make_synthetic_source(plan.synthetic, plan.model.vocab_size, plan.micro_batch,
-                                                 plan.seq_len, o.seed)
-                     : nn::make_file_source(o.data, plan.data_dtype, plan.model.vocab_size, plan.micro_batch,
-                                            plan.seq_len, 0, plan.world);
+  CommConfig cc;
+  cc.backend = o.backend;
+  auto world = make_comm_world(cc);
+  Communicator& comm = world.comm();
+  set_abort_target(comm);
+  const int rank = comm.rank();
+  setup_logging(rank, o.verbose);
+  check_not_alone(*world.bootstrap);
+  const Plan plan = make_plan(o, comm.size());
+  Groups groups = make_groups(comm, plan);
+
+  // Open the data before the calibration so that a bad file fails fast, in one line. Every step's global batch
+  // is the same sequences whatever the world size; this rank reads its slice of it.
+  // A token file must also hold one micro-batch per rank (the same check, and message, as the sliced reader's).
+  if (!o.data.empty())
+    nn::make_file_source(o.data, plan.data_dtype, plan.model.vocab_size, plan.micro_batch, plan.seq_len, rank,
+                         plan.world);
+  std::unique_ptr<nn::TokenSource> sequences =
+      o.data.empty() ? nn::make_synthetic_source(plan.synthetic, plan.model.vocab_size, 1, plan.seq_len, o.seed)
+                     : nn::make_file_source(o.data, plan.data_dtype, plan.model.vocab_size, 1, plan.seq_len, 0, 1);
+  auto data = std::make_unique<RankSliceSource>(std::move(sequences), plan.micro_batch, plan.global_batch, rank,
+                                                plan.world);
   set_blas_threads(o.threads);
   const SgemmPeak peak = measure_sgemm_peak(AWSDT_HAVE_BLAS ? o.calibrate_n : std::min(o.calibrate_n, 256), 0.5);
   const std::string peak_line =
       fmt::format("sgemm peak: {:.2f} GFLOP/s (best of {} runs, n={}, {} BLAS thread(s); mean {:.2f} GFLOP/s)",
                   peak.best_flops / 1e9, peak.runs, peak.n, blas_threads(), peak.mean_flops / 1e9);
   if (o.calibrate_only) {
-    std::printf("%s\n", peak_line.c_str());
+    if (rank == 0) std::printf("%s\n", peak_line.c_str());
     return 0;
   }
   spdlog::info("{}", peak_line);
@@ -97,29 +145,45 @@ int run(int argc, char** argv) {
   for (std::size_t a = 0, b; (b = description.find('\n', a)) != std::string::npos; a = b + 1)
     spdlog::info("{}", description.substr(a, b - a));
 
-  nn::Model model(plan.model, o.seed);
-  TrainerOptions to;
-  to.adamw = o.adamw;
-  to.schedule = plan.schedule;
-  to.grad_clip = o.grad_clip;
-  to.grad_accum = plan.grad_accum;
-  Trainer trainer(model, to);
+  EngineOptions eo;
+  eo.mode = plan.sharding;
+  eo.overlap = !o.no_overlap;
+  eo.adamw = o.adamw;
+  eo.schedule = plan.schedule;
+  eo.grad_clip = o.grad_clip;
+  eo.grad_accum = plan.grad_accum;
+  eo.fail_step = (rank == o.fail_rank && o.fail_at_step > 0) ? o.fail_at_step - 1 : -1;
+  FsdpEngine engine(plan.model, o.seed, eo, comm, groups.shard, groups.replicate);
+  const ShardMemory mem = engine.memory();
+  if (rank == 0)
+    std::printf("fsdp | ranks: %d | sharding: %s | shard group: %d | overlap: %s | per-rank bytes: params %lld, grads "
+                "%lld, optimizer %lld, state %lld (%.2f MiB), gathered buffers %lld\n",
+                plan.world, sharding_mode_name(plan.sharding), plan.shard_group, o.no_overlap ? "off" : "on",
+                static_cast<long long>(mem.params), static_cast<long long>(mem.grads),
+                static_cast<long long>(mem.optimizer), static_cast<long long>(mem.state()), mib(mem.state()),
+                static_cast<long long>(mem.gathered));
 
   const double flops = step_flops(plan);
   auto doc = make_result_document("fsdp", argc, argv);
   doc.world_size = plan.world;
-  doc.backend = "cpu";
+  doc.hosts = world.bootstrap->hosts();
+  doc.backend = std::string(comm.backend());
   doc.config = config_json(o, plan, data->describe());
   doc.config["sgemm_peak_flops"] = peak.best_flops;
 
-  std::vector<double> tps, tflops_v, mfu_v, step_ms, compute_ms;
+  std::vector<double> tps, tflops_v, mfu_v, step_ms, compute_ms, exposed_ms;
+  std::int64_t ag_bytes = 0, rs_bytes = 0, ar_bytes = 0;
   double final_loss = 0;
   bool finite = true;
   for (int s = 0; s < o.steps; ++s) {
-    const StepStats st = trainer.step(*data, s);
+    const FsdpStepStats fs = engine.step(*data, s);
+    const StepStats& st = fs.base;
+    ag_bytes = fs.bytes_all_gathered;
+    rs_bytes = fs.bytes_reduce_scattered;
+    ar_bytes = fs.bytes_all_reduced;
     const double tokens_per_s = plan.tokens_per_step() / (st.step_ms / 1e3);
     const double achieved = flops / (st.step_ms / 1e3);
-    const double mfu = 100.0 * achieved / peak.best_flops;
+    const double mfu = 100.0 * achieved / (peak.best_flops * plan.world);
     final_loss = st.loss;
     finite = finite && std::isfinite(st.loss) && std::isfinite(st.grad_norm);
     if (s > 0 || o.steps == 1) {  // the first step pays for allocation and page faults
@@ -128,6 +192,7 @@ int run(int argc, char** argv) {
       mfu_v.push_back(mfu);
       step_ms.push_back(st.step_ms);
       compute_ms.push_back(st.compute_ms);
+      exposed_ms.push_back(fs.exposed_comm_ms);
     }
     doc.rows.push_back({{"step", s + 1},
                         {"loss", st.loss},
@@ -138,27 +203,59 @@ int run(int argc, char** argv) {
                         {"optimizer_ms", st.optimizer_ms},
                         {"tokens_per_s", tokens_per_s},
                         {"tflops", achieved / 1e12},
-                        {"mfu", mfu}});
-    if (s == 0 || (s + 1) % o.log_every == 0 || s + 1 == o.steps) {
+                        {"mfu", mfu},
+                        {"exposed_comm_ms", fs.exposed_comm_ms},
+                        {"bytes_all_gathered", fs.bytes_all_gathered},
+                        {"bytes_reduce_scattered", fs.bytes_reduce_scattered},
+                        {"bytes_all_reduced", fs.bytes_all_reduced}});
+    if (rank == 0 && (s == 0 || (s + 1) % o.log_every == 0 || s + 1 == o.steps)) {
       std::printf("%s\n", step_line(s + 1, o.steps, st, tokens_per_s, achieved / 1e12, mfu).c_str());
+      std::printf("comm %d/%d | exposed comm: %.2f ms | all-gathered: %.2f MiB | reduce-scattered: %.2f MiB | "
+                  "all-reduced: %.2f MiB\n",
+                  s + 1, o.steps, fs.exposed_comm_ms, mib(fs.bytes_all_gathered), mib(fs.bytes_reduce_scattered),
+                  mib(fs.bytes_all_reduced));
     }
   }
 
   const Summary tps_s = summarize(tps), tflops_s = summarize(tflops_v), mfu_s = summarize(mfu_v);
-  const Summary step_s = summarize(step_ms), compute_s = summarize(compute_ms);
+  const Summary step_s = summarize(step_ms), compute_s = summarize(compute_ms), exposed_s = summarize(exposed_ms);
+  std::int64_t rss = peak_rss_bytes(), max_rss = rss;
+  {
+    Stream summary_stream(Device::cpu());
+    comm.all_reduce(&rss, &max_rss, 1, DataType::i64, ReduceOp::max, summary_stream);
+    summary_stream.synchronize();
+  }
+  if (!o.dump_params.empty()) {
+    const std::vector<float> full = engine.full_params();
+    if (rank == 0)
+      write_file_atomic(o.dump_params,
+                        std::string(reinterpret_cast<const char*>(full.data()), full.size() * sizeof(float)));
+  }
   doc.summary = {{"final_loss", final_loss},
                  {"median_tokens_per_s", tps_s.p50},
                  {"median_tflops", tflops_s.p50},
                  {"median_mfu", mfu_s.p50},
                  {"step_ms", step_s},
                  {"sgemm_peak_tflops", peak.best_flops / 1e12},
-                 {"peak_rss_bytes", peak_rss_bytes()}};
-  std::printf("summary | final loss: %.6f | median tokens/s: %.1f | median TFLOP/s: %.4f | median MFU: %.2f%% | "
-              "sgemm peak TFLOP/s: %.4f | peak RSS: %.1f MiB\n",
-              final_loss, tps_s.p50, tflops_s.p50, mfu_s.p50, peak.best_flops / 1e12,
-              static_cast<double>(peak_rss_bytes()) / (1 << 20));
+                 {"peak_rss_bytes", rss},
+                 {"max_peak_rss_bytes", max_rss},
+                 {"median_exposed_comm_ms", exposed_s.p50},
+                 {"bytes_all_gathered_per_step", ag_bytes},
+                 {"bytes_reduce_scattered_per_step", rs_bytes},
+                 {"bytes_all_reduced_per_step", ar_bytes},
+                 {"per_rank_param_bytes", mem.params},
+                 {"per_rank_grad_bytes", mem.grads},
+                 {"per_rank_optimizer_bytes", mem.optimizer},
+                 {"per_rank_state_bytes", mem.state()},
+                 {"per_rank_gathered_buffer_bytes", mem.gathered}};
+  if (rank == 0)
+    std::printf("summary | final loss: %.6f | median tokens/s: %.1f | median TFLOP/s: %.4f | median MFU: %.2f%% | "
+                "sgemm peak TFLOP/s: %.4f | peak RSS: %.1f MiB (max over ranks %.1f MiB) | median exposed comm: %.2f "
+                "ms | per-rank state: %.2f MiB\n",
+                final_loss, tps_s.p50, tflops_s.p50, mfu_s.p50, peak.best_flops / 1e12, mib(rss), mib(max_rss),
+                exposed_s.p50, mib(mem.state()));
 
-  if (o.op_breakdown) {
+  if (o.op_breakdown && rank == 0) {
     const OpBreakdown ob = measure_op_breakdown(plan.model, plan.micro_batch, plan.seq_len);
     const double micro_ms = compute_s.p50 / plan.grad_accum;
     const double rest = micro_ms - ob.gemm_ms - ob.attention_ms - ob.other_ms;
@@ -186,6 +283,7 @@ int run(int argc, char** argv) {
   }
 
   doc.add_check("finite loss", finite, fmt::format("final loss {}", final_loss));
+  if (rank != 0) return doc.passed() ? 0 : 1;
   if (!o.output.empty()) write_result_document(doc, o.output);
   for (const auto& c : doc.checks)
     if (!c.passed) std::fprintf(stderr, "awsdt-fsdp: check failed: %s: %s\n", c.name.c_str(), c.detail.c_str());

@@ -43,6 +43,17 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--calibrate-n", o.calibrate_n, "square matrix size of the sgemm calibration")->capture_default_str();
   app.add_flag("--op-breakdown", o.op_breakdown, "after training, time GEMMs and attention alone on the same shapes");
   app.add_flag("-v,--verbose", o.verbose, "debug logging");
+  auto* d = app.add_option_group("distributed", "FSDP over the ranks mpirun started");
+  d->add_option("--sharding", o.sharding, "full (ZeRO-3), grad_op (ZeRO-2), none (DDP) or hybrid (HSDP)")
+      ->capture_default_str();
+  d->add_option("--shard-group-size", o.shard_group_size, "hybrid: ranks per shard group (0: world / 2)");
+  d->add_flag("--no-overlap", o.no_overlap, "wait for every gather and reduce-scatter before computing on");
+  d->add_option("--dump-params", o.dump_params, "after training, write the consolidated fp32 parameters (raw)");
+  d->add_option("--backend", o.backend, "communication backend: auto or mpi")->capture_default_str();
+  app.add_option("--fail-rank", o.fail_rank, "test hook: the rank that dies (with --fail-at-step)")
+      ->group("");
+  app.add_option("--fail-at-step", o.fail_at_step, "test hook: the step (1-based) in whose middle it dies")
+      ->group("");
   auto* g = app.add_option_group("model overrides", "replace one field of the preset (0: keep)");
   g->add_option("--dim", o.dim, "hidden size");
   g->add_option("--n-layers", o.n_layers, "transformer blocks");
@@ -111,6 +122,15 @@ Plan make_plan(const Options& o, int world) {
   p.schedule.validate();
   p.data_dtype = nn::parse_token_dtype(o.data_dtype);
   p.synthetic = nn::parse_synthetic_kind(o.synthetic);
+  p.sharding = parse_sharding_mode(o.sharding);
+  require(o.shard_group_size >= 0, fmt::format("--shard-group-size must be >= 0 (got {})", o.shard_group_size));
+  p.shard_group = world;
+  if (p.sharding == ShardingMode::none) p.shard_group = 1;
+  if (p.sharding == ShardingMode::hybrid) {
+    p.shard_group = o.shard_group_size > 0 ? o.shard_group_size : std::max(1, world / 2);
+    require(world % p.shard_group == 0, fmt::format("--shard-group-size {} does not divide the {} rank(s)",
+                                                    p.shard_group, world));
+  }
   return p;
 }
 

@@ -11,6 +11,7 @@
 #include "nn/data.hpp"
 #include "nn/lr_schedule.hpp"
 #include "nn/optimizer.hpp"
+#include "sharding.hpp"
 
 namespace awsdt::fsdp {
 
@@ -40,13 +41,20 @@ struct Options {
   int calibrate_n = 1024;           ///< square size of the sgemm calibration
   bool op_breakdown = false;        ///< time GEMMs and attention in isolation after training
   bool verbose = false;             ///< debug logging
+  std::string sharding = "full";    ///< full | grad_op | none | hybrid
+  int shard_group_size = 0;         ///< hybrid: ranks per shard group (0: ranks on one node... here: world / 2)
+  bool no_overlap = false;          ///< serialize communication with compute
+  std::string dump_params;          ///< write the consolidated fp32 parameters here after training (raw, unit order)
+  std::string backend = "auto";     ///< communication backend (auto | mpi)
+  int fail_rank = -1;               ///< test hook: this rank dies ...
+  int fail_at_step = 0;             ///< ... in the middle of this step (1-based; 0: never)
   int dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, ffn_dim = 0, vocab_size = 0;  ///< overrides (0: preset)
 };
 
 /// A validated run: the model shape and the derived batch and schedule numbers.
 struct Plan {
   nn::ModelConfig model;        ///< preset plus overrides, validated
-  int world = 1;                ///< data-parallel ranks (1 until sharding exists)
+  int world = 1;                ///< data-parallel ranks
   int seq_len = 0;              ///< T
   int micro_batch = 0;          ///< B per forward
   int global_batch = 0;         ///< sequences per optimizer step, all ranks
@@ -54,6 +62,8 @@ struct Plan {
   nn::LrSchedule schedule;      ///< resolved learning-rate schedule
   nn::TokenDtype data_dtype = nn::TokenDtype::uint16;  ///< token file width
   nn::SyntheticKind synthetic = nn::SyntheticKind::random;  ///< synthetic data kind
+  ShardingMode sharding = ShardingMode::full;  ///< how state is distributed
+  int shard_group = 1;          ///< ranks a unit is sharded over (world, 1 for none, the group for hybrid)
   /// Tokens per optimizer step (all ranks).
   std::int64_t tokens_per_step() const { return static_cast<std::int64_t>(global_batch) * seq_len; }
 };
