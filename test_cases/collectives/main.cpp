@@ -114,8 +114,7 @@ int run(int argc, char** argv) {
     if (!o.common.json_output.empty()) write_result_document(doc, o.common.json_output);
     if (!o.common.csv_output.empty()) write_file_atomic(o.common.csv_output, format_csv(rows_table(rows)));
     if (o.common.json_stdout) std::cout << nlohmann::json(doc).dump(2) << "\n";
-    for (const auto& c : doc.checks)
-      if (!c.passed) std::fprintf(stderr, "awsdt-collectives: check failed: %s: %s\n", c.name.c_str(), c.detail.c_str());
+    return report_checks(doc, "awsdt-collectives");
   }
   return doc.passed() ? 0 : 1;
 }

@@ -285,9 +285,7 @@ int run(int argc, char** argv) {
   doc.add_check("finite loss", finite, fmt::format("final loss {}", final_loss));
   if (rank != 0) return doc.passed() ? 0 : 1;
   if (!o.output.empty()) write_result_document(doc, o.output);
-  for (const auto& c : doc.checks)
-    if (!c.passed) std::fprintf(stderr, "awsdt-fsdp: check failed: %s: %s\n", c.name.c_str(), c.detail.c_str());
-  return doc.passed() ? 0 : 1;
+  return report_checks(doc, "awsdt-fsdp");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/files.hpp"
 #include "support/run_command.hpp"
 
 using awsdt::testing::mpirun;
@@ -59,14 +60,8 @@ ParsedTable parse_nccl_tests_output(const std::string& text) {
   return t;
 }
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("awsdt_coll_" + name)).string();
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
+std::string temp_path(const std::string& name) { return awsdt::testing::temp_path("coll", name); }
+using awsdt::testing::read_json;
 
 }  // namespace
 

@@ -102,6 +102,12 @@ void from_json(const nlohmann::json& j, ResultDocument& d) {
   }
 }
 
+int report_checks(const ResultDocument& doc, const char* program) {
+  for (const auto& c : doc.checks)
+    if (!c.passed) fmt::print(stderr, "{}: check failed: {}: {}\n", program, c.name, c.detail);
+  return doc.passed() ? 0 : 1;
+}
+
 void write_result_document(const ResultDocument& doc, const std::string& path) {
   write_file_atomic(path, nlohmann::json(doc).dump(2) + "\n");
 }

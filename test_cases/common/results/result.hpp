@@ -50,6 +50,10 @@ void to_json(nlohmann::json& j, const ResultDocument& d);
 /// Throws awsdt::Error naming the missing or mistyped field, and on a schema_version it does not know.
 void from_json(const nlohmann::json& j, ResultDocument& d);
 
+/// Prints each failed check on stderr as "PROGRAM: check failed: NAME: DETAIL"; returns the exit status the
+/// document calls for (0 when every check passed, 1 otherwise).
+int report_checks(const ResultDocument& doc, const char* program);
+
 /// Writes the document to `path` atomically (a reader never sees half a file).
 void write_result_document(const ResultDocument& doc, const std::string& path);
 ResultDocument read_result_document(const std::string& path);

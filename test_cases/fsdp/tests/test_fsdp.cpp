@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/files.hpp"
 #include "support/run_command.hpp"
 
 using awsdt::testing::Outcome;
@@ -22,15 +23,8 @@ namespace {
 
 const std::string kExe = FSDP_PATH;
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("awsdt_fsdp_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
+std::string temp_path(const std::string& name) { return awsdt::testing::temp_path("fsdp", name); }
+using awsdt::testing::read_json;
 
 std::string trim(std::string s) {
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/files.hpp"
 #include "support/run_command.hpp"
 
 using awsdt::testing::mpirun;
@@ -28,15 +29,8 @@ const std::string kCommon =
     " --model tiny --threads 1 --micro-batch-size 1 --global-batch-size 12 --log-every 20"
     " --calibrate-n 32";
 
-std::string temp_path(const std::string& name) {
-  return (std::filesystem::temp_directory_path() / ("awsdt_fsdp_mpi_" + std::to_string(::getpid()) + "_" + name))
-      .string();
-}
-
-nlohmann::json read_json(const std::string& path) {
-  std::ifstream in(path);
-  return nlohmann::json::parse(in);
-}
+std::string temp_path(const std::string& name) { return awsdt::testing::temp_path("fsdp_mpi", name); }
+using awsdt::testing::read_json;
 
 std::vector<float> read_floats(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
