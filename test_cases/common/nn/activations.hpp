@@ -1,5 +1,7 @@
 // Buffers of the fp32 engine for one (B, T): the activations the forward keeps for the backward, and the
-// gradient scratch the backward reuses layer after layer. N = B·T tokens throughout.
+// gradient scratch the backward reuses layer after layer. N = B·T tokens throughout. With activation
+// recomputation the blocks share one LayerActivations (each block's backward rebuilds it from the block's input
+// in `residual`), so block memory is one block's intermediates plus the L+1 residual-stream copies.
 #pragma once
 
 #include <cstdint>
@@ -10,7 +12,7 @@
 
 namespace awsdt::nn {
 
-/// What one transformer block's forward keeps (its input is Activations::residual of its layer).
+/// One transformer block's intermediates (its input is Activations::residual of its layer).
 struct LayerActivations {
   std::vector<float> ln1, rstd1;       ///< attention RMSNorm output [N,C] and 1/rms [N]
   std::vector<float> q, k, v;          ///< projections after RoPE: q [N,C], k and v [N,KV]
@@ -28,15 +30,18 @@ struct Activations {
   std::vector<std::int32_t> tokens;     ///< inputs [N]
   std::vector<std::int32_t> targets;    ///< targets [N]
   std::vector<float> residual;          ///< residual stream [(L+1),N,C]: input of each block, then the last output
-  std::vector<LayerActivations> layers; ///< one per block
+  std::vector<LayerActivations> layers; ///< one per block, or a single set all blocks share (recomputation)
   std::vector<float> lnf, rstdf;        ///< final RMSNorm output [N,C] and 1/rms [N]
   std::vector<float> logits;            ///< LM head output [N,V]
   std::vector<float> probs;             ///< softmax of logits [N,V]
   std::vector<float> proj;              ///< forward scratch for o_proj and down_proj outputs [N,C]
-  kernels::cpu::RopeTable<float> rope;  ///< cos/sin for positions [0, T)
+  kernels::cpu::RopeTable<float> rope;  ///< cos/sin for positions [0, T) (Llama-3 scaled if configured)
 
-  /// Sizes every buffer for config and (B, T) (no-op when unchanged).
-  void resize(const ModelConfig& config, int B, int T);
+  /// Sizes every buffer for config, (B, T) and layer_sets LayerActivations (n_layers, or 1 when the blocks share
+  /// one set); a no-op when none of them changed.
+  void resize(const ModelConfig& config, int B, int T, int layer_sets);
+  /// Bytes held by every buffer above (tokens, targets and the RoPE table included).
+  std::int64_t bytes() const;
 };
 
 /// Gradient scratch of the backward, sized for one (B, T); zeroed piecewise as the backward goes.

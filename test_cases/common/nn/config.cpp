@@ -1,6 +1,8 @@
 // Presets and arithmetic of ModelConfig. Published shapes come from the models' Hugging Face config.json.
 #include "nn/config.hpp"
 
+#include <fmt/format.h>
+
 #include <string>
 
 #include "util/error.hpp"
@@ -13,18 +15,18 @@ struct Preset {
   ModelConfig config;
 };
 
-// vocab, dim, layers, heads, kv heads, ffn, max seq, eps, theta, tied.
+// vocab, dim, layers, heads, kv heads, ffn, max seq, eps, theta, tied, then (Llama 3.1 and 3.2 only) the
+// "llama3" RoPE scaling of their config.json: factor, low_freq_factor, high_freq_factor, original max seq.
 const Preset kPresets[] = {
     {"tiny", {512, 128, 2, 4, 2, 384, 64, 1e-5, 10000.0, true}},
     {"small", {8192, 512, 8, 8, 4, 1536, 256, 1e-5, 10000.0, true}},
     {"llama2_7b", {32000, 4096, 32, 32, 32, 11008, 4096, 1e-5, 10000.0, false}},
     {"llama2_13b", {32000, 5120, 40, 40, 40, 13824, 4096, 1e-5, 10000.0, false}},
     {"llama2_70b", {32000, 8192, 80, 64, 8, 28672, 4096, 1e-5, 10000.0, false}},
-    // Llama 3.1 also uses "llama3" RoPE frequency scaling for long contexts, which this engine does not apply.
-    {"llama3_1_8b", {128256, 4096, 32, 32, 8, 14336, 131072, 1e-5, 500000.0, false}},
-    {"llama3_1_70b", {128256, 8192, 80, 64, 8, 28672, 131072, 1e-5, 500000.0, false}},
-    {"llama3_2_1b", {128256, 2048, 16, 32, 8, 8192, 131072, 1e-5, 500000.0, true}},
-    {"llama3_2_3b", {128256, 3072, 28, 24, 8, 8192, 131072, 1e-5, 500000.0, true}},
+    {"llama3_1_8b", {128256, 4096, 32, 32, 8, 14336, 131072, 1e-5, 500000.0, false, 8.0, 1.0, 4.0, 8192}},
+    {"llama3_1_70b", {128256, 8192, 80, 64, 8, 28672, 131072, 1e-5, 500000.0, false, 8.0, 1.0, 4.0, 8192}},
+    {"llama3_2_1b", {128256, 2048, 16, 32, 8, 8192, 131072, 1e-5, 500000.0, true, 32.0, 1.0, 4.0, 8192}},
+    {"llama3_2_3b", {128256, 3072, 28, 24, 8, 8192, 131072, 1e-5, 500000.0, true, 32.0, 1.0, 4.0, 8192}},
     // Mistral-7B-v0.3 (v0.2's shape with a 32768-token vocabulary); no sliding window.
     {"mistral_7b", {32768, 4096, 32, 32, 8, 14336, 32768, 1e-5, 1000000.0, false}},
 };
@@ -56,6 +58,15 @@ void ModelConfig::validate() const {
   require(head_dim() % 2 == 0, "head_dim (" + std::to_string(head_dim()) + ") must be even for RoPE");
   require(norm_eps > 0, "norm_eps must be positive");
   require(rope_theta > 0, "rope_theta must be positive");
+  require(rope_scaling_factor == 0 || rope_scaling_factor >= 1,
+          fmt::format("rope_scaling_factor must be 0 (off) or >= 1 (got {})", rope_scaling_factor));
+  require(rope_low_freq_factor > 0,
+          fmt::format("rope_low_freq_factor must be positive (got {})", rope_low_freq_factor));
+  require(rope_high_freq_factor > rope_low_freq_factor,
+          fmt::format("rope_high_freq_factor ({}) must exceed rope_low_freq_factor ({})", rope_high_freq_factor,
+                      rope_low_freq_factor));
+  require(rope_original_max_seq_len > 0,
+          fmt::format("rope_original_max_seq_len must be positive (got {})", rope_original_max_seq_len));
 }
 
 std::int64_t ModelConfig::block_parameter_count() const {

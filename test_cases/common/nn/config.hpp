@@ -21,7 +21,15 @@ struct ModelConfig {
   double norm_eps = 1e-5;        ///< RMSNorm epsilon
   double rope_theta = 10000.0;   ///< RoPE base
   bool tied_embeddings = false;  ///< LM head shares the token embedding table
+  // Llama-3 RoPE frequency scaling (Hugging Face rope_scaling with rope_type "llama3"), which stretches the
+  // low frequencies so a model trained at rope_original_max_seq_len works at max_seq_len.
+  double rope_scaling_factor = 0.0;      ///< "factor": 0 or 1 = no scaling
+  double rope_low_freq_factor = 1.0;     ///< wavelengths above original / low_freq_factor are divided by factor
+  double rope_high_freq_factor = 4.0;    ///< wavelengths below original / high_freq_factor are kept
+  int rope_original_max_seq_len = 8192;  ///< "original_max_position_embeddings"
 
+  /// True when the RoPE frequencies are rescaled (rope_scaling_factor > 1).
+  bool rope_scaled() const { return rope_scaling_factor > 1.0; }
   /// dim / n_heads.
   int head_dim() const { return n_heads > 0 ? dim / n_heads : 0; }
   /// n_kv_heads · head_dim: width of the k and v projections.

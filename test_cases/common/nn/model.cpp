@@ -71,7 +71,7 @@ void Model::forward_begin(const std::int32_t* tokens, const std::int32_t* target
     throw UsageError("forward: sequence length " + std::to_string(T) + " exceeds max_seq_len " +
                      std::to_string(config_.max_seq_len));
   }
-  acts_.resize(config_, B, T);
+  acts_.resize(config_, B, T, recompute_ ? 1 : config_.n_layers);
   const int N = B * T;
   std::copy(tokens, tokens + N, acts_.tokens.begin());
   have_targets_ = targets != nullptr;
@@ -98,14 +98,31 @@ float Model::forward_head() {
   return cross_entropy_forward(acts_.probs.data(), acts_.logits.data(), acts_.targets.data(), N, V);
 }
 
+void Model::set_recompute(bool on) {
+  recompute_ = on;
+  have_targets_ = false;  // the stored activations no longer match the mode, so backward must wait for a forward
+}
+
+LayerActivations& Model::layer_acts(int l) { return acts_.layers[recompute_ ? 0 : l]; }
+
 void Model::block_forward(int l) {
+  block_forward_saved(l);
+  // MLP output: out = res2 + down_proj(h). Its backward needs none of these values, so recomputation skips them.
+  const int N = acts_.B * acts_.T, C = config_.dim, F = config_.ffn_dim;
+  const std::size_t NC = static_cast<std::size_t>(N) * C;
+  const LayerActivations& a = layer_acts(l);
+  linear_forward(acts_.proj.data(), a.h.data(), block(l).params.data() + block_off_.w_down, N, F, C);
+  residual_forward(acts_.residual.data() + (l + 1) * NC, a.res2.data(), acts_.proj.data(), NC);
+}
+
+// Block l's forward up to what its backward reads: everything but down_proj and the last residual add.
+void Model::block_forward_saved(int l) {
   const int B = acts_.B, T = acts_.T, N = B * T, C = config_.dim, KV = config_.kv_dim(), F = config_.ffn_dim;
   const std::size_t NC = static_cast<std::size_t>(N) * C;
   const float* P = block(l).params.data();
   const BlockOffsets& o = block_off_;
-  LayerActivations& a = acts_.layers[l];
+  LayerActivations& a = layer_acts(l);
   const float* x = acts_.residual.data() + l * NC;
-  float* out = acts_.residual.data() + (l + 1) * NC;
 
   // Attention sub-block: res2 = x + o_proj(attention(rope(q), rope(k), v)).
   rmsnorm_forward(a.ln1.data(), a.rstd1.data(), x, P + o.attn_norm, N, C, config_.norm_eps);
@@ -119,13 +136,11 @@ void Model::block_forward(int l) {
   linear_forward(acts_.proj.data(), a.atty.data(), P + o.wo, N, C, C);
   residual_forward(a.res2.data(), x, acts_.proj.data(), NC);
 
-  // MLP sub-block: out = res2 + down_proj(silu(gate_proj(ln2)) · up_proj(ln2)).
+  // MLP sub-block up to h = silu(gate_proj(ln2)) · up_proj(ln2).
   rmsnorm_forward(a.ln2.data(), a.rstd2.data(), a.res2.data(), P + o.mlp_norm, N, C, config_.norm_eps);
   linear_forward(a.gate.data(), a.ln2.data(), P + o.w_gate, N, C, F);
   linear_forward(a.up.data(), a.ln2.data(), P + o.w_up, N, C, F);
   swiglu_forward(a.h.data(), a.gate.data(), a.up.data(), static_cast<std::size_t>(N) * F);
-  linear_forward(acts_.proj.data(), a.h.data(), P + o.w_down, N, F, C);
-  residual_forward(out, a.res2.data(), acts_.proj.data(), NC);
 }
 
 void Model::backward() {
@@ -162,12 +177,15 @@ void Model::backward_embedding() {
 
 // On entry g.dres holds ∂loss/∂(block output); on exit ∂loss/∂(block input).
 void Model::block_backward(int l) {
+  // The same ops on the same input and params as the forward, so the rebuilt values are bit-identical.
+  if (recompute_) block_forward_saved(l);
+
   const int B = acts_.B, T = acts_.T, N = B * T, C = config_.dim, KV = config_.kv_dim(), F = config_.ffn_dim;
   const std::size_t NC = static_cast<std::size_t>(N) * C;
   const float* P = block(l).params.data();
   float* G = block(l).grads.data();
   const BlockOffsets& o = block_off_;
-  const LayerActivations& a = acts_.layers[l];
+  const LayerActivations& a = layer_acts(l);
   const float* x = acts_.residual.data() + l * NC;
   GradScratch& g = scratch_;
 

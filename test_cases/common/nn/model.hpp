@@ -1,5 +1,6 @@
 // Model: the fp32 CPU Llama decoder. Parameters live in units (see layout.hpp), each one contiguous buffer with
-// a gradient buffer of the same layout; forward() keeps the activations backward() needs.
+// a gradient buffer of the same layout; forward() keeps the activations backward() needs, or, with activation
+// recomputation on, only each block's input, from which the block's backward re-runs its forward.
 #pragma once
 
 #include <cstdint>
@@ -64,10 +65,24 @@ class Model {
   /// Logits [B,T,vocab] of the last forward.
   const std::vector<float>& logits() const { return acts_.logits; }
 
+  /// Activation recomputation (off by default). On, the blocks share one set of intermediates: forward_block
+  /// keeps only the block's input (the residual stream), and backward_block(l) first re-runs block l's forward
+  /// from it with block l's params, so it needs no other unit. Loss and gradients are bit-identical either way.
+  /// Changing it discards the last forward: run a forward again before a backward.
+  void set_recompute(bool on);
+  /// Whether activation recomputation is on.
+  bool recompute() const { return recompute_; }
+  /// Bytes of the activations the forward keeps for (B, T) of the last forward (0 before the first): residual
+  /// stream, block intermediates (one block's worth with recomputation), final norm, logits and probabilities.
+  /// The backward's gradient scratch is not included.
+  std::int64_t activation_bytes() const { return acts_.bytes(); }
+
  private:
   const float* lm_head_weight() const;
   float* lm_head_grad();
+  LayerActivations& layer_acts(int layer);
   void block_forward(int layer);
+  void block_forward_saved(int layer);
   void block_backward(int layer);
 
   ModelConfig config_;
@@ -77,6 +92,7 @@ class Model {
   Activations acts_;
   GradScratch scratch_;
   bool have_targets_ = false;
+  bool recompute_ = false;
 };
 
 }  // namespace awsdt::nn
