@@ -9,7 +9,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "comm/communicator.hpp"
 #include "device/device.hpp"
@@ -17,6 +20,7 @@
 #include "nn/lr_schedule.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
+#include "checkpoint.hpp"
 #include "sharding.hpp"
 #include "trainer.hpp"
 
@@ -31,6 +35,7 @@ struct EngineOptions {
   double grad_clip = 1.0;                  ///< max global gradient norm (≤ 0: off)
   int grad_accum = 1;                      ///< micro-batches per step per rank
   int fail_step = -1;                      ///< test hook: this rank throws in the middle of this step (0-based)
+  std::string init_from;                   ///< Hugging Face safetensors file to start from (empty: seeded init)
 };
 
 /// What one step measured, besides the single-process metrics.
@@ -68,6 +73,19 @@ class FsdpEngine {
   ShardMemory memory() const;
   /// Collective over the shard group: every unit's real parameters, concatenated in unit order.
   std::vector<float> full_params();
+  /// Collective over the world: writes this rank's shards of params and AdamW state into the checkpoint
+  /// directory path (replica group 0 writes; the others hold copies), then world rank 0 adds what the engine
+  /// knows (shards, files, units, optimizer steps) to meta and commits it. Every rank returns after the commit.
+  void save_checkpoint(const std::string& path, nlohmann::json meta);
+  /// Replaces params and AdamW state with the checkpoint's, reading this rank's ranges from whichever shard
+  /// files hold them (any shard count). Throws UsageError when the checkpoint's units do not fit this model.
+  void load_checkpoint(const CheckpointInfo& checkpoint);
+  /// Collective over the world: world rank 0 writes the consolidated model as Hugging Face safetensors (F32).
+  void export_safetensors(const std::string& path);
+  /// Test hook: SIGKILL this process inside the next save, after its shard is written, before the commit.
+  void set_kill_in_save(bool on) { kill_in_save_ = on; }
+  /// Optimizer updates taken (restored by load_checkpoint).
+  std::int64_t optimizer_steps() const;
 
  private:
   struct Unit;
@@ -95,6 +113,7 @@ class FsdpEngine {
   Stream stream_;
   nn::TokenBatch batch_;
   float grad_scale_ = 1.0f;
+  bool kill_in_save_ = false;
   double exposed_ms_ = 0;
   std::int64_t gathered_bytes_ = 0, scattered_bytes_ = 0, reduced_bytes_ = 0;
 };

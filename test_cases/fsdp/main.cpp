@@ -1,6 +1,8 @@
 // awsdt-fsdp: Llama pre-training on the CPU fp32 engine, FSDP-sharded over the ranks mpirun starts (one rank
 // without mpirun). Rank 0 prints one line per logged step (HyperPod's monitor matches ".*Loss:.*") and writes
 // the result document.
+#include <csignal>
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -14,6 +16,7 @@
 #include "awsdt/config.hpp"
 #include "bench/guard.hpp"
 #include "bench/launch_check.hpp"
+#include "checkpointing.hpp"
 #include "comm/registry.hpp"
 #include "fsdp_engine.hpp"
 #include "slice_source.hpp"
@@ -29,6 +32,7 @@
 #include "trainer.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
+#include "util/signals.hpp"
 
 using namespace awsdt;
 using namespace awsdt::fsdp;
@@ -112,11 +116,15 @@ int run(int argc, char** argv) {
   auto world = make_comm_world(cc);
   Communicator& comm = world.comm();
   set_abort_target(comm);
+  // Schedulers announce preemption and time limits with these: finish the step, checkpoint, exit kExitRequeue.
+  defer_signals({SIGTERM, SIGUSR1, SIGUSR2});
   const int rank = comm.rank();
   setup_logging(rank, o.verbose);
   check_not_alone(*world.bootstrap);
   const Plan plan = make_plan(o, comm.size());
   Groups groups = make_groups(comm, plan);
+  const Checkpointing checkpoints(o, plan);
+  const std::int64_t start_step = checkpoints.start_step();
 
   // Open the data before the calibration so that a bad file fails fast, in one line. Every step's global batch
   // is the same sequences whatever the world size; this rank reads its slice of it.
@@ -128,7 +136,7 @@ int run(int argc, char** argv) {
       o.data.empty() ? nn::make_synthetic_source(plan.synthetic, plan.model.vocab_size, 1, plan.seq_len, o.seed)
                      : nn::make_file_source(o.data, plan.data_dtype, plan.model.vocab_size, 1, plan.seq_len, 0, 1);
   auto data = std::make_unique<RankSliceSource>(std::move(sequences), plan.micro_batch, plan.global_batch, rank,
-                                                plan.world);
+                                                plan.world, checkpoints.first_sequence());
   set_blas_threads(o.threads);
   const SgemmPeak peak = measure_sgemm_peak(AWSDT_HAVE_BLAS ? o.calibrate_n : std::min(o.calibrate_n, 256), 0.5);
   const std::string peak_line =
@@ -153,7 +161,16 @@ int run(int argc, char** argv) {
   eo.grad_clip = o.grad_clip;
   eo.grad_accum = plan.grad_accum;
   eo.fail_step = (rank == o.fail_rank && o.fail_at_step > 0) ? o.fail_at_step - 1 : -1;
+  eo.init_from = o.init_from;
   FsdpEngine engine(plan.model, o.seed, eo, comm, groups.shard, groups.replicate);
+  if (const auto& from = checkpoints.resume()) {
+    engine.load_checkpoint(*from);
+    if (rank == 0)
+      std::printf("resumed from %s at step %lld (written by %d rank(s) in %d shard(s)); data continues at sequence "
+                  "%lld\n",
+                  from->path.c_str(), static_cast<long long>(start_step), from->meta.value("world_size", 0),
+                  from->shards, static_cast<long long>(checkpoints.first_sequence()));
+  }
   const ShardMemory mem = engine.memory();
   if (rank == 0)
     std::printf("fsdp | ranks: %d | sharding: %s | shard group: %d | overlap: %s | per-rank bytes: params %lld, grads "
@@ -175,7 +192,9 @@ int run(int argc, char** argv) {
   std::int64_t ag_bytes = 0, rs_bytes = 0, ar_bytes = 0;
   double final_loss = 0;
   bool finite = true;
-  for (int s = 0; s < o.steps; ++s) {
+  Stream control(Device::cpu());
+  int preempted_by = 0;
+  for (int s = static_cast<int>(start_step); s < o.steps && !preempted_by; ++s) {
     const FsdpStepStats fs = engine.step(*data, s);
     const StepStats& st = fs.base;
     ag_bytes = fs.bytes_all_gathered;
@@ -186,7 +205,7 @@ int run(int argc, char** argv) {
     const double mfu = 100.0 * achieved / (peak.best_flops * plan.world);
     final_loss = st.loss;
     finite = finite && std::isfinite(st.loss) && std::isfinite(st.grad_norm);
-    if (s > 0 || o.steps == 1) {  // the first step pays for allocation and page faults
+    if (s > start_step || o.steps == start_step + 1) {  // the first step pays for allocation and page faults
       tps.push_back(tokens_per_s);
       tflops_v.push_back(achieved / 1e12);
       mfu_v.push_back(mfu);
@@ -215,7 +234,23 @@ int run(int argc, char** argv) {
                   s + 1, o.steps, fs.exposed_comm_ms, mib(fs.bytes_all_gathered), mib(fs.bytes_reduce_scattered),
                   mib(fs.bytes_all_reduced));
     }
+    // A signal may reach only some ranks: all of them stop after the same step.
+    preempted_by = deferred_signal();
+    comm.all_reduce(&preempted_by, &preempted_by, 1, DataType::i32, ReduceOp::max, control);
+    control.synchronize();
+    if (checkpoints.due(s + 1, preempted_by != 0)) {
+      engine.set_kill_in_save(rank == o.fail_rank && o.fail_in_save == s + 1);
+      const std::string path = checkpoints.save(engine, s + 1, plan.world, rank, data->describe());
+      if (rank == 0) std::printf("checkpoint %d/%d | saved %s\n", s + 1, o.steps, path.c_str());
+    }
+    if (preempted_by && rank == 0)
+      std::printf("preempted by signal %d after step %d/%d: %s; exiting with status %d (requeue)\n", preempted_by,
+                  s + 1, o.steps, o.checkpoint_dir.empty() ? "no --checkpoint-dir, nothing saved" : "checkpoint saved",
+                  kExitRequeue);
   }
+  if (start_step >= o.steps && rank == 0)
+    std::printf("checkpoint %s is at step %lld of --steps %d: nothing left to train\n",
+                checkpoints.resume()->path.c_str(), static_cast<long long>(start_step), o.steps);
 
   const Summary tps_s = summarize(tps), tflops_s = summarize(tflops_v), mfu_s = summarize(mfu_v);
   const Summary step_s = summarize(step_ms), compute_s = summarize(compute_ms), exposed_s = summarize(exposed_ms);
@@ -230,6 +265,10 @@ int run(int argc, char** argv) {
     if (rank == 0)
       write_file_atomic(o.dump_params,
                         std::string(reinterpret_cast<const char*>(full.data()), full.size() * sizeof(float)));
+  }
+  if (!o.export_path.empty() && !preempted_by) {
+    engine.export_safetensors(o.export_path);
+    if (rank == 0) std::printf("exported %s\n", o.export_path.c_str());
   }
   doc.summary = {{"final_loss", final_loss},
                  {"median_tokens_per_s", tps_s.p50},
@@ -283,6 +322,16 @@ int run(int argc, char** argv) {
   }
 
   doc.add_check("finite loss", finite, fmt::format("final loss {}", final_loss));
+  if (preempted_by) {
+    doc.summary["preempted_by_signal"] = preempted_by;
+    if (rank == 0 && !o.output.empty()) write_result_document(doc, o.output);
+    // Every rank leaves together, after rank 0 has written everything: a launcher ends the job on the first
+    // non-zero exit.
+    int done = 1;
+    comm.all_reduce(&done, &done, 1, DataType::i32, ReduceOp::min, control);
+    control.synchronize();
+    return kExitRequeue;
+  }
   if (rank != 0) return doc.passed() ? 0 : 1;
   if (!o.output.empty()) write_result_document(doc, o.output);
   return report_checks(doc, "awsdt-fsdp");

@@ -54,6 +54,21 @@ void add_options(CLI::App& app, Options& o) {
       ->group("");
   app.add_option("--fail-at-step", o.fail_at_step, "test hook: the step (1-based) in whose middle it dies")
       ->group("");
+  app.add_option("--fail-in-save", o.fail_in_save, "test hook: it is SIGKILLed inside the save after this step")
+      ->group("");
+  auto* c = app.add_option_group("checkpoints", "sharded checkpoints, resume and preemption (SIGTERM/SIGUSR1/SIGUSR2: "
+                                                "finish the step, checkpoint, exit 75 = requeue)");
+  c->add_option("--checkpoint-dir", o.checkpoint_dir, "directory of sharded checkpoints (on a shared filesystem)");
+  c->add_option("--checkpoint-every", o.checkpoint_every,
+                "save every N steps (0: only when preempted and after the last step)")
+      ->capture_default_str();
+  c->add_option("--resume", o.resume, "auto (newest complete checkpoint in --checkpoint-dir), none, or a checkpoint")
+      ->capture_default_str();
+  c->add_option("--keep-checkpoints", o.keep_checkpoints, "complete checkpoints to keep (0: all)")
+      ->capture_default_str();
+  app.add_option("--init-from", o.init_from, "start from this Hugging Face Llama safetensors file (F32 or BF16)");
+  app.add_option("--export,--save", o.export_path,
+                 "after training, write the consolidated model as Hugging Face safetensors (F32)");
   auto* g = app.add_option_group("model overrides", "replace one field of the preset (0: keep)");
   g->add_option("--dim", o.dim, "hidden size");
   g->add_option("--n-layers", o.n_layers, "transformer blocks");
@@ -122,6 +137,10 @@ Plan make_plan(const Options& o, int world) {
   p.schedule.validate();
   p.data_dtype = nn::parse_token_dtype(o.data_dtype);
   p.synthetic = nn::parse_synthetic_kind(o.synthetic);
+  require(o.checkpoint_every >= 0, fmt::format("--checkpoint-every must be >= 0 (got {})", o.checkpoint_every));
+  require(o.keep_checkpoints >= 0, fmt::format("--keep-checkpoints must be >= 0 (got {})", o.keep_checkpoints));
+  require(o.checkpoint_dir.empty() ? o.checkpoint_every == 0 : true,
+          "--checkpoint-every needs --checkpoint-dir");
   p.sharding = parse_sharding_mode(o.sharding);
   require(o.shard_group_size >= 0, fmt::format("--shard-group-size must be >= 0 (got {})", o.shard_group_size));
   p.shard_group = world;

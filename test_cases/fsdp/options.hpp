@@ -48,6 +48,13 @@ struct Options {
   std::string backend = "auto";     ///< communication backend (auto | mpi)
   int fail_rank = -1;               ///< test hook: this rank dies ...
   int fail_at_step = 0;             ///< ... in the middle of this step (1-based; 0: never)
+  int fail_in_save = 0;             ///< ... or SIGKILLs itself inside the save after this step (0: never)
+  std::string checkpoint_dir;       ///< where sharded checkpoints go (empty: none)
+  int checkpoint_every = 0;         ///< save every N steps (0: only when preempted and at the end)
+  std::string resume = "auto";      ///< auto | none | a checkpoint (or a directory of them)
+  int keep_checkpoints = 2;         ///< complete checkpoints kept (0: all)
+  std::string init_from;            ///< Hugging Face safetensors to start from
+  std::string export_path;          ///< consolidated Hugging Face safetensors written at the end
   int dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, ffn_dim = 0, vocab_size = 0;  ///< overrides (0: preset)
 };
 

@@ -10,11 +10,13 @@
 namespace awsdt::fsdp {
 
 RankSliceSource::RankSliceSource(std::unique_ptr<nn::TokenSource> sequences, int B, int global_batch, int rank,
-                                 int world)
+                                 int world, std::int64_t first_sequence)
     : sequences_(std::move(sequences)), B_(B), global_batch_(global_batch), rank_(rank), world_(world),
       per_rank_(global_batch / world) {
   AWSDT_CHECK(B >= 1 && world >= 1 && global_batch % world == 0 && per_rank_ % B == 0,
               "RankSliceSource: the global batch must split into whole micro-batches per rank");
+  AWSDT_CHECK(first_sequence >= 0, "RankSliceSource: negative first sequence");
+  sequences_->skip(first_sequence);
 }
 
 void RankSliceSource::next(nn::TokenBatch& batch) {

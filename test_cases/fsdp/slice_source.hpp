@@ -13,8 +13,10 @@ namespace awsdt::fsdp {
 /// Micro-batches of B sequences for one rank, cut from a source that yields one sequence per next().
 class RankSliceSource final : public nn::TokenSource {
  public:
-  /// sequences: a B = 1 source; global_batch G sequences per step, split evenly over world ranks.
-  RankSliceSource(std::unique_ptr<nn::TokenSource> sequences, int B, int global_batch, int rank, int world);
+  /// sequences: a B = 1 source; global_batch G sequences per step, split evenly over world ranks; the first
+  /// first_sequence sequences are skipped (a resumed run continues at the checkpoint's data position).
+  RankSliceSource(std::unique_ptr<nn::TokenSource> sequences, int B, int global_batch, int rank, int world,
+                  std::int64_t first_sequence = 0);
   /// The rank's next micro-batch (skipping the other ranks' sequences).
   void next(nn::TokenBatch& batch) override;
   /// The underlying source's description plus the slicing.

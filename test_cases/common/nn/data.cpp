@@ -69,6 +69,9 @@ class SyntheticSource final : public TokenSource {
     }
   }
 
+  // Every batch is a pure function of (seed, rank, index): skipping is moving the index.
+  void skip(std::int64_t n) override { index_ += static_cast<std::uint64_t>(n); }
+
   std::string describe() const override {
     return kind_ == SyntheticKind::random
                ? fmt::format("synthetic random tokens (vocab {}, seed {})", vocab_, seed_)
@@ -139,6 +142,15 @@ class FileSource final : public TokenSource {
     batch.targets.assign(tokens_.begin() + static_cast<std::ptrdiff_t>(pos_ + 1),
                          tokens_.begin() + static_cast<std::ptrdiff_t>(pos_ + n + 1));
     pos_ += n;
+  }
+
+  // The same window arithmetic as next(), without copying tokens.
+  void skip(std::int64_t count) override {
+    const std::size_t n = static_cast<std::size_t>(B_) * T_;
+    for (std::int64_t i = 0; i < count; ++i) {
+      if (pos_ + n + 1 > tokens_.size()) pos_ = 0;
+      pos_ += n;
+    }
   }
 
   std::string describe() const override {

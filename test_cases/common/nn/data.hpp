@@ -40,6 +40,12 @@ class TokenSource {
   virtual ~TokenSource() = default;
   /// Fills batch with the next micro-batch (resizing it to B·T).
   virtual void next(TokenBatch& batch) = 0;
+  /// Moves past n micro-batches as if next() had been called n times (a resumed run continues where the
+  /// checkpointed one stopped); sources override it to skip without producing the batches.
+  virtual void skip(std::int64_t n) {
+    TokenBatch unused;
+    for (std::int64_t i = 0; i < n; ++i) next(unused);
+  }
   /// One line for logs and the result document.
   virtual std::string describe() const = 0;
 };

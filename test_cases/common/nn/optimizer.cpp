@@ -29,6 +29,13 @@ AdamW::AdamW(const AdamWOptions& options, std::size_t n, std::vector<DecaySegmen
   for (const DecaySegment& s : segments_) AWSDT_CHECK(s.offset + s.size <= n, "AdamW: decay segment out of range");
 }
 
+void AdamW::restore(std::span<const float> m, std::span<const float> v, std::int64_t t) {
+  AWSDT_CHECK(m.size() == m_.size() && v.size() == v_.size() && t >= 0, "AdamW::restore: state does not fit");
+  std::copy(m.begin(), m.end(), m_.begin());
+  std::copy(v.begin(), v.end(), v_.begin());
+  t_ = t;
+}
+
 void AdamW::step(std::span<float> params, std::span<const float> grads, double lr) {
   AWSDT_CHECK(params.size() == m_.size() && grads.size() == m_.size(), "AdamW::step: span size mismatch");
   ++t_;

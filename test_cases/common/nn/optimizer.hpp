@@ -44,6 +44,9 @@ class AdamW {
   /// p -= lr · (m / (1-β1ᵗ)) / (sqrt(v / (1-β2ᵗ)) + eps).
   void step(std::span<float> params, std::span<const float> grads, double lr);
 
+  /// Replaces the state with a checkpointed one: moments m and v (n elements each) after t updates.
+  void restore(std::span<const float> m, std::span<const float> v, std::int64_t t);
+
   /// Updates taken so far.
   std::int64_t step_count() const { return t_; }
   /// First moments.

@@ -39,6 +39,17 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     ::unlink(tmp.c_str());
     throw UsageError(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
   }
+  const auto slash = path.find_last_of('/');
+  fsync_directory(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
+}
+
+void fsync_directory(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw UsageError(fmt::format("cannot open directory '{}': {}", dir, std::strerror(errno)));
+  const int rc = ::fsync(fd);
+  const int err = errno;
+  ::close(fd);
+  if (rc != 0) throw UsageError(fmt::format("cannot sync directory '{}': {}", dir, std::strerror(err)));
 }
 
 std::string read_file(const std::string& path) {

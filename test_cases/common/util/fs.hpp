@@ -5,9 +5,12 @@
 
 namespace awsdt {
 
-/// Writes `content` to `path` via a temporary file in the same directory, fsync and rename.
+/// Writes `content` to `path` via a temporary file in the same directory, fsync, rename and fsync of the
+/// directory (so that the new name survives a crash too).
 /// Throws UsageError naming the path when it cannot be written.
 void write_file_atomic(const std::string& path, const std::string& content);
+/// Flushes a directory's entries (renames and creations in it) to disk; throws UsageError naming it.
+void fsync_directory(const std::string& dir);
 /// The whole file; throws UsageError naming the path when it cannot be read.
 std::string read_file(const std::string& path);
 

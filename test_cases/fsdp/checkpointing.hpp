@@ -1,0 +1,50 @@
+// The trainer's checkpoint policy: which checkpoint a run resumes from (and whether it fits this run), when a
+// step ends in a save (every N steps, after the last step, and when a preemption signal arrived), and the
+// metadata that makes a checkpoint resumable: step, model shape, training settings, world size and the data
+// position. The data needs no other RNG state: synthetic batches are a pure function of (seed, sequence index)
+// and a token file is read at a position computed from the sequence index.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "checkpoint.hpp"
+#include "options.hpp"
+
+namespace awsdt::fsdp {
+
+class FsdpEngine;
+
+/// The model fields a checkpoint must agree on with the run that resumes it.
+nlohmann::json model_shape_json(const nn::ModelConfig& config);
+
+/// Checkpointing of one run, built from its flags.
+class Checkpointing {
+ public:
+  /// Resolves --resume (every rank reads the same metadata) and checks that the checkpoint fits plan's model and
+  /// sequence length; throws UsageError naming the checkpoint and the first field that differs.
+  Checkpointing(const Options& options, const Plan& plan);
+
+  /// The checkpoint this run continues from, if any.
+  const std::optional<CheckpointInfo>& resume() const { return resume_; }
+  /// Steps already done (0 without a checkpoint).
+  std::int64_t start_step() const { return resume_ ? resume_->step : 0; }
+  /// Sequences of the global data stream already trained on.
+  std::int64_t first_sequence() const;
+  /// Whether the step that brought the count to completed_steps ends in a save.
+  bool due(std::int64_t completed_steps, bool preempted) const;
+  /// Collective: saves the engine's state after completed_steps, then prunes old checkpoints (rank 0).
+  /// Returns the checkpoint's directory.
+  std::string save(FsdpEngine& engine, std::int64_t completed_steps, int world, int rank,
+                   const std::string& data_description) const;
+
+ private:
+  const Options& options_;
+  const Plan& plan_;
+  std::optional<CheckpointInfo> resume_;
+};
+
+}  // namespace awsdt::fsdp
