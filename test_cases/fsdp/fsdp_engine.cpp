@@ -51,6 +51,7 @@ FsdpEngine::FsdpEngine(const nn::ModelConfig& config, std::uint64_t seed, Engine
   replicas_ = replicate ? replicate->size() : 1;
   AWSDT_CHECK(shard_size_ * replicas_ == world.size(), "FsdpEngine: shard x replica groups must cover the world");
   if (!options_.init_from.empty()) nn::load_safetensors(model_, options_.init_from);
+  model_.set_recompute(options_.recompute);
   tied_ = model_.config().tied_embeddings;
   const int U = static_cast<int>(model_.units().size());
   const bool keep_all = options_.mode == ShardingMode::grad_op;

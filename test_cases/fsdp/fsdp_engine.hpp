@@ -36,6 +36,7 @@ struct EngineOptions {
   int grad_accum = 1;                      ///< micro-batches per step per rank
   int fail_step = -1;                      ///< test hook: this rank throws in the middle of this step (0-based)
   std::string init_from;                   ///< Hugging Face safetensors file to start from (empty: seeded init)
+  bool recompute = false;                  ///< activation recomputation per block
 };
 
 /// What one step measured, besides the single-process metrics.
@@ -71,6 +72,8 @@ class FsdpEngine {
   FsdpStepStats step(nn::TokenSource& data, int step);
   /// Bytes held by this rank.
   ShardMemory memory() const;
+  /// Bytes of activations the last forward kept (0 before the first step).
+  std::int64_t activation_bytes() const { return model_.activation_bytes(); }
   /// Collective over the shard group: every unit's real parameters, concatenated in unit order.
   std::vector<float> full_params();
   /// Collective over the world: writes this rank's shards of params and AdamW state into the checkpoint

@@ -72,7 +72,8 @@ nlohmann::json config_json(const Options& o, const Plan& p, const std::string& d
           {"world_size", p.world},
           {"sharding", sharding_mode_name(p.sharding)},
           {"shard_group_size", p.shard_group},
-          {"overlap", !o.no_overlap}};
+          {"overlap", !o.no_overlap},
+          {"recompute", p.recompute}};
 }
 
 double mib(std::int64_t b) { return static_cast<double>(b) / (1 << 20); }
@@ -162,6 +163,7 @@ int run(int argc, char** argv) {
   eo.grad_accum = plan.grad_accum;
   eo.fail_step = (rank == o.fail_rank && o.fail_at_step > 0) ? o.fail_at_step - 1 : -1;
   eo.init_from = o.init_from;
+  eo.recompute = plan.recompute;
   FsdpEngine engine(plan.model, o.seed, eo, comm, groups.shard, groups.replicate);
   if (const auto& from = checkpoints.resume()) {
     engine.load_checkpoint(*from);
@@ -286,13 +288,14 @@ int run(int argc, char** argv) {
                  {"per_rank_grad_bytes", mem.grads},
                  {"per_rank_optimizer_bytes", mem.optimizer},
                  {"per_rank_state_bytes", mem.state()},
-                 {"per_rank_gathered_buffer_bytes", mem.gathered}};
+                 {"per_rank_gathered_buffer_bytes", mem.gathered},
+                 {"per_rank_activation_bytes", engine.activation_bytes()}};
   if (rank == 0)
     std::printf("summary | final loss: %.6f | median tokens/s: %.1f | median TFLOP/s: %.4f | median MFU: %.2f%% | "
                 "sgemm peak TFLOP/s: %.4f | peak RSS: %.1f MiB (max over ranks %.1f MiB) | median exposed comm: %.2f "
-                "ms | per-rank state: %.2f MiB\n",
+                "ms | per-rank state: %.2f MiB | activations: %.2f MiB%s\n",
                 final_loss, tps_s.p50, tflops_s.p50, mfu_s.p50, peak.best_flops / 1e12, mib(rss), mib(max_rss),
-                exposed_s.p50, mib(mem.state()));
+                exposed_s.p50, mib(mem.state()), mib(engine.activation_bytes()), plan.recompute ? " (recompute)" : "");
 
   if (o.op_breakdown && rank == 0) {
     const OpBreakdown ob = measure_op_breakdown(plan.model, plan.micro_batch, plan.seq_len);

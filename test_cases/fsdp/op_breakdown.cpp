@@ -13,6 +13,7 @@
 #include "kernels/cpu/llama_rmsnorm.hpp"
 #include "kernels/cpu/llama_rope.hpp"
 #include "kernels/cpu/llama_swiglu.hpp"
+#include "nn/rope.hpp"
 
 namespace awsdt::fsdp {
 namespace {
@@ -85,7 +86,7 @@ OpBreakdown measure_op_breakdown(const nn::ModelConfig& c, int B, int T, int rep
   fill(table, 0.01f);
   std::vector<std::int32_t> tokens(static_cast<std::size_t>(N));
   for (int i = 0; i < N; ++i) tokens[i] = static_cast<std::int32_t>((i * 131) % V);
-  const auto rope = make_rope_table<float>(T, c.head_dim(), c.rope_theta);
+  const auto rope = nn::model_rope_table(c, T);
   r.other_ms = best_ms(repeats, [&] {
     embedding_forward(y.data(), tokens.data(), table.data(), N, C, V);
     for (int l = 0; l < c.n_layers; ++l) {

@@ -38,6 +38,8 @@ void add_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--log-every", o.log_every, "print a step line every N steps")->capture_default_str();
   app.add_option("--output,-o", o.output, "write the JSON result document here");
+  app.add_flag("--recompute", o.recompute,
+               "activation recomputation: keep only each block's input, re-run its forward in the backward");
   app.add_flag("--print-config", o.print_config, "print parameters, FLOPs/token and a memory estimate, then exit");
   app.add_flag("--calibrate-only", o.calibrate_only, "measure the sgemm peak FLOP/s, print it and exit");
   app.add_option("--calibrate-n", o.calibrate_n, "square matrix size of the sgemm calibration")->capture_default_str();
@@ -115,6 +117,7 @@ Plan make_plan(const Options& o, int world) {
   require(p.seq_len <= p.model.max_seq_len, fmt::format("--seq-len {} exceeds model '{}' max_seq_len {}", p.seq_len,
                                                         o.model, p.model.max_seq_len));
   p.micro_batch = o.micro_batch_size;
+  p.recompute = o.recompute;
   const int per_step = p.micro_batch * world;
   require(o.global_batch_size >= 0, fmt::format("--global-batch-size must be positive (got {})", o.global_batch_size));
   p.global_batch = o.global_batch_size > 0 ? o.global_batch_size : per_step;

@@ -44,6 +44,7 @@ struct Options {
   std::string sharding = "full";    ///< full | grad_op | none | hybrid
   int shard_group_size = 0;         ///< hybrid: ranks per shard group (0: ranks on one node... here: world / 2)
   bool no_overlap = false;          ///< serialize communication with compute
+  bool recompute = false;           ///< recompute each block's activations in its backward
   std::string dump_params;          ///< write the consolidated fp32 parameters here after training (raw, unit order)
   std::string backend = "auto";     ///< communication backend (auto | mpi)
   int fail_rank = -1;               ///< test hook: this rank dies ...
@@ -71,6 +72,7 @@ struct Plan {
   nn::SyntheticKind synthetic = nn::SyntheticKind::random;  ///< synthetic data kind
   ShardingMode sharding = ShardingMode::full;  ///< how state is distributed
   int shard_group = 1;          ///< ranks a unit is sharded over (world, 1 for none, the group for hybrid)
+  bool recompute = false;       ///< activation recomputation per block
   /// Tokens per optimizer step (all ranks).
   std::int64_t tokens_per_step() const { return static_cast<std::int64_t>(global_batch) * seq_len; }
 };

@@ -23,7 +23,8 @@ MemoryEstimate estimate_memory(const Plan& plan) {
   m.optimizer = 8 * P;
   const std::int64_t per_layer = 5 * N * C + 2 * N + 2 * N * KV + B * NH * T * T + 3 * N * F;
   const std::int64_t rope = T * c.head_dim();  // cos and sin, half a head each
-  m.activations = 4 * (L * per_layer + (L + 1) * N * C + 2 * N * C + N + 2 * N * V + rope) + 8 * N;
+  const std::int64_t kept_layers = plan.recompute ? 1 : L;  // recomputation keeps one block's intermediates
+  m.activations = 4 * (kept_layers * per_layer + (L + 1) * N * C + 2 * N * C + N + 2 * N * V + rope) + 8 * N;
   m.scratch = 4 * (6 * N * C + 2 * N * KV + 3 * N * F + N * V);
   return m;
 }
@@ -39,6 +40,12 @@ std::string describe_plan(const Plan& plan, const Options& o) {
   s += fmt::format("model            {} (vocab {}, dim {}, layers {}, heads {}, kv heads {}, ffn {}, max seq {}, {})\n",
                    o.model, c.vocab_size, c.dim, c.n_layers, c.n_heads, c.n_kv_heads, c.ffn_dim, c.max_seq_len,
                    c.tied_embeddings ? "tied embeddings" : "untied LM head");
+  s += fmt::format("rope             theta {:g}{}\n", c.rope_theta,
+                   c.rope_scaled() ? fmt::format(", Llama-3 scaling: factor {:g}, low/high freq factors {:g}/{:g}, "
+                                                 "original context {}",
+                                                 c.rope_scaling_factor, c.rope_low_freq_factor,
+                                                 c.rope_high_freq_factor, c.rope_original_max_seq_len)
+                                   : std::string(" (no scaling)"));
   s += fmt::format("parameters       {} ({} non-embedding)\n", c.parameter_count(), c.non_embedding_parameter_count());
   s += fmt::format("FLOPs/token      {:.4e} (6·N + 12·L·dim·T, T = {})\n", c.flops_per_token(plan.seq_len), plan.seq_len);
   s += fmt::format("batch            micro {} x accum {} x ranks {} = global {} sequences = {} tokens/step\n",
@@ -50,6 +57,7 @@ std::string describe_plan(const Plan& plan, const Options& o) {
                    o.adamw.beta1, o.adamw.beta2, o.adamw.eps, o.adamw.weight_decay, o.grad_clip);
   s += fmt::format("memory estimate  {} = params {} + grads {} + AdamW {} + activations {} + scratch {}\n",
                    gib(m.total()), gib(m.params), gib(m.grads), gib(m.optimizer), gib(m.activations), gib(m.scratch));
+  if (plan.recompute) s += "                 (activations with recomputation: one block's intermediates + every block's input)\n";
   return s;
 }
 

@@ -120,6 +120,11 @@ TEST_P(Equivalence, EveryModeMatchesOneRank) {
 
 INSTANTIATE_TEST_SUITE_P(Ranks, Equivalence, ::testing::Values(2, 3, 4));
 
+TEST(FsdpMpi, RecomputationMatchesOneRank) {
+  for (int np : {2, 3, 4}) expect_equivalent(np, "full", true, " --recompute");
+  expect_equivalent(2, "grad_op", false, " --recompute");
+}
+
 TEST(FsdpMpi, FullShardingDividesState) {
   const RunResult one = run(1, "", "mem1", 1);
   const RunResult four = run(4, " --sharding full", "mem4", 1);
