@@ -117,6 +117,10 @@ void FsdpEngine::wait(const Event& e) {
 void FsdpEngine::issue_gather(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
   if (!sharded() || x.gathered) return;
+  if (compute_only_) {
+    x.gathered = true;
+    return;
+  }
   Slot& s = param_slots_[static_cast<std::size_t>(x.param_slot)];
   shard_->all_gather(x.params.data(), s.buf.data(), x.layout.shard, DataType::f32, stream_);
   s.ready.record(stream_);
@@ -151,6 +155,7 @@ void FsdpEngine::swap_grads(int u) {
 
 void FsdpEngine::issue_reduce(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
+  if (compute_only_) return;
   Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
   float* mine = g.buf.data();
   if (sharded()) {
@@ -275,11 +280,32 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   }
   s.optimizer_ms = ms_since(t1);
   s.step_ms = ms_since(t0);
-  out.exposed_comm_ms = exposed_ms_;
+  out.comm_wait_ms = exposed_ms_;
   out.bytes_all_gathered = gathered_bytes_;
   out.bytes_reduce_scattered = scattered_bytes_;
   out.bytes_all_reduced = reduced_bytes_;
   return out;
+}
+
+double FsdpEngine::measure_compute_only() {
+  stream_.synchronize();
+  compute_only_ = true;
+  const auto t0 = Clock::now();
+  double loss = 0;
+  try {
+    for (int i = 0; i < options_.grad_accum; ++i) {
+      forward_micro_batch(batch_, loss);
+      backward_micro_batch();
+    }
+  } catch (...) {
+    compute_only_ = false;
+    throw;
+  }
+  const double ms = ms_since(t0);
+  compute_only_ = false;
+  for (Unit& x : units_) x.gathered = false;
+  exposed_ms_ = 0;
+  return ms;
 }
 
 ShardMemory FsdpEngine::memory() const {

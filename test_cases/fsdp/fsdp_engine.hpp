@@ -42,7 +42,7 @@ struct EngineOptions {
 /// What one step measured, besides the single-process metrics.
 struct FsdpStepStats {
   StepStats base;                            ///< loss (global mean), grad norm, lr, times
-  double exposed_comm_ms = 0;                ///< time the compute thread waited for communication
+  double comm_wait_ms = 0;                   ///< time the compute thread waited for communication
   std::int64_t bytes_all_gathered = 0;       ///< gathered (full, padded) parameter bytes received this step
   std::int64_t bytes_reduce_scattered = 0;   ///< gradient bytes fed to reduce-scatters this step
   std::int64_t bytes_all_reduced = 0;        ///< gradient bytes all-reduced across replicas this step
@@ -70,6 +70,11 @@ class FsdpEngine {
 
   /// One optimizer step on grad_accum micro-batches of data.
   FsdpStepStats step(nn::TokenSource& data, int step);
+  /// Milliseconds of forward and backward for one step's micro-batches with all communication skipped (on
+  /// whatever the gathered buffers hold, the last step's batch): the compute-only time that, subtracted from a
+  /// step's compute phase, gives the communication the step exposes: waits, and compute slowed by copies that
+  /// compete for cores and memory. Call after a first step (warm buffers); changes no training state.
+  double measure_compute_only();
   /// Bytes held by this rank.
   ShardMemory memory() const;
   /// Bytes of activations the last forward kept (0 before the first step).
@@ -117,6 +122,7 @@ class FsdpEngine {
   nn::TokenBatch batch_;
   float grad_scale_ = 1.0f;
   bool kill_in_save_ = false;
+  bool compute_only_ = false;  // measure_compute_only(): gathers and reduce-scatters are skipped
   double exposed_ms_ = 0;
   std::int64_t gathered_bytes_ = 0, scattered_bytes_ = 0, reduced_bytes_ = 0;
 };
