@@ -45,6 +45,8 @@ struct Options {
   int shard_group_size = 0;         ///< hybrid: ranks per shard group (0: ranks on one node... here: world / 2)
   bool no_overlap = false;          ///< serialize communication with compute
   bool recompute = false;           ///< recompute each block's activations in its backward
+  std::string param_dtype = "fp32";   ///< dtype of gathered parameters (bf16: CUDA engine only)
+  std::string reduce_dtype = "fp32";  ///< dtype gradients are reduced in (bf16: CUDA engine only)
   std::string dump_params;          ///< write the consolidated fp32 parameters here after training (raw, unit order)
   std::string backend = "auto";     ///< communication backend (auto | mpi)
   int fail_rank = -1;               ///< test hook: this rank dies ...

@@ -22,13 +22,13 @@ field() {  # field FILE KEY: a number from the result document's summary
 }
 
 echo "# awsdt-fsdp scaling: model small, seq 256, global batch 4, $STEPS steps (the first is not counted)"
-"$EXE" $COMMON --output "$TMP/one.json" > "$TMP/one.log"
-$MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --sharding full --output "$TMP/two.json" > "$TMP/two.log"
+"$EXE" $COMMON --output "$TMP/one.json" > "$TMP/one.log" 2>&1
+$MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --sharding full --output "$TMP/two.json" > "$TMP/two.log" 2>&1
 $MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --sharding full --no-overlap --output "$TMP/two_serial.json" \
-  > "$TMP/two_serial.log"
+  > "$TMP/two_serial.log" 2>&1
 # Two independent single-rank jobs at once (global batch 2 each: the same work per core as the 2-rank job).
-"$EXE" ${COMMON/--global-batch-size 4/--global-batch-size 2} --output "$TMP/pair_a.json" > "$TMP/pair_a.log" &
-"$EXE" ${COMMON/--global-batch-size 4/--global-batch-size 2} --output "$TMP/pair_b.json" > "$TMP/pair_b.log"
+"$EXE" ${COMMON/--global-batch-size 4/--global-batch-size 2} --output "$TMP/pair_a.json" > "$TMP/pair_a.log" 2>&1 &
+"$EXE" ${COMMON/--global-batch-size 4/--global-batch-size 2} --output "$TMP/pair_b.json" > "$TMP/pair_b.log" 2>&1
 wait
 
 python3 - "$TMP" <<'PY'

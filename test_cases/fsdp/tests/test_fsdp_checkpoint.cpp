@@ -38,6 +38,17 @@ const std::string kCommon =
 
 std::string temp_path(const std::string& name) { return awsdt::testing::temp_path("fsdp_ckpt", name); }
 
+// Removes this process's temporary files and checkpoint directories when the tests end.
+class CleanUp : public ::testing::Environment {
+ public:
+  void TearDown() override {
+    const std::string prefix = fs::path(temp_path("")).filename().string();
+    for (const auto& e : fs::directory_iterator(fs::temp_directory_path()))
+      if (e.path().filename().string().rfind(prefix, 0) == 0) fs::remove_all(e.path());
+  }
+};
+[[maybe_unused]] const auto* const kCleanUp = ::testing::AddGlobalTestEnvironment(new CleanUp);
+
 struct Row {
   double loss = 0, grad_norm = 0;
 };
