@@ -14,6 +14,7 @@
 
 #include "nn/safetensors.hpp"
 #include "util/error.hpp"
+#include "util/half.hpp"
 
 namespace awsdt::fsdp {
 namespace {
@@ -22,6 +23,10 @@ using Clock = std::chrono::steady_clock;
 
 double ms_since(Clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+}
+
+void round_to_bf16(const float* src, std::uint16_t* dst, std::size_t n) {
+  for (std::size_t i = 0; i < n; ++i) dst[i] = float_to_bf16(src[i]);
 }
 
 }  // namespace
@@ -35,9 +40,11 @@ struct FsdpEngine::Unit {
   bool gathered = false;
 };
 
-// A full-unit buffer (gathered params or full grads) and the event marking its last communication.
+// A full-unit buffer (gathered params or full grads) and the event marking its last communication; with bf16
+// communication, `low` is the bf16 copy that travels.
 struct FsdpEngine::Slot {
   std::vector<float> buf;
+  std::vector<std::uint16_t> low;
   Event ready{Device::cpu()};
 };
 
@@ -50,14 +57,16 @@ FsdpEngine::FsdpEngine(const nn::ModelConfig& config, std::uint64_t seed, Engine
   shard_rank_ = shard ? shard->rank() : 0;
   replicas_ = replicate ? replicate->size() : 1;
   AWSDT_CHECK(shard_size_ * replicas_ == world.size(), "FsdpEngine: shard x replica groups must cover the world");
+  for (DataType t : {options_.param_dtype, options_.reduce_dtype})
+    AWSDT_CHECK(t == DataType::f32 || t == DataType::bf16, "FsdpEngine: param and reduce dtypes are f32 or bf16");
   if (!options_.init_from.empty()) nn::load_safetensors(model_, options_.init_from);
   model_.set_recompute(options_.recompute);
   tied_ = model_.config().tied_embeddings;
   const int U = static_cast<int>(model_.units().size());
   const bool keep_all = options_.mode == ShardingMode::grad_op;
   // Slots: full/hybrid alternate two buffers (consecutive units never share one); grad_op keeps one per unit;
-  // the tied embedding has its own (the head needs it too). Unsharded runs use the shard itself as params.
-  const int n_param_slots = !sharded() ? 0 : keep_all ? U : 3;
+  // the tied embedding has its own (the head needs it too). Unsharded fp32 runs use the shard itself as params.
+  const int n_param_slots = !gathers() ? 0 : keep_all ? U : 3;
   param_slots_.resize(static_cast<std::size_t>(n_param_slots));
   grad_slots_.resize(3);
   units_.resize(static_cast<std::size_t>(U));
@@ -75,18 +84,20 @@ FsdpEngine::FsdpEngine(const nn::ModelConfig& config, std::uint64_t seed, Engine
                                         nn::decay_segments(pu.layout, x.layout.begin, x.layout.begin + x.layout.shard));
     const bool own = tied_ && u == 0;
     x.grad_slot = own ? 2 : u % 2;
-    if (sharded()) x.param_slot = keep_all ? u : own ? 2 : u % 2;
+    if (gathers()) x.param_slot = keep_all ? u : own ? 2 : u % 2;
     // The model keeps only layouts: its full buffers go, the shards are the truth.
     pu.params = {};
     pu.grads = {};
   }
   for (Unit& x : units_) {
     if (x.param_slot >= 0) {
-      auto& b = param_slots_[static_cast<std::size_t>(x.param_slot)].buf;
-      if (b.size() < x.layout.padded) b.resize(x.layout.padded);
+      Slot& p = param_slots_[static_cast<std::size_t>(x.param_slot)];
+      if (p.buf.size() < x.layout.padded) p.buf.resize(x.layout.padded);
+      if (options_.param_dtype == DataType::bf16 && p.low.size() < x.layout.padded) p.low.resize(x.layout.padded);
     }
-    auto& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)].buf;
-    if (g.size() < x.layout.padded) g.resize(x.layout.padded);
+    Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
+    if (g.buf.size() < x.layout.padded) g.buf.resize(x.layout.padded);
+    if (options_.reduce_dtype == DataType::bf16 && g.low.size() < x.layout.padded) g.low.resize(x.layout.padded);
   }
 }
 
@@ -116,21 +127,31 @@ void FsdpEngine::wait(const Event& e) {
 
 void FsdpEngine::issue_gather(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
-  if (!sharded() || x.gathered) return;
-  if (compute_only_) {
-    x.gathered = true;
-    return;
-  }
-  Slot& s = param_slots_[static_cast<std::size_t>(x.param_slot)];
-  shard_->all_gather(x.params.data(), s.buf.data(), x.layout.shard, DataType::f32, stream_);
-  s.ready.record(stream_);
+  if (!gathers() || x.gathered) return;
   x.gathered = true;
-  gathered_bytes_ += static_cast<std::int64_t>(x.layout.padded * sizeof(float));
+  if (compute_only_) return;
+  Slot& s = param_slots_[static_cast<std::size_t>(x.param_slot)];
+  if (options_.param_dtype == DataType::f32) {
+    shard_->all_gather(x.params.data(), s.buf.data(), x.layout.shard, DataType::f32, stream_);
+  } else {
+    // Cast this rank's shard into its place in the bf16 buffer, gather in place, widen for compute: all on the
+    // communication stream, so the compute thread only sees the result.
+    std::uint16_t* full = s.low.data();
+    std::uint16_t* mine = full + x.layout.begin;
+    stream_.enqueue([&x, mine] { round_to_bf16(x.params.data(), mine, x.layout.shard); });
+    if (sharded()) shard_->all_gather(mine, full, x.layout.shard, DataType::bf16, stream_);
+    stream_.enqueue([&x, &s] {
+      for (std::size_t i = 0; i < x.layout.padded; ++i) s.buf[i] = bf16_to_float(s.low[i]);
+    });
+  }
+  s.ready.record(stream_);
+  if (sharded())
+    gathered_bytes_ += static_cast<std::int64_t>(x.layout.padded * dtype_size(options_.param_dtype));
 }
 
 void FsdpEngine::wait_params(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
-  if (!sharded()) return;
+  if (!gathers()) return;
   issue_gather(u);
   wait(param_slots_[static_cast<std::size_t>(x.param_slot)].ready);
 }
@@ -138,7 +159,7 @@ void FsdpEngine::wait_params(int u) {
 void FsdpEngine::swap_params(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
   std::vector<float>& target = model_.units()[static_cast<std::size_t>(u)].params;
-  std::swap(target, sharded() ? param_slots_[static_cast<std::size_t>(x.param_slot)].buf : x.params);
+  std::swap(target, gathers() ? param_slots_[static_cast<std::size_t>(x.param_slot)].buf : x.params);
 }
 
 void FsdpEngine::begin_grads(int u) {
@@ -157,19 +178,31 @@ void FsdpEngine::issue_reduce(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
   if (compute_only_) return;
   Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
-  float* mine = g.buf.data();
+  const DataType t = options_.reduce_dtype;
+  const bool low = t == DataType::bf16;
+  if (low) {
+    stream_.enqueue([&x, &g] { round_to_bf16(g.buf.data(), g.low.data(), x.layout.padded); });
+  }
+  // In place: this rank's block of the full buffer (the whole buffer when unsharded).
+  void* full = low ? static_cast<void*>(g.low.data()) : static_cast<void*>(g.buf.data());
+  void* mine = static_cast<char*>(full) + x.layout.begin * dtype_size(t);
   if (sharded()) {
-    mine = g.buf.data() + x.layout.begin;  // in place: this rank's block of the full buffer
-    shard_->reduce_scatter(g.buf.data(), mine, x.layout.shard, DataType::f32, ReduceOp::sum, stream_);
-    scattered_bytes_ += static_cast<std::int64_t>(x.layout.padded * sizeof(float));
+    shard_->reduce_scatter(full, mine, x.layout.shard, t, ReduceOp::sum, stream_);
+    scattered_bytes_ += static_cast<std::int64_t>(x.layout.padded * dtype_size(t));
   }
   if (replicas_ > 1) {
-    replicate_->all_reduce(mine, mine, x.layout.shard, DataType::f32, ReduceOp::sum, stream_);
-    reduced_bytes_ += static_cast<std::int64_t>(x.layout.shard * sizeof(float));
+    replicate_->all_reduce(mine, mine, x.layout.shard, t, ReduceOp::sum, stream_);
+    reduced_bytes_ += static_cast<std::int64_t>(x.layout.shard * dtype_size(t));
   }
   const float scale = grad_scale_;
-  stream_.enqueue([&x, mine, scale] {
-    for (std::size_t i = 0; i < x.layout.shard; ++i) x.grads[i] += mine[i] * scale;
+  stream_.enqueue([&x, mine, low, scale] {
+    if (low) {
+      const auto* m = static_cast<const std::uint16_t*>(mine);
+      for (std::size_t i = 0; i < x.layout.shard; ++i) x.grads[i] += bf16_to_float(m[i]) * scale;
+    } else {
+      const auto* m = static_cast<const float*>(mine);
+      for (std::size_t i = 0; i < x.layout.shard; ++i) x.grads[i] += m[i] * scale;
+    }
   });
   g.ready.record(stream_);
   if (!options_.overlap) wait(g.ready);

@@ -37,6 +37,11 @@ struct EngineOptions {
   int fail_step = -1;                      ///< test hook: this rank throws in the middle of this step (0-based)
   std::string init_from;                   ///< Hugging Face safetensors file to start from (empty: seeded init)
   bool recompute = false;                  ///< activation recomputation per block
+  /// Mixed precision as FSDP's MixedPrecision: parameters are cast to param_dtype before the all-gather (the
+  /// forward and backward compute on the rounded values; fp32 master weights stay in the shards), gradients to
+  /// reduce_dtype before the reduce-scatter (accumulated in fp32 after it). f32 or bf16.
+  DataType param_dtype = DataType::f32;
+  DataType reduce_dtype = DataType::f32;
 };
 
 /// What one step measured, besides the single-process metrics.
@@ -108,6 +113,8 @@ class FsdpEngine {
   void forward_micro_batch(const nn::TokenBatch& batch, double& loss);
   void backward_micro_batch();
   bool sharded() const { return shard_size_ > 1; }
+  /// Whether units compute on gathered copies (param slots) rather than on the shard itself.
+  bool gathers() const { return sharded() || options_.param_dtype != DataType::f32; }
 
   nn::Model model_;
   EngineOptions options_;

@@ -73,7 +73,9 @@ nlohmann::json config_json(const Options& o, const Plan& p, const std::string& d
           {"sharding", sharding_mode_name(p.sharding)},
           {"shard_group_size", p.shard_group},
           {"overlap", !o.no_overlap},
-          {"recompute", p.recompute}};
+          {"recompute", p.recompute},
+          {"param_dtype", o.param_dtype},
+          {"reduce_dtype", o.reduce_dtype}};
 }
 
 double mib(std::int64_t b) { return static_cast<double>(b) / (1 << 20); }
@@ -164,6 +166,8 @@ int run(int argc, char** argv) {
   eo.fail_step = (rank == o.fail_rank && o.fail_at_step > 0) ? o.fail_at_step - 1 : -1;
   eo.init_from = o.init_from;
   eo.recompute = plan.recompute;
+  eo.param_dtype = plan.param_bf16 ? DataType::bf16 : DataType::f32;
+  eo.reduce_dtype = plan.reduce_bf16 ? DataType::bf16 : DataType::f32;
   FsdpEngine engine(plan.model, o.seed, eo, comm, groups.shard, groups.replicate);
   if (const auto& from = checkpoints.resume()) {
     engine.load_checkpoint(*from);
@@ -175,9 +179,10 @@ int run(int argc, char** argv) {
   }
   const ShardMemory mem = engine.memory();
   if (rank == 0)
-    std::printf("fsdp | ranks: %d | sharding: %s | shard group: %d | overlap: %s | per-rank bytes: params %lld, grads "
+    std::printf("fsdp | ranks: %d | sharding: %s | shard group: %d | overlap: %s | param/reduce dtype: %s/%s | per-rank bytes: params %lld, grads "
                 "%lld, optimizer %lld, state %lld (%.2f MiB), gathered buffers %lld\n",
                 plan.world, sharding_mode_name(plan.sharding), plan.shard_group, o.no_overlap ? "off" : "on",
+                o.param_dtype.c_str(), o.reduce_dtype.c_str(),
                 static_cast<long long>(mem.params), static_cast<long long>(mem.grads),
                 static_cast<long long>(mem.optimizer), static_cast<long long>(mem.state()), mib(mem.state()),
                 static_cast<long long>(mem.gathered));

@@ -51,9 +51,11 @@ void add_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   d->add_option("--shard-group-size", o.shard_group_size, "hybrid: ranks per shard group (0: world / 2)");
   d->add_flag("--no-overlap", o.no_overlap, "wait for every gather and reduce-scatter before computing on");
-  d->add_option("--param-dtype", o.param_dtype, "dtype parameters are gathered and computed in: fp32 or bf16 (GPU)")
+  d->add_option("--param-dtype", o.param_dtype,
+                "dtype parameters are gathered and computed in (fp32 master weights stay in the shards): fp32 or bf16")
       ->capture_default_str();
-  d->add_option("--reduce-dtype", o.reduce_dtype, "dtype gradients are reduce-scattered in: fp32 or bf16 (GPU)")
+  d->add_option("--reduce-dtype", o.reduce_dtype,
+                "dtype gradients are reduce-scattered in (accumulated in fp32): fp32 or bf16")
       ->capture_default_str();
   d->add_option("--dump-params", o.dump_params, "after training, write the consolidated fp32 parameters (raw)");
   d->add_option("--backend", o.backend, "communication backend: auto or mpi")->capture_default_str();
@@ -149,12 +151,10 @@ Plan make_plan(const Options& o, int world) {
   require(o.keep_checkpoints >= 0, fmt::format("--keep-checkpoints must be >= 0 (got {})", o.keep_checkpoints));
   require(o.checkpoint_dir.empty() ? o.checkpoint_every == 0 : true,
           "--checkpoint-every needs --checkpoint-dir");
-  for (const auto& [flag, value] : {std::pair{"--param-dtype", &o.param_dtype}, {"--reduce-dtype", &o.reduce_dtype}}) {
+  for (const auto& [flag, value] : {std::pair{"--param-dtype", &o.param_dtype}, {"--reduce-dtype", &o.reduce_dtype}})
     require(*value == "fp32" || *value == "bf16", fmt::format("{} must be fp32 or bf16 (got '{}')", flag, *value));
-    // The CPU engine is fp32 end to end; bf16 mixed precision belongs to the CUDA engine, which is not built yet.
-    require(*value == "fp32", fmt::format("{} bf16 needs the CUDA engine (--device cuda), which is not built yet; the "
-                                          "CPU engine runs fp32", flag));
-  }
+  p.param_bf16 = o.param_dtype == "bf16";
+  p.reduce_bf16 = o.reduce_dtype == "bf16";
   // Missing files fail here, before the calibration and the logs; a malformed one fails when it is read.
   require(o.init_from.empty() || std::filesystem::is_regular_file(o.init_from),
           fmt::format("--init-from '{}': no such file (expected a Hugging Face Llama .safetensors file)", o.init_from));

@@ -45,8 +45,8 @@ struct Options {
   int shard_group_size = 0;         ///< hybrid: ranks per shard group (0: ranks on one node... here: world / 2)
   bool no_overlap = false;          ///< serialize communication with compute
   bool recompute = false;           ///< recompute each block's activations in its backward
-  std::string param_dtype = "fp32";   ///< dtype of gathered parameters (bf16: CUDA engine only)
-  std::string reduce_dtype = "fp32";  ///< dtype gradients are reduced in (bf16: CUDA engine only)
+  std::string param_dtype = "fp32";   ///< dtype parameters are gathered and computed in
+  std::string reduce_dtype = "fp32";  ///< dtype gradients are reduce-scattered in
   std::string dump_params;          ///< write the consolidated fp32 parameters here after training (raw, unit order)
   std::string backend = "auto";     ///< communication backend (auto | mpi)
   int fail_rank = -1;               ///< test hook: this rank dies ...
@@ -75,6 +75,8 @@ struct Plan {
   ShardingMode sharding = ShardingMode::full;  ///< how state is distributed
   int shard_group = 1;          ///< ranks a unit is sharded over (world, 1 for none, the group for hybrid)
   bool recompute = false;       ///< activation recomputation per block
+  bool param_bf16 = false;      ///< gather (and compute on) bf16-rounded parameters
+  bool reduce_bf16 = false;     ///< reduce-scatter gradients in bf16
   /// Tokens per optimizer step (all ranks).
   std::int64_t tokens_per_step() const { return static_cast<std::int64_t>(global_batch) * seq_len; }
 };

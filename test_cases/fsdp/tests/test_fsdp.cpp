@@ -133,7 +133,7 @@ TEST(Fsdp, BadInputIsOneLineAndExitTwo) {
   expect_usage_error("--model tiny --seq-len 65", "exceeds");
   expect_usage_error("--model tiny --no-such-flag", "no-such-flag");
   expect_usage_error("--model tiny --param-dtype fp16", "--param-dtype must be fp32 or bf16 (got 'fp16')");
-  expect_usage_error("--model tiny --reduce-dtype bf16", "--reduce-dtype bf16 needs the CUDA engine");
+  expect_usage_error("--model tiny --reduce-dtype f16", "--reduce-dtype must be fp32 or bf16 (got 'f16')");
   expect_usage_error("--model tiny --checkpoint-every 5", "--checkpoint-every needs --checkpoint-dir");
   expect_usage_error("--model tiny --init-from /nonexistent.safetensors", "/nonexistent.safetensors");
 }

@@ -125,6 +125,31 @@ TEST(FsdpMpi, RecomputationMatchesOneRank) {
   expect_equivalent(2, "grad_op", false, " --recompute");
 }
 
+// bf16 mixed precision (FSDP's MixedPrecision): the loss curve stays within bf16 rounding of the fp32 one, moves
+// (so the cast really happens), and half the bytes travel.
+TEST(FsdpMpi, Bf16CommunicationFollowsTheFp32Curve) {
+  const RunResult& ref = reference();
+  for (const std::string& args : {std::string(" --sharding full --param-dtype bf16 --reduce-dtype bf16"),
+                                  std::string(" --sharding hybrid --shard-group-size 2 --reduce-dtype bf16"),
+                                  std::string(" --sharding none --param-dtype bf16")}) {
+    const int np = args.find("hybrid") != std::string::npos ? 4 : 2;
+    const RunResult r = run(np, args, "bf16_" + std::to_string(np));
+    ASSERT_EQ(r.losses.size(), ref.losses.size()) << args;
+    const double loss_err = max_rel(r.losses, ref.losses, 1e-6), param_err = rel_l2(r.params, ref.params);
+    std::printf("np %d%s: max relative loss error %.3g, parameter relative L2 error %.3g\n", np, args.c_str(),
+                loss_err, param_err);
+    EXPECT_LE(loss_err, 2e-3) << args;
+    EXPECT_GT(loss_err, 1e-7) << args << ": no trace of bf16 rounding";
+    EXPECT_LE(param_err, 5e-3) << args;
+  }
+  const RunResult fp32 = run(2, " --sharding full", "bytes_fp32", 1);
+  const RunResult bf16 = run(2, " --sharding full --param-dtype bf16 --reduce-dtype bf16", "bytes_bf16", 1);
+  EXPECT_EQ(fp32.summary["bytes_all_gathered_per_step"].get<std::int64_t>(),
+            2 * bf16.summary["bytes_all_gathered_per_step"].get<std::int64_t>());
+  EXPECT_EQ(fp32.summary["bytes_reduce_scattered_per_step"].get<std::int64_t>(),
+            2 * bf16.summary["bytes_reduce_scattered_per_step"].get<std::int64_t>());
+}
+
 TEST(FsdpMpi, FullShardingDividesState) {
   const RunResult one = run(1, "", "mem1", 1);
   const RunResult four = run(4, " --sharding full", "mem4", 1);
