@@ -116,6 +116,7 @@ int run(int argc, char** argv) {
   }
   CommConfig cc;
   cc.backend = o.backend;
+  cc.mpi_wait = o.mpi_wait;
   auto world = make_comm_world(cc);
   Communicator& comm = world.comm();
   set_abort_target(comm);
@@ -176,6 +177,16 @@ int run(int argc, char** argv) {
                   "%lld\n",
                   from->path.c_str(), static_cast<long long>(start_step), from->meta.value("world_size", 0),
                   from->shards, static_cast<long long>(checkpoints.first_sequence()));
+  }
+  if (start_step >= o.steps) {  // e.g. --resume CKPT --export FILE: consolidate a checkpoint without training
+    if (rank == 0)
+      std::printf("checkpoint %s is at step %lld of --steps %d: nothing left to train\n",
+                  checkpoints.resume()->path.c_str(), static_cast<long long>(start_step), o.steps);
+    if (!o.export_path.empty()) {
+      engine.export_safetensors(o.export_path);
+      if (rank == 0) std::printf("exported %s\n", o.export_path.c_str());
+    }
+    return 0;
   }
   const ShardMemory mem = engine.memory();
   if (rank == 0)
@@ -262,9 +273,6 @@ int run(int argc, char** argv) {
                   s + 1, o.steps, o.checkpoint_dir.empty() ? "no --checkpoint-dir, nothing saved" : "checkpoint saved",
                   kExitRequeue);
   }
-  if (start_step >= o.steps && rank == 0)
-    std::printf("checkpoint %s is at step %lld of --steps %d: nothing left to train\n",
-                checkpoints.resume()->path.c_str(), static_cast<long long>(start_step), o.steps);
 
   const Summary tps_s = summarize(tps), tflops_s = summarize(tflops_v), mfu_s = summarize(mfu_v);
   const Summary step_s = summarize(step_ms), compute_s = summarize(compute_ms), exposed_s = summarize(exposed_ms);

@@ -59,6 +59,10 @@ void add_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   d->add_option("--dump-params", o.dump_params, "after training, write the consolidated fp32 parameters (raw)");
   d->add_option("--backend", o.backend, "communication backend: auto or mpi")->capture_default_str();
+  d->add_option("--mpi-wait", o.mpi_wait,
+                "MPI: spin (blocking collectives) or poll (test with short sleeps: leaves the core to compute when "
+                "ranks share cores with their communication)")
+      ->capture_default_str();
   app.add_option("--fail-rank", o.fail_rank, "test hook: the rank that dies (with --fail-at-step)")
       ->group("");
   app.add_option("--fail-at-step", o.fail_at_step, "test hook: the step (1-based) in whose middle it dies")

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -16,6 +17,12 @@ inline std::string temp_path(const std::string& prefix, const std::string& name)
   return (std::filesystem::temp_directory_path() /
           ("awsdt_" + prefix + "_" + std::to_string(::getpid()) + "_" + name))
       .string();
+}
+
+/// The whole file at `path` (empty when it cannot be read).
+inline std::string read_bytes(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
 }
 
 /// The JSON document in `path` (throws nlohmann::json::parse_error when it is not JSON).

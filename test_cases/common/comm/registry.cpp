@@ -68,7 +68,7 @@ CommWorld make_comm_world(const CommConfig& config) {
                                  config.gpus_per_process));
   world.bootstrap = make_bootstrap(config.bootstrap, backend, config.timeout);
 #if AWSDT_HAVE_MPI
-  if (backend == "mpi") world.comms.push_back(make_mpi_communicator());
+  if (backend == "mpi") world.comms.push_back(make_mpi_communicator(parse_mpi_wait(config.mpi_wait)));
 #endif
 #if AWSDT_HAVE_NCCL
   if (backend == "nccl") {

@@ -15,9 +15,11 @@ using namespace awsdt;
 
 namespace {
 
-Communicator& world() {
-  static auto comm = make_mpi_communicator();
-  return *comm;
+// One communicator per wait mode, created in the same order on every rank (MPI_Comm_dup is collective).
+Communicator& world(MpiWait wait = MpiWait::spin) {
+  static auto spin = make_mpi_communicator(MpiWait::spin);
+  static auto poll = make_mpi_communicator(MpiWait::poll);
+  return wait == MpiWait::spin ? *spin : *poll;
 }
 
 // ---- test-local element encoding (small non-negative integers in, any value out)
@@ -127,8 +129,11 @@ const std::size_t kCounts[] = {1, 7, 1000, 1023, 4097};
 
 }  // namespace
 
-TEST(MpiComm, AllReduceEveryDtypeAndOp) {
-  auto& c = world();
+// Both ways of waiting run the same operations: blocking collectives, and non-blocking ones polled with sleeps.
+class MpiCommWait : public ::testing::TestWithParam<MpiWait> {};
+
+TEST_P(MpiCommWait, AllReduceEveryDtypeAndOp) {
+  auto& c = world(GetParam());
   Stream s(Device::cpu());
   for (DataType t : all_dtypes()) {
     for (ReduceOp op : all_ops()) {
@@ -148,8 +153,8 @@ TEST(MpiComm, AllReduceEveryDtypeAndOp) {
   }
 }
 
-TEST(MpiComm, ReduceScatterEveryDtypeAndOp) {
-  auto& c = world();
+TEST_P(MpiCommWait, ReduceScatterEveryDtypeAndOp) {
+  auto& c = world(GetParam());
   Stream s(Device::cpu());
   for (DataType t : all_dtypes()) {
     for (ReduceOp op : all_ops()) {
@@ -168,6 +173,29 @@ TEST(MpiComm, ReduceScatterEveryDtypeAndOp) {
     }
   }
 }
+
+TEST_P(MpiCommWait, AllGatherInAndOutOfPlace) {
+  auto& c = world(GetParam());
+  Stream s(Device::cpu());
+  const std::size_t count = 4097;
+  for (bool in_place : {false, true}) {
+    std::vector<float> mine(count), all(count * c.size(), -1.0f);
+    for (std::size_t i = 0; i < count; ++i) mine[i] = float(c.rank() * 10000 + int(i));
+    const float* src = mine.data();
+    if (in_place) {
+      std::copy(mine.begin(), mine.end(), all.begin() + std::ptrdiff_t(c.rank() * count));
+      src = all.data() + c.rank() * count;
+    }
+    c.all_gather(src, all.data(), count, DataType::f32, s);
+    s.synchronize();
+    for (int r = 0; r < c.size(); ++r)
+      for (std::size_t i = 0; i < count; ++i)
+        ASSERT_EQ(all[r * count + i], float(r * 10000 + int(i))) << (in_place ? "in place" : "out of place");
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Modes, MpiCommWait, ::testing::Values(MpiWait::spin, MpiWait::poll),
+                         [](const auto& info) { return std::string(info.param == MpiWait::spin ? "spin" : "poll"); });
 
 TEST(MpiComm, DataMovementCollectives) {
   auto& c = world();
@@ -198,8 +226,9 @@ TEST(MpiComm, DataMovementCollectives) {
     c.reduce(mine.data(), red.data(), count, DataType::i32, ReduceOp::max, root, s);
     s.synchronize();
     for (std::size_t i = 0; i < count; ++i) ASSERT_EQ(out[i], value(root, i));
-    if (me == root)
+    if (me == root) {
       for (std::size_t i = 0; i < count; ++i) ASSERT_EQ(red[i], value(n - 1, i));
+    }
   }
 
   // Ring exchange inside a group: both directions posted together cannot deadlock.

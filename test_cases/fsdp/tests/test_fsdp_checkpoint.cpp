@@ -209,8 +209,19 @@ TEST(FsdpCheckpoint, BadCheckpointsGetOneClearLine) {
 TEST(FsdpCheckpoint, ExportIsReadBackByInitFrom) {
   const std::string model = temp_path("exported.safetensors"), json = temp_path("export.json"),
                     init = temp_path("init.json");
-  const std::string learnable = " --synthetic pattern";
-  ASSERT_EQ(launch(2, learnable + " --lr 0.003 --steps 16 --export " + model + " --output " + json).status, 0);
+  const std::string learnable = " --synthetic pattern", dir = temp_path("export_ckpt");
+  ASSERT_EQ(launch(2, learnable + " --lr 0.003 --steps 16 --checkpoint-dir " + dir + " --export " + model +
+                          " --output " + json)
+                .status,
+            0);
+  // Consolidating the final checkpoint on one process (nothing left to train) writes the same file, byte for byte.
+  const std::string again = temp_path("consolidated.safetensors");
+  const Outcome c = launch(1, learnable + " --steps 16 --resume " + dir + " --export " + again);
+  ASSERT_EQ(c.status, 0) << c.output;
+  EXPECT_NE(c.output.find("nothing left to train"), std::string::npos) << c.output;
+  const std::string model_bytes = awsdt::testing::read_bytes(model);
+  ASSERT_GT(model_bytes.size(), 1000u) << model;
+  EXPECT_EQ(awsdt::testing::read_bytes(again), model_bytes);
   // Training on from the exported weights with lr 0 evaluates them: step 1's loss is the exported model's loss
   // on the first batch, far below the loss of the seeded initialisation (about ln 512 = 6.24) and close to the
   // loss of the export run's last step.

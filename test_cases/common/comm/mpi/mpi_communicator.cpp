@@ -3,8 +3,10 @@
 // operations are posted non-blocking and completed together so that send/recv pairs cannot deadlock.
 #include "comm/mpi/mpi_communicator.hpp"
 
+#include <chrono>
 #include <climits>
 #include <cstring>
+#include <thread>
 #include <exception>
 #include <functional>
 
@@ -38,7 +40,7 @@ using Op = std::function<void(std::vector<MPI_Request>* deferred)>;
 
 class MpiCommunicator final : public Communicator {
  public:
-  explicit MpiCommunicator(MPI_Comm comm) : comm_(comm) {
+  MpiCommunicator(MPI_Comm comm, MpiWait wait) : comm_(comm), wait_(wait) {
     AWSDT_CHECK_MPI(MPI_Comm_set_errhandler(comm_, MPI_ERRORS_RETURN));
     AWSDT_CHECK_MPI(MPI_Comm_rank(comm_, &rank_));
     AWSDT_CHECK_MPI(MPI_Comm_size(comm_, &size_));
@@ -62,7 +64,13 @@ class MpiCommunicator final : public Communicator {
     int n = mpi_count(count);
     issue(stream, [=, this](std::vector<MPI_Request>*) {
       const void* src = send == recv ? MPI_IN_PLACE : send;
-      AWSDT_CHECK_MPI(MPI_Allreduce(src, recv, n, mpi::datatype(type), mpi::reduction(type, op), comm_));
+      if (wait_ == MpiWait::spin) {
+        AWSDT_CHECK_MPI(MPI_Allreduce(src, recv, n, mpi::datatype(type), mpi::reduction(type, op), comm_));
+      } else {
+        MPI_Request req;
+        AWSDT_CHECK_MPI(MPI_Iallreduce(src, recv, n, mpi::datatype(type), mpi::reduction(type, op), comm_, &req));
+        poll(req);
+      }
       if (op == ReduceOp::avg) kernels::cpu::divide_inplace(recv, count, type, size_);
     });
   }
@@ -73,7 +81,13 @@ class MpiCommunicator final : public Communicator {
       auto own = static_cast<char*>(recv) + std::size_t(rank_) * count * dtype_size(type);
       const void* src = send == own ? MPI_IN_PLACE : send;
       auto t = mpi::datatype(type);
-      AWSDT_CHECK_MPI(MPI_Allgather(src, n, t, recv, n, t, comm_));
+      if (wait_ == MpiWait::spin) {
+        AWSDT_CHECK_MPI(MPI_Allgather(src, n, t, recv, n, t, comm_));
+      } else {
+        MPI_Request req;
+        AWSDT_CHECK_MPI(MPI_Iallgather(src, n, t, recv, n, t, comm_, &req));
+        poll(req);
+      }
     });
   }
 
@@ -89,10 +103,10 @@ class MpiCommunicator final : public Communicator {
       if (recv == own) {
         // In place (NCCL layout: the result stays at this rank's offset). MPI puts it at the start.
         void* base = const_cast<void*>(send);
-        AWSDT_CHECK_MPI(MPI_Reduce_scatter_block(MPI_IN_PLACE, base, n, t, r, comm_));
+        reduce_scatter_block(MPI_IN_PLACE, base, n, t, r);
         if (rank_ != 0) std::memmove(recv, base, bytes);
       } else {
-        AWSDT_CHECK_MPI(MPI_Reduce_scatter_block(send, recv, n, t, r, comm_));
+        reduce_scatter_block(send, recv, n, t, r);
       }
       if (op == ReduceOp::avg) kernels::cpu::divide_inplace(recv, count, type, size_);
     });
@@ -180,7 +194,7 @@ class MpiCommunicator final : public Communicator {
     MPI_Comm child;
     AWSDT_CHECK_MPI(MPI_Comm_split(comm_, color < 0 ? MPI_UNDEFINED : color, key, &child));
     if (child == MPI_COMM_NULL) return nullptr;
-    return std::make_unique<MpiCommunicator>(child);
+    return std::make_unique<MpiCommunicator>(child, wait_);
   }
 
   void abort() noexcept override { MPI_Abort(MPI_COMM_WORLD, 1); }
@@ -190,6 +204,27 @@ class MpiCommunicator final : public Communicator {
 
  private:
   static constexpr int kTag = 0x4157;
+
+  void reduce_scatter_block(const void* send, void* recv, int n, MPI_Datatype t, MPI_Op r) {
+    if (wait_ == MpiWait::spin) {
+      AWSDT_CHECK_MPI(MPI_Reduce_scatter_block(send, recv, n, t, r, comm_));
+      return;
+    }
+    MPI_Request req;
+    AWSDT_CHECK_MPI(MPI_Ireduce_scatter_block(send, recv, n, t, r, comm_, &req));
+    poll(req);
+  }
+
+  // MpiWait::poll: a few quick tests catch a peer that is already there; after that, each test (which also
+  // drives the transfer) is followed by a short sleep that hands the core to the compute threads.
+  static void poll(MPI_Request& req) {
+    int done = 0;
+    for (int tries = 0;; ++tries) {
+      AWSDT_CHECK_MPI(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+      if (done) return;
+      if (tries >= 32) std::this_thread::sleep_for(std::chrono::microseconds(50));
+    }
+  }
 
   void check_peer(int peer, const char* what) const {
     if (peer < 0 || peer >= size_)
@@ -211,6 +246,7 @@ class MpiCommunicator final : public Communicator {
   }
 
   MPI_Comm comm_;
+  MpiWait wait_;
   int rank_ = 0, size_ = 1;
   Device device_ = Device::cpu();
   std::vector<std::string> hosts_;
@@ -221,11 +257,17 @@ class MpiCommunicator final : public Communicator {
 
 }  // namespace
 
-std::unique_ptr<Communicator> make_mpi_communicator() {
+MpiWait parse_mpi_wait(std::string_view name) {
+  if (name == "spin") return MpiWait::spin;
+  if (name == "poll") return MpiWait::poll;
+  throw UsageError(fmt::format("unknown MPI wait mode '{}' (known: spin, poll)", name));
+}
+
+std::unique_ptr<Communicator> make_mpi_communicator(MpiWait wait) {
   mpi::ensure_initialized();
   MPI_Comm world;
   AWSDT_CHECK_MPI(MPI_Comm_dup(MPI_COMM_WORLD, &world));
-  auto comm = std::make_unique<MpiCommunicator>(world);
+  auto comm = std::make_unique<MpiCommunicator>(world, wait);
   set_process_identity(comm->rank(), host_name());
   return comm;
 }
