@@ -43,6 +43,36 @@ class Jobs : public ::testing::Test {
 
 bool slurm_available() { return std::getenv("SLURM_CONF") != nullptr; }
 
+// A test case "preemptible" whose trainer behaves like awsdt-fsdp after a preemption signal: its first run writes
+// a checkpoint into --checkpoint-dir and exits 75 ("requeue me"); a run that finds the checkpoint finishes (0).
+// Returns the flags that select it.
+std::string write_preemptible_case(const fs::path& root) {
+  fs::create_directories(root / "cases" / "preemptible");
+  fs::create_directories(root / "bin");
+  std::ofstream(root / "cases" / "preemptible" / "test_case.json")
+      << R"({"name": "preemptible", "executable": "stub-trainer", "description": "checkpoints and exits 75 once",
+             "resources": {"local_ranks": 1}, "checkpoint_flag": "--checkpoint-dir"})";
+  std::ofstream(root / "bin" / "stub-trainer") << R"(#!/bin/bash
+echo "stub-trainer args: $*"
+while [[ $# -gt 0 ]]; do
+  [[ $1 == --checkpoint-dir ]] && ckpt=$2
+  [[ $1 == --checkpoint-dir=* ]] && ckpt=${1#*=}
+  shift
+done
+if [[ -e $ckpt/step ]]; then echo "resumed from $ckpt"; exit 0; fi
+mkdir -p "$ckpt" && echo 3 > "$ckpt/step" && echo "checkpointed to $ckpt"
+exit 75
+)";
+  fs::permissions(root / "bin" / "stub-trainer", fs::perms::owner_all);
+  return " --test-cases " + (root / "cases").string() + " --bin-dir " + (root / "bin").string();
+}
+
+int occurrences(const std::string& text, const std::string& what) {
+  int n = 0;
+  for (auto p = text.find(what); p != std::string::npos; p = text.find(what, p + 1)) ++n;
+  return n;
+}
+
 const std::string kSmall = " -- all_reduce -b 1K -e 4K -f 2 -n 2 -w 1";
 
 }  // namespace
@@ -85,6 +115,40 @@ TEST_F(Jobs, LocalCancelEndsALongJob) {
   EXPECT_LT(cancel.seconds, 15.0);
 }
 
+TEST_F(Jobs, LocalExit75IsPreemptedAndResumesInItsJobDir) {
+  auto flags = write_preemptible_case(state_);
+  auto run = awsdt("run preemptible --wait" + flags, state_.string());
+  EXPECT_EQ(run.status, 75) << run.output;
+  auto id = job_number(run);
+  EXPECT_NE(run.output.find("PREEMPTED (exit code 75)"), std::string::npos) << run.output;
+  auto jobs = awsdt("jobs", (state_ / "elsewhere").string());
+  EXPECT_NE(jobs.output.find("PREEMPTED"), std::string::npos) << jobs.output;
+  EXPECT_NE(jobs.output.find("exit 75: checkpointed, requeue to resume"), std::string::npos) << jobs.output;
+  EXPECT_NE(awsdt("status " + id).output.find("PREEMPTED"), std::string::npos);
+  // The checkpoint directory was added once, inside the job directory.
+  auto job_dir = state_ / "awsdt" / "jobs" / (id + "-awsdt-preemptible");
+  auto logs = awsdt("logs " + id).output;
+  EXPECT_EQ(occurrences(logs, "--checkpoint-dir"), 1) << logs;
+  EXPECT_NE(logs.find("--checkpoint-dir " + (job_dir / "checkpoints").string()), std::string::npos) << logs;
+  EXPECT_TRUE(fs::exists(job_dir / "checkpoints" / "step"));
+  // Run again in the same job directory: it resumes and completes, without the last run's exit status.
+  auto again = awsdt("run preemptible --wait --job-dir " + job_dir.string() + flags, state_.string());
+  EXPECT_EQ(again.status, 0) << again.output;
+  auto again_logs = awsdt("logs " + job_number(again)).output;
+  EXPECT_NE(again_logs.find("resumed from " + (job_dir / "checkpoints").string()), std::string::npos) << again_logs;
+  EXPECT_NE(awsdt("status " + job_number(again)).output.find("COMPLETED"), std::string::npos);
+}
+
+TEST_F(Jobs, LocalCheckpointFlagOfTheUserIsKept) {
+  auto flags = write_preemptible_case(state_);
+  auto mine = (state_ / "mine").string();
+  auto run = awsdt("run preemptible --wait" + flags + " -- --checkpoint-dir " + mine, state_.string());
+  EXPECT_EQ(run.status, 75) << run.output;
+  auto logs = awsdt("logs " + job_number(run)).output;
+  EXPECT_EQ(occurrences(logs, "--checkpoint-dir"), 1) << logs;
+  EXPECT_NE(logs.find("stub-trainer args: --checkpoint-dir " + mine + "\n"), std::string::npos) << logs;
+}
+
 TEST_F(Jobs, DryRunPrintsManifestsAndCommandsWithoutTheClients) {
   auto eks = awsdt("run collectives --cluster eks -N 2 --instance-type p5.48xlarge --container img:1 --dry-run");
   ASSERT_EQ(eks.status, 0) << eks.output;
@@ -102,8 +166,8 @@ TEST_F(Jobs, DryRunPrintsManifestsAndCommandsWithoutTheClients) {
 TEST_F(Jobs, AwsCliAcceptsTheBatchRequests) {
   if (!fs::exists("/usr/bin/aws")) GTEST_SKIP() << "AWS CLI v2 (/usr/bin/aws) not installed";
   auto dir = state_ / "batch";
-  auto r = awsdt("render collectives --cluster batch -N 2 --instance-type p4d.24xlarge --container img:1 --queue q -o " +
-                 dir.string());
+  auto r = awsdt("render fsdp --cluster batch -N 2 --instance-type p4d.24xlarge --container img:1 --queue q "
+                 "--mount /fsx:/fsx -o " + dir.string());  // fsdp with a mount: volumes, mountPoints, retry rules
   ASSERT_EQ(r.status, 0) << r.output;
   std::string aws = "env AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y AWS_EC2_METADATA_DISABLED=true /usr/bin/aws "
                     "--endpoint-url http://127.0.0.1:9 --region us-east-1 --cli-connect-timeout 2 batch ";
@@ -148,6 +212,33 @@ TEST_F(Jobs, SlurmCancelEndsInCancelled) {
   std::this_thread::sleep_for(std::chrono::seconds(2));
   auto cancel = awsdt("cancel " + id, (state_ / "elsewhere").string());
   EXPECT_NE(cancel.output.find("CANCELLED"), std::string::npos) << cancel.output;
+}
+
+// A requeue Slurm refuses (--no-requeue) leaves the job FAILED with 75: awsdt says PREEMPTED.
+TEST_F(Jobs, SlurmRefusedRequeueEndsPreempted) {
+  if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
+  auto flags = write_preemptible_case(state_) + " --cluster slurm -N 1 --tasks-per-node 1 --gpus-per-node 0";
+  auto run = awsdt("run preemptible --wait --sbatch-arg=--no-requeue" + flags, state_.string(), 240);
+  EXPECT_EQ(run.status, 75) << run.output;
+  auto id = job_number(run);
+  EXPECT_NE(awsdt("status " + id).output.find("PREEMPTED"), std::string::npos);
+  auto logs = awsdt("logs " + id).output;
+  EXPECT_NE(logs.find("awsdt: requeue refused"), std::string::npos) << logs;
+}
+
+// The whole cycle on a real scheduler: exit 75, scontrol requeue, Slurm's requeue delay (about two minutes),
+// the same job id runs again, resumes from its checkpoint and completes. Slow: ctest -R launcher_slurm_requeue.
+TEST_F(Jobs, SlurmRequeueOn75ResumesFromTheCheckpoint) {
+  if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
+  auto flags = write_preemptible_case(state_) + " --cluster slurm -N 1 --tasks-per-node 1 --gpus-per-node 0";
+  auto run = awsdt("run preemptible --wait" + flags, state_.string(), 420);
+  EXPECT_EQ(run.status, 0) << run.output;
+  auto id = job_number(run);
+  EXPECT_NE(awsdt("status " + id).output.find("COMPLETED"), std::string::npos);
+  auto logs = awsdt("logs " + id).output;  // both runs: the script appends to the log of a requeued job
+  EXPECT_NE(logs.find("awsdt: exit 75: checkpointed; requeueing job"), std::string::npos) << logs;
+  EXPECT_EQ(occurrences(logs, "stub-trainer args:"), 2) << logs;
+  EXPECT_NE(logs.find("resumed from "), std::string::npos) << logs;
 }
 
 // awsdt batch-entry as AWS Batch runs it on two nodes (here two processes on this machine).

@@ -36,11 +36,15 @@ Manifest load_manifest(const fs::path& file) {
     m.local_ranks = r.value("local_ranks", 2);
     m.metrics = j.value("metrics", std::vector<std::string>{});
     m.result_flag = j.value("result_flag", "");
+    m.checkpoint_flag = j.value("checkpoint_flag", "");
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(fmt::format("manifest '{}': {} (needs name, executable, description)", file.string(), e.what()));
   }
   if (m.name.empty() || m.executable.empty())
     throw UsageError(fmt::format("manifest '{}': name and executable must not be empty", file.string()));
+  if (!m.checkpoint_flag.empty() && !m.checkpoint_flag.starts_with("-"))
+    throw UsageError(fmt::format("manifest '{}': checkpoint_flag '{}' must be an option starting with -",
+                                 file.string(), m.checkpoint_flag));
   if (m.local_ranks < 1)
     throw UsageError(fmt::format("manifest '{}': resources.local_ranks {} must be at least 1", file.string(), m.local_ranks));
   return m;

@@ -19,6 +19,9 @@ struct Manifest {
   int local_ranks = 2;      ///< ranks for a local CPU run
   std::vector<std::string> metrics;
   std::string result_flag;  ///< the benchmark's flag for its JSON result file (-J, --output); "" = none
+  /// The benchmark's flag for a checkpoint directory it resumes from (--checkpoint-dir); "" = it does not
+  /// checkpoint. The launcher passes a directory that survives a requeue (see checkpoint_args.hpp).
+  std::string checkpoint_flag;
   std::filesystem::path path;  ///< the manifest file
 };
 

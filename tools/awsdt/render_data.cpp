@@ -4,6 +4,7 @@
 #include <algorithm>
 
 #include "awsdt/config.hpp"
+#include "util/signals.hpp"
 
 namespace awsdt::launcher {
 
@@ -39,6 +40,7 @@ data template_data(const JobSpec& s, const std::string& file_name) {
   d.set("container", s.container);
   d.set("image_pull_policy", s.image_pull_policy);
   d.set("job_dir", s.job_dir);
+  d.set("exit_requeue", std::to_string(kExitRequeue));  // "checkpointed, start me again" (util/signals.hpp)
   flag("has_gpus", s.gpus_per_node > 0);
   flag("has_time", !s.time_limit.empty());
   flag("has_partition", !s.partition.empty());
@@ -81,6 +83,7 @@ data template_data(const JobSpec& s, const std::string& file_name) {
     v.set("src", m.substr(0, colon));
     v.set("dst", m.substr(colon + 1));
     v.set("volume", "mount-" + std::to_string(index++));
+    v.set("last", index == int(s.mounts.size()) ? data::type::bool_true : data::type::bool_false);
     mounts.push_back(v);
     joined += (joined.empty() ? "" : ",") + m;
   }

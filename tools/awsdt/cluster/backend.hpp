@@ -19,15 +19,25 @@ struct Artifacts {
   std::vector<std::vector<std::string>> submit_commands;    ///< what run would execute, for --dry-run
 };
 
-enum class JobState { Pending, Running, Completed, Failed, Cancelled, Unknown };
+/// Preempted: the job ended with exit status 75 (kExitRequeue: it checkpointed after a preemption signal) and
+/// nothing started it again; running it again with the same checkpoint directory resumes it.
+enum class JobState { Pending, Running, Completed, Failed, Cancelled, Preempted, Unknown };
 std::string state_name(JobState s);
 bool is_terminal(JobState s);
+/// The same for a state as recorded in the job database (state_name's spelling).
+bool is_terminal_state(const std::string& name);
 
 struct JobStatus {
   JobState state = JobState::Unknown;
   int exit_code = -1;  ///< the job's exit status once terminal (-1 unknown)
   std::string detail;
 };
+
+/// `st` with a failure whose exit status is 75 reported as Preempted: the scheduler did not (or could not)
+/// requeue it, and "failed" would hide that its checkpoint is ready to resume from.
+JobStatus with_preemption(JobStatus st);
+/// What PREEMPTED means, in the words status and jobs print: "exit 75: checkpointed, requeue to resume".
+std::string preempted_detail();
 
 class ClusterBackend {
  public:

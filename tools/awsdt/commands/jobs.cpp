@@ -26,6 +26,16 @@ Table job_table(const std::vector<JobRecord>& jobs) {
   }
   return t;
 }
+
+// The table, then one line per preempted job saying what its state means and how to resume it: PREEMPTED is
+// the only state that asks the user to do something.
+void print_jobs(const std::vector<JobRecord>& jobs) {
+  std::cout << format_table(job_table(jobs));
+  for (const auto& j : jobs)
+    if (j.state == state_name(JobState::Preempted))
+      std::cout << fmt::format("job {}: PREEMPTED = {} (awsdt run {} ... --job-dir {})\n", j.id, preempted_detail(),
+                               j.spec.test_case, j.spec.job_dir);
+}
 }  // namespace
 
 void setup_status(CLI::App& app) {
@@ -38,8 +48,8 @@ void setup_status(CLI::App& app) {
     if (!job->empty()) jobs.push_back(db.find(*job));
     else
       for (auto& j : db.list(200))
-        if (j.state != "COMPLETED" && j.state != "FAILED" && j.state != "CANCELLED") jobs.push_back(j);
-    std::cout << format_table(job_table(refresh(db, jobs)));
+        if (!is_terminal_state(j.state)) jobs.push_back(j);
+    print_jobs(refresh(db, jobs));
   });
 }
 
@@ -49,7 +59,7 @@ void setup_jobs(CLI::App& app) {
   cmd->add_option("-n,--limit", *limit, "how many")->check(CLI::PositiveNumber);
   cmd->callback([limit] {
     JobDb db;
-    std::cout << format_table(job_table(refresh(db, db.list(*limit))));
+    print_jobs(refresh(db, db.list(*limit)));
   });
 }
 
@@ -86,7 +96,7 @@ void setup_cancel(CLI::App& app) {
     // Report the state the scheduler reaches (cancellation is asynchronous everywhere), within a bound.
     for (int i = 0; i < 50; ++i) {
       j = refresh(db, {j}).front();
-      if (j.state == "CANCELLED" || j.state == "COMPLETED" || j.state == "FAILED") break;
+      if (is_terminal_state(j.state)) break;
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
     }
     std::cout << fmt::format("job {} ({}): {}\n", j.id, j.backend_id, j.state);

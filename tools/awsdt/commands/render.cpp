@@ -4,6 +4,7 @@
 #include <iostream>
 #include <memory>
 
+#include "checkpoint_args.hpp"
 #include "commands/job_flags.hpp"
 #include "util/fs.hpp"
 
@@ -27,10 +28,12 @@ void setup_render(CLI::App& app) {
   add_job_flags(cmd, *job);
   cmd->add_option("-o,--output-dir", *out, "where to write (default: ./awsdt-<test case>-<cluster>)");
   cmd->callback([job, out] {
-    auto spec = resolve(*job);
+    Manifest manifest;
+    auto spec = resolve(*job, &manifest);
     fs::path dir = out->empty() ? fs::path("awsdt-" + spec.test_case + "-" + spec.cluster) : fs::path(*out);
     // Where the job will find its files on the cluster: --job-dir when given, else where they are written.
     if (!job->flags.job_dir) spec.job_dir = fs::absolute(dir).lexically_normal().string();
+    add_checkpoint_arg(spec, manifest);  // rendered files are what `run` would submit, resume included
     auto artifacts = make_backend(spec.cluster)->render(spec, load_templates(job->templates_dir));
     write_artifacts(dir, artifacts, spec);
     for (const auto& [name, content] : artifacts.files) std::cout << (dir / name).string() << "\n";

@@ -7,6 +7,7 @@
 
 #include <fmt/format.h>
 
+#include "checkpoint_args.hpp"
 #include "commands/job_flags.hpp"
 #include "commands/render.hpp"
 #include "commands/wait.hpp"
@@ -35,6 +36,7 @@ void setup_run(CLI::App& app, int& exit_status) {
     auto templates = load_templates(o->job.templates_dir);
     if (o->dry_run) {
       if (spec.job_dir.empty()) spec.job_dir = JobDb::state_dir() + "/jobs/DRY-RUN";
+      add_checkpoint_arg(spec, manifest);
       auto artifacts = backend->render(spec, templates);
       for (const auto& [name, content] : artifacts.files)
         std::cout << "# ---- " << spec.job_dir << "/" << name << "\n" << content;
@@ -53,6 +55,7 @@ void setup_run(CLI::App& app, int& exit_status) {
       spec.args.push_back(manifest.result_flag);
       spec.args.push_back(spec.job_dir + "/result.json");
     }
+    add_checkpoint_arg(spec, manifest);
     db.update_spec(id, spec);
     auto artifacts = backend->render(spec, templates);
     write_artifacts(spec.job_dir, artifacts, spec);

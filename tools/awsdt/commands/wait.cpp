@@ -13,7 +13,7 @@ std::vector<JobRecord> refresh(JobDb& db, std::vector<JobRecord> jobs) {
   std::map<std::string, std::vector<std::size_t>> by_cluster;
   for (std::size_t i = 0; i < jobs.size(); ++i) {
     const auto& j = jobs[i];
-    if (j.backend_id.empty() || j.state == "COMPLETED" || j.state == "FAILED" || j.state == "CANCELLED") continue;
+    if (j.backend_id.empty() || is_terminal_state(j.state)) continue;
     by_cluster[j.spec.cluster].push_back(i);
   }
   for (const auto& [cluster, idx] : by_cluster) {
@@ -24,8 +24,9 @@ std::vector<JobRecord> refresh(JobDb& db, std::vector<JobRecord> jobs) {
     for (auto i : idx) {
       auto it = answers.find(jobs[i].backend_id);
       if (it == answers.end() || it->second.state == JobState::Unknown) continue;
-      jobs[i].state = state_name(it->second.state);
-      jobs[i].exit_code = it->second.exit_code;
+      auto st = with_preemption(it->second);
+      jobs[i].state = state_name(st.state);
+      jobs[i].exit_code = st.exit_code;
       db.set_state(jobs[i].id, jobs[i].state, jobs[i].exit_code);
     }
   }
@@ -43,10 +44,13 @@ int wait_for_job(JobDb& db, const JobRecord& job_in, bool follow) {
       auto text = backend->logs(job.backend_id, job.spec, job.spec.job_dir, 0);
       if (text.size() > shown) std::cout << text.substr(shown) << std::flush, shown = text.size();
     }
-    if (job.state == "COMPLETED" || job.state == "FAILED" || job.state == "CANCELLED") break;
+    if (is_terminal_state(job.state)) break;
     std::this_thread::sleep_for(interval);
   }
   std::cerr << "awsdt: job " << job.id << " " << job.state << " (exit code " << job.exit_code << ")\n";
+  if (job.state == state_name(JobState::Preempted))
+    std::cerr << "awsdt: it checkpointed after a preemption signal; run it again with --job-dir " << job.spec.job_dir
+              << " (same checkpoint directory) to resume\n";
   if (job.state == "CANCELLED") return 128 + 15;
   if (job.state == "COMPLETED") return job.exit_code < 0 ? 0 : job.exit_code;
   return job.exit_code > 0 ? job.exit_code : 1;

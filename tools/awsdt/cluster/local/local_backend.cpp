@@ -34,6 +34,10 @@ Artifacts LocalBackend::render(const JobSpec& spec, const TemplateSet& templates
 }
 
 std::string LocalBackend::submit(const JobSpec&, const Artifacts&, const fs::path& dir) {
+  // A job run again in the same --job-dir (to resume from its checkpoints/) must not inherit the last run's
+  // status; its log is kept beside the new one.
+  for (const char* stale : {"exit_code", "exit_code.tmp", "cancelled"}) fs::remove(dir / stale);
+  if (fs::exists(dir / "output.log")) fs::rename(dir / "output.log", dir / "output.previous.log");
   // The wrapper keeps the exit status; `exec` in run.sh makes mpirun the process we signal on cancel.
   std::string wrapper = fmt::format("cd {0} && bash run.sh; echo $? > exit_code.tmp && mv exit_code.tmp exit_code",
                                     "\"$AWSDT_JOB_DIR\"");

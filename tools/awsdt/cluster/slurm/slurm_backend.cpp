@@ -1,6 +1,7 @@
 // Slurm backend (see slurm_backend.hpp).
 #include "cluster/slurm/slurm_backend.hpp"
 
+#include <set>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -79,11 +80,16 @@ std::map<std::string, JobStatus> SlurmBackend::status(const std::vector<std::str
     if (r.status != 0) continue;
     std::istringstream ss(r.out);
     std::string line;
+    // A requeued job has one record per run, oldest first (the jobcomp file keeps them all, with the requeued
+    // run as PENDING): within one answer the last record is the job's state now.
+    std::set<std::string> this_answer;
     while (std::getline(ss, line)) {
       std::vector<std::string> f;
       std::stringstream ls(line);
       for (std::string part; std::getline(ls, part, '|');) f.push_back(part);
-      if (f.size() < 3 || f[0].find('.') != std::string::npos || out.count(f[0])) continue;
+      if (f.size() < 3 || f[0].find('.') != std::string::npos) continue;
+      if (out.count(f[0]) && !this_answer.count(f[0])) continue;  // an earlier source already answered
+      this_answer.insert(f[0]);
       auto st = slurm_state(f[1].substr(0, f[1].find(' ')));
       out[f[0]] = {st, exit_code_of(f[2]), f[1]};
     }

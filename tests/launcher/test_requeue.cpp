@@ -1,0 +1,211 @@
+// Preemption and requeue, in process: the rendered Slurm script requeues on exit 75 and passes every other
+// status through (run with stub srun/mpirun/scontrol), checkpointing test cases get a checkpoint directory that
+// survives a requeue (once, never over the user's), Batch retries exit 75, and exit 75 reads as PREEMPTED.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <filesystem>
+
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include "checkpoint_args.hpp"
+#include "cluster/backend.hpp"
+#include "commands/job_flags.hpp"
+#include "support/files.hpp"
+#include "support/run_command.hpp"
+#include "util/fs.hpp"
+
+using namespace awsdt;
+using namespace awsdt::launcher;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/awsdt:1";
+
+JobCommand job(const std::string& test_case, const std::string& cluster) {
+  JobCommand j;
+  j.test_case = test_case;
+  j.flags.cluster = cluster;
+  j.flags.nodes = 1;
+  j.flags.tasks_per_node = 1;
+  j.flags.gpus_per_node = 0;
+  j.flags.job_dir = "/fsx/awsdt/jobs/7-awsdt-" + test_case;
+  if (cluster == "eks" || cluster == "hyperpod-eks" || cluster == "batch") {
+    j.flags.instance_type = "p5.48xlarge";
+    j.flags.container = kImage;
+    j.flags.queue = "q";
+  }
+  return j;
+}
+
+// What `awsdt run` submits: the resolved spec plus the default checkpoint directory.
+JobSpec spec_of(const JobCommand& j) {
+  Manifest m;
+  auto spec = resolve(j, &m);
+  add_checkpoint_arg(spec, m);
+  return spec;
+}
+
+std::string rendered(const JobSpec& spec, const std::string& file) {
+  for (const auto& [name, content] : make_backend(spec.cluster)->render(spec, TemplateSet::embedded()).files)
+    if (name == file) return content;
+  ADD_FAILURE() << "no artifact " << file;
+  return {};
+}
+
+int count(const std::vector<std::string>& v, const std::string& s) { return int(std::count(v.begin(), v.end(), s)); }
+
+// Runs a rendered Slurm script with stubs on PATH: the launcher (srun or mpirun) exits `launcher_status`,
+// scontrol exits `scontrol_status`; both record their arguments in <dir>/calls.
+struct ScriptRun {
+  int status;
+  std::string output, calls;
+};
+ScriptRun run_script(const std::string& script, int launcher_status, int scontrol_status = 0) {
+  fs::path dir = awsdt::testing::temp_path("requeue", "stubs");
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  auto stub = [&](const std::string& name, int status) {
+    write_file_atomic((dir / name).string(), "#!/bin/bash\necho \"" + name + " $*\" >> \"" + (dir / "calls").string() +
+                                                 "\"\nexit " + std::to_string(status) + "\n");
+    fs::permissions(dir / name, fs::perms::owner_all);
+  };
+  stub("srun", launcher_status);
+  stub("mpirun", launcher_status);
+  stub("scontrol", scontrol_status);
+  write_file_atomic((dir / "job.sbatch").string(), script);
+  auto out = awsdt::testing::run_command("env PATH=" + dir.string() + ":/usr/bin:/bin SLURM_JOB_ID=4242 SLURM_NTASKS=1 "
+                                         "bash " + (dir / "job.sbatch").string());
+  std::string calls = fs::exists(dir / "calls") ? read_file((dir / "calls").string()) : "";
+  fs::remove_all(dir);
+  return {out.status, out.output, calls};
+}
+
+}  // namespace
+
+TEST(SlurmScript, Exit75RequeuesTheJobAndExits75) {
+  for (const std::string cluster : {"slurm", "hyperpod-slurm"})
+    for (const std::string launcher : {"srun", "mpirun"}) {
+      auto j = job("collectives", cluster);
+      j.flags.launcher = launcher;
+      auto r = run_script(rendered(resolve(j), "job.sbatch"), 75);
+      SCOPED_TRACE(cluster + " " + launcher);
+      EXPECT_EQ(r.status, 75) << r.output;
+      EXPECT_NE(r.calls.find(launcher + " "), std::string::npos) << r.calls;
+      EXPECT_NE(r.calls.find("scontrol requeue 4242\n"), std::string::npos) << r.calls;
+      EXPECT_NE(r.output.find("awsdt: exit 75: checkpointed; requeueing job 4242"), std::string::npos) << r.output;
+    }
+}
+
+TEST(SlurmScript, OtherStatusesPassThroughWithoutRequeue) {
+  auto script = rendered(resolve(job("collectives", "slurm")), "job.sbatch");
+  for (int status : {0, 1, 3, 74, 76, 137}) {
+    auto r = run_script(script, status);
+    EXPECT_EQ(r.status, status) << r.output;
+    EXPECT_EQ(r.calls.find("scontrol"), std::string::npos) << "status " << status << ": " << r.calls;
+  }
+}
+
+TEST(SlurmScript, RefusedRequeueStillExits75AndSaysSo) {
+  auto r = run_script(rendered(resolve(job("collectives", "slurm")), "job.sbatch"), 75, 1);
+  EXPECT_EQ(r.status, 75) << r.output;
+  EXPECT_NE(r.output.find("awsdt: requeue refused"), std::string::npos) << r.output;
+}
+
+TEST(CheckpointArg, LocalAndSlurmUseTheJobDirectoryOnce) {
+  for (const std::string cluster : {"local", "slurm", "hyperpod-slurm"}) {
+    auto spec = spec_of(job("fsdp", cluster));
+    SCOPED_TRACE(cluster);
+    EXPECT_EQ(count(spec.args, "--checkpoint-dir"), 1);
+    EXPECT_EQ(spec.args.back(), "/fsx/awsdt/jobs/7-awsdt-fsdp/checkpoints");
+    Manifest m = find_manifest(test_cases_dir(""), "fsdp");
+    add_checkpoint_arg(spec, m);  // a second pass (a rerun of the same spec) adds nothing
+    EXPECT_EQ(count(spec.args, "--checkpoint-dir"), 1);
+  }
+  auto script = rendered(spec_of(job("fsdp", "slurm")), "job.sbatch");
+  EXPECT_NE(script.find("--checkpoint-dir /fsx/awsdt/jobs/7-awsdt-fsdp/checkpoints"), std::string::npos) << script;
+}
+
+TEST(CheckpointArg, TheUsersFlagWinsInEitherSpelling) {
+  auto j = job("fsdp", "slurm");
+  j.flags.args = {"--steps", "5", "--checkpoint-dir", "/mine"};
+  auto spec = spec_of(j);
+  EXPECT_EQ(spec.args, j.flags.args);
+  j.flags.args = {"--checkpoint-dir=/mine"};
+  EXPECT_EQ(spec_of(j).args, j.flags.args);
+}
+
+TEST(CheckpointArg, OnlyTestCasesThatCheckpointGetOne) {
+  auto spec = spec_of(job("collectives", "slurm"));
+  EXPECT_EQ(count(spec.args, "--checkpoint-dir"), 0);
+  auto no_dir = job("fsdp", "local");
+  no_dir.flags.job_dir.reset();  // no job directory yet: nothing to point at
+  EXPECT_EQ(count(spec_of(no_dir).args, "--checkpoint-dir"), 0);
+}
+
+TEST(CheckpointArg, ContainersUseTheirSharedMountOrNothing) {
+  for (const std::string cluster : {"eks", "hyperpod-eks", "batch"}) {
+    SCOPED_TRACE(cluster);
+    auto bare = spec_of(job("fsdp", cluster));
+    EXPECT_EQ(count(bare.args, "--checkpoint-dir"), 0) << "a checkpoint inside the container would not survive";
+    auto j = job("fsdp", cluster);
+    j.flags.mounts = {"/fsx:/data/", "/scratch:/scratch"};
+    auto spec = spec_of(j);
+    ASSERT_EQ(count(spec.args, "--checkpoint-dir"), 1);
+    EXPECT_EQ(spec.args.back(), "/data/awsdt-checkpoints/fsx/awsdt/jobs/7-awsdt-fsdp");
+  }
+  // The mount the directory is under is really mounted in every rendered job.
+  auto hp = job("fsdp", "hyperpod-eks");
+  hp.flags.mounts = {"/fsx:/data"};
+  auto hp_yaml = YAML::Load(rendered(spec_of(hp), "hyperpodpytorchjob.yaml"));
+  auto pod = hp_yaml["spec"]["replicaSpecs"][0]["template"]["spec"];
+  EXPECT_EQ(pod["containers"][0]["volumeMounts"][1]["mountPath"].as<std::string>(), "/data");
+  EXPECT_EQ(pod["volumes"][1]["hostPath"]["path"].as<std::string>(), "/fsx");
+  auto args = pod["containers"][0]["command"];
+  EXPECT_EQ(args[args.size() - 1].as<std::string>(), "/data/awsdt-checkpoints/fsx/awsdt/jobs/7-awsdt-fsdp");
+  auto batch = job("fsdp", "batch");
+  batch.flags.mounts = {"/fsx:/data", "/scratch:/scratch"};
+  auto def = nlohmann::json::parse(rendered(spec_of(batch), "job-definition.json"));
+  auto c = def["nodeProperties"]["nodeRangeProperties"][0]["container"];
+  ASSERT_EQ(c["volumes"].size(), 2u);
+  EXPECT_EQ(c["volumes"][0]["host"]["sourcePath"], "/fsx");
+  EXPECT_EQ(c["mountPoints"][0]["containerPath"], "/data");
+  EXPECT_EQ(c["mountPoints"][1]["sourceVolume"], c["volumes"][1]["name"]);
+  EXPECT_EQ(c["command"].back(), "/data/awsdt-checkpoints/fsx/awsdt/jobs/7-awsdt-fsdp");
+}
+
+TEST(BatchRetry, Exit75IsRetriedWithinTheAttempts) {
+  auto j = job("collectives", "batch");
+  j.flags.retries = 2;
+  auto def = nlohmann::json::parse(rendered(resolve(j), "job-definition.json"));
+  EXPECT_EQ(def["retryStrategy"]["attempts"], 3);
+  ASSERT_EQ(def["retryStrategy"]["evaluateOnExit"].size(), 1u);
+  EXPECT_EQ(def["retryStrategy"]["evaluateOnExit"][0]["onExitCode"], "75");
+  EXPECT_EQ(def["retryStrategy"]["evaluateOnExit"][0]["action"], "RETRY");
+}
+
+TEST(KubernetesRestart, PodsRestartOnFailureNotByExitCode) {
+  auto j = job("collectives", "eks");
+  auto mpijob = YAML::Load(rendered(resolve(j), "mpijob.yaml"));
+  EXPECT_EQ(mpijob["spec"]["mpiReplicaSpecs"]["Launcher"]["template"]["spec"]["restartPolicy"].as<std::string>(),
+            "OnFailure");
+  j.flags.launcher = "torchrun";
+  j.flags.nodes = 2;
+  j.flags.allow_no_efa = true;
+  auto torch = YAML::Load(rendered(resolve(j), "pytorchjob.yaml"));
+  for (const char* role : {"Master", "Worker"})
+    EXPECT_EQ(torch["spec"]["pytorchReplicaSpecs"][role]["restartPolicy"].as<std::string>(), "OnFailure") << role;
+}
+
+TEST(States, Exit75ReadsAsPreempted) {
+  auto st = with_preemption({JobState::Failed, 75, "NonZeroExitCode"});
+  EXPECT_EQ(state_name(st.state), "PREEMPTED");
+  EXPECT_EQ(st.detail, "exit 75: checkpointed, requeue to resume");
+  EXPECT_TRUE(is_terminal_state("PREEMPTED"));
+  EXPECT_EQ(with_preemption({JobState::Failed, 1, ""}).state, JobState::Failed);
+  EXPECT_EQ(with_preemption({JobState::Running, -1, ""}).state, JobState::Running);
+  EXPECT_EQ(with_preemption({JobState::Cancelled, 75, ""}).state, JobState::Cancelled);  // cancel wins
+  EXPECT_FALSE(is_terminal_state("PENDING"));
+}
