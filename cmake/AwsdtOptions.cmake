@@ -92,9 +92,27 @@ awsdt_resolve_option(LIBFABRIC ${_fabric_found} "install libfabric (apt-get inst
 
 set(_blas_found FALSE)
 if(NOT AWSDT_WITH_BLAS STREQUAL "OFF")
-  set(BLA_VENDOR OpenBLAS)
-  find_package(BLAS)
-  set(_blas_found ${BLAS_FOUND})
+  # The OpenMP build of OpenBLAS first: its GEMMs and the engine's OpenMP loops then share one thread team. The
+  # pthread build keeps its own spinning workers, which take the cores from the OpenMP loops between GEMMs.
+  find_library(AWSDT_OPENBLAS_OPENMP_LIB openblas
+               PATHS /usr/lib/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH)
+  find_path(AWSDT_OPENBLAS_OPENMP_INCLUDE cblas.h
+            PATHS /usr/include/${CMAKE_LIBRARY_ARCHITECTURE}/openblas-openmp NO_DEFAULT_PATH)
+  if(AWSDT_OPENBLAS_OPENMP_LIB AND AWSDT_OPENBLAS_OPENMP_INCLUDE)
+    add_library(BLAS::BLAS UNKNOWN IMPORTED)
+    set_target_properties(BLAS::BLAS PROPERTIES IMPORTED_LOCATION ${AWSDT_OPENBLAS_OPENMP_LIB}
+                          INTERFACE_INCLUDE_DIRECTORIES ${AWSDT_OPENBLAS_OPENMP_INCLUDE})
+    set(_blas_found TRUE)
+    message(STATUS "awsdt: OpenBLAS (OpenMP build) ${AWSDT_OPENBLAS_OPENMP_LIB}")
+  else()
+    set(BLA_VENDOR OpenBLAS)
+    find_package(BLAS)
+    set(_blas_found ${BLAS_FOUND})
+    if(BLAS_FOUND)
+      message(STATUS "awsdt: OpenBLAS without its OpenMP build (apt-get install libopenblas-openmp-dev): CPU "
+                     "training runs slower with more than one thread")
+    endif()
+  endif()
 endif()
-awsdt_resolve_option(BLAS ${_blas_found} "install OpenBLAS (apt-get install libopenblas-dev)")
+awsdt_resolve_option(BLAS ${_blas_found} "install OpenBLAS (apt-get install libopenblas-openmp-dev)")
 

@@ -14,7 +14,7 @@ PACKAGES=(
   g++ cmake ninja-build pkg-config git
   openmpi-bin libopenmpi-dev libfabric-bin libfabric-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libgtest-dev
-  libopenblas-dev libsqlite3-dev libcpp-httplib-dev libkainjow-mustache-dev
+  libopenblas-openmp-dev libsqlite3-dev libcpp-httplib-dev libkainjow-mustache-dev
   slurm-wlm munge awscli shellcheck
 )
 

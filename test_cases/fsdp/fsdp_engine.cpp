@@ -166,7 +166,9 @@ void FsdpEngine::begin_grads(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
   Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
   wait(g.ready);  // the slot's previous reduce-scatter has consumed it
-  std::fill(g.buf.begin(), g.buf.begin() + static_cast<std::ptrdiff_t>(x.layout.padded), 0.0f);
+  float* buf = g.buf.data();
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < x.layout.padded; ++i) buf[i] = 0.0f;
 }
 
 void FsdpEngine::swap_grads(int u) {
@@ -195,6 +197,15 @@ void FsdpEngine::issue_reduce(int u) {
     reduced_bytes_ += static_cast<std::int64_t>(x.layout.shard * dtype_size(t));
   }
   const float scale = grad_scale_;
+  if (!sharded() && replicas_ == 1 && !low) {
+    // Nothing to communicate (one rank): accumulate here, on the compute threads. On the stream's thread this
+    // loop would take a core from the next unit's backward and stall its OpenMP team at every barrier.
+    const float* m = static_cast<const float*>(mine);
+    float* acc = x.grads.data();
+#pragma omp parallel for schedule(static)
+    for (std::size_t i = 0; i < x.layout.shard; ++i) acc[i] += m[i] * scale;
+    return;
+  }
   stream_.enqueue([&x, mine, low, scale] {
     if (low) {
       const auto* m = static_cast<const std::uint16_t*>(mine);

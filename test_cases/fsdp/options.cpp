@@ -14,7 +14,7 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--model", o.model, "model preset (" + fmt::format("{}", fmt::join(nn::model_preset_names(), ", ")) + ")")
       ->capture_default_str();
   app.add_option("--device", o.device, "cpu or cuda (cuda is not built yet)")->capture_default_str();
-  app.add_option("--threads", o.threads, "BLAS threads (0: library default)")->capture_default_str();
+  app.add_option("--threads", o.threads, "CPU threads for GEMMs (OpenBLAS) and the other layers (OpenMP); 0: the libraries' defaults")->capture_default_str();
   app.add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
   app.add_option("--micro-batch-size", o.micro_batch_size, "sequences per forward/backward")->capture_default_str();
   app.add_option("--global-batch-size", o.global_batch_size,

@@ -11,14 +11,15 @@
 #if AWSDT_HAVE_BLAS
 #include <cblas.h>
 #endif
+#include <omp.h>
 
 namespace awsdt::fsdp {
 
 void set_blas_threads(int threads) {
+  if (threads <= 0) return;
+  omp_set_num_threads(threads);  // the engine's own loops: the same cores as the GEMMs, one after the other
 #if AWSDT_HAVE_BLAS
-  if (threads > 0) openblas_set_num_threads(threads);
-#else
-  (void)threads;
+  openblas_set_num_threads(threads);
 #endif
 }
 

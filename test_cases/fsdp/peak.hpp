@@ -13,7 +13,7 @@ struct SgemmPeak {
 };
 
 /// Sets the BLAS library's threads (openblas_set_num_threads); 0 leaves the default. No-op without BLAS.
-void set_blas_threads(int threads);
+void set_blas_threads(int threads);  // and OpenMP's, for the engine's other loops
 /// The BLAS library's thread count (1 without BLAS).
 int blas_threads();
 /// Times C = A·B with n×n fp32 matrices (the engine's gemm: cblas_sgemm when built with BLAS) for about

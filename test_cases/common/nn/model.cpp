@@ -23,7 +23,11 @@ namespace {
 
 constexpr double kInitStd = 0.02;
 
-void zero(std::vector<float>& v) { std::fill(v.begin(), v.end(), 0.0f); }
+void zero(std::vector<float>& v) {
+  float* p = v.data();
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < v.size(); ++i) p[i] = 0.0f;
+}
 
 ParamUnit make_unit(UnitLayout layout, std::uint64_t seed, std::uint64_t stream) {
   ParamUnit unit;

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 #include "util/error.hpp"
 
@@ -47,13 +48,16 @@ void AdamW::step(std::span<float> params, std::span<const float> grads, double l
   const float decay_factor = static_cast<float>(1.0 - lr * options_.weight_decay);
   for (const DecaySegment& s : segments_) {
     if (!s.decay || options_.weight_decay == 0.0) continue;
-    for (std::size_t i = s.offset; i < s.offset + s.size; ++i) params[i] *= decay_factor;
+    float* seg = params.data() + s.offset;
+#pragma omp parallel for schedule(static)
+    for (std::size_t i = 0; i < s.size; ++i) seg[i] *= decay_factor;
   }
   float* p = params.data();
   const float* g = grads.data();
   float* m = m_.data();
   float* v = v_.data();
   const std::size_t n = params.size();
+#pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < n; ++i) {
     m[i] = b1 * m[i] + (1.0f - b1) * g[i];
     v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
@@ -63,8 +67,19 @@ void AdamW::step(std::span<float> params, std::span<const float> grads, double l
 }
 
 double sum_of_squares(std::span<const float> grads) {
+  // Fixed chunks summed in order, so the result does not depend on the thread count.
+  constexpr std::size_t kChunk = 1 << 16;
+  const std::size_t chunks = (grads.size() + kChunk - 1) / kChunk;
+  std::vector<double> partial(chunks, 0.0);
+#pragma omp parallel for schedule(static)
+  for (std::size_t c = 0; c < chunks; ++c) {
+    const std::size_t end = std::min(grads.size(), (c + 1) * kChunk);
+    double s = 0.0;
+    for (std::size_t i = c * kChunk; i < end; ++i) s += static_cast<double>(grads[i]) * grads[i];
+    partial[c] = s;
+  }
   double s = 0.0;
-  for (float g : grads) s += static_cast<double>(g) * g;
+  for (double p : partial) s += p;
   return s;
 }
 
@@ -74,7 +89,9 @@ double clip_coefficient(double norm, double max_norm) {
 }
 
 void scale(std::span<float> grads, float factor) {
-  for (float& g : grads) g *= factor;
+  float* g = grads.data();
+#pragma omp parallel for schedule(static)
+  for (std::size_t i = 0; i < grads.size(); ++i) g[i] *= factor;
 }
 
 double clip_grad_norm(std::span<const std::span<float>> grads, double max_norm) {

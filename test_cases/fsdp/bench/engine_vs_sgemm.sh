@@ -1,31 +1,49 @@
 #!/usr/bin/env bash
-# engine_vs_sgemm.sh [BUILD_DIR] [STEPS]: how close the CPU fp32 engine gets to OpenBLAS sgemm on this machine.
-# Runs awsdt-fsdp --model small with 2 BLAS threads (its start-up sgemm calibration is the sgemm measurement of
-# the same run) and prints the achieved model FLOP/s, the sgemm FLOP/s, their ratio, and the time per op class.
+# engine_vs_sgemm.sh [BUILD_DIR] [STEPS] [RUNS]: how close the CPU fp32 engine gets to OpenBLAS sgemm here.
+# Runs awsdt-fsdp --model small with 2 threads RUNS times (default 3); each run's start-up sgemm calibration is
+# the sgemm measurement of that run, so every ratio compares numbers taken minutes apart at most. Prints each
+# run's model FLOP/s, sgemm FLOP/s and ratio, then the medians, and the time per op class of the last run.
 # Builds nothing: BUILD_DIR (default: build) must already contain bin/awsdt-fsdp.
 set -euo pipefail
 
 build=${1:-build}
 steps=${2:-6}
+runs=${3:-3}
 exe="$build/bin/awsdt-fsdp"
 if [[ ! -x "$exe" ]]; then
   echo "engine_vs_sgemm.sh: $exe not found; build it first (ninja -C $build awsdt-fsdp)" >&2
   exit 2
 fi
 
-log=$("$exe" --model small --threads 2 --steps "$steps" --op-breakdown 2>&1)
-echo "$log"
-echo
+rows=""
+for ((r = 1; r <= runs; ++r)); do
+  log=$("$exe" --model small --threads 2 --steps "$steps" --op-breakdown 2>&1)
+  sgemm=$(sed -n 's/.*sgemm peak: \([0-9.]*\) GFLOP\/s.*/\1/p' <<<"$log" | head -n1)
+  model=$(sed -n 's/.*median TFLOP\/s: \([0-9.]*\) .*/\1/p' <<<"$log" | head -n1)
+  if [[ -z "$sgemm" || -z "$model" ]]; then
+    echo "$log"
+    echo "engine_vs_sgemm.sh: could not find the sgemm peak or the summary line in the output above" >&2
+    exit 1
+  fi
+  row=$(awk -v r="$r" -v s="$sgemm" -v m="$model" \
+    'BEGIN { printf "%d %.2f %.2f %.1f", r, m * 1000, s, 100 * m * 1000 / s }')
+  echo "run $row" | awk '{ printf "run %d: model %7.2f GFLOP/s | sgemm %7.2f GFLOP/s | ratio %5.1f%%\n", $2, $3, $4, $5 }'
+  rows+="$row"$'\n'
+done
 
-sgemm=$(sed -n 's/.*sgemm peak: \([0-9.]*\) GFLOP\/s.*/\1/p' <<<"$log" | head -n1)
-model=$(sed -n 's/.*median TFLOP\/s: \([0-9.]*\) .*/\1/p' <<<"$log" | head -n1)
-if [[ -z "$sgemm" || -z "$model" ]]; then
-  echo "engine_vs_sgemm.sh: could not find the sgemm peak or the summary line in the output above" >&2
-  exit 1
-fi
-awk -v s="$sgemm" -v m="$model" 'BEGIN {
-  mg = m * 1000
-  printf "model FLOP/s (torchtitan count, median step): %.2f GFLOP/s\n", mg
-  printf "sgemm FLOP/s (n=1024, 2 threads, best run):   %.2f GFLOP/s\n", s
-  printf "ratio model / sgemm:                          %.1f%%\n", 100 * mg / s
-}'
+echo
+echo "last run, op breakdown:"
+sed -n '/^op breakdown/,$p' <<<"$log"
+echo
+# Medians over the runs (model FLOP/s uses the torchtitan count: 6·N + 12·L·d·T per token).
+printf '%s' "$rows" | awk '
+  function median(a, n,   i, j, t) {
+    for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
+    return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
+  }
+  { ++n; m[n] = $2; s[n] = $3; q[n] = $4 }
+  END {
+    printf "median model FLOP/s (torchtitan count): %.2f GFLOP/s over %d runs\n", median(m, n), n
+    printf "median sgemm FLOP/s (n=1024, 2 threads): %.2f GFLOP/s\n", median(s, n)
+    printf "median ratio model / sgemm:              %.1f%% (target 70%%)\n", median(q, n)
+  }'

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstddef>
 #include <string>
+#include <vector>
 
 #include "util/error.hpp"
 
@@ -21,12 +22,17 @@ int count_targets(const std::int32_t* targets, int N) {
 
 template <typename T>
 T cross_entropy_forward(T* probs, const T* logits, const std::int32_t* targets, int N, int V) {
-  double loss_sum = 0;
+  for (int n = 0; n < N; ++n) {
+    AWSDT_CHECK(targets[n] < V, "target id " + std::to_string(targets[n]) + " outside the vocabulary [0, " +
+                                    std::to_string(V) + ")");
+  }
+  // Rows in parallel; their losses are summed afterwards in row order, independent of the thread count.
+  std::vector<double> row_loss(static_cast<std::size_t>(N), 0.0);
+#pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {
     const T* z = logits + static_cast<std::size_t>(n) * V;
     T* p = probs + static_cast<std::size_t>(n) * V;
     std::int32_t y = targets[n];
-    AWSDT_CHECK(y < V, "target id " + std::to_string(y) + " outside the vocabulary [0, " + std::to_string(V) + ")");
     T maxv = z[0];
     for (int i = 1; i < V; ++i) maxv = std::max(maxv, z[i]);
     T z_target = y >= 0 ? z[y] : T(0);  // read before p (which may alias z) is written
@@ -38,8 +44,10 @@ T cross_entropy_forward(T* probs, const T* logits, const std::int32_t* targets, 
     T inv = T(1) / sum;
     for (int i = 0; i < V; ++i) p[i] *= inv;
     // −log softmax(z)[y] = log Σ exp(z − max) + max − z[y], which cannot overflow to inf as −log p[y] can.
-    if (y >= 0) loss_sum += std::log(static_cast<double>(sum)) + static_cast<double>(maxv - z_target);
+    if (y >= 0) row_loss[n] = std::log(static_cast<double>(sum)) + static_cast<double>(maxv - z_target);
   }
+  double loss_sum = 0;
+  for (double l : row_loss) loss_sum += l;
   int valid = count_targets(targets, N);
   return valid == 0 ? T(0) : static_cast<T>(loss_sum / valid);
 }
@@ -49,6 +57,7 @@ void cross_entropy_backward(T* dlogits, const T* probs, const std::int32_t* targ
   int valid = count_targets(targets, N);
   if (valid == 0) return;
   T scale = dloss / T(valid);
+#pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {
     std::int32_t y = targets[n];
     if (y < 0) continue;

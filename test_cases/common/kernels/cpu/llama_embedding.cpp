@@ -14,7 +14,10 @@ void embedding_forward(T* out, const std::int32_t* tokens, const T* table, int N
     std::int32_t tok = tokens[n];
     AWSDT_CHECK(tok >= 0 && tok < V, "token id " + std::to_string(tok) + " outside the vocabulary [0, " +
                                          std::to_string(V) + ")");
-    const T* row = table + static_cast<std::size_t>(tok) * C;
+  }
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    const T* row = table + static_cast<std::size_t>(tokens[n]) * C;
     T* o = out + static_cast<std::size_t>(n) * C;
     for (int c = 0; c < C; ++c) o[c] = row[c];
   }

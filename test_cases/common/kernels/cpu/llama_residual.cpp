@@ -5,11 +5,13 @@ namespace awsdt::kernels::cpu {
 
 template <typename T>
 void residual_forward(T* out, const T* a, const T* b, std::size_t count) {
+#pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < count; ++i) out[i] = a[i] + b[i];
 }
 
 template <typename T>
 void residual_backward(T* da, T* db, const T* dout, std::size_t count) {
+#pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < count; ++i) {
     da[i] += dout[i];
     db[i] += dout[i];

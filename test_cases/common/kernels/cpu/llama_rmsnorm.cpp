@@ -8,6 +8,7 @@ namespace awsdt::kernels::cpu {
 
 template <typename T>
 void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int C, double eps) {
+#pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {
     const T* x = inp + static_cast<std::size_t>(n) * C;
     T* y = out + static_cast<std::size_t>(n) * C;
@@ -22,6 +23,9 @@ void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int 
 template <typename T>
 void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int N,
                       int C) {
+  // Rows in parallel for dinp; dweight sums over rows, so its pass splits the columns instead and adds the rows
+  // in order: the result does not depend on the thread count.
+#pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {
     const T* x = inp + static_cast<std::size_t>(n) * C;
     const T* dy = dout + static_cast<std::size_t>(n) * C;
@@ -31,10 +35,17 @@ void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T*
     T dot = 0;
     for (int c = 0; c < C; ++c) dot += dy[c] * weight[c] * x[c] * r;
     T mean_dot = dot / T(C);
-    for (int c = 0; c < C; ++c) {
-      T xhat = x[c] * r;
-      dweight[c] += dy[c] * xhat;
-      dx[c] += r * (dy[c] * weight[c] - xhat * mean_dot);
+    for (int c = 0; c < C; ++c) dx[c] += r * (dy[c] * weight[c] - x[c] * r * mean_dot);
+  }
+  constexpr int kColumns = 64;
+#pragma omp parallel for schedule(static)
+  for (int c0 = 0; c0 < C; c0 += kColumns) {
+    const int c1 = c0 + kColumns < C ? c0 + kColumns : C;
+    for (int n = 0; n < N; ++n) {
+      const T* x = inp + static_cast<std::size_t>(n) * C;
+      const T* dy = dout + static_cast<std::size_t>(n) * C;
+      const T r = rstd[n];
+      for (int c = c0; c < c1; ++c) dweight[c] += dy[c] * (x[c] * r);
     }
   }
 }

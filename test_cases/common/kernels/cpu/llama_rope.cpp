@@ -15,6 +15,7 @@ void rotate(T* x, const RopeTable<T>& table, int B, int T_len, int H, int head_d
   AWSDT_CHECK(head_dim == 2 * table.half, "RoPE table built for another head_dim");
   AWSDT_CHECK(T_len <= table.max_pos, "sequence longer than the RoPE table");
   const int half = table.half;
+#pragma omp parallel for collapse(2) schedule(static)
   for (int b = 0; b < B; ++b) {
     for (int t = 0; t < T_len; ++t) {
       const T* cs = table.cos.data() + static_cast<std::size_t>(t) * half;

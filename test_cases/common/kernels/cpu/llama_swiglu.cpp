@@ -7,6 +7,7 @@ namespace awsdt::kernels::cpu {
 
 template <typename T>
 void swiglu_forward(T* out, const T* gate, const T* up, std::size_t count) {
+#pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < count; ++i) {
     T sig = T(1) / (T(1) + std::exp(-gate[i]));
     out[i] = gate[i] * sig * up[i];
@@ -15,6 +16,7 @@ void swiglu_forward(T* out, const T* gate, const T* up, std::size_t count) {
 
 template <typename T>
 void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, std::size_t count) {
+#pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < count; ++i) {
     T g = gate[i];
     T sig = T(1) / (T(1) + std::exp(-g));

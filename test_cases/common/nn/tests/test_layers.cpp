@@ -158,6 +158,44 @@ TEST(NnLayers, AttentionBackward) {
   EXPECT_LT(fd_rel_error(v, accumulated(dv), loss), kTol);
 }
 
+// Long enough for three row blocks (128, 128, 4 rows): the blocked GEMMs against a plain softmax-weighted sum
+// written here, and the backward against finite differences.
+TEST(NnLayers, AttentionAcrossRowBlocks) {
+  AttentionShape s{1, 260, 2, 1, 2};
+  const std::size_t nq = s.T * s.n_heads * s.head_dim, nkv = s.T * s.n_kv_heads * s.head_dim;
+  Vec q = random_vec(nq, 40), k = random_vec(nkv, 41), v = random_vec(nkv, 42), r = random_vec(nq, 43);
+  Vec out(nq), att(static_cast<std::size_t>(s.n_heads) * s.T * s.T);
+  attention_forward(out.data(), att.data(), q.data(), k.data(), v.data(), s);
+  const int hd = s.head_dim;
+  for (int h = 0; h < s.n_heads; ++h) {
+    for (int t = 0; t < s.T; ++t) {
+      Vec w(t + 1);
+      double mx = -1e300, sum = 0;
+      for (int j = 0; j <= t; ++j) {
+        w[j] = 0;
+        for (int d = 0; d < hd; ++d) w[j] += q[(t * s.n_heads + h) * hd + d] * k[j * hd + d] / std::sqrt(double(hd));
+        mx = std::max(mx, w[j]);
+      }
+      for (double& x : w) sum += (x = std::exp(x - mx));
+      for (int d = 0; d < hd; ++d) {
+        double expect = 0;
+        for (int j = 0; j <= t; ++j) expect += w[j] / sum * v[j * hd + d];
+        ASSERT_NEAR(out[(t * s.n_heads + h) * hd + d], expect, 1e-12) << "t " << t << " h " << h;
+      }
+    }
+  }
+  auto loss = [&] {
+    attention_forward(out.data(), att.data(), q.data(), k.data(), v.data(), s);
+    return dot(out, r);
+  };
+  loss();
+  Vec dq(nq, kGradInit), dk(nkv, kGradInit), dv(nkv, kGradInit);
+  attention_backward(dq.data(), dk.data(), dv.data(), r.data(), q.data(), k.data(), v.data(), att.data(), s);
+  EXPECT_LT(fd_rel_error(q, accumulated(dq), loss), kTol);
+  EXPECT_LT(fd_rel_error(k, accumulated(dk), loss), kTol);
+  EXPECT_LT(fd_rel_error(v, accumulated(dv), loss), kTol);
+}
+
 TEST(NnLayers, AttentionIsCausalWithGroupedKvHeads) {
   AttentionShape s{1, 3, 4, 2, 2};
   const std::size_t nq = s.T * s.n_heads * s.head_dim, nkv = s.T * s.n_kv_heads * s.head_dim;
