@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check: on a machine with GPUs and the CUDA toolkit, build awsdt with CUDA and NCCL required, run the
-# `gpu` tests and the collectives on every GPU of this machine (one process, -g N, env bootstrap: no MPI needed).
+# `gpu` tests, the collectives on every GPU of this machine (one process, -g N, env bootstrap: no MPI needed) and
+# the CUDA training engine (awsdt-fsdp --device cuda).
 # Without our Debian packages there, run tools/gpu-deps.sh on a machine that has apt first and carry .gpu-deps.
 # NCCL comes from the CUDA toolkit or, failing that, from the pip wheel (nvidia-nccl-cu*).
 # Results go to $OUT (default /tmp/awsdt-gpu-check).
@@ -36,3 +37,10 @@ env MASTER_ADDR=127.0.0.1 MASTER_PORT=29533 RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 \
 env MASTER_ADDR=127.0.0.1 MASTER_PORT=29534 RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 \
   "$BUILD/bin/awsdt-collectives" all_reduce -b 1M -e 256M -f 4 -g "$ngpus" -G 10 --backend nccl --bootstrap env \
   2>&1 | tee "$OUT/collectives-graph.txt"
+
+# The CUDA training engine on one GPU: llama3_2_1b shapes with 4 layers (MFU against the catalog's peak), and a
+# reduced llama3_1_8b (2 layers) for the FSDP issue's 1-GPU figures.
+"$BUILD/bin/awsdt-fsdp" --device cuda --model llama3_2_1b --n-layers 4 --seq-len 2048 --micro-batch-size 4 \
+  --steps 12 --log-every 2 --output "$OUT/fsdp-llama3_2_1b.json" 2>&1 | tee "$OUT/fsdp-llama3_2_1b.txt"
+"$BUILD/bin/awsdt-fsdp" --device cuda --model llama3_1_8b --n-layers 2 --seq-len 2048 --micro-batch-size 2 \
+  --steps 8 --log-every 2 --output "$OUT/fsdp-llama3_1_8b.json" 2>&1 | tee "$OUT/fsdp-llama3_1_8b.txt"

@@ -6,6 +6,8 @@
 
 #include <fmt/format.h>
 
+#include "awsdt/config.hpp"
+#include "device/device.hpp"
 #include "util/error.hpp"
 
 namespace awsdt::fsdp {
@@ -13,7 +15,9 @@ namespace awsdt::fsdp {
 void add_options(CLI::App& app, Options& o) {
   app.add_option("--model", o.model, "model preset (" + fmt::format("{}", fmt::join(nn::model_preset_names(), ", ")) + ")")
       ->capture_default_str();
-  app.add_option("--device", o.device, "cpu or cuda (cuda is not built yet)")->capture_default_str();
+  app.add_option("--device", o.device,
+                 "cpu (fp32 engine, FSDP over MPI ranks) or cuda[:N] (bf16 engine on one GPU, one process)")
+      ->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads for GEMMs (OpenBLAS) and the other layers (OpenMP); 0: the libraries' defaults")->capture_default_str();
   app.add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
   app.add_option("--micro-batch-size", o.micro_batch_size, "sequences per forward/backward")->capture_default_str();
@@ -100,11 +104,21 @@ void require(bool cond, const std::string& msg) {
 }  // namespace
 
 Plan make_plan(const Options& o, int world) {
-  if (o.device == "cuda" || o.device.rfind("cuda:", 0) == 0)
-    throw UsageError("--device cuda: the CUDA engine is not built yet; use --device cpu");
-  require(o.device == "cpu", "--device must be cpu or cuda (got '" + o.device + "')");
+  const Device device = Device::parse(o.device);
   Plan p;
   p.world = world;
+  if (device.is_cuda()) {
+    require(AWSDT_HAVE_CUDA, "--device " + o.device + ": this build of awsdt has no CUDA (configure with nvcc present)");
+    require(world == 1, "--device cuda trains on one GPU in one process (got " + std::to_string(world) +
+                            " ranks); sharding over NCCL is not built yet: use --device cpu for FSDP over MPI");
+    require(o.checkpoint_dir.empty(),
+            "--checkpoint-dir needs --device cpu (the CUDA engine does not write sharded checkpoints yet)");
+    require(!o.recompute, "--recompute needs --device cpu (the CUDA engine keeps every block's activations)");
+    require(o.param_dtype == "fp32" && o.reduce_dtype == "fp32",
+            "--param-dtype/--reduce-dtype apply to FSDP communication on --device cpu; the CUDA engine always "
+            "computes in bf16 with fp32 master weights");
+    p.cuda_device = device.index;
+  }
   p.model = nn::model_preset(o.model);
   auto override_field = [](int& field, int value, const char* flag) {
     if (value < 0) throw UsageError(fmt::format("{} must be positive (got {})", flag, value));

@@ -18,7 +18,7 @@ namespace awsdt::fsdp {
 /// Everything the command line sets, as typed (before validation).
 struct Options {
   std::string model = "tiny";       ///< preset name
-  std::string device = "cpu";       ///< cpu (cuda: not built yet)
+  std::string device = "cpu";       ///< cpu, cuda or cuda:N (one GPU, one process)
   int threads = 0;                  ///< BLAS threads (0: the library's default)
   int steps = 20;                   ///< optimizer steps
   int micro_batch_size = 4;         ///< sequences per forward/backward
@@ -78,6 +78,7 @@ struct Plan {
   bool recompute = false;       ///< activation recomputation per block
   bool param_bf16 = false;      ///< gather (and compute on) bf16-rounded parameters
   bool reduce_bf16 = false;     ///< reduce-scatter gradients in bf16
+  int cuda_device = -1;         ///< the GPU of --device cuda[:N] (-1: the CPU engine)
   /// Tokens per optimizer step (all ranks).
   std::int64_t tokens_per_step() const { return static_cast<std::int64_t>(global_batch) * seq_len; }
 };

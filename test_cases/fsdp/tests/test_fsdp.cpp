@@ -128,7 +128,9 @@ TEST(Fsdp, BadInputIsOneLineAndExitTwo) {
   expect_usage_error("--model nosuchmodel", "unknown model preset 'nosuchmodel'");
   expect_usage_error("--model tiny --n-heads 3", "must divide dim");
   expect_usage_error("--model tiny --micro-batch-size 4 --global-batch-size 6", "not divisible");
-  expect_usage_error("--model tiny --device cuda", "not built yet");
+  expect_usage_error("--model tiny --device tpu", "tpu");
+  expect_usage_error("--model tiny --device cuda --recompute", "--recompute needs --device cpu");
+  expect_usage_error("--model tiny --device cuda --checkpoint-dir /tmp/x", "--checkpoint-dir needs --device cpu");
   expect_usage_error("--model tiny --lr-schedule step", "unknown learning-rate schedule");
   expect_usage_error("--model tiny --seq-len 65", "exceeds");
   expect_usage_error("--model tiny --no-such-flag", "no-such-flag");

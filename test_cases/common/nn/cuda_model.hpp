@@ -1,0 +1,54 @@
+// CudaModel: the Llama decoder of nn::Model on one CUDA GPU, in mixed precision as llm.c and PyTorch AMP train:
+// bf16 weights and activations for compute (cuBLASLt GEMMs, flash-style attention), fp32 master weights,
+// gradients and AdamW state. Parameters keep nn::Model's units (one contiguous buffer each, same layout), so
+// weights move between the CPU engine, safetensors files and the GPU unit by unit. CUDA types never appear
+// here; builds without CUDA compile this class and fail at run time with a clear message.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include "nn/config.hpp"
+#include "nn/model.hpp"
+#include "nn/optimizer.hpp"
+
+namespace awsdt::nn {
+
+/// A Llama-family decoder training on CUDA device `device` (one stream; every call is ordered on it).
+class CudaModel {
+ public:
+  /// Allocates parameters, gradients and optimizer state on the GPU and copies the parameters of `init` (a CPU
+  /// model of the same config: its seeded initialisation or loaded weights), so both start bit-identical.
+  CudaModel(const Model& init, int device);
+  ~CudaModel();
+  CudaModel(const CudaModel&) = delete;
+  CudaModel& operator=(const CudaModel&) = delete;
+
+  /// The model's shape.
+  const ModelConfig& config() const;
+  /// Runs tokens[B·T] (host) through the model; with targets (host, < 0 ignored) returns the mean
+  /// cross-entropy and prepares backward() for grad_weight · loss (1/micro-batches accumulates their mean);
+  /// without targets returns 0.
+  float forward(const std::int32_t* tokens, const std::int32_t* targets, int B, int T, float grad_weight = 1.0f);
+  /// Adds ∂(grad_weight · loss)/∂parameters of the last forward (which had targets) to the fp32 gradients.
+  void backward();
+  /// Sets every gradient to zero.
+  void zero_grad();
+  /// Clips the gradients to global norm grad_clip (≤ 0: off) and applies one AdamW update at lr to the fp32
+  /// master weights, refreshing the bf16 copies; returns the norm before clipping.
+  double optimizer_step(const AdamWOptions& options, double lr, double grad_clip);
+  /// Copies the fp32 master parameters (and, when `grads`, the gradients) into host units of the same layout.
+  void download(std::vector<ParamUnit>& units, bool grads = false) const;
+  /// Bytes of GPU memory held: parameters (fp32 + bf16), gradients, optimizer state, activations.
+  std::int64_t device_bytes() const;
+  /// Waits for all work enqueued so far.
+  void synchronize();
+
+  struct Impl;
+
+ private:
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace awsdt::nn

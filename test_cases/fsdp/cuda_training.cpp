@@ -1,0 +1,130 @@
+// The single-GPU training loop: micro-batches accumulate into the fp32 gradients (each weighted 1/grad_accum,
+// so the step sees their mean, as the CPU trainer), then clipping and AdamW on the GPU.
+#include "cuda_training.hpp"
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <memory>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "bench/summary.hpp"
+#include "device/device.hpp"
+#include "gpu_peak.hpp"
+#include "nn/cuda_model.hpp"
+#include "nn/data.hpp"
+#include "nn/model.hpp"
+#include "nn/safetensors.hpp"
+#include "report.hpp"
+#include "results/result.hpp"
+#include "util/error.hpp"
+
+namespace awsdt::fsdp {
+namespace {
+
+double ms_since(std::chrono::steady_clock::time_point t0) {
+  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+}  // namespace
+
+int run_on_cuda(const Options& o, const Plan& plan, int argc, char** argv) {
+  if (plan.cuda_device >= cuda_device_count()) {
+    throw UsageError(fmt::format("--device {}: {} CUDA device(s) visible to this process", o.device,
+                                 cuda_device_count()));
+  }
+  const Device device = Device::cuda(plan.cuda_device);
+  const std::string gpu = device_description(device);
+  const std::optional<double> peak_tflops = gpu_peak_tflops(gpu, default_instance_catalog());
+  std::printf("device: %s | peak bf16: %s\n", gpu.c_str(),
+              peak_tflops ? fmt::format("{:.0f} TFLOP/s (instance catalog)", *peak_tflops).c_str()
+                          : "not in the instance catalog (MFU reported as 0)");
+
+  std::unique_ptr<nn::TokenSource> data =
+      o.data.empty() ? nn::make_synthetic_source(plan.synthetic, plan.model.vocab_size, plan.micro_batch,
+                                                 plan.seq_len, o.seed)
+                     : nn::make_file_source(o.data, plan.data_dtype, plan.model.vocab_size, plan.micro_batch,
+                                            plan.seq_len, 0, 1);
+  std::printf("data: %s\n%s", data->describe().c_str(), describe_plan(plan, o).c_str());
+
+  // The CPU model draws (or loads) the initial weights, so a seed gives the same start on every device.
+  nn::Model host(plan.model, o.seed);
+  if (!o.init_from.empty()) nn::load_safetensors(host, o.init_from);
+  nn::CudaModel model(host, plan.cuda_device);
+
+  const double flops = step_flops(plan);
+  auto doc = make_result_document("fsdp", argc, argv);
+  doc.world_size = 1;
+  doc.backend = "none";
+  doc.config = {{"model", o.model}, {"device", device.str()}, {"gpu", gpu}, {"steps", o.steps},
+                {"micro_batch_size", plan.micro_batch}, {"global_batch_size", plan.global_batch},
+                {"seq_len", plan.seq_len}, {"grad_accum", plan.grad_accum}, {"lr", o.lr}, {"seed", o.seed},
+                {"data", data->describe()}};
+  if (peak_tflops) doc.config["gpu_peak_bf16_tflops"] = *peak_tflops;
+
+  std::vector<double> tps, tflops_v, mfu_v, step_ms;
+  double final_loss = 0;
+  bool finite = true;
+  nn::TokenBatch batch;
+  const float weight = 1.0f / static_cast<float>(plan.grad_accum);
+  for (int s = 0; s < o.steps; ++s) {
+    const auto t0 = std::chrono::steady_clock::now();
+    model.zero_grad();
+    double loss = 0;
+    for (int i = 0; i < plan.grad_accum; ++i) {
+      data->next(batch);
+      loss += model.forward(batch.inputs.data(), batch.targets.data(), batch.B, batch.T, weight);
+      model.backward();
+    }
+    loss /= plan.grad_accum;
+    const double compute_ms = ms_since(t0);
+    const double lr = plan.schedule.at(s);
+    const double norm = model.optimizer_step(o.adamw, lr, o.grad_clip);
+    model.synchronize();
+    StepStats st;
+    st.loss = loss;
+    st.grad_norm = norm;
+    st.lr = lr;
+    st.compute_ms = compute_ms;
+    st.step_ms = ms_since(t0);
+    st.optimizer_ms = st.step_ms - compute_ms;
+    const double tokens_per_s = plan.tokens_per_step() / (st.step_ms / 1e3);
+    const double achieved = flops / (st.step_ms / 1e3);
+    const double mfu = peak_tflops ? 100.0 * achieved / (*peak_tflops * 1e12) : 0.0;
+    final_loss = loss;
+    finite = finite && std::isfinite(loss) && std::isfinite(norm);
+    if (s > 0 || o.steps == 1) {  // the first step pays for allocation and cuBLASLt's algorithm choice
+      tps.push_back(tokens_per_s);
+      tflops_v.push_back(achieved / 1e12);
+      mfu_v.push_back(mfu);
+      step_ms.push_back(st.step_ms);
+    }
+    doc.rows.push_back({{"step", s + 1}, {"loss", loss}, {"grad_norm", norm}, {"lr", lr}, {"step_ms", st.step_ms},
+                        {"compute_ms", compute_ms}, {"optimizer_ms", st.optimizer_ms},
+                        {"tokens_per_s", tokens_per_s}, {"tflops", achieved / 1e12}, {"mfu", mfu}});
+    if (s == 0 || (s + 1) % o.log_every == 0 || s + 1 == o.steps)
+      std::printf("%s\n", step_line(s + 1, o.steps, st, tokens_per_s, achieved / 1e12, mfu).c_str());
+  }
+
+  const Summary tps_s = summarize(tps), tflops_s = summarize(tflops_v), mfu_s = summarize(mfu_v);
+  const std::int64_t gpu_bytes = model.device_bytes();
+  doc.summary = {{"final_loss", final_loss},          {"median_tokens_per_s", tps_s.p50},
+                 {"median_tflops", tflops_s.p50},     {"median_mfu", mfu_s.p50},
+                 {"step_ms", summarize(step_ms)},     {"gpu_bytes", gpu_bytes}};
+  std::printf("summary | final loss: %.6f | median tokens/s: %.1f | median TFLOP/s: %.2f | median MFU: %.2f%% | "
+              "GPU memory held: %.1f MiB\n",
+              final_loss, tps_s.p50, tflops_s.p50, mfu_s.p50, static_cast<double>(gpu_bytes) / (1 << 20));
+
+  if (!o.export_path.empty()) {
+    model.download(host.units());
+    nn::save_safetensors(host, o.export_path);
+    std::printf("exported %s\n", o.export_path.c_str());
+  }
+  doc.add_check("finite loss", finite, fmt::format("final loss {}", final_loss));
+  if (!o.output.empty()) write_result_document(doc, o.output);
+  return report_checks(doc, "awsdt-fsdp");
+}
+
+}  // namespace awsdt::fsdp
