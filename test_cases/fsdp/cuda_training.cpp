@@ -18,6 +18,7 @@
 #include "nn/model.hpp"
 #include "nn/safetensors.hpp"
 #include "report.hpp"
+#include "slice_source.hpp"
 #include "results/result.hpp"
 #include "util/error.hpp"
 
@@ -42,11 +43,12 @@ int run_on_cuda(const Options& o, const Plan& plan, int argc, char** argv) {
               peak_tflops ? fmt::format("{:.0f} TFLOP/s (instance catalog)", *peak_tflops).c_str()
                           : "not in the instance catalog (MFU reported as 0)");
 
-  std::unique_ptr<nn::TokenSource> data =
-      o.data.empty() ? nn::make_synthetic_source(plan.synthetic, plan.model.vocab_size, plan.micro_batch,
-                                                 plan.seq_len, o.seed)
-                     : nn::make_file_source(o.data, plan.data_dtype, plan.model.vocab_size, plan.micro_batch,
-                                            plan.seq_len, 0, 1);
+  // Sequences one at a time, grouped into micro-batches, as the CPU path does: a seed gives both devices the
+  // same batches.
+  std::unique_ptr<nn::TokenSource> sequences =
+      o.data.empty() ? nn::make_synthetic_source(plan.synthetic, plan.model.vocab_size, 1, plan.seq_len, o.seed)
+                     : nn::make_file_source(o.data, plan.data_dtype, plan.model.vocab_size, 1, plan.seq_len, 0, 1);
+  auto data = std::make_unique<RankSliceSource>(std::move(sequences), plan.micro_batch, plan.global_batch, 0, 1, 0);
   std::printf("data: %s\n%s", data->describe().c_str(), describe_plan(plan, o).c_str());
 
   // The CPU model draws (or loads) the initial weights, so a seed gives the same start on every device.
@@ -79,6 +81,7 @@ int run_on_cuda(const Options& o, const Plan& plan, int argc, char** argv) {
       model.backward();
     }
     loss /= plan.grad_accum;
+    model.synchronize();  // the last backward is only enqueued: wait for it to split compute from optimizer time
     const double compute_ms = ms_since(t0);
     const double lr = plan.schedule.at(s);
     const double norm = model.optimizer_step(o.adamw, lr, o.grad_clip);

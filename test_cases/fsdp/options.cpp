@@ -114,6 +114,9 @@ Plan make_plan(const Options& o, int world) {
     require(o.checkpoint_dir.empty(),
             "--checkpoint-dir needs --device cpu (the CUDA engine does not write sharded checkpoints yet)");
     require(!o.recompute, "--recompute needs --device cpu (the CUDA engine keeps every block's activations)");
+    require(!o.calibrate_only && !o.op_breakdown && o.dump_params.empty(),
+            "--calibrate-only, --op-breakdown and --dump-params need --device cpu (they measure or dump the CPU "
+            "engine)");
     require(o.param_dtype == "fp32" && o.reduce_dtype == "fp32",
             "--param-dtype/--reduce-dtype apply to FSDP communication on --device cpu; the CUDA engine always "
             "computes in bf16 with fp32 master weights");

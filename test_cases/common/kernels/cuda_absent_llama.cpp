@@ -53,6 +53,7 @@ void attention_backward(Bf16*, Bf16*, Bf16*, const Bf16*, const Bf16*, const Bf1
 struct LinearContext::Impl {};
 LinearContext::LinearContext() { no_cuda(); }
 LinearContext::~LinearContext() = default;
+std::size_t LinearContext::workspace_bytes() { return 0; }
 void LinearContext::forward(Bf16*, const Bf16*, const Bf16*, int, int, int, void*) { no_cuda(); }
 void LinearContext::backward(Bf16*, bool, float*, const Bf16*, const Bf16*, const Bf16*, int, int, int, void*) {
   no_cuda();

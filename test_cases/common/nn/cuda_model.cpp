@@ -83,8 +83,7 @@ struct CudaModel::Impl {
 
   void resize(int b, int t) {
     if (b == B && t == T) return;
-    B = b;
-    T = t;
+    B = T = 0;  // until every buffer below exists: a failed allocation must not leave a half-sized set behind
     const std::size_t n = static_cast<std::size_t>(b) * t, C = cfg.dim, KV = cfg.kv_dim(), F = cfg.ffn_dim,
                       V = cfg.vocab_size, heads_rows = static_cast<std::size_t>(b) * cfg.n_heads * t;
     tokens = dbuf(n * sizeof(std::int32_t));
@@ -131,6 +130,8 @@ struct CudaModel::Impl {
     copy_async(rope_cos.data(), table.cos.data(), rope_cos.bytes(), stream);
     copy_async(rope_sin.data(), table.sin.data(), rope_sin.bytes(), stream);
     stream.synchronize();  // the host table dies here
+    B = b;
+    T = t;
   }
 
   k::AttentionShape attention_shape() const {
@@ -328,6 +329,8 @@ void CudaModel::download(std::vector<ParamUnit>& units, bool grads) const {
   AWSDT_CHECK(units.size() == m.units.size(), "CudaModel::download: unit count differs");
   for (std::size_t i = 0; i < units.size(); ++i) {
     AWSDT_CHECK(units[i].params.size() == m.units[i].layout.size, "CudaModel::download: unit size differs");
+    AWSDT_CHECK(!grads || units[i].grads.size() == m.units[i].layout.size,
+                "CudaModel::download: gradient buffer size differs");
     copy_async(units[i].params.data(), m.units[i].master.data(), m.units[i].master.bytes(), m.stream);
     if (grads) copy_async(units[i].grads.data(), m.units[i].grads.data(), m.units[i].grads.bytes(), m.stream);
   }
@@ -336,7 +339,7 @@ void CudaModel::download(std::vector<ParamUnit>& units, bool grads) const {
 
 std::int64_t CudaModel::device_bytes() const {
   const Impl& m = *impl_;
-  std::int64_t total = 0;
+  std::int64_t total = static_cast<std::int64_t>(m.norm_acc.bytes() + k::LinearContext::workspace_bytes());
   for (const DeviceUnit& u : m.units)
     total += u.master.bytes() + u.compute.bytes() + u.grads.bytes() + u.m.bytes() + u.v.bytes();
   for (const Buffer* b : {&m.tokens, &m.targets, &m.residual, &m.lnf, &m.rstdf, &m.logits, &m.losses, &m.proj, &m.rope_cos,

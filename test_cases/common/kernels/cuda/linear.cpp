@@ -13,6 +13,7 @@
 #include <map>
 #include <string>
 #include <tuple>
+#include <type_traits>
 
 #include "device/cuda/check_cuda.hpp"
 
@@ -59,6 +60,16 @@ struct LinearContext::Impl {
   void* workspace = nullptr;
   std::map<GemmKey, std::unique_ptr<GemmPlan>> plans;
 
+  Impl() {
+    AWSDT_CHECK_CUBLAS(cublasLtCreate(&handle));
+    AWSDT_CHECK_CUDA(cudaMalloc(&workspace, kWorkspaceBytes));  // on failure ~Impl frees the handle
+  }
+  ~Impl() {
+    plans.clear();
+    if (workspace) cudaFree(workspace);
+    if (handle) cublasLtDestroy(handle);
+  }
+
   // Column-major D[m,n] = op(A)·op(B) + β·D; A stored [k,m] when transposed else [m,k] (likewise B).
   GemmPlan& plan(const GemmKey& key) {
     auto it = plans.find(key);
@@ -78,6 +89,8 @@ struct LinearContext::Impl {
 
     cublasLtMatmulPreference_t pref = nullptr;
     AWSDT_CHECK_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
+    const std::unique_ptr<std::remove_pointer_t<cublasLtMatmulPreference_t>, decltype(&cublasLtMatmulPreferenceDestroy)>
+        pref_guard(pref, &cublasLtMatmulPreferenceDestroy);
     const std::size_t ws = kWorkspaceBytes;
     AWSDT_CHECK_CUBLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
                                                             sizeof(ws)));
@@ -90,7 +103,6 @@ struct LinearContext::Impl {
     int found = 0;
     const cublasStatus_t st =
         cublasLtMatmulAlgoGetHeuristic(handle, p->desc, p->a, p->b, p->c, p->c, pref, 1, &result, &found);
-    cublasLtMatmulPreferenceDestroy(pref);
     if (st != CUBLAS_STATUS_SUCCESS || found == 0) {
       AWSDT_THROW("cuBLASLt has no bf16 algorithm for a " + std::to_string(key.m) + "x" + std::to_string(key.n) +
                   "x" + std::to_string(key.k) + " GEMM (status " + std::to_string(int(st)) + ")");
@@ -110,16 +122,11 @@ struct LinearContext::Impl {
   }
 };
 
-LinearContext::LinearContext() : impl_(std::make_unique<Impl>()) {
-  AWSDT_CHECK_CUBLAS(cublasLtCreate(&impl_->handle));
-  AWSDT_CHECK_CUDA(cudaMalloc(&impl_->workspace, kWorkspaceBytes));
-}
+LinearContext::LinearContext() : impl_(std::make_unique<Impl>()) {}
 
-LinearContext::~LinearContext() {
-  impl_->plans.clear();
-  if (impl_->workspace) cudaFree(impl_->workspace);
-  if (impl_->handle) cublasLtDestroy(impl_->handle);
-}
+LinearContext::~LinearContext() = default;
+
+std::size_t LinearContext::workspace_bytes() { return kWorkspaceBytes; }
 
 void LinearContext::forward(Bf16* out, const Bf16* inp, const Bf16* weight, int N, int IC, int OC, void* stream) {
   impl_->run({OC, N, IC, true, false, false, false}, weight, inp, out, 0.0f, stream);

@@ -3,6 +3,7 @@
 // kernels/cpu/llama_linear; host functions enqueueing on a cudaStream_t, device pointers.
 #pragma once
 
+#include <cstddef>
 #include <memory>
 
 #include "kernels/cuda/llama_layers.hpp"
@@ -22,6 +23,9 @@ class LinearContext {
   /// dinp[N,IC] (= or += by accumulate_dinp; null to skip) = dout · weight, and dweight[OC,IC] += doutᵀ · inp.
   void backward(Bf16* dinp, bool accumulate_dinp, float* dweight, const Bf16* dout, const Bf16* inp,
                 const Bf16* weight, int N, int IC, int OC, void* stream);
+
+  /// GPU memory each context holds for cuBLASLt's workspace.
+  static std::size_t workspace_bytes();
 
   struct Impl;
 

@@ -1,12 +1,11 @@
 // GPU tests (label gpu) of the CUDA engine against the fp32 CPU engine, from the same initial weights: the loss,
 // every unit's gradients, and a short training run. bf16 activations put the GPU within bf16 rounding of the
-// CPU, not bit-equal: the loss within 2% relative, gradients within 5% relative L2 error per unit (with cosine
-// similarity above 0.995), and the training curve within 3% per step. Skipped where no GPU is visible.
+// CPU, not bit-equal: the loss within 0.5% relative, gradients within 5% relative L2 error per unit, the first
+// training steps within 3%; AdamW itself is bit-exact. Skipped where no GPU is visible.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <cstdint>
-#include <numeric>
 #include <random>
 #include <span>
 #include <vector>
@@ -24,8 +23,9 @@ namespace {
   if (cuda_device_count() == 0) GTEST_SKIP() << "no GPU visible: skipping GPU test"
 
 // tiny's layout with GPU-sized heads: head_dim 64 (the shapes the attention kernels are tuned for), GQA 4:2.
-ModelConfig test_config() {
+ModelConfig test_config(bool tied = true) {
   ModelConfig c = model_preset("tiny");
+  c.tied_embeddings = tied;
   c.dim = 256;
   c.n_heads = 4;
   c.n_kv_heads = 2;
@@ -43,28 +43,19 @@ std::vector<std::int32_t> random_tokens(int n, int vocab, std::uint64_t seed) {
   return t;
 }
 
-struct Compare {
-  double rel_l2, cosine;
-};
-
-Compare compare(const std::vector<float>& got, const std::vector<float>& ref) {
-  double diff = 0, norm_ref = 0, norm_got = 0, dot = 0;
+// ‖got − ref‖ / ‖ref‖.
+double relative_l2(const std::vector<float>& got, const std::vector<float>& ref) {
+  double diff = 0, norm_ref = 0;
   for (std::size_t i = 0; i < ref.size(); ++i) {
     diff += (double(got[i]) - ref[i]) * (double(got[i]) - ref[i]);
     norm_ref += double(ref[i]) * ref[i];
-    norm_got += double(got[i]) * got[i];
-    dot += double(got[i]) * ref[i];
   }
-  return {std::sqrt(diff / norm_ref), dot / std::sqrt(norm_ref * norm_got)};
+  return std::sqrt(diff / norm_ref);
 }
 
-TEST(CudaModel, LossAndGradientsMatchTheCpuEngine) {
-  REQUIRE_GPU();
-  const ModelConfig c = test_config();
-  Model cpu(c, 7);
-  CudaModel gpu(cpu, 0);
-  const int B = 2, T = 96;
-  std::vector<std::int32_t> tokens = random_tokens(B * T, c.vocab_size, 1), targets = random_tokens(B * T, c.vocab_size, 2);
+void expect_matches_cpu(const ModelConfig& c, CudaModel& gpu, Model& cpu, int B, int T, std::uint64_t seed) {
+  std::vector<std::int32_t> tokens = random_tokens(B * T, c.vocab_size, seed),
+                            targets = random_tokens(B * T, c.vocab_size, seed + 1);
   targets[5] = -1;  // ignored, as Hugging Face's -100
 
   const float cpu_loss = cpu.forward(tokens.data(), targets.data(), B, T);
@@ -73,15 +64,56 @@ TEST(CudaModel, LossAndGradientsMatchTheCpuEngine) {
   gpu.zero_grad();
   const float gpu_loss = gpu.forward(tokens.data(), targets.data(), B, T);
   gpu.backward();
-  EXPECT_NEAR(gpu_loss, cpu_loss, 0.02 * cpu_loss);
+  EXPECT_NEAR(gpu_loss, cpu_loss, 0.005 * cpu_loss) << "B " << B << " T " << T;
 
   Model downloaded(c, 99);  // other weights: download must overwrite them all
   gpu.download(downloaded.units(), /*grads=*/true);
   for (std::size_t u = 0; u < cpu.units().size(); ++u) {
     EXPECT_EQ(downloaded.units()[u].params, cpu.units()[u].params) << "unit " << u << ": the master weights moved";
-    const Compare g = compare(downloaded.units()[u].grads, cpu.units()[u].grads);
-    EXPECT_LT(g.rel_l2, 0.05) << "unit " << u;
-    EXPECT_GT(g.cosine, 0.995) << "unit " << u;
+    EXPECT_LT(relative_l2(downloaded.units()[u].grads, cpu.units()[u].grads), 0.05)
+        << "unit " << u << " B " << B << " T " << T;
+  }
+}
+
+TEST(CudaModel, LossAndGradientsMatchTheCpuEngine) {
+  REQUIRE_GPU();
+  const ModelConfig c = test_config();
+  Model cpu(c, 7);
+  CudaModel gpu(cpu, 0);
+  expect_matches_cpu(c, gpu, cpu, 2, 96, 1);
+  expect_matches_cpu(c, gpu, cpu, 3, 40, 3);  // another (B, T) on the same model: buffers resized
+}
+
+TEST(CudaModel, UntiedHeadMatchesTheCpuEngine) {
+  REQUIRE_GPU();
+  const ModelConfig c = test_config(/*tied=*/false);
+  Model cpu(c, 8);
+  CudaModel gpu(cpu, 0);
+  expect_matches_cpu(c, gpu, cpu, 2, 64, 5);
+}
+
+TEST(CudaModel, AdamWStepIsTheCpuOptimizerBitForBit) {
+  REQUIRE_GPU();
+  const ModelConfig c = test_config();
+  Model cpu(c, 9);
+  CudaModel gpu(cpu, 0);
+  const int B = 1, T = 32;
+  const auto tokens = random_tokens(B * T, c.vocab_size, 31), targets = random_tokens(B * T, c.vocab_size, 32);
+  gpu.zero_grad();
+  gpu.forward(tokens.data(), targets.data(), B, T);
+  gpu.backward();
+  Model before(c, 0);
+  gpu.download(before.units(), /*grads=*/true);  // the GPU's own gradients, fed to the CPU optimizer
+  AdamWOptions opt;
+  const double lr = 1e-3;
+  gpu.optimizer_step(opt, lr, /*grad_clip=*/0.0);
+  Model after(c, 0);
+  gpu.download(after.units());
+  for (std::size_t u = 0; u < before.units().size(); ++u) {
+    ParamUnit& x = before.units()[u];
+    AdamW cpu_opt(opt, x.params.size(), decay_segments(x.layout));
+    cpu_opt.step(x.params, x.grads, lr);
+    EXPECT_EQ(after.units()[u].params, x.params) << "unit " << u;
   }
 }
 
@@ -109,7 +141,7 @@ TEST(CudaModel, WeightedMicroBatchesAccumulateTheirMean) {
   for (std::size_t u = 0; u < cpu.units().size(); ++u) {
     std::vector<float> mean = cpu.units()[u].grads;
     for (float& x : mean) x *= 0.5f;
-    EXPECT_LT(compare(accumulated.units()[u].grads, mean).rel_l2, 0.05) << "unit " << u;
+    EXPECT_LT(relative_l2(accumulated.units()[u].grads, mean), 0.05) << "unit " << u;
   }
 }
 
@@ -142,9 +174,12 @@ TEST(CudaModel, TrainingFollowsTheCpuCurve) {
     gpu.backward();
     gpu.optimizer_step(opt, lr, 1.0);
   }
-  for (std::size_t s = 0; s < cpu_losses.size(); ++s)
-    EXPECT_NEAR(gpu_losses[s], cpu_losses[s], 0.03 * cpu_losses[s] + 0.02) << "step " << s + 1;
+  // bf16 rounding lets the two trajectories drift apart once the loss falls fast: the first steps must agree
+  // closely, and both must end far below where they started.
+  for (std::size_t s = 0; s < 10; ++s)
+    EXPECT_NEAR(gpu_losses[s], cpu_losses[s], 0.03 * cpu_losses[s]) << "step " << s + 1;
   EXPECT_LT(gpu_losses.back(), 0.5 * gpu_losses.front());
+  EXPECT_LT(cpu_losses.back(), 0.5 * cpu_losses.front());
 }
 
 TEST(CudaModel, OutOfVocabularyTokenIsAClearError) {
