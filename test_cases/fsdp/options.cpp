@@ -64,8 +64,9 @@ void add_options(CLI::App& app, Options& o) {
   d->add_option("--dump-params", o.dump_params, "after training, write the consolidated fp32 parameters (raw)");
   d->add_option("--backend", o.backend, "communication backend: auto or mpi")->capture_default_str();
   d->add_option("--mpi-wait", o.mpi_wait,
-                "MPI: spin (blocking collectives) or poll (test with short sleeps: leaves the core to compute when "
-                "ranks share cores with their communication)")
+                "MPI: poll (nonblocking collectives tested with short sleeps: the communication thread leaves the "
+                "core to the compute threads it shares it with; measured faster here) or spin (blocking "
+                "collectives, lowest latency when communication has cores of its own)")
       ->capture_default_str();
   app.add_option("--fail-rank", o.fail_rank, "test hook: the rank that dies (with --fail-at-step)")
       ->group("");
