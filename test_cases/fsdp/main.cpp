@@ -5,7 +5,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <cstdlib>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -105,14 +104,6 @@ Groups make_groups(Communicator& world, const Plan& plan) {
   return g;
 }
 
-// Ranks the launcher started (mpirun, srun, torchrun), from its environment; 1 when run directly.
-int launched_ranks() {
-  for (const char* name : {"OMPI_COMM_WORLD_SIZE", "PMI_SIZE", "SLURM_STEP_NUM_TASKS", "WORLD_SIZE"}) {
-    if (const char* v = std::getenv(name); v && std::atoi(v) > 0) return std::atoi(v);
-  }
-  return 1;
-}
-
 int run(int argc, char** argv) {
   CLI::App app{"awsdt-fsdp: Llama pre-training on the CPU fp32 engine, FSDP-sharded over MPI ranks"};
   Options o;
@@ -124,10 +115,9 @@ int run(int argc, char** argv) {
     std::fputs(describe_plan(make_plan(o), o).c_str(), stdout);
     return 0;
   }
-  // The CUDA engine runs as one process on one GPU: no communicator (a launcher's extra ranks are refused).
   if (Device::parse(o.device).is_cuda()) {
-    set_blas_threads(o.threads);
-    return run_on_cuda(o, make_plan(o, launched_ranks()), argc, argv);
+    make_plan(o);  // flag errors before any communicator starts
+    return run_on_cuda(o, argc, argv);
   }
   CommConfig cc;
   cc.backend = o.backend;

@@ -110,8 +110,9 @@ Plan make_plan(const Options& o, int world) {
   p.world = world;
   if (device.is_cuda()) {
     require(AWSDT_HAVE_CUDA, "--device " + o.device + ": this build of awsdt has no CUDA (configure with nvcc present)");
-    require(world == 1, "--device cuda trains on one GPU in one process (got " + std::to_string(world) +
-                            " ranks); sharding over NCCL is not built yet: use --device cpu for FSDP over MPI");
+    require(world == 1 || o.device == "cuda",
+            "--device " + o.device + " names one GPU; with several ranks use --device cuda (each rank takes the GPU "
+            "of its local rank)");
     require(o.checkpoint_dir.empty(),
             "--checkpoint-dir needs --device cpu (the CUDA engine does not write sharded checkpoints yet)");
     require(!o.recompute, "--recompute needs --device cpu (the CUDA engine keeps every block's activations)");
@@ -188,6 +189,11 @@ Plan make_plan(const Options& o, int world) {
     p.shard_group = o.shard_group_size > 0 ? o.shard_group_size : std::max(1, world / 2);
     require(world % p.shard_group == 0, fmt::format("--shard-group-size {} does not divide the {} rank(s)",
                                                     p.shard_group, world));
+  }
+  if (p.cuda_device >= 0) {
+    require(world == 1 || p.sharding == ShardingMode::none,
+            "--device cuda on " + std::to_string(world) + " ranks replicates the model (--sharding none, DDP over "
+            "NCCL); sharded GPU training (--sharding " + o.sharding + ") is not built yet: use --device cpu for it");
   }
   return p;
 }

@@ -355,4 +355,12 @@ std::int64_t CudaModel::device_bytes() const {
 
 void CudaModel::synchronize() { impl_->stream.synchronize(); }
 
+Stream& CudaModel::stream() { return impl_->stream; }
+
+std::vector<CudaModel::DeviceSpan> CudaModel::gradients() {
+  std::vector<DeviceSpan> spans;
+  for (DeviceUnit& u : impl_->units) spans.push_back({u.grads.as<float>(), u.layout.size});
+  return spans;
+}
+
 }  // namespace awsdt::nn

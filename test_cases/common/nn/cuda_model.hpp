@@ -9,6 +9,7 @@
 #include <memory>
 #include <vector>
 
+#include "device/device.hpp"
 #include "nn/config.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
@@ -44,6 +45,15 @@ class CudaModel {
   std::int64_t device_bytes() const;
   /// Waits for all work enqueued so far.
   void synchronize();
+  /// The stream every call is ordered on (collectives on the gradients go here, between backward and step).
+  Stream& stream();
+  /// Device memory of one unit's fp32 gradients.
+  struct DeviceSpan {
+    float* data;       ///< device pointer
+    std::size_t size;  ///< elements
+  };
+  /// Every unit's gradient buffer, in unit order (for all-reducing them across data-parallel ranks).
+  std::vector<DeviceSpan> gradients();
 
   struct Impl;
 
