@@ -52,7 +52,7 @@ nlohmann::json config_json(const Options& o, const Plan& p, const std::string& d
           {"tied_embeddings", c.tied_embeddings},
           {"parameters", c.parameter_count()},
           {"flops_per_token", c.flops_per_token(p.seq_len)},
-          {"device", o.device},
+          {"device", resolve_device(o.device)},
           {"threads", blas_threads()},
           {"steps", o.steps},
           {"micro_batch_size", p.micro_batch},
@@ -115,7 +115,7 @@ int run(int argc, char** argv) {
     std::fputs(describe_plan(make_plan(o), o).c_str(), stdout);
     return 0;
   }
-  if (Device::parse(o.device).is_cuda()) {
+  if (Device::parse(resolve_device(o.device)).is_cuda()) {
     make_plan(o);  // flag errors before any communicator starts
     return run_on_cuda(o, argc, argv);
   }

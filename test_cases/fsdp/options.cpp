@@ -16,7 +16,8 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--model", o.model, "model preset (" + fmt::format("{}", fmt::join(nn::model_preset_names(), ", ")) + ")")
       ->capture_default_str();
   app.add_option("--device", o.device,
-                 "cpu (fp32 engine, FSDP over MPI ranks) or cuda[:N] (bf16 engine on one GPU, one process)")
+                 "auto (cuda when a GPU is visible, else cpu), cpu (fp32 engine, FSDP over MPI ranks) or cuda[:N] "
+                 "(bf16 engine, one GPU per rank, DDP over NCCL)")
       ->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads for GEMMs (OpenBLAS) and the other layers (OpenMP); 0: the libraries' defaults")->capture_default_str();
   app.add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
@@ -51,7 +52,8 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("--op-breakdown", o.op_breakdown, "after training, time GEMMs and attention alone on the same shapes");
   app.add_flag("-v,--verbose", o.verbose, "debug logging");
   auto* d = app.add_option_group("distributed", "FSDP over the ranks mpirun started");
-  d->add_option("--sharding", o.sharding, "full (ZeRO-3), grad_op (ZeRO-2), none (DDP) or hybrid (HSDP)")
+  d->add_option("--sharding", o.sharding,
+                "auto (full on CPUs, none on GPUs), full (ZeRO-3), grad_op (ZeRO-2), none (DDP) or hybrid (HSDP)")
       ->capture_default_str();
   d->add_option("--shard-group-size", o.shard_group_size, "hybrid: ranks per shard group (0: world / 2)");
   d->add_flag("--no-overlap", o.no_overlap, "wait for every gather and reduce-scatter before computing on");
@@ -104,8 +106,13 @@ void require(bool cond, const std::string& msg) {
 
 }  // namespace
 
+std::string resolve_device(const std::string& requested) {
+  if (requested != "auto") return requested;
+  return cuda_device_count() > 0 ? "cuda" : "cpu";
+}
+
 Plan make_plan(const Options& o, int world) {
-  const Device device = Device::parse(o.device);
+  const Device device = Device::parse(resolve_device(o.device));
   Plan p;
   p.world = world;
   if (device.is_cuda()) {
@@ -181,7 +188,9 @@ Plan make_plan(const Options& o, int world) {
   // Missing files fail here, before the calibration and the logs; a malformed one fails when it is read.
   require(o.init_from.empty() || std::filesystem::is_regular_file(o.init_from),
           fmt::format("--init-from '{}': no such file (expected a Hugging Face Llama .safetensors file)", o.init_from));
-  p.sharding = parse_sharding_mode(o.sharding);
+  // auto: what is built for the device: ZeRO-3 on CPUs, replication (DDP over NCCL) on GPUs.
+  p.sharding = o.sharding == "auto" ? (p.cuda_device >= 0 ? ShardingMode::none : ShardingMode::full)
+                                    : parse_sharding_mode(o.sharding);
   require(o.shard_group_size >= 0, fmt::format("--shard-group-size must be >= 0 (got {})", o.shard_group_size));
   p.shard_group = world;
   if (p.sharding == ShardingMode::none) p.shard_group = 1;

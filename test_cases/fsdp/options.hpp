@@ -18,7 +18,7 @@ namespace awsdt::fsdp {
 /// Everything the command line sets, as typed (before validation).
 struct Options {
   std::string model = "tiny";       ///< preset name
-  std::string device = "cpu";       ///< cpu, cuda or cuda:N (one GPU, one process)
+  std::string device = "auto";      ///< auto (cuda when a GPU is visible), cpu, cuda or cuda:N
   int threads = 0;                  ///< BLAS threads (0: the library's default)
   int steps = 20;                   ///< optimizer steps
   int micro_batch_size = 4;         ///< sequences per forward/backward
@@ -41,7 +41,7 @@ struct Options {
   int calibrate_n = 1024;           ///< square size of the sgemm calibration
   bool op_breakdown = false;        ///< time GEMMs and attention in isolation after training
   bool verbose = false;             ///< debug logging
-  std::string sharding = "full";    ///< full | grad_op | none | hybrid
+  std::string sharding = "auto";    ///< auto (full on CPUs, none on GPUs) | full | grad_op | none | hybrid
   int shard_group_size = 0;         ///< hybrid: ranks per shard group (0: ranks on one node... here: world / 2)
   bool no_overlap = false;          ///< serialize communication with compute
   bool recompute = false;           ///< recompute each block's activations in its backward
@@ -85,6 +85,8 @@ struct Plan {
 
 /// Registers every flag on app.
 void add_options(CLI::App& app, Options& o);
+/// The device --device names, with "auto" resolved: "cuda" when a GPU is visible, else "cpu".
+std::string resolve_device(const std::string& requested);
 /// Validates o into a Plan for `world` ranks; throws awsdt::UsageError naming the bad flag.
 Plan make_plan(const Options& o, int world = 1);
 

@@ -48,6 +48,10 @@ std::string describe_plan(const Plan& plan, const Options& o) {
                                    : std::string(" (no scaling)"));
   s += fmt::format("parameters       {} ({} non-embedding)\n", c.parameter_count(), c.non_embedding_parameter_count());
   s += fmt::format("FLOPs/token      {:.4e} (6·N + 12·L·dim·T, T = {})\n", c.flops_per_token(plan.seq_len), plan.seq_len);
+  s += fmt::format("device           {} | sharding {}\n",
+                   plan.cuda_device >= 0 ? fmt::format("cuda:{} (bf16 engine, fp32 master weights)", plan.cuda_device)
+                                         : std::string("cpu (fp32 engine)"),
+                   sharding_mode_name(plan.sharding));
   s += fmt::format("batch            micro {} x accum {} x ranks {} = global {} sequences = {} tokens/step\n",
                    plan.micro_batch, plan.grad_accum, plan.world, plan.global_batch, plan.tokens_per_step());
   s += fmt::format("schedule         lr {:g} -> {:g} ({}, {} warm-up steps of {})\n", plan.schedule.lr,

@@ -119,7 +119,8 @@ TEST(Fsdp, TrainsFromATokenFile) {
 TEST(Fsdp, PrintConfigDescribesTheRunAndExits) {
   const Outcome o = run_command(kExe + " --model small --print-config", 30);
   EXPECT_EQ(o.status, 0) << o.output;
-  for (const char* s : {"parameters", "FLOPs/token", "memory estimate", "AdamW"})
+  // No GPU here: --device auto picks the CPU engine, and auto sharding its ZeRO-3.
+  for (const char* s : {"parameters", "FLOPs/token", "memory estimate", "AdamW", "cpu (fp32 engine) | sharding full"})
     EXPECT_NE(o.output.find(s), std::string::npos) << s << "\n" << o.output;
   EXPECT_EQ(o.output.find("Loss:"), std::string::npos);
 }
