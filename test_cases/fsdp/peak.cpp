@@ -11,13 +11,17 @@
 #if AWSDT_HAVE_BLAS
 #include <cblas.h>
 #endif
+#ifdef _OPENMP
 #include <omp.h>
+#endif
 
 namespace awsdt::fsdp {
 
 void set_blas_threads(int threads) {
   if (threads <= 0) return;
+#ifdef _OPENMP
   omp_set_num_threads(threads);  // the engine's own loops: the same cores as the GEMMs, one after the other
+#endif
 #if AWSDT_HAVE_BLAS
   openblas_set_num_threads(threads);
 #endif
