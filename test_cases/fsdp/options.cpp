@@ -116,7 +116,6 @@ Plan make_plan(const Options& o, int world) {
   Plan p;
   p.world = world;
   if (device.is_cuda()) {
-    require(AWSDT_HAVE_CUDA, "--device " + o.device + ": this build of awsdt has no CUDA (configure with nvcc present)");
     require(world == 1 || o.device == "cuda",
             "--device " + o.device + " names one GPU; with several ranks use --device cuda (each rank takes the GPU "
             "of its local rank)");
@@ -129,6 +128,8 @@ Plan make_plan(const Options& o, int world) {
     require(o.param_dtype == "fp32" && o.reduce_dtype == "fp32",
             "--param-dtype/--reduce-dtype apply to FSDP communication on --device cpu; the CUDA engine always "
             "computes in bf16 with fp32 master weights");
+    // After the flag checks, so that a wrong combination is named the same way in every build.
+    require(AWSDT_HAVE_CUDA, "--device " + o.device + ": this build of awsdt has no CUDA (configure with nvcc present)");
     p.cuda_device = device.index;
   }
   p.model = nn::model_preset(o.model);
