@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include "device/device.hpp"
 #include "escape.hpp"
 #include "util/env.hpp"
 #include "util/error.hpp"
@@ -169,6 +170,11 @@ JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlag
   bool local = s.cluster == "local";
   s.tasks_per_node = local ? m.local_ranks : m.tasks_per_node;
   s.gpus_per_node = local ? 0 : m.gpus_per_node;
+  if (local) {
+    // On a machine with GPUs, one rank per visible GPU (torchrun's --nproc-per-node=gpu): the benchmarks put
+    // each rank on the GPU of its local rank.
+    if (const int gpus = cuda_device_count(); gpus > 0) s.tasks_per_node = s.gpus_per_node = gpus;
+  }
   // 2. the instance catalog
   if (flags.instance_type) {
     const auto& t = catalog.find_or_throw(*flags.instance_type);
