@@ -38,9 +38,11 @@ env MASTER_ADDR=127.0.0.1 MASTER_PORT=29534 RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 \
   "$BUILD/bin/awsdt-collectives" all_reduce -b 1M -e 256M -f 4 -g "$ngpus" -G 10 --backend nccl --bootstrap env \
   2>&1 | tee "$OUT/collectives-graph.txt"
 
-# The CUDA training engine on one GPU: llama3_2_1b shapes with 4 layers (MFU against the catalog's peak), and a
-# reduced llama3_1_8b (2 layers) for the FSDP issue's 1-GPU figures.
-"$BUILD/bin/awsdt-fsdp" --device cuda --model llama3_2_1b --n-layers 4 --seq-len 2048 --micro-batch-size 4 \
+# The CUDA training engine on one GPU (through NCCL, env bootstrap: no MPI needed): llama3_2_1b shapes with 4
+# layers (MFU against the catalog's peak), and a reduced llama3_1_8b (2 layers) for the FSDP issue's 1-GPU figures.
+env MASTER_ADDR=127.0.0.1 MASTER_PORT=29535 RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 \
+  "$BUILD/bin/awsdt-fsdp" --device cuda --model llama3_2_1b --n-layers 4 --seq-len 2048 --micro-batch-size 4 \
   --steps 12 --log-every 2 --output "$OUT/fsdp-llama3_2_1b.json" 2>&1 | tee "$OUT/fsdp-llama3_2_1b.txt"
-"$BUILD/bin/awsdt-fsdp" --device cuda --model llama3_1_8b --n-layers 2 --seq-len 2048 --micro-batch-size 2 \
+env MASTER_ADDR=127.0.0.1 MASTER_PORT=29536 RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 \
+  "$BUILD/bin/awsdt-fsdp" --device cuda --model llama3_1_8b --n-layers 2 --seq-len 2048 --micro-batch-size 2 \
   --steps 8 --log-every 2 --output "$OUT/fsdp-llama3_1_8b.json" 2>&1 | tee "$OUT/fsdp-llama3_1_8b.txt"
