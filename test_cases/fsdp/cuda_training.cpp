@@ -27,14 +27,6 @@
 #include "util/error.hpp"
 
 namespace awsdt::fsdp {
-namespace {
-
-double ms_since(std::chrono::steady_clock::time_point t0) {
-  return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
-}
-
-}  // namespace
-
 int run_on_cuda(const Options& o, int argc, char** argv) {
   CommConfig cc;
   cc.backend = o.backend == "auto" ? "nccl" : o.backend;

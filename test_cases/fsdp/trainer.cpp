@@ -8,13 +8,10 @@
 #include "util/error.hpp"
 
 namespace awsdt::fsdp {
-namespace {
 
 double ms_since(std::chrono::steady_clock::time_point t0) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
 }
-
-}  // namespace
 
 Trainer::Trainer(nn::Model& model, TrainerOptions options) : model_(model), options_(std::move(options)) {
   AWSDT_CHECK(options_.grad_accum >= 1, "Trainer: grad_accum must be >= 1");

@@ -5,6 +5,7 @@
 // AdamW with the scheduled learning rate, one optimizer state per unit.
 #pragma once
 
+#include <chrono>
 #include <functional>
 #include <vector>
 
@@ -24,6 +25,9 @@ struct TrainerOptions {
   /// Sums a local value over the data-parallel ranks (identity for one process).
   std::function<double(double)> reduce_sum = [](double x) { return x; };
 };
+
+/// Milliseconds since t0 (the step timers of every trainer).
+double ms_since(std::chrono::steady_clock::time_point t0);
 
 /// What one step measured.
 struct StepStats {

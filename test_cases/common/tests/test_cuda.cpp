@@ -9,11 +9,9 @@
 #include "comm/nccl/nccl_communicator.hpp"
 #include "device/device.hpp"
 #include "kernels/fill.hpp"
+#include "support/gpu.hpp"
 
 using namespace awsdt;
-
-#define REQUIRE_GPU() \
-  if (cuda_device_count() == 0) GTEST_SKIP() << "no GPU visible: skipping GPU test"
 
 TEST(CudaKernels, FillMatchesTheCpuReferenceForEveryDtype) {
   REQUIRE_GPU();

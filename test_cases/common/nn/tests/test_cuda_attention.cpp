@@ -18,13 +18,11 @@
 #include "kernels/cuda/llama_attention.hpp"
 #include "util/error.hpp"
 #include "util/half.hpp"
+#include "support/gpu.hpp"
 
 using namespace awsdt;
 using kernels::cpu::AttentionShape;
 using kernels::cuda::Bf16;
-
-#define REQUIRE_GPU() \
-  if (cuda_device_count() == 0) GTEST_SKIP() << "no GPU visible: skipping GPU test"
 
 namespace {
 

@@ -26,6 +26,7 @@
 #include "kernels/cuda/llama_layers.hpp"
 #include "nn/optimizer.hpp"
 #include "util/half.hpp"
+#include "support/gpu.hpp"
 
 namespace awsdt {
 namespace {
@@ -33,9 +34,6 @@ namespace {
 namespace gpu = kernels::cuda;
 namespace cpu = kernels::cpu;
 using gpu::Bf16;
-
-#define REQUIRE_GPU() \
-  if (cuda_device_count() == 0) GTEST_SKIP() << "no GPU visible: skipping GPU test"
 
 constexpr double kBf16Eps = 1.0 / 128;
 

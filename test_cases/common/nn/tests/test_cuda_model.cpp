@@ -15,12 +15,10 @@
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 #include "util/error.hpp"
+#include "support/gpu.hpp"
 
 namespace awsdt::nn {
 namespace {
-
-#define REQUIRE_GPU() \
-  if (cuda_device_count() == 0) GTEST_SKIP() << "no GPU visible: skipping GPU test"
 
 // tiny's layout with GPU-sized heads: head_dim 64 (the shapes the attention kernels are tuned for), GQA 4:2.
 ModelConfig test_config(bool tied = true) {
