@@ -12,95 +12,123 @@
 
 #include <fmt/format.h>
 
+#include "comm/host_values.hpp"
+#include "nn/model.hpp"
 #include "nn/safetensors.hpp"
 #include "util/error.hpp"
-#include "util/half.hpp"
 
 namespace awsdt::fsdp {
-namespace {
 
 using Clock = std::chrono::steady_clock;
 
-void round_to_bf16(const float* src, std::uint16_t* dst, std::size_t n) {
-  for (std::size_t i = 0; i < n; ++i) dst[i] = float_to_bf16(src[i]);
-}
-
-}  // namespace
-
-// One unit: its shard of params and grads, its optimizer, and which gather / grad buffers it uses.
+// One unit: its shard of params and grads (fp32), AdamW moments, and which gather / grad buffers it uses.
 struct FsdpEngine::Unit {
   UnitShardLayout layout;
-  std::vector<float> params, grads;  // this rank's shard
-  std::unique_ptr<nn::AdamW> opt;
+  std::vector<nn::DecaySegment> segments;  // of the shard
+  Buffer params, grads, m, v;
   int param_slot = -1, grad_slot = -1;
   bool gathered = false;
 };
 
-// A full-unit buffer (gathered params or full grads) and the event marking its last communication; with bf16
-// communication, `low` is the bf16 copy that travels.
+// A full-unit buffer (gathered params in the compute dtype, or full fp32 grads) and the event marking its last
+// communication; `wire` is the copy that travels when the communication dtype differs from buf's.
 struct FsdpEngine::Slot {
-  std::vector<float> buf;
-  std::vector<std::uint16_t> low;
-  Event ready{Device::cpu()};
+  Buffer buf, wire;
+  Event ready;
 };
 
-FsdpEngine::FsdpEngine(const nn::ModelConfig& config, std::uint64_t seed, EngineOptions options,
+FsdpEngine::FsdpEngine(std::unique_ptr<UnitBackend> backend, std::uint64_t seed, EngineOptions options,
                        Communicator& world, Communicator* shard, Communicator* replicate)
-    : model_(config, seed), options_(std::move(options)), world_(world), shard_(shard), replicate_(replicate),
-      stream_(Device::cpu()) {
+    : backend_(std::move(backend)), options_(std::move(options)), world_(world), shard_(shard),
+      replicate_(replicate), stream_(backend_->device()) {
   AWSDT_CHECK(options_.grad_accum >= 1, "FsdpEngine: grad_accum must be >= 1");
+  AWSDT_CHECK(world.device() == backend_->device(), "FsdpEngine: the communicators and the model are on different "
+                                                    "devices (" + world.device().str() + ", " +
+                                                    backend_->device().str() + ")");
   shard_size_ = shard ? shard->size() : 1;
   shard_rank_ = shard ? shard->rank() : 0;
   replicas_ = replicate ? replicate->size() : 1;
   AWSDT_CHECK(shard_size_ * replicas_ == world.size(), "FsdpEngine: shard x replica groups must cover the world");
   for (DataType t : {options_.param_dtype, options_.reduce_dtype})
     AWSDT_CHECK(t == DataType::f32 || t == DataType::bf16, "FsdpEngine: param and reduce dtypes are f32 or bf16");
-  if (!options_.init_from.empty()) nn::load_safetensors(model_, options_.init_from);
-  model_.set_recompute(options_.recompute);
-  tied_ = model_.config().tied_embeddings;
-  const int U = static_cast<int>(model_.units().size());
+  const nn::ModelConfig& config = backend_->config();
+  tied_ = config.tied_embeddings;
+  // Initial weights one unit at a time (a seeded unit depends only on its index), so no rank ever holds the
+  // whole model; a Hugging Face file is loaded whole, once.
+  std::unique_ptr<nn::Model> loaded;
+  if (!options_.init_from.empty()) {
+    loaded = std::make_unique<nn::Model>(config, seed);
+    nn::load_safetensors(*loaded, options_.init_from);
+  }
+  const std::vector<nn::UnitLayout>& layouts = backend_->layouts();
+  const int U = static_cast<int>(layouts.size());
   const bool keep_all = options_.mode == ShardingMode::grad_op;
   // Slots: full/hybrid alternate two buffers (consecutive units never share one); grad_op keeps one per unit;
-  // the tied embedding has its own (the head needs it too). Unsharded fp32 runs use the shard itself as params.
-  const int n_param_slots = !gathers() ? 0 : keep_all ? U : 3;
-  param_slots_.resize(static_cast<std::size_t>(n_param_slots));
+  // the tied embedding has its own (the head needs it too). Units that compute on the shard itself (unsharded
+  // fp32 on a fp32 device) need none.
+  param_slots_.resize(static_cast<std::size_t>(!gathers() ? 0 : keep_all ? U : 3));
   grad_slots_.resize(3);
   units_.resize(static_cast<std::size_t>(U));
+  std::vector<float> full, mine;
   for (int u = 0; u < U; ++u) {
-    nn::ParamUnit& pu = model_.units()[static_cast<std::size_t>(u)];
+    const nn::UnitLayout& layout = layouts[static_cast<std::size_t>(u)];
     Unit& x = units_[static_cast<std::size_t>(u)];
-    x.layout = shard_unit(pu.params.size(), shard_size_, shard_rank_);
-    x.params.assign(x.layout.shard, 0.0f);
-    x.grads.assign(x.layout.shard, 0.0f);
+    x.layout = shard_unit(layout.size, shard_size_, shard_rank_);
+    x.segments = nn::decay_segments(layout, x.layout.begin, x.layout.begin + x.layout.shard);
+    const std::size_t bytes = x.layout.shard * sizeof(float);
+    x.params = alloc(bytes);
+    x.grads = alloc(bytes);
+    x.m = alloc(bytes);
+    x.v = alloc(bytes);
+    const float* init = loaded ? loaded->units()[static_cast<std::size_t>(u)].params.data() : nullptr;
+    if (!init) {
+      full.resize(layout.size);
+      nn::initial_params(layout, u, seed, full.data());
+      init = full.data();
+    }
     const std::size_t lo = std::min(x.layout.begin, x.layout.size);
     const std::size_t hi = std::min(x.layout.begin + x.layout.shard, x.layout.size);
-    std::copy(pu.params.begin() + static_cast<std::ptrdiff_t>(lo), pu.params.begin() + static_cast<std::ptrdiff_t>(hi),
-              x.params.begin());
-    x.opt = std::make_unique<nn::AdamW>(options_.adamw, x.layout.shard,
-                                        nn::decay_segments(pu.layout, x.layout.begin, x.layout.begin + x.layout.shard));
+    mine.assign(x.layout.shard, 0.0f);  // padding stays zero
+    std::copy(init + lo, init + hi, mine.begin());
+    upload(x.params, mine);
+    for (Buffer* b : {&x.grads, &x.m, &x.v}) memset_async(b->data(), 0, bytes, stream_);
     const bool own = tied_ && u == 0;
     x.grad_slot = own ? 2 : u % 2;
     if (gathers()) x.param_slot = keep_all ? u : own ? 2 : u % 2;
-    // The model keeps only layouts: its full buffers go, the shards are the truth.
-    pu.params = {};
-    pu.grads = {};
   }
-  for (Unit& x : units_) {
+  // Slot buffers, sized for the largest unit that uses each. Gathered params travel as param_dtype and are
+  // computed on in the backend's dtype; a separate wire buffer exists only when those differ (and something
+  // travels or is rounded); gradients travel as reduce_dtype.
+  const DataType compute = backend_->compute_dtype();
+  const bool param_wire = options_.param_dtype != compute && (sharded() || options_.param_dtype != DataType::f32);
+  std::vector<std::size_t> param_elems(param_slots_.size(), 0), grad_elems(grad_slots_.size(), 0);
+  for (const Unit& x : units_) {
     if (x.param_slot >= 0) {
-      Slot& p = param_slots_[static_cast<std::size_t>(x.param_slot)];
-      if (p.buf.size() < x.layout.padded) p.buf.resize(x.layout.padded);
-      if (options_.param_dtype == DataType::bf16 && p.low.size() < x.layout.padded) p.low.resize(x.layout.padded);
+      std::size_t& e = param_elems[static_cast<std::size_t>(x.param_slot)];
+      e = std::max(e, x.layout.padded);
     }
-    Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
-    if (g.buf.size() < x.layout.padded) g.buf.resize(x.layout.padded);
-    if (options_.reduce_dtype == DataType::bf16 && g.low.size() < x.layout.padded) g.low.resize(x.layout.padded);
+    std::size_t& e = grad_elems[static_cast<std::size_t>(x.grad_slot)];
+    e = std::max(e, x.layout.padded);
   }
+  for (std::size_t i = 0; i < param_slots_.size(); ++i) {
+    Slot& s = param_slots_[i];
+    s.ready = Event(backend_->device());
+    s.buf = alloc(param_elems[i] * dtype_size(compute));
+    if (param_wire) s.wire = alloc(param_elems[i] * dtype_size(options_.param_dtype));
+  }
+  for (std::size_t i = 0; i < grad_slots_.size(); ++i) {
+    Slot& s = grad_slots_[i];
+    s.ready = Event(backend_->device());
+    s.buf = alloc(grad_elems[i] * sizeof(float));
+    if (options_.reduce_dtype == DataType::bf16) s.wire = alloc(grad_elems[i] * dtype_size(DataType::bf16));
+  }
+  stream_.synchronize();
 }
 
 FsdpEngine::~FsdpEngine() {
   // Pending communication reads and writes our buffers; it must finish (or fail) before they go. When it does
-  // not (unwinding from an error while a peer will never join the collective), the buffers and the stream are
-  // leaked on purpose, so that the error reaches guarded_main, which reports it and aborts the job.
+  // not (unwinding from an error while a peer will never join the collective), the buffers, the stream and the
+  // model are leaked on purpose, so that the error reaches guarded_main, which reports it and aborts the job.
   bool done = false;
   try {
     done = stream_.synchronize_for(std::chrono::seconds(5));
@@ -112,12 +140,25 @@ FsdpEngine::~FsdpEngine() {
     new std::vector<Slot>(std::move(param_slots_));
     new std::vector<Slot>(std::move(grad_slots_));
     new Stream(stream_);
+    backend_.release();
   }
+}
+
+std::vector<float> FsdpEngine::download(const Buffer& b, std::size_t n) {
+  std::vector<float> host(n);
+  copy_async(host.data(), b.data(), n * sizeof(float), stream_);
+  stream_.synchronize();
+  return host;
+}
+
+void FsdpEngine::upload(Buffer& b, const std::vector<float>& host) {
+  copy_async(b.data(), host.data(), host.size() * sizeof(float), stream_);
+  stream_.synchronize();  // host may change once this returns
 }
 
 void FsdpEngine::wait(const Event& e) {
   const auto t0 = Clock::now();
-  e.synchronize();
+  backend_->compute_waits_for(e);  // blocks on CPUs; on GPUs the compute stream waits, the host does not
   exposed_ms_ += ms_since(t0);
 }
 
@@ -127,22 +168,25 @@ void FsdpEngine::issue_gather(int u) {
   x.gathered = true;
   if (compute_only_) return;
   Slot& s = param_slots_[static_cast<std::size_t>(x.param_slot)];
-  if (options_.param_dtype == DataType::f32) {
-    shard_->all_gather(x.params.data(), s.buf.data(), x.layout.shard, DataType::f32, stream_);
+  backend_->comm_waits_for_compute(stream_);  // the unit that used this slot before has finished with it
+  const DataType wire = options_.param_dtype, compute = backend_->compute_dtype();
+  void* landing = s.wire.bytes() ? s.wire.data() : s.buf.data();  // where the gathered (or rounded) unit lands
+  const void* full = x.params.data();                     // the whole unit in `wire` dtype, once it exists
+  if (wire == DataType::f32) {
+    if (sharded()) {
+      shard_->all_gather(x.params.data(), landing, x.layout.shard, DataType::f32, stream_);
+      full = landing;
+    }
   } else {
-    // Cast this rank's shard into its place in the bf16 buffer, gather in place, widen for compute: all on the
-    // communication stream, so the compute thread only sees the result.
-    std::uint16_t* full = s.low.data();
-    std::uint16_t* mine = full + x.layout.begin;
-    stream_.enqueue([&x, mine] { round_to_bf16(x.params.data(), mine, x.layout.shard); });
-    if (sharded()) shard_->all_gather(mine, full, x.layout.shard, DataType::bf16, stream_);
-    stream_.enqueue([&x, &s] {
-      for (std::size_t i = 0; i < x.layout.padded; ++i) s.buf[i] = bf16_to_float(s.low[i]);
-    });
+    // Round this rank's shard into its block of the low-precision buffer, then gather in place.
+    void* block = static_cast<char*>(landing) + x.layout.begin * dtype_size(wire);
+    backend_->convert(block, wire, x.params.data(), DataType::f32, x.layout.shard, &stream_);
+    if (sharded()) shard_->all_gather(block, landing, x.layout.shard, wire, stream_);
+    full = landing;
   }
+  if (full != s.buf.data()) backend_->convert(s.buf.data(), compute, full, wire, x.layout.padded, &stream_);
   s.ready.record(stream_);
-  if (sharded())
-    gathered_bytes_ += static_cast<std::int64_t>(x.layout.padded * dtype_size(options_.param_dtype));
+  if (sharded()) gathered_bytes_ += static_cast<std::int64_t>(x.layout.padded * dtype_size(wire));
 }
 
 void FsdpEngine::wait_params(int u) {
@@ -152,24 +196,17 @@ void FsdpEngine::wait_params(int u) {
   wait(param_slots_[static_cast<std::size_t>(x.param_slot)].ready);
 }
 
-void FsdpEngine::swap_params(int u) {
+void FsdpEngine::bind(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
-  std::vector<float>& target = model_.units()[static_cast<std::size_t>(u)].params;
-  std::swap(target, gathers() ? param_slots_[static_cast<std::size_t>(x.param_slot)].buf : x.params);
+  const void* params = gathers() ? param_slots_[static_cast<std::size_t>(x.param_slot)].buf.data() : x.params.data();
+  backend_->bind(u, params, grad_slots_[static_cast<std::size_t>(x.grad_slot)].buf.as<float>());
 }
 
 void FsdpEngine::begin_grads(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
   Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
   wait(g.ready);  // the slot's previous reduce-scatter has consumed it
-  float* buf = g.buf.data();
-#pragma omp parallel for schedule(static)
-  for (std::size_t i = 0; i < x.layout.padded; ++i) buf[i] = 0.0f;
-}
-
-void FsdpEngine::swap_grads(int u) {
-  Unit& x = units_[static_cast<std::size_t>(u)];
-  std::swap(model_.units()[static_cast<std::size_t>(u)].grads, grad_slots_[static_cast<std::size_t>(x.grad_slot)].buf);
+  backend_->zero(g.buf.data(), x.layout.padded * sizeof(float), nullptr);
 }
 
 void FsdpEngine::issue_reduce(int u) {
@@ -178,11 +215,17 @@ void FsdpEngine::issue_reduce(int u) {
   Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
   const DataType t = options_.reduce_dtype;
   const bool low = t == DataType::bf16;
-  if (low) {
-    stream_.enqueue([&x, &g] { round_to_bf16(g.buf.data(), g.low.data(), x.layout.padded); });
+  float* acc = x.grads.as<float>();
+  if (!sharded() && replicas_ == 1 && !low) {
+    // Nothing to communicate (one rank): accumulate on the compute side. On a CPU stream's thread this loop
+    // would take a core from the next unit's backward and stall its OpenMP team at every barrier.
+    backend_->accumulate(acc, g.buf.data(), DataType::f32, grad_scale_, x.layout.shard, nullptr);
+    return;
   }
+  backend_->comm_waits_for_compute(stream_);  // the unit's backward has written its gradients
+  if (low) backend_->convert(g.wire.data(), t, g.buf.data(), DataType::f32, x.layout.padded, &stream_);
   // In place: this rank's block of the full buffer (the whole buffer when unsharded).
-  void* full = low ? static_cast<void*>(g.low.data()) : static_cast<void*>(g.buf.data());
+  void* full = low ? g.wire.data() : g.buf.data();
   void* mine = static_cast<char*>(full) + x.layout.begin * dtype_size(t);
   if (sharded()) {
     shard_->reduce_scatter(full, mine, x.layout.shard, t, ReduceOp::sum, stream_);
@@ -192,25 +235,7 @@ void FsdpEngine::issue_reduce(int u) {
     replicate_->all_reduce(mine, mine, x.layout.shard, t, ReduceOp::sum, stream_);
     reduced_bytes_ += static_cast<std::int64_t>(x.layout.shard * dtype_size(t));
   }
-  const float scale = grad_scale_;
-  if (!sharded() && replicas_ == 1 && !low) {
-    // Nothing to communicate (one rank): accumulate here, on the compute threads. On the stream's thread this
-    // loop would take a core from the next unit's backward and stall its OpenMP team at every barrier.
-    const float* m = static_cast<const float*>(mine);
-    float* acc = x.grads.data();
-#pragma omp parallel for schedule(static)
-    for (std::size_t i = 0; i < x.layout.shard; ++i) acc[i] += m[i] * scale;
-    return;
-  }
-  stream_.enqueue([&x, mine, low, scale] {
-    if (low) {
-      const auto* m = static_cast<const std::uint16_t*>(mine);
-      for (std::size_t i = 0; i < x.layout.shard; ++i) x.grads[i] += bf16_to_float(m[i]) * scale;
-    } else {
-      const auto* m = static_cast<const float*>(mine);
-      for (std::size_t i = 0; i < x.layout.shard; ++i) x.grads[i] += m[i] * scale;
-    }
-  });
+  backend_->accumulate(acc, mine, t, grad_scale_, x.layout.shard, &stream_);
   g.ready.record(stream_);
   if (!options_.overlap) wait(g.ready);
 }
@@ -218,24 +243,16 @@ void FsdpEngine::issue_reduce(int u) {
 void FsdpEngine::forward_micro_batch(const nn::TokenBatch& batch, double& loss) {
   const int U = static_cast<int>(units_.size());
   const bool reshard = options_.mode == ShardingMode::full || options_.mode == ShardingMode::hybrid;
-  model_.forward_begin(batch.inputs.data(), batch.targets.data(), batch.B, batch.T);
+  backend_->forward_begin(batch);
   if (options_.overlap) issue_gather(0);
   for (int u = 0; u < U; ++u) {
     wait_params(u);
     if (options_.overlap && u + 1 < U) issue_gather(u + 1);  // prefetch while this unit computes
     const bool head = u == U - 1;
     if (head && tied_ && u != 0) wait_params(0);
-    swap_params(u);
-    if (head && tied_) swap_params(0);
-    if (u == 0) {
-      model_.forward_embedding();
-    } else if (!head) {
-      model_.forward_block(u - 1);
-    } else {
-      loss += model_.forward_head();
-    }
-    if (head && tied_) swap_params(0);
-    swap_params(u);
+    bind(u);
+    if (head && tied_) bind(0);
+    loss += backend_->forward_unit(u);
     // Reshard after forward, except the head (backward starts with it) and the tied embedding (the head uses it).
     if (reshard && !head && !(tied_ && u == 0)) units_[static_cast<std::size_t>(u)].gathered = false;
   }
@@ -249,25 +266,9 @@ void FsdpEngine::backward_micro_batch() {
     if (options_.overlap && u > 0) issue_gather(u - 1);  // prefetch the next unit of the backward
     const bool head = u == U - 1;
     if (!(tied_ && u == 0)) begin_grads(u);
-    swap_params(u);
-    swap_grads(u);
-    if (head && tied_) {
-      swap_params(0);
-      swap_grads(0);
-    }
-    if (u == 0) {
-      model_.backward_embedding();
-    } else if (!head) {
-      model_.backward_block(u - 1);
-    } else {
-      model_.backward_head();
-    }
-    if (head && tied_) {
-      swap_grads(0);
-      swap_params(0);
-    }
-    swap_grads(u);
-    swap_params(u);
+    bind(u);
+    if (head && tied_) bind(0);
+    backend_->backward_unit(u);
     issue_reduce(u);  // overlaps the next unit's backward
     units_[static_cast<std::size_t>(u)].gathered = false;
   }
@@ -279,7 +280,7 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   exposed_ms_ = 0;
   gathered_bytes_ = scattered_bytes_ = reduced_bytes_ = 0;
   const auto t0 = Clock::now();
-  for (Unit& x : units_) std::fill(x.grads.begin(), x.grads.end(), 0.0f);
+  for (Unit& x : units_) backend_->zero(x.grads.data(), x.grads.bytes(), nullptr);
   grad_scale_ = 1.0f / static_cast<float>(static_cast<double>(world_.size()) * options_.grad_accum);
   double loss = 0;
   for (int i = 0; i < options_.grad_accum; ++i) {
@@ -293,31 +294,35 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   {
     const auto tw = Clock::now();
     stream_.synchronize();
+    backend_->synchronize();
     exposed_ms_ += ms_since(tw);
   }
   for (Unit& x : units_) x.gathered = false;
   s.compute_ms = ms_since(t0);
 
   const auto t1 = Clock::now();
-  double sums[2] = {loss / options_.grad_accum, 0.0};
-  for (const Unit& x : units_) sums[1] += nn::sum_of_squares(x.grads);
+  double sq = 0;
+  for (const Unit& x : units_) sq += backend_->sum_of_squares(x.grads.as<float>(), x.layout.shard);
   {
     const auto tw = Clock::now();
-    double global_loss = sums[0];
-    world_.all_reduce(&global_loss, &global_loss, 1, DataType::f64, ReduceOp::sum, stream_);
-    if (sharded()) shard_->all_reduce(&sums[1], &sums[1], 1, DataType::f64, ReduceOp::sum, stream_);
-    stream_.synchronize();
-    sums[0] = global_loss;
+    loss = all_reduce_value(world_, loss / options_.grad_accum, ReduceOp::sum);
+    if (sharded()) sq = all_reduce_value(*shard_, sq, ReduceOp::sum);
     exposed_ms_ += ms_since(tw);
   }
-  s.loss = sums[0] / world_.size();
-  s.grad_norm = std::sqrt(sums[1]);
+  s.loss = loss / world_.size();
+  s.grad_norm = std::sqrt(sq);
   const double coef = nn::clip_coefficient(s.grad_norm, options_.grad_clip);
   s.lr = options_.schedule.at(step);
+  const nn::AdamWScalars update = nn::adamw_scalars(options_.adamw, s.lr, ++adam_steps_);
   for (Unit& x : units_) {
-    if (coef < 1.0) nn::scale(x.grads, static_cast<float>(coef));
-    x.opt->step(x.params, x.grads, s.lr);
+    float* p = x.params.as<float>();
+    float* g = x.grads.as<float>();
+    if (coef < 1.0) backend_->scale(g, x.layout.shard, static_cast<float>(coef));
+    for (const nn::DecaySegment& seg : x.segments)
+      backend_->adamw(p + seg.offset, g + seg.offset, x.m.as<float>() + seg.offset, x.v.as<float>() + seg.offset,
+                      seg.size, update, seg.decay);
   }
+  backend_->synchronize();
   s.optimizer_ms = ms_since(t1);
   s.step_ms = ms_since(t0);
   out.comm_wait_ms = exposed_ms_;
@@ -329,6 +334,7 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
 
 double FsdpEngine::measure_compute_only() {
   stream_.synchronize();
+  backend_->synchronize();
   compute_only_ = true;
   const auto t0 = Clock::now();
   double loss = 0;
@@ -337,6 +343,7 @@ double FsdpEngine::measure_compute_only() {
       forward_micro_batch(batch_, loss);
       backward_micro_batch();
     }
+    backend_->synchronize();
   } catch (...) {
     compute_only_ = false;
     throw;
@@ -357,21 +364,22 @@ ShardMemory FsdpEngine::memory() const {
     m.optimizer += 2 * b;
   }
   for (const auto* slots : {&param_slots_, &grad_slots_})
-    for (const Slot& s : *slots) m.gathered += static_cast<std::int64_t>(s.buf.size() * sizeof(float));
+    for (const Slot& s : *slots) m.gathered += static_cast<std::int64_t>(s.buf.bytes() + s.wire.bytes());
   return m;
 }
 
 std::vector<float> FsdpEngine::full_params() {
-  std::vector<float> out, tmp;
+  std::vector<float> out;
   for (const Unit& x : units_) {
-    const float* src = x.params.data();
+    std::vector<float> unit;
     if (sharded()) {
-      tmp.resize(x.layout.padded);
+      Buffer tmp = alloc(x.layout.padded * sizeof(float));
       shard_->all_gather(x.params.data(), tmp.data(), x.layout.shard, DataType::f32, stream_);
-      stream_.synchronize();
-      src = tmp.data();
+      unit = download(tmp, x.layout.padded);
+    } else {
+      unit = download(x.params, x.layout.shard);
     }
-    out.insert(out.end(), src, src + x.layout.size);
+    out.insert(out.end(), unit.begin(), unit.begin() + static_cast<std::ptrdiff_t>(x.layout.size));
   }
   return out;
 }
@@ -382,18 +390,13 @@ namespace awsdt::fsdp {
 namespace {
 
 // Collective agreement on a per-rank outcome: true on every rank only if ok on every rank.
-bool all_ok(Communicator& comm, bool ok, Stream& stream) {
-  std::int32_t v = ok ? 1 : 0;
-  comm.all_reduce(&v, &v, 1, DataType::i32, ReduceOp::min, stream);
-  stream.synchronize();
-  return v == 1;
-}
+bool all_ok(Communicator& comm, bool ok) { return all_reduce_value(comm, std::int32_t{ok ? 1 : 0}, ReduceOp::min) == 1; }
 
 std::string tensor_name(std::size_t u, const char* what) { return fmt::format("unit.{}.{}", u, what); }
 
 }  // namespace
 
-std::int64_t FsdpEngine::optimizer_steps() const { return units_.front().opt->step_count(); }
+std::int64_t FsdpEngine::optimizer_steps() const { return adam_steps_; }
 
 void FsdpEngine::save_checkpoint(const std::string& path, nlohmann::json meta) {
   stream_.synchronize();
@@ -404,7 +407,7 @@ void FsdpEngine::save_checkpoint(const std::string& path, nlohmann::json meta) {
   } catch (const std::exception& e) {
     error = e.what();
   }
-  if (!all_ok(world_, error.empty(), stream_))
+  if (!all_ok(world_, error.empty()))
     throw UsageError(error.empty() ? "checkpoint: rank 0 could not prepare " + path : error);
 
   // One replica writes each shard; the shard file sizes travel to rank 0 for the metadata (a sum over ranks with
@@ -413,12 +416,17 @@ void FsdpEngine::save_checkpoint(const std::string& path, nlohmann::json meta) {
   std::vector<std::int64_t> bytes(static_cast<std::size_t>(shard_size_), 0);
   if (writer) {
     try {
+      // Host copies of the shards (on CPUs a copy too: a save is rare and this keeps one path).
+      std::vector<std::vector<float>> host;
       std::vector<ShardTensor> tensors;
+      host.reserve(3 * units_.size());
       for (std::size_t u = 0; u < units_.size(); ++u) {
         const Unit& x = units_[u];
-        tensors.push_back({tensor_name(u, "param"), x.params});
-        tensors.push_back({tensor_name(u, "exp_avg"), x.opt->m()});
-        tensors.push_back({tensor_name(u, "exp_avg_sq"), x.opt->v()});
+        for (const auto& [what, buffer] : {std::pair{"param", &x.params}, std::pair{"exp_avg", &x.m},
+                                           std::pair{"exp_avg_sq", &x.v}}) {
+          host.push_back(download(*buffer, x.layout.shard));
+          tensors.push_back({tensor_name(u, what), host.back()});
+        }
       }
       const std::string file = path + "/" + shard_file_name(shard_rank_, shard_size_);
       bytes[static_cast<std::size_t>(shard_rank_)] = static_cast<std::int64_t>(write_shard_file(file, tensors));
@@ -427,10 +435,9 @@ void FsdpEngine::save_checkpoint(const std::string& path, nlohmann::json meta) {
     }
     if (kill_in_save_) std::raise(SIGKILL);  // test hook: die between the shards and the metadata
   }
-  if (!all_ok(world_, error.empty(), stream_))
+  if (!all_ok(world_, error.empty()))
     throw UsageError(error.empty() ? "checkpoint: another rank could not write its shard of " + path : error);
-  world_.all_reduce(bytes.data(), bytes.data(), bytes.size(), DataType::i64, ReduceOp::sum, stream_);
-  stream_.synchronize();
+  all_reduce_host(world_, bytes.data(), bytes.size(), DataType::i64, ReduceOp::sum);
 
   if (leader) {
     try {
@@ -450,7 +457,7 @@ void FsdpEngine::save_checkpoint(const std::string& path, nlohmann::json meta) {
     }
   }
   // Nobody returns (and perhaps exits) before the checkpoint is complete.
-  if (!all_ok(world_, error.empty(), stream_))
+  if (!all_ok(world_, error.empty()))
     throw UsageError(error.empty() ? "checkpoint: rank 0 could not commit " + path : error);
 }
 
@@ -468,7 +475,7 @@ void FsdpEngine::load_checkpoint(const CheckpointInfo& checkpoint) {
     if (!f) f = std::make_unique<ShardFile>(checkpoint.path + "/" + shard_file_name(j, old_shards));
     return *f;
   };
-  std::vector<float> m, v;
+  std::vector<float> p, m, v;
   for (std::size_t u = 0; u < units_.size(); ++u) {
     Unit& x = units_[u];
     const auto size = units[u].at("size").get<std::size_t>(), padded = units[u].at("padded").get<std::size_t>();
@@ -477,22 +484,25 @@ void FsdpEngine::load_checkpoint(const CheckpointInfo& checkpoint) {
     if (padded % static_cast<std::size_t>(old_shards) != 0 || padded < size)
       bad(fmt::format("unit {} is padded to {}, not a multiple of its {} shards", u, padded, old_shards));
     const std::size_t old_shard = padded / static_cast<std::size_t>(old_shards);
+    p.assign(x.layout.shard, 0.0f);
     m.assign(x.layout.shard, 0.0f);
     v.assign(x.layout.shard, 0.0f);
-    std::fill(x.params.begin(), x.params.end(), 0.0f);
     // This rank's real elements [lo, hi) come from old shards j covering them; padding stays zero.
     const std::size_t lo = std::min(x.layout.begin, size), hi = std::min(x.layout.begin + x.layout.shard, size);
     for (std::size_t e = lo; e < hi;) {
       const int j = static_cast<int>(e / old_shard);
       const std::size_t end = std::min(hi, (static_cast<std::size_t>(j) + 1) * old_shard);
       const std::size_t off = e - static_cast<std::size_t>(j) * old_shard, n = end - e, dst = e - x.layout.begin;
-      file(j).read(tensor_name(u, "param"), off, std::span<float>(x.params).subspan(dst, n));
+      file(j).read(tensor_name(u, "param"), off, std::span<float>(p).subspan(dst, n));
       file(j).read(tensor_name(u, "exp_avg"), off, std::span<float>(m).subspan(dst, n));
       file(j).read(tensor_name(u, "exp_avg_sq"), off, std::span<float>(v).subspan(dst, n));
       e = end;
     }
-    x.opt->restore(m, v, checkpoint.meta.at("optimizer_steps").get<std::int64_t>());
+    upload(x.params, p);
+    upload(x.m, m);
+    upload(x.v, v);
   }
+  adam_steps_ = checkpoint.meta.at("optimizer_steps").get<std::int64_t>();
 }
 
 void FsdpEngine::export_safetensors(const std::string& path) {
@@ -500,21 +510,20 @@ void FsdpEngine::export_safetensors(const std::string& path) {
   std::string error;
   if (world_.rank() == 0) {
     try {
+      nn::Model model(backend_->config());  // layouts only; the gathered params fill it
       std::size_t at = 0;
-      auto& mu = model_.units();
-      for (std::size_t u = 0; u < mu.size(); ++u) {
-        const std::size_t n = units_[u].layout.size;
-        mu[u].params.assign(full.begin() + static_cast<std::ptrdiff_t>(at),
-                            full.begin() + static_cast<std::ptrdiff_t>(at + n));
+      for (nn::ParamUnit& unit : model.units()) {
+        const std::size_t n = unit.layout.size;
+        unit.params.assign(full.begin() + static_cast<std::ptrdiff_t>(at),
+                           full.begin() + static_cast<std::ptrdiff_t>(at + n));
         at += n;
       }
-      nn::save_safetensors(model_, path, {{"producer", "awsdt-fsdp"}});
+      nn::save_safetensors(model, path, {{"producer", "awsdt-fsdp"}});
     } catch (const std::exception& e) {
       error = e.what();
     }
-    for (auto& pu : model_.units()) pu.params = {};
   }
-  if (!all_ok(world_, error.empty(), stream_))
+  if (!all_ok(world_, error.empty()))
     throw UsageError(error.empty() ? "export: rank 0 could not write " + path : error);
 }
 

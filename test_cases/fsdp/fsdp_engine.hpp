@@ -5,6 +5,8 @@
 // Communication runs on its own Stream (a thread on CPUs): with overlap on, the next unit's gather and the
 // previous unit's reduce-scatter proceed while the current unit computes; at most two gathered units (plus the
 // tied embedding, which the head also uses) are alive at once under full sharding.
+// The device is a UnitBackend (unit_backend.hpp): the same schedule runs the fp32 CPU model over MPI and the
+// bf16 GPU model over NCCL; every buffer here lives in the backend's memory.
 #pragma once
 
 #include <cstdint>
@@ -18,11 +20,11 @@
 #include "device/device.hpp"
 #include "nn/data.hpp"
 #include "nn/lr_schedule.hpp"
-#include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 #include "checkpoint.hpp"
 #include "sharding.hpp"
 #include "trainer.hpp"
+#include "unit_backend.hpp"
 
 namespace awsdt::fsdp {
 
@@ -36,10 +38,10 @@ struct EngineOptions {
   int grad_accum = 1;                      ///< micro-batches per step per rank
   int fail_step = -1;                      ///< test hook: this rank throws in the middle of this step (0-based)
   std::string init_from;                   ///< Hugging Face safetensors file to start from (empty: seeded init)
-  bool recompute = false;                  ///< activation recomputation per block
   /// Mixed precision as FSDP's MixedPrecision: parameters are cast to param_dtype before the all-gather (the
   /// forward and backward compute on the rounded values; fp32 master weights stay in the shards), gradients to
-  /// reduce_dtype before the reduce-scatter (accumulated in fp32 after it). f32 or bf16.
+  /// reduce_dtype before the reduce-scatter (accumulated in fp32 after it). f32 or bf16. The backend's compute
+  /// dtype applies after the gather (bf16 on GPUs whatever param_dtype is).
   DataType param_dtype = DataType::f32;
   DataType reduce_dtype = DataType::f32;
 };
@@ -66,10 +68,11 @@ struct ShardMemory {
 /// The sharded trainer of one rank.
 class FsdpEngine {
  public:
-  /// world: all ranks; shard: the group params are sharded over (nullptr: size 1); replicate: the group
-  /// gradients are all-reduced over after the reduce-scatter (nullptr: size 1). Initialises the model from seed
-  /// (identical on every rank) and keeps this rank's shards.
-  FsdpEngine(const nn::ModelConfig& config, std::uint64_t seed, EngineOptions options, Communicator& world,
+  /// backend: the device the model runs on (the communicators' device). world: all ranks; shard: the group
+  /// params are sharded over (nullptr: size 1); replicate: the group gradients are all-reduced over after the
+  /// reduce-scatter (nullptr: size 1). Initialises the model from seed (identical on every rank, unit by unit)
+  /// or from options.init_from, and keeps this rank's shards.
+  FsdpEngine(std::unique_ptr<UnitBackend> backend, std::uint64_t seed, EngineOptions options, Communicator& world,
              Communicator* shard, Communicator* replicate);
   ~FsdpEngine();
 
@@ -83,7 +86,7 @@ class FsdpEngine {
   /// Bytes held by this rank.
   ShardMemory memory() const;
   /// Bytes of activations the last forward kept (0 before the first step).
-  std::int64_t activation_bytes() const { return model_.activation_bytes(); }
+  std::int64_t activation_bytes() const { return backend_->activation_bytes(); }
   /// Collective over the shard group: every unit's real parameters, concatenated in unit order.
   std::vector<float> full_params();
   /// Collective over the world: writes this rank's shards of params and AdamW state into the checkpoint
@@ -105,18 +108,23 @@ class FsdpEngine {
   struct Slot;
   void issue_gather(int u);
   void wait_params(int u);
-  void swap_params(int u);
+  void bind(int u);
   void begin_grads(int u);
-  void swap_grads(int u);
   void issue_reduce(int u);
   void wait(const Event& e);
+  void compute_units(bool forward, double& loss);
   void forward_micro_batch(const nn::TokenBatch& batch, double& loss);
   void backward_micro_batch();
   bool sharded() const { return shard_size_ > 1; }
   /// Whether units compute on gathered copies (param slots) rather than on the shard itself.
-  bool gathers() const { return sharded() || options_.param_dtype != DataType::f32; }
+  bool gathers() const {
+    return sharded() || options_.param_dtype != DataType::f32 || backend_->compute_dtype() != DataType::f32;
+  }
+  Buffer alloc(std::size_t bytes) const { return Buffer(bytes, backend_->memory_kind(), backend_->device()); }
+  std::vector<float> download(const Buffer& b, std::size_t n);
+  void upload(Buffer& b, const std::vector<float>& host);
 
-  nn::Model model_;
+  std::unique_ptr<UnitBackend> backend_;
   EngineOptions options_;
   Communicator& world_;
   Communicator* shard_;
@@ -127,6 +135,7 @@ class FsdpEngine {
   std::vector<Slot> param_slots_, grad_slots_;
   Stream stream_;
   nn::TokenBatch batch_;
+  std::int64_t adam_steps_ = 0;
   float grad_scale_ = 1.0f;
   bool kill_in_save_ = false;
   bool compute_only_ = false;  // measure_compute_only(): gathers and reduce-scatters are skipped

@@ -1,5 +1,5 @@
-// awsdt-fsdp: Llama pre-training on the CPU fp32 engine, FSDP-sharded over the ranks mpirun starts (one rank
-// without mpirun). Rank 0 prints one line per logged step (HyperPod's monitor matches ".*Loss:.*") and writes
+// awsdt-fsdp: Llama pre-training, FSDP-sharded over the ranks a launcher starts (one rank without one): the
+// fp32 CPU engine over MPI, or the bf16 CUDA engine over NCCL (one GPU per rank); one engine, one loop. Rank 0 prints one line per logged step (HyperPod's monitor matches ".*Loss:.*") and writes
 // the result document.
 #include <csignal>
 
@@ -17,8 +17,11 @@
 #include "bench/guard.hpp"
 #include "bench/launch_check.hpp"
 #include "checkpointing.hpp"
-#include "cuda_training.hpp"
+#include "comm/host_values.hpp"
 #include "comm/registry.hpp"
+#include "cpu_backend.hpp"
+#include "cuda_backend.hpp"
+#include "gpu_peak.hpp"
 #include "fsdp_engine.hpp"
 #include "slice_source.hpp"
 #include "util/fs.hpp"
@@ -104,8 +107,32 @@ Groups make_groups(Communicator& world, const Plan& plan) {
   return g;
 }
 
+// What MFU is measured against, per rank: the sgemm calibration on CPUs, the catalog's bf16 peak on GPUs.
+struct ComputePeak {
+  double flops = 0;  ///< per rank (0: unknown, MFU reported as 0)
+  std::string line;  ///< how it was found, for the log
+};
+
+ComputePeak measure_cpu_peak(const Options& o) {
+  set_blas_threads(o.threads);
+  const SgemmPeak peak = measure_sgemm_peak(AWSDT_HAVE_BLAS ? o.calibrate_n : std::min(o.calibrate_n, 256), 0.5);
+  return {peak.best_flops,
+          fmt::format("sgemm peak: {:.2f} GFLOP/s (best of {} runs, n={}, {} BLAS thread(s); mean {:.2f} GFLOP/s)",
+                      peak.best_flops / 1e9, peak.runs, peak.n, blas_threads(), peak.mean_flops / 1e9)};
+}
+
+ComputePeak catalog_gpu_peak(const Device& gpu) {
+  const std::string name = device_description(gpu);
+  const std::optional<double> tflops = gpu_peak_tflops(name, default_instance_catalog());
+  return {tflops ? *tflops * 1e12 : 0.0,
+          fmt::format("device: {} | peak bf16: {}", name,
+                      tflops ? fmt::format("{:.0f} TFLOP/s (instance catalog)", *tflops)
+                             : "not in the instance catalog (MFU reported as 0)")};
+}
+
 int run(int argc, char** argv) {
-  CLI::App app{"awsdt-fsdp: Llama pre-training on the CPU fp32 engine, FSDP-sharded over MPI ranks"};
+  CLI::App app{"awsdt-fsdp: Llama pre-training, FSDP-sharded: the fp32 CPU engine over MPI ranks or the bf16 "
+               "CUDA engine over NCCL"};
   Options o;
   add_options(app, o);
   app.set_version_flag("--version", AWSDT_VERSION);
@@ -115,13 +142,17 @@ int run(int argc, char** argv) {
     std::fputs(describe_plan(make_plan(o), o).c_str(), stdout);
     return 0;
   }
-  if (Device::parse(resolve_device(o.device)).is_cuda()) {
-    make_plan(o);  // flag errors before any communicator starts
-    return run_on_cuda(o, argc, argv);
-  }
+  const bool on_gpu = Device::parse(resolve_device(o.device)).is_cuda();
   CommConfig cc;
   cc.backend = o.backend;
-  cc.mpi_wait = o.mpi_wait;
+  if (on_gpu) {
+    make_plan(o);  // flag errors before any communicator starts
+    if (o.backend == "auto") cc.backend = "nccl";
+    if (cc.backend != "nccl")
+      throw UsageError("--device cuda communicates through NCCL (got --backend " + o.backend + ")");
+  } else {
+    cc.mpi_wait = o.mpi_wait;
+  }
   auto world = make_comm_world(cc);
   Communicator& comm = world.comm();
   set_abort_target(comm);
@@ -131,6 +162,12 @@ int run(int argc, char** argv) {
   setup_logging(rank, o.verbose);
   check_not_alone(*world.bootstrap);
   const Plan plan = make_plan(o, comm.size());
+  if (on_gpu && plan.cuda_device != 0 && plan.cuda_device != comm.device().index) {
+    // NCCL puts each rank on the GPU of its local rank; the model must live there too.
+    throw UsageError(fmt::format("--device {}: this rank's GPU is cuda:{} (its local rank); to train on another "
+                                 "GPU, select it with CUDA_VISIBLE_DEVICES and pass --device cuda",
+                                 o.device, comm.device().index));
+  }
   Groups groups = make_groups(comm, plan);
   const Checkpointing checkpoints(o, plan);
   const std::int64_t start_step = checkpoints.start_step();
@@ -146,16 +183,13 @@ int run(int argc, char** argv) {
                      : nn::make_file_source(o.data, plan.data_dtype, plan.model.vocab_size, 1, plan.seq_len, 0, 1);
   auto data = std::make_unique<RankSliceSource>(std::move(sequences), plan.micro_batch, plan.global_batch, rank,
                                                 plan.world, checkpoints.first_sequence());
-  set_blas_threads(o.threads);
-  const SgemmPeak peak = measure_sgemm_peak(AWSDT_HAVE_BLAS ? o.calibrate_n : std::min(o.calibrate_n, 256), 0.5);
-  const std::string peak_line =
-      fmt::format("sgemm peak: {:.2f} GFLOP/s (best of {} runs, n={}, {} BLAS thread(s); mean {:.2f} GFLOP/s)",
-                  peak.best_flops / 1e9, peak.runs, peak.n, blas_threads(), peak.mean_flops / 1e9);
+  const ComputePeak peak = on_gpu ? catalog_gpu_peak(comm.device()) : measure_cpu_peak(o);
   if (o.calibrate_only) {
-    if (rank == 0) std::printf("%s\n", peak_line.c_str());
+    if (rank == 0) std::printf("%s\n", peak.line.c_str());
     return 0;
   }
-  spdlog::info("{}", peak_line);
+  if (rank == 0 && on_gpu) std::printf("%s\n", peak.line.c_str());
+  spdlog::info("{}", peak.line);
 
   spdlog::info("data: {}", data->describe());
   const std::string description = describe_plan(plan, o);
@@ -171,10 +205,11 @@ int run(int argc, char** argv) {
   eo.grad_accum = plan.grad_accum;
   eo.fail_step = (rank == o.fail_rank && o.fail_at_step > 0) ? o.fail_at_step - 1 : -1;
   eo.init_from = o.init_from;
-  eo.recompute = plan.recompute;
   eo.param_dtype = plan.param_bf16 ? DataType::bf16 : DataType::f32;
   eo.reduce_dtype = plan.reduce_bf16 ? DataType::bf16 : DataType::f32;
-  FsdpEngine engine(plan.model, o.seed, eo, comm, groups.shard, groups.replicate);
+  FsdpEngine engine(on_gpu ? make_cuda_backend(plan.model, comm.device().index)
+                           : make_cpu_backend(plan.model, plan.recompute),
+                    o.seed, eo, comm, groups.shard, groups.replicate);
   if (const auto& from = checkpoints.resume()) {
     engine.load_checkpoint(*from);
     if (rank == 0)
@@ -209,15 +244,15 @@ int run(int argc, char** argv) {
   doc.hosts = world.bootstrap->hosts();
   doc.backend = std::string(comm.backend());
   doc.config = config_json(o, plan, data->describe());
-  doc.config["sgemm_peak_flops"] = peak.best_flops;
+  doc.config[on_gpu ? "gpu_peak_bf16_flops" : "sgemm_peak_flops"] = peak.flops;
+  if (on_gpu) doc.config["gpu"] = device_description(comm.device());
 
   std::vector<double> tps, tflops_v, mfu_v, step_ms, compute_ms, exposed_ms, wait_ms;
   double compute_only_ms = 0;
   std::int64_t ag_bytes = 0, rs_bytes = 0, ar_bytes = 0;
   double final_loss = 0;
   bool finite = true;
-  Stream control(Device::cpu());
-  int preempted_by = 0;
+  std::int32_t preempted_by = 0;
   for (int s = static_cast<int>(start_step); s < o.steps && !preempted_by; ++s) {
     const FsdpStepStats fs = engine.step(*data, s);
     const StepStats& st = fs.base;
@@ -230,7 +265,7 @@ int run(int argc, char** argv) {
     ar_bytes = fs.bytes_all_reduced;
     const double tokens_per_s = plan.tokens_per_step() / (st.step_ms / 1e3);
     const double achieved = flops / (st.step_ms / 1e3);
-    const double mfu = 100.0 * achieved / (peak.best_flops * plan.world);
+    const double mfu = peak.flops > 0 ? 100.0 * achieved / (peak.flops * plan.world) : 0.0;
     final_loss = st.loss;
     finite = finite && std::isfinite(st.loss) && std::isfinite(st.grad_norm);
     if (s > start_step || o.steps == start_step + 1) {  // the first step pays for allocation and page faults
@@ -265,9 +300,7 @@ int run(int argc, char** argv) {
                   mib(fs.bytes_all_reduced));
     }
     // A signal may reach only some ranks: all of them stop after the same step.
-    preempted_by = deferred_signal();
-    comm.all_reduce(&preempted_by, &preempted_by, 1, DataType::i32, ReduceOp::max, control);
-    control.synchronize();
+    preempted_by = all_reduce_value(comm, std::int32_t{deferred_signal()}, ReduceOp::max);
     if (checkpoints.due(s + 1, preempted_by != 0)) {
       engine.set_kill_in_save(rank == o.fail_rank && o.fail_in_save == s + 1);
       const std::string path = checkpoints.save(engine, s + 1, plan.world, rank, data->describe());
@@ -282,12 +315,7 @@ int run(int argc, char** argv) {
   const Summary tps_s = summarize(tps), tflops_s = summarize(tflops_v), mfu_s = summarize(mfu_v);
   const Summary step_s = summarize(step_ms), compute_s = summarize(compute_ms), exposed_s = summarize(exposed_ms);
   const Summary wait_s = summarize(wait_ms);
-  std::int64_t rss = peak_rss_bytes(), max_rss = rss;
-  {
-    Stream summary_stream(Device::cpu());
-    comm.all_reduce(&rss, &max_rss, 1, DataType::i64, ReduceOp::max, summary_stream);
-    summary_stream.synchronize();
-  }
+  const std::int64_t rss = peak_rss_bytes(), max_rss = all_reduce_value(comm, rss, ReduceOp::max);
   if (!o.dump_params.empty()) {
     const std::vector<float> full = engine.full_params();
     if (rank == 0)
@@ -303,7 +331,7 @@ int run(int argc, char** argv) {
                  {"median_tflops", tflops_s.p50},
                  {"median_mfu", mfu_s.p50},
                  {"step_ms", step_s},
-                 {"sgemm_peak_tflops", peak.best_flops / 1e12},
+                 {on_gpu ? "gpu_peak_bf16_tflops" : "sgemm_peak_tflops", peak.flops / 1e12},
                  {"peak_rss_bytes", rss},
                  {"max_peak_rss_bytes", max_rss},
                  {"median_exposed_comm_ms", exposed_s.p50},
@@ -320,9 +348,9 @@ int run(int argc, char** argv) {
                  {"per_rank_activation_bytes", engine.activation_bytes()}};
   if (rank == 0)
     std::printf("summary | final loss: %.6f | median tokens/s: %.1f | median TFLOP/s: %.4f | median MFU: %.2f%% | "
-                "sgemm peak TFLOP/s: %.4f | peak RSS: %.1f MiB (max over ranks %.1f MiB) | median exposed comm: %.2f "
+                "%s peak TFLOP/s: %.4f | peak RSS: %.1f MiB (max over ranks %.1f MiB) | median exposed comm: %.2f "
                 "ms | per-rank state: %.2f MiB | activations: %.2f MiB%s\n",
-                final_loss, tps_s.p50, tflops_s.p50, mfu_s.p50, peak.best_flops / 1e12, mib(rss), mib(max_rss),
+                final_loss, tps_s.p50, tflops_s.p50, mfu_s.p50, on_gpu ? "bf16" : "sgemm", peak.flops / 1e12, mib(rss), mib(max_rss),
                 exposed_s.p50, mib(mem.state()), mib(engine.activation_bytes()), plan.recompute ? " (recompute)" : "");
 
   if (o.op_breakdown && rank == 0) {
@@ -358,9 +386,7 @@ int run(int argc, char** argv) {
     if (rank == 0 && !o.output.empty()) write_result_document(doc, o.output);
     // Every rank leaves together, after rank 0 has written everything: a launcher ends the job on the first
     // non-zero exit.
-    int done = 1;
-    comm.all_reduce(&done, &done, 1, DataType::i32, ReduceOp::min, control);
-    control.synchronize();
+    all_reduce_value(comm, std::int32_t{1}, ReduceOp::min);
     return kExitRequeue;
   }
   if (rank != 0) return doc.passed() ? 0 : 1;

@@ -53,18 +53,18 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("-v,--verbose", o.verbose, "debug logging");
   auto* d = app.add_option_group("distributed", "FSDP over the ranks mpirun started");
   d->add_option("--sharding", o.sharding,
-                "auto (full on CPUs, none on GPUs), full (ZeRO-3), grad_op (ZeRO-2), none (DDP) or hybrid (HSDP)")
+                "full (ZeRO-3), grad_op (ZeRO-2), none (DDP) or hybrid (HSDP)")
       ->capture_default_str();
   d->add_option("--shard-group-size", o.shard_group_size, "hybrid: ranks per shard group (0: world / 2)");
   d->add_flag("--no-overlap", o.no_overlap, "wait for every gather and reduce-scatter before computing on");
   d->add_option("--param-dtype", o.param_dtype,
-                "dtype parameters are gathered and computed in (fp32 master weights stay in the shards): fp32 or bf16")
+                "dtype parameters are gathered in, fp32 or bf16 (CPUs compute in it, GPUs always in bf16; fp32 master weights stay in the shards)")
       ->capture_default_str();
   d->add_option("--reduce-dtype", o.reduce_dtype,
                 "dtype gradients are reduce-scattered in (accumulated in fp32): fp32 or bf16")
       ->capture_default_str();
   d->add_option("--dump-params", o.dump_params, "after training, write the consolidated fp32 parameters (raw)");
-  d->add_option("--backend", o.backend, "communication backend: auto or mpi")->capture_default_str();
+  d->add_option("--backend", o.backend, "communication backend: auto (mpi on CPUs, nccl on GPUs), mpi or nccl")->capture_default_str();
   d->add_option("--mpi-wait", o.mpi_wait,
                 "MPI: poll (nonblocking collectives tested with short sleeps: the communication thread leaves the "
                 "core to the compute threads it shares it with; measured faster here) or spin (blocking "
@@ -119,15 +119,9 @@ Plan make_plan(const Options& o, int world) {
     require(world == 1 || o.device == "cuda",
             "--device " + o.device + " names one GPU; with several ranks use --device cuda (each rank takes the GPU "
             "of its local rank)");
-    require(o.checkpoint_dir.empty(),
-            "--checkpoint-dir needs --device cpu (the CUDA engine does not write sharded checkpoints yet)");
     require(!o.recompute, "--recompute needs --device cpu (the CUDA engine keeps every block's activations)");
-    require(!o.calibrate_only && !o.op_breakdown && o.dump_params.empty(),
-            "--calibrate-only, --op-breakdown and --dump-params need --device cpu (they measure or dump the CPU "
-            "engine)");
-    require(o.param_dtype == "fp32" && o.reduce_dtype == "fp32",
-            "--param-dtype/--reduce-dtype apply to FSDP communication on --device cpu; the CUDA engine always "
-            "computes in bf16 with fp32 master weights");
+    require(!o.calibrate_only && !o.op_breakdown,
+            "--calibrate-only and --op-breakdown need --device cpu (they measure the CPU engine's sgemm and layers)");
     // After the flag checks, so that a wrong combination is named the same way in every build.
     require(AWSDT_HAVE_CUDA, "--device " + o.device + ": this build of awsdt has no CUDA (configure with nvcc present)");
     p.cuda_device = device.index;
@@ -189,9 +183,7 @@ Plan make_plan(const Options& o, int world) {
   // Missing files fail here, before the calibration and the logs; a malformed one fails when it is read.
   require(o.init_from.empty() || std::filesystem::is_regular_file(o.init_from),
           fmt::format("--init-from '{}': no such file (expected a Hugging Face Llama .safetensors file)", o.init_from));
-  // auto: what is built for the device: ZeRO-3 on CPUs, replication (DDP over NCCL) on GPUs.
-  p.sharding = o.sharding == "auto" ? (p.cuda_device >= 0 ? ShardingMode::none : ShardingMode::full)
-                                    : parse_sharding_mode(o.sharding);
+  p.sharding = parse_sharding_mode(o.sharding);
   require(o.shard_group_size >= 0, fmt::format("--shard-group-size must be >= 0 (got {})", o.shard_group_size));
   p.shard_group = world;
   if (p.sharding == ShardingMode::none) p.shard_group = 1;
@@ -199,11 +191,6 @@ Plan make_plan(const Options& o, int world) {
     p.shard_group = o.shard_group_size > 0 ? o.shard_group_size : std::max(1, world / 2);
     require(world % p.shard_group == 0, fmt::format("--shard-group-size {} does not divide the {} rank(s)",
                                                     p.shard_group, world));
-  }
-  if (p.cuda_device >= 0) {
-    require(world == 1 || p.sharding == ShardingMode::none,
-            "--device cuda on " + std::to_string(world) + " ranks replicates the model (--sharding none, DDP over "
-            "NCCL); sharded GPU training (--sharding " + o.sharding + ") is not built yet: use --device cpu for it");
   }
   return p;
 }

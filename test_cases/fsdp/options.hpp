@@ -41,7 +41,7 @@ struct Options {
   int calibrate_n = 1024;           ///< square size of the sgemm calibration
   bool op_breakdown = false;        ///< time GEMMs and attention in isolation after training
   bool verbose = false;             ///< debug logging
-  std::string sharding = "auto";    ///< auto (full on CPUs, none on GPUs) | full | grad_op | none | hybrid
+  std::string sharding = "full";    ///< full | grad_op | none | hybrid
   int shard_group_size = 0;         ///< hybrid: ranks per shard group (0: ranks on one node... here: world / 2)
   bool no_overlap = false;          ///< serialize communication with compute
   bool recompute = false;           ///< recompute each block's activations in its backward

@@ -59,6 +59,7 @@ struct CudaModel::Impl {
   int B = 0, T = 0;
   bool have_targets = false;
   int valid_targets = 0;
+  float dloss_scale = 0;
   Buffer tokens, targets, residual, lnf, rstdf, logits, losses, proj, rope_cos, rope_sin;
   std::vector<BlockActs> blocks;
   Buffer dres, dln, dq, dk, dv, datty, dgate, dup, dh, attn_scratch, norm_acc;
@@ -66,7 +67,8 @@ struct CudaModel::Impl {
 
   Impl(const ModelConfig& c, int device)
       : cfg(c), dev(Device::cuda(device)), stream((dev.make_current(), dev)), o(block_offsets(c)),
-        ho(head_offsets(c)) {}
+        ho(head_offsets(c)), weights(static_cast<std::size_t>(c.n_layers) + 2, nullptr),
+        grad_ptrs(weights.size(), nullptr) {}
 
   void* s() { return stream.native_handle(); }
   Buffer dbuf(std::size_t bytes) { return Buffer(bytes, MemoryKind::Device, dev); }
@@ -75,10 +77,20 @@ struct CudaModel::Impl {
     return b.as<T>();
   }
   int N() const { return B * T; }
-  Bf16* w(int unit, std::size_t offset) { return p<Bf16>(units[unit].compute) + offset; }
-  float* g(int unit, std::size_t offset) { return p<float>(units[unit].grads) + offset; }
+  // What each unit computes with: its own buffers, or the ones bind() gave.
+  std::vector<Bf16*> weights;
+  std::vector<float*> grad_ptrs;
+  Bf16* w(int unit, std::size_t offset) { return bound(weights, unit) + offset; }
+  float* g(int unit, std::size_t offset) { return bound(grad_ptrs, unit) + offset; }
+  template <class T>
+  static T* bound(const std::vector<T*>& table, int unit) {
+    T* ptr = table[static_cast<std::size_t>(unit)];
+    AWSDT_CHECK(ptr != nullptr, "CudaModel: unit " + std::to_string(unit) + " has no buffers (bind it first)");
+    return ptr;
+  }
+  int head_unit() const { return cfg.n_layers + 1; }
   Bf16* resid(int layer) { return p<Bf16>(residual) + static_cast<std::size_t>(layer) * N() * cfg.dim; }
-  int lm_unit() const { return cfg.tied_embeddings ? 0 : static_cast<int>(units.size()) - 1; }
+  int lm_unit() const { return cfg.tied_embeddings ? 0 : head_unit(); }
   std::size_t lm_offset() const { return cfg.tied_embeddings ? 0 : ho.lm_head; }
 
   void resize(int b, int t) {
@@ -192,12 +204,25 @@ struct CudaModel::Impl {
   }
 };
 
-CudaModel::CudaModel(const Model& init, int device) {
+namespace {
+
+void check_device(int device) {
   if (device < 0 || device >= cuda_device_count()) {
     throw UsageError("--device cuda:" + std::to_string(device) + ": " + std::to_string(cuda_device_count()) +
                      " CUDA device(s) visible");
   }
-  impl_ = std::make_unique<Impl>(init.config(), device);
+}
+
+}  // namespace
+
+CudaModel::CudaModel(const ModelConfig& config, int device) {
+  config.validate();
+  check_device(device);
+  impl_ = std::make_unique<Impl>(config, device);
+  impl_->norm_acc = impl_->dbuf(sizeof(double));
+}
+
+CudaModel::CudaModel(const Model& init, int device) : CudaModel(init.config(), device) {
   Impl& m = *impl_;
   for (const ParamUnit& host : init.units()) {
     DeviceUnit d;
@@ -214,9 +239,10 @@ CudaModel::CudaModel(const Model& init, int device) {
     memset_async(d.grads.data(), 0, n * kF32, m.stream);
     memset_async(d.m.data(), 0, n * kF32, m.stream);
     memset_async(d.v.data(), 0, n * kF32, m.stream);
+    m.weights[m.units.size()] = d.compute.as<Bf16>();
+    m.grad_ptrs[m.units.size()] = d.grads.as<float>();
     m.units.push_back(std::move(d));
   }
-  m.norm_acc = m.dbuf(sizeof(double));
   m.stream.synchronize();
 }
 
@@ -224,7 +250,23 @@ CudaModel::~CudaModel() = default;
 
 const ModelConfig& CudaModel::config() const { return impl_->cfg; }
 
+void CudaModel::bind(int unit, const void* params, float* grads) {
+  Impl& m = *impl_;
+  AWSDT_CHECK(unit >= 0 && unit < static_cast<int>(m.weights.size()), "CudaModel::bind: unit out of range");
+  // The kernels only read weights; the table is non-const because the model's own copy is refreshed in place.
+  m.weights[static_cast<std::size_t>(unit)] = static_cast<Bf16*>(const_cast<void*>(params));
+  m.grad_ptrs[static_cast<std::size_t>(unit)] = grads;
+}
+
 float CudaModel::forward(const std::int32_t* tokens, const std::int32_t* targets, int B, int T, float grad_weight) {
+  forward_begin(tokens, targets, B, T, grad_weight);
+  forward_embedding();
+  for (int l = 0; l < impl_->cfg.n_layers; ++l) forward_block(l);
+  return forward_head();
+}
+
+void CudaModel::forward_begin(const std::int32_t* tokens, const std::int32_t* targets, int B, int T,
+                              float grad_weight) {
   Impl& m = *impl_;
   const ModelConfig& c = m.cfg;
   if (B <= 0 || T <= 0) throw UsageError("forward: batch and sequence length must be positive");
@@ -243,24 +285,45 @@ float CudaModel::forward(const std::int32_t* tokens, const std::int32_t* targets
   m.dev.make_current();
   m.resize(B, T);
   copy_async(m.tokens.data(), tokens, static_cast<std::size_t>(n) * sizeof(std::int32_t), m.stream);
-  k::embedding_forward(m.resid(0), m.p<std::int32_t>(m.tokens), m.w(0, 0), n, c.dim, m.s());
-  for (int l = 0; l < c.n_layers; ++l) m.block_forward(l);
-  const int head = static_cast<int>(m.units.size()) - 1;
-  k::rmsnorm_forward(m.p<Bf16>(m.lnf), m.p<float>(m.rstdf), m.resid(c.n_layers), m.w(head, m.ho.final_norm), n,
-                     c.dim, float(c.norm_eps), m.s());
+  m.have_targets = targets != nullptr;
+  m.valid_targets = 0;
+  if (m.have_targets) {
+    m.valid_targets = static_cast<int>(std::count_if(targets, targets + n, [](std::int32_t t) { return t >= 0; }));
+    copy_async(m.targets.data(), targets, static_cast<std::size_t>(n) * sizeof(std::int32_t), m.stream);
+  }
+  // Mean over the valid targets, weighted: every gradient of the backward inherits this factor.
+  m.dloss_scale = m.valid_targets > 0 ? grad_weight / static_cast<float>(m.valid_targets) : 0.0f;
+  // The host arrays may change once this returns: the copies above must have read them.
+  m.stream.synchronize();
+}
+
+void CudaModel::forward_embedding() {
+  Impl& m = *impl_;
+  m.dev.make_current();
+  k::embedding_forward(m.resid(0), m.p<std::int32_t>(m.tokens), m.w(0, 0), m.N(), m.cfg.dim, m.s());
+}
+
+void CudaModel::forward_block(int layer) {
+  AWSDT_CHECK(layer >= 0 && layer < impl_->cfg.n_layers, "CudaModel::forward_block: layer out of range");
+  impl_->dev.make_current();
+  impl_->block_forward(layer);
+}
+
+float CudaModel::forward_head() {
+  Impl& m = *impl_;
+  const ModelConfig& c = m.cfg;
+  const int n = m.N();
+  m.dev.make_current();
+  k::rmsnorm_forward(m.p<Bf16>(m.lnf), m.p<float>(m.rstdf), m.resid(c.n_layers), m.w(m.head_unit(), m.ho.final_norm),
+                     n, c.dim, float(c.norm_eps), m.s());
   m.linear.forward(m.p<Bf16>(m.logits), m.p<Bf16>(m.lnf), m.w(m.lm_unit(), m.lm_offset()), n, c.dim, c.vocab_size,
                    m.s());
-  m.have_targets = targets != nullptr;
   if (!m.have_targets) {
     m.stream.synchronize();
     return 0.0f;
   }
-  m.valid_targets = static_cast<int>(std::count_if(targets, targets + n, [](std::int32_t t) { return t >= 0; }));
-  copy_async(m.targets.data(), targets, static_cast<std::size_t>(n) * sizeof(std::int32_t), m.stream);
-  // Mean over the valid targets, weighted: every gradient of the backward inherits this factor.
-  const float dloss_scale = m.valid_targets > 0 ? grad_weight / static_cast<float>(m.valid_targets) : 0.0f;
   k::cross_entropy_fused(m.p<Bf16>(m.logits), m.p<float>(m.losses), m.p<Bf16>(m.logits),
-                         m.p<std::int32_t>(m.targets), n, c.vocab_size, dloss_scale, m.s());
+                         m.p<std::int32_t>(m.targets), n, c.vocab_size, m.dloss_scale, m.s());
   copy_async(m.host_losses.data(), m.losses.data(), static_cast<std::size_t>(n) * kF32, m.stream);
   m.stream.synchronize();
   double sum = 0;
@@ -269,20 +332,36 @@ float CudaModel::forward(const std::int32_t* tokens, const std::int32_t* targets
 }
 
 void CudaModel::backward() {
+  backward_head();
+  for (int l = impl_->cfg.n_layers - 1; l >= 0; --l) backward_block(l);
+  backward_embedding();
+}
+
+void CudaModel::backward_head() {
   Impl& m = *impl_;
   const ModelConfig& c = m.cfg;
   AWSDT_CHECK(m.have_targets, "CudaModel::backward needs a forward with targets first");
   m.dev.make_current();
-  const int n = m.N(), head = static_cast<int>(m.units.size()) - 1;
+  const int n = m.N();
   // The forward left ∂(grad_weight · loss)/∂logits in `logits`.
   m.linear.backward(m.p<Bf16>(m.dln), false, m.g(m.lm_unit(), m.lm_offset()), m.p<Bf16>(m.logits),
                     m.p<Bf16>(m.lnf), m.w(m.lm_unit(), m.lm_offset()), n, c.dim, c.vocab_size, m.s());
   memset_async(m.dres.data(), 0, m.dres.bytes(), m.stream);
-  k::rmsnorm_backward(m.p<Bf16>(m.dres), m.g(head, m.ho.final_norm), m.p<Bf16>(m.dln), m.resid(c.n_layers),
-                      m.w(head, m.ho.final_norm), m.p<float>(m.rstdf), n, c.dim, m.s());
-  for (int l = c.n_layers - 1; l >= 0; --l) m.block_backward(l);
-  k::embedding_backward(m.g(0, 0), m.p<std::int32_t>(m.tokens), m.p<Bf16>(m.dres), n, c.dim, m.s());
+  k::rmsnorm_backward(m.p<Bf16>(m.dres), m.g(m.head_unit(), m.ho.final_norm), m.p<Bf16>(m.dln),
+                      m.resid(c.n_layers), m.w(m.head_unit(), m.ho.final_norm), m.p<float>(m.rstdf), n, c.dim, m.s());
   m.have_targets = false;  // the logits buffer now holds gradients consumed above
+}
+
+void CudaModel::backward_block(int layer) {
+  AWSDT_CHECK(layer >= 0 && layer < impl_->cfg.n_layers, "CudaModel::backward_block: layer out of range");
+  impl_->dev.make_current();
+  impl_->block_backward(layer);
+}
+
+void CudaModel::backward_embedding() {
+  Impl& m = *impl_;
+  m.dev.make_current();
+  k::embedding_backward(m.g(0, 0), m.p<std::int32_t>(m.tokens), m.p<Bf16>(m.dres), m.N(), m.cfg.dim, m.s());
 }
 
 void CudaModel::zero_grad() {
@@ -337,19 +416,27 @@ void CudaModel::download(std::vector<ParamUnit>& units, bool grads) const {
   m.stream.synchronize();
 }
 
-std::int64_t CudaModel::device_bytes() const {
+std::int64_t CudaModel::activation_bytes() const {
   const Impl& m = *impl_;
-  std::int64_t total = static_cast<std::int64_t>(m.norm_acc.bytes() + k::LinearContext::workspace_bytes());
-  for (const DeviceUnit& u : m.units)
-    total += u.master.bytes() + u.compute.bytes() + u.grads.bytes() + u.m.bytes() + u.v.bytes();
-  for (const Buffer* b : {&m.tokens, &m.targets, &m.residual, &m.lnf, &m.rstdf, &m.logits, &m.losses, &m.proj, &m.rope_cos,
-                          &m.rope_sin, &m.dres, &m.dln, &m.dq, &m.dk, &m.dv, &m.datty, &m.dgate, &m.dup, &m.dh,
-                          &m.attn_scratch})
-    total += b->bytes();
+  std::int64_t total = 0;
+  for (const Buffer* b : {&m.tokens, &m.targets, &m.residual, &m.lnf, &m.rstdf, &m.logits, &m.losses, &m.proj,
+                          &m.rope_cos, &m.rope_sin, &m.dres, &m.dln, &m.dq, &m.dk, &m.dv, &m.datty, &m.dgate, &m.dup,
+                          &m.dh, &m.attn_scratch})
+    total += static_cast<std::int64_t>(b->bytes());
   for (const BlockActs& a : m.blocks)
     for (const Buffer* b : {&a.ln1, &a.rstd1, &a.q, &a.k, &a.v, &a.atty, &a.lse, &a.res2, &a.ln2, &a.rstd2, &a.gate,
                             &a.up, &a.h})
-      total += b->bytes();
+      total += static_cast<std::int64_t>(b->bytes());
+  return total;
+}
+
+std::int64_t CudaModel::device_bytes() const {
+  const Impl& m = *impl_;
+  std::int64_t total =
+      static_cast<std::int64_t>(m.norm_acc.bytes() + k::LinearContext::workspace_bytes()) + activation_bytes();
+  for (const DeviceUnit& u : m.units)
+    total += static_cast<std::int64_t>(u.master.bytes() + u.compute.bytes() + u.grads.bytes() + u.m.bytes() +
+                                       u.v.bytes());
   return total;
 }
 

@@ -22,6 +22,9 @@ class CudaModel {
   /// Allocates parameters, gradients and optimizer state on the GPU and copies the parameters of `init` (a CPU
   /// model of the same config: its seeded initialisation or loaded weights), so both start bit-identical.
   CudaModel(const Model& init, int device);
+  /// Shape only: activations but no parameters, gradients or optimizer state; bind() every unit before
+  /// running it (a sharded trainer owns those buffers).
+  CudaModel(const ModelConfig& config, int device);
   ~CudaModel();
   CudaModel(const CudaModel&) = delete;
   CudaModel& operator=(const CudaModel&) = delete;
@@ -34,6 +37,22 @@ class CudaModel {
   float forward(const std::int32_t* tokens, const std::int32_t* targets, int B, int T, float grad_weight = 1.0f);
   /// Adds ∂(grad_weight · loss)/∂parameters of the last forward (which had targets) to the fp32 gradients.
   void backward();
+
+  /// Unit by unit, as nn::Model (FSDP runs units one at a time, each with only its own buffers present):
+  /// forward_begin, forward_embedding, forward_block(0..L-1), forward_head equal forward(); backward_head,
+  /// backward_block(L-1..0), backward_embedding equal backward(). Only forward_head waits for the GPU.
+  void forward_begin(const std::int32_t* tokens, const std::int32_t* targets, int B, int T, float grad_weight = 1.0f);
+  void forward_embedding();
+  void forward_block(int layer);
+  float forward_head();
+  void backward_head();
+  void backward_block(int layer);
+  void backward_embedding();
+  /// Unit `unit` computes with params (bf16, device memory, the unit's layout; only read) and adds its
+  /// gradients into grads (fp32, device memory) instead of its own buffers.
+  void bind(int unit, const void* params, float* grads);
+  /// Bytes of the activations and gradient scratch held for the last forward's (B, T).
+  std::int64_t activation_bytes() const;
   /// Sets every gradient to zero.
   void zero_grad();
   /// Clips the gradients to global norm grad_clip (≤ 0: off) and applies one AdamW update at lr to the fp32

@@ -29,33 +29,59 @@ void zero(std::vector<float>& v) {
   for (std::size_t i = 0; i < v.size(); ++i) p[i] = 0.0f;
 }
 
-ParamUnit make_unit(UnitLayout layout, std::uint64_t seed, std::uint64_t stream) {
-  ParamUnit unit;
-  unit.params.assign(layout.size, 0.0f);
-  unit.grads.assign(layout.size, 0.0f);
-  init_unit(unit.params.data(), layout, seed, stream, kInitStd);
-  unit.layout = std::move(layout);
-  return unit;
-}
-
 }  // namespace
 
-Model::Model(const ModelConfig& config, std::uint64_t seed) : config_(config) {
+std::vector<UnitLayout> unit_layouts(const ModelConfig& config) {
+  std::vector<UnitLayout> out{embedding_layout(config)};
+  for (int l = 0; l < config.n_layers; ++l) out.push_back(block_layout(config, l));
+  out.push_back(head_layout(config));
+  return out;
+}
+
+void initial_params(const UnitLayout& layout, int unit, std::uint64_t seed, float* out) {
+  // Stream u initialises unit u, so each unit's values do not depend on the others (nor on sharding).
+  std::fill(out, out + layout.size, 0.0f);
+  init_unit(out, layout, seed, static_cast<std::uint64_t>(unit), kInitStd);
+}
+
+Model::Model(const ModelConfig& config) : config_(config) {
   config_.validate();
   block_off_ = block_offsets(config_);
   head_off_ = head_offsets(config_);
-  // Stream u initialises unit u, so each unit's values do not depend on the others (nor on sharding).
-  units_.push_back(make_unit(embedding_layout(config_), seed, 0));
-  for (int l = 0; l < config_.n_layers; ++l) units_.push_back(make_unit(block_layout(config_, l), seed, 1 + l));
-  units_.push_back(make_unit(head_layout(config_), seed, 1 + config_.n_layers));
+  for (UnitLayout& layout : unit_layouts(config_)) units_.push_back({std::move(layout), {}, {}});
+}
+
+Model::Model(const ModelConfig& config, std::uint64_t seed) : Model(config) {
+  for (std::size_t u = 0; u < units_.size(); ++u) {
+    ParamUnit& unit = units_[u];
+    unit.params.resize(unit.layout.size);
+    unit.grads.assign(unit.layout.size, 0.0f);
+    initial_params(unit.layout, static_cast<int>(u), seed, unit.params.data());
+  }
 }
 
 const float* Model::lm_head_weight() const {
-  return config_.tied_embeddings ? units_.front().params.data() : units_.back().params.data() + head_off_.lm_head;
+  return config_.tied_embeddings ? params_of(0) : params_of(last_unit()) + head_off_.lm_head;
 }
 
 float* Model::lm_head_grad() {
-  return config_.tied_embeddings ? embedding().grads.data() : head().grads.data() + head_off_.lm_head;
+  return config_.tied_embeddings ? grads_of(0) : grads_of(last_unit()) + head_off_.lm_head;
+}
+
+void Model::bind(int unit, const float* params, float* grads) {
+  AWSDT_CHECK(unit >= 0 && unit < static_cast<int>(units_.size()), "Model::bind: unit out of range");
+  bound_.resize(units_.size());
+  bound_[static_cast<std::size_t>(unit)] = {params, grads};
+}
+
+const float* Model::params_of(int unit) const {
+  const auto u = static_cast<std::size_t>(unit);
+  return u < bound_.size() && bound_[u].params ? bound_[u].params : units_[u].params.data();
+}
+
+float* Model::grads_of(int unit) {
+  const auto u = static_cast<std::size_t>(unit);
+  return u < bound_.size() && bound_[u].grads ? bound_[u].grads : units_[u].grads.data();
 }
 
 void Model::zero_grad() {
@@ -84,7 +110,7 @@ void Model::forward_begin(const std::int32_t* tokens, const std::int32_t* target
 
 void Model::forward_embedding() {
   const int N = acts_.B * acts_.T, C = config_.dim, V = config_.vocab_size;
-  embedding_forward(acts_.residual.data(), acts_.tokens.data(), embedding().params.data(), N, C, V);
+  embedding_forward(acts_.residual.data(), acts_.tokens.data(), params_of(0), N, C, V);
 }
 
 void Model::forward_block(int layer) {
@@ -95,7 +121,7 @@ void Model::forward_block(int layer) {
 float Model::forward_head() {
   const int N = acts_.B * acts_.T, C = config_.dim, V = config_.vocab_size;
   const float* last = acts_.residual.data() + static_cast<std::size_t>(config_.n_layers) * N * C;
-  rmsnorm_forward(acts_.lnf.data(), acts_.rstdf.data(), last, head().params.data() + head_off_.final_norm, N, C,
+  rmsnorm_forward(acts_.lnf.data(), acts_.rstdf.data(), last, params_of(last_unit()) + head_off_.final_norm, N, C,
                   config_.norm_eps);
   linear_forward(acts_.logits.data(), acts_.lnf.data(), lm_head_weight(), N, C, V);
   if (!have_targets_) return 0.0f;
@@ -115,7 +141,7 @@ void Model::block_forward(int l) {
   const int N = acts_.B * acts_.T, C = config_.dim, F = config_.ffn_dim;
   const std::size_t NC = static_cast<std::size_t>(N) * C;
   const LayerActivations& a = layer_acts(l);
-  linear_forward(acts_.proj.data(), a.h.data(), block(l).params.data() + block_off_.w_down, N, F, C);
+  linear_forward(acts_.proj.data(), a.h.data(), params_of(1 + l) + block_off_.w_down, N, F, C);
   residual_forward(acts_.residual.data() + (l + 1) * NC, a.res2.data(), acts_.proj.data(), NC);
 }
 
@@ -123,7 +149,7 @@ void Model::block_forward(int l) {
 void Model::block_forward_saved(int l) {
   const int B = acts_.B, T = acts_.T, N = B * T, C = config_.dim, KV = config_.kv_dim(), F = config_.ffn_dim;
   const std::size_t NC = static_cast<std::size_t>(N) * C;
-  const float* P = block(l).params.data();
+  const float* P = params_of(1 + l);
   const BlockOffsets& o = block_off_;
   LayerActivations& a = layer_acts(l);
   const float* x = acts_.residual.data() + l * NC;
@@ -165,8 +191,8 @@ void Model::backward_head() {
   linear_backward(g.dln.data(), lm_head_grad(), g.dlogits.data(), acts_.lnf.data(), lm_head_weight(), N, C, V);
   zero(g.dres);
   const float* last = acts_.residual.data() + static_cast<std::size_t>(config_.n_layers) * N * C;
-  rmsnorm_backward(g.dres.data(), head().grads.data() + head_off_.final_norm, g.dln.data(), last,
-                   head().params.data() + head_off_.final_norm, acts_.rstdf.data(), N, C);
+  rmsnorm_backward(g.dres.data(), grads_of(last_unit()) + head_off_.final_norm, g.dln.data(), last,
+                   params_of(last_unit()) + head_off_.final_norm, acts_.rstdf.data(), N, C);
 }
 
 void Model::backward_block(int layer) {
@@ -176,7 +202,7 @@ void Model::backward_block(int layer) {
 
 void Model::backward_embedding() {
   const int N = acts_.B * acts_.T, C = config_.dim;
-  embedding_backward(embedding().grads.data(), acts_.tokens.data(), scratch_.dres.data(), N, C);
+  embedding_backward(grads_of(0), acts_.tokens.data(), scratch_.dres.data(), N, C);
 }
 
 // On entry g.dres holds ∂loss/∂(block output); on exit ∂loss/∂(block input).
@@ -186,8 +212,8 @@ void Model::block_backward(int l) {
 
   const int B = acts_.B, T = acts_.T, N = B * T, C = config_.dim, KV = config_.kv_dim(), F = config_.ffn_dim;
   const std::size_t NC = static_cast<std::size_t>(N) * C;
-  const float* P = block(l).params.data();
-  float* G = block(l).grads.data();
+  const float* P = params_of(1 + l);
+  float* G = grads_of(1 + l);
   const BlockOffsets& o = block_off_;
   const LayerActivations& a = layer_acts(l);
   const float* x = acts_.residual.data() + l * NC;

@@ -19,11 +19,19 @@ struct ParamUnit {
   std::vector<float> grads;  ///< gradients, same layout
 };
 
+/// Every unit's layout, in unit order (embedding, blocks, head).
+std::vector<UnitLayout> unit_layouts(const ModelConfig& config);
+/// Unit `unit`'s initial parameters for seed (matrices N(0, 0.02²), norm weights 1) into out[layout.size]; each
+/// unit draws from its own stream, so a unit's values do not depend on the others.
+void initial_params(const UnitLayout& layout, int unit, std::uint64_t seed, float* out);
+
 /// A Llama-family decoder with hand-written forward and backward on the CPU.
 class Model {
  public:
   /// Validates config and draws the parameters from seed: matrices N(0, 0.02²), norm weights 1.
   Model(const ModelConfig& config, std::uint64_t seed);
+  /// Validates config and keeps only the layouts: units own no buffers, so bind() each unit before running it.
+  explicit Model(const ModelConfig& config);
 
   /// The model's shape.
   const ModelConfig& config() const { return config_; }
@@ -62,6 +70,9 @@ class Model {
   void backward_block(int layer);
   /// Embedding backward (needs the embedding unit's grads).
   void backward_embedding();
+  /// Points unit `unit`'s compute at external buffers of its layout (a sharded trainer's gathered params and
+  /// full-unit gradients) instead of units()[unit]; nullptr restores the unit's own buffer.
+  void bind(int unit, const float* params, float* grads);
   /// Logits [B,T,vocab] of the last forward.
   const std::vector<float>& logits() const { return acts_.logits; }
 
@@ -78,6 +89,13 @@ class Model {
   std::int64_t activation_bytes() const { return acts_.bytes(); }
 
  private:
+  struct Bound {
+    const float* params = nullptr;
+    float* grads = nullptr;
+  };
+  const float* params_of(int unit) const;
+  float* grads_of(int unit);
+  int last_unit() const { return static_cast<int>(units_.size()) - 1; }
   const float* lm_head_weight() const;
   float* lm_head_grad();
   LayerActivations& layer_acts(int layer);
@@ -89,6 +107,7 @@ class Model {
   BlockOffsets block_off_;
   HeadOffsets head_off_;
   std::vector<ParamUnit> units_;
+  std::vector<Bound> bound_;
   Activations acts_;
   GradScratch scratch_;
   bool have_targets_ = false;

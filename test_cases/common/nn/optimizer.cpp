@@ -37,33 +37,39 @@ void AdamW::restore(std::span<const float> m, std::span<const float> v, std::int
   t_ = t;
 }
 
-void AdamW::step(std::span<float> params, std::span<const float> grads, double lr) {
-  AWSDT_CHECK(params.size() == m_.size() && grads.size() == m_.size(), "AdamW::step: span size mismatch");
-  ++t_;
-  const float b1 = static_cast<float>(options_.beta1), b2 = static_cast<float>(options_.beta2);
-  const float eps = static_cast<float>(options_.eps);
-  const float bc1 = static_cast<float>(1.0 - std::pow(options_.beta1, static_cast<double>(t_)));
-  const float bc2 = static_cast<float>(1.0 - std::pow(options_.beta2, static_cast<double>(t_)));
-  const float flr = static_cast<float>(lr);
-  const float decay_factor = static_cast<float>(1.0 - lr * options_.weight_decay);
-  for (const DecaySegment& s : segments_) {
-    if (!s.decay || options_.weight_decay == 0.0) continue;
-    float* seg = params.data() + s.offset;
-#pragma omp parallel for schedule(static)
-    for (std::size_t i = 0; i < s.size; ++i) seg[i] *= decay_factor;
-  }
-  float* p = params.data();
-  const float* g = grads.data();
-  float* m = m_.data();
-  float* v = v_.data();
-  const std::size_t n = params.size();
+AdamWScalars adamw_scalars(const AdamWOptions& o, double lr, std::int64_t t) {
+  AdamWScalars s;
+  s.lr = static_cast<float>(lr);
+  s.beta1 = static_cast<float>(o.beta1);
+  s.beta2 = static_cast<float>(o.beta2);
+  s.eps = static_cast<float>(o.eps);
+  s.bc1 = static_cast<float>(1.0 - std::pow(o.beta1, static_cast<double>(t)));
+  s.bc2 = static_cast<float>(1.0 - std::pow(o.beta2, static_cast<double>(t)));
+  s.decay_factor = static_cast<float>(1.0 - lr * o.weight_decay);
+  return s;
+}
+
+void adamw_update(float* p, const float* g, float* m, float* v, std::size_t n, const AdamWScalars& s, bool decay) {
+  const float b1 = s.beta1, b2 = s.beta2, eps = s.eps, bc1 = s.bc1, bc2 = s.bc2, lr = s.lr;
+  const float factor = decay ? s.decay_factor : 1.0f;  // x·1 is exact: undecayed elements are unchanged
 #pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < n; ++i) {
+    p[i] *= factor;
     m[i] = b1 * m[i] + (1.0f - b1) * g[i];
     v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
     const float mhat = m[i] / bc1, vhat = v[i] / bc2;
-    p[i] -= flr * mhat / (std::sqrt(vhat) + eps);
+    p[i] -= lr * mhat / (std::sqrt(vhat) + eps);
   }
+}
+
+void AdamW::step(std::span<float> params, std::span<const float> grads, double lr) {
+  AWSDT_CHECK(params.size() == m_.size() && grads.size() == m_.size(), "AdamW::step: span size mismatch");
+  ++t_;
+  const AdamWScalars s = adamw_scalars(options_, lr, t_);
+  const bool decays = options_.weight_decay != 0.0;
+  for (const DecaySegment& seg : segments_)
+    adamw_update(params.data() + seg.offset, grads.data() + seg.offset, m_.data() + seg.offset,
+                 v_.data() + seg.offset, seg.size, s, decays && seg.decay);
 }
 
 double sum_of_squares(std::span<const float> grads) {

@@ -119,7 +119,7 @@ TEST(Fsdp, TrainsFromATokenFile) {
 TEST(Fsdp, PrintConfigDescribesTheRunAndExits) {
   const Outcome o = run_command(kExe + " --model small --print-config", 30);
   EXPECT_EQ(o.status, 0) << o.output;
-  // No GPU here: --device auto picks the CPU engine, and auto sharding its ZeRO-3.
+  // No GPU here: --device auto picks the CPU engine; sharding defaults to full (ZeRO-3).
   for (const char* s : {"parameters", "FLOPs/token", "memory estimate", "AdamW", "cpu (fp32 engine) | sharding full"})
     EXPECT_NE(o.output.find(s), std::string::npos) << s << "\n" << o.output;
   EXPECT_EQ(o.output.find("Loss:"), std::string::npos);
@@ -131,7 +131,8 @@ TEST(Fsdp, BadInputIsOneLineAndExitTwo) {
   expect_usage_error("--model tiny --micro-batch-size 4 --global-batch-size 6", "not divisible");
   expect_usage_error("--model tiny --device tpu", "tpu");
   expect_usage_error("--model tiny --device cuda --recompute", "--recompute needs --device cpu");
-  expect_usage_error("--model tiny --device cuda --checkpoint-dir /tmp/x", "--checkpoint-dir needs --device cpu");
+  expect_usage_error("--model tiny --device cuda --op-breakdown", "--op-breakdown need --device cpu");
+  expect_usage_error("--model tiny --sharding zero3", "'zero3'");
   expect_usage_error("--model tiny --lr-schedule step", "unknown learning-rate schedule");
   expect_usage_error("--model tiny --seq-len 65", "exceeds");
   expect_usage_error("--model tiny --no-such-flag", "no-such-flag");

@@ -45,6 +45,14 @@ __global__ void sum_of_squares_kernel(double* acc, const float* x, std::size_t c
   }
 }
 
+// acc += scale · src, in fp32 (a gradient shard accumulating what a reduce-scatter delivered). __fmul_rn keeps
+// the product rounded before the add, as the CPU's loop does.
+template <class T>
+__global__ void accumulate_kernel(float* acc, const T* src, float factor, std::size_t count) {
+  for (std::size_t i = first_index(); i < count; i += grid_stride())
+    acc[i] = __fadd_rn(acc[i], __fmul_rn(static_cast<float>(src[i]), factor));
+}
+
 __global__ void scale_kernel(float* x, std::size_t count, float factor) {
   for (std::size_t i = first_index(); i < count; i += grid_stride()) x[i] *= factor;
 }
@@ -81,6 +89,20 @@ void add_sum_of_squares(double* acc, const float* x, std::size_t count, void* st
 void scale(float* x, std::size_t count, float factor, void* stream) {
   if (count == 0) return;
   scale_kernel<<<grid_for(count, kMaxBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(x, count, factor);
+  AWSDT_CHECK_CUDA(cudaGetLastError());
+}
+
+void accumulate_scaled(float* acc, const float* src, float factor, std::size_t count, void* stream) {
+  if (count == 0) return;
+  accumulate_kernel<<<grid_for(count, kMaxBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      acc, src, factor, count);
+  AWSDT_CHECK_CUDA(cudaGetLastError());
+}
+
+void accumulate_scaled(float* acc, const Bf16* src, float factor, std::size_t count, void* stream) {
+  if (count == 0) return;
+  accumulate_kernel<<<grid_for(count, kMaxBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
+      acc, reinterpret_cast<const __nv_bfloat16*>(src), factor, count);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 

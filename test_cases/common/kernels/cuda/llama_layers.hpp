@@ -60,6 +60,10 @@ void add_sum_of_squares(double* acc, const float* x, std::size_t count, void* st
 /// x[i] *= factor.
 void scale(float* x, std::size_t count, float factor, void* stream);
 
+/// acc[i] += factor · src[i] (a gradient shard adding what a reduce-scatter delivered, in fp32 or bf16).
+void accumulate_scaled(float* acc, const float* src, float factor, std::size_t count, void* stream);
+void accumulate_scaled(float* acc, const Bf16* src, float factor, std::size_t count, void* stream);
+
 /// One AdamW update (decoupled weight decay, as nn::AdamW): hyper-parameters of one step.
 struct AdamWStep {
   float lr = 0;            ///< learning rate

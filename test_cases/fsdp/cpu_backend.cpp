@@ -1,0 +1,123 @@
+// CpuBackend: compute runs on the calling thread, so every ordering call is a wait or nothing. Element-wise work
+// on the compute side uses the OpenMP team; work on a stream runs on that stream's thread, single-threaded, so
+// that it does not take cores from the compute side's team.
+#include "cpu_backend.hpp"
+
+#include <cstring>
+
+#include "nn/model.hpp"
+#include "util/error.hpp"
+#include "util/half.hpp"
+
+namespace awsdt::fsdp {
+namespace {
+
+float load(const void* src, DataType type, std::size_t i) {
+  return type == DataType::bf16 ? bf16_to_float(static_cast<const std::uint16_t*>(src)[i])
+                                : static_cast<const float*>(src)[i];
+}
+
+void store(void* dst, DataType type, std::size_t i, float x) {
+  if (type == DataType::bf16) {
+    static_cast<std::uint16_t*>(dst)[i] = float_to_bf16(x);
+  } else {
+    static_cast<float*>(dst)[i] = x;
+  }
+}
+
+class CpuBackend final : public UnitBackend {
+ public:
+  CpuBackend(const nn::ModelConfig& config, bool recompute) : model_(config), layouts_(nn::unit_layouts(config)) {
+    model_.set_recompute(recompute);
+  }
+
+  const Device& device() const override { return device_; }
+  DataType compute_dtype() const override { return DataType::f32; }
+  const nn::ModelConfig& config() const override { return model_.config(); }
+  const std::vector<nn::UnitLayout>& layouts() const override { return layouts_; }
+
+  void bind(int unit, const void* params, float* grads) override {
+    model_.bind(unit, static_cast<const float*>(params), grads);
+  }
+  void forward_begin(const nn::TokenBatch& b) override {
+    model_.forward_begin(b.inputs.data(), b.targets.data(), b.B, b.T);
+  }
+  double forward_unit(int unit) override {
+    const int head = static_cast<int>(layouts_.size()) - 1;
+    if (unit == 0) {
+      model_.forward_embedding();
+    } else if (unit < head) {
+      model_.forward_block(unit - 1);
+    } else {
+      return model_.forward_head();
+    }
+    return 0.0;
+  }
+  void backward_unit(int unit) override {
+    const int head = static_cast<int>(layouts_.size()) - 1;
+    if (unit == 0) {
+      model_.backward_embedding();
+    } else if (unit < head) {
+      model_.backward_block(unit - 1);
+    } else {
+      model_.backward_head();
+    }
+  }
+  std::int64_t activation_bytes() const override { return model_.activation_bytes(); }
+
+  void compute_waits_for(const Event& e) override { e.synchronize(); }
+  void comm_waits_for_compute(Stream&) override {}
+  void synchronize() override {}
+
+  void convert(void* dst, DataType dt, const void* src, DataType st, std::size_t n, Stream* on) override {
+    run(on, [=] {
+      if (dt == st) return void(std::memcpy(dst, src, n * dtype_size(dt)));
+#pragma omp parallel for schedule(static) if (!on)
+      for (std::size_t i = 0; i < n; ++i) store(dst, dt, i, load(src, st, i));
+    });
+  }
+  void accumulate(float* acc, const void* src, DataType st, float scale, std::size_t n, Stream* on) override {
+    run(on, [=] {
+#pragma omp parallel for schedule(static) if (!on)
+      for (std::size_t i = 0; i < n; ++i) acc[i] += load(src, st, i) * scale;
+    });
+  }
+  void zero(void* dst, std::size_t bytes, Stream* on) override {
+    run(on, [=] {
+      auto* f = static_cast<char*>(dst);
+      constexpr std::size_t kBlock = 1 << 16;
+      const std::size_t blocks = (bytes + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (!on)
+      for (std::size_t b = 0; b < blocks; ++b) std::memset(f + b * kBlock, 0, std::min(kBlock, bytes - b * kBlock));
+    });
+  }
+  double sum_of_squares(const float* x, std::size_t n) override { return nn::sum_of_squares({x, n}); }
+  void scale(float* x, std::size_t n, float factor) override { nn::scale({x, n}, factor); }
+  void adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
+             bool decay) override {
+    nn::adamw_update(p, g, m, v, n, s, decay);
+  }
+
+ private:
+  // Compute side: now, on this thread's OpenMP team. A stream: on its thread, in order.
+  template <class F>
+  static void run(Stream* on, F&& work) {
+    if (on) {
+      on->enqueue(std::forward<F>(work));
+    } else {
+      work();
+    }
+  }
+
+  Device device_ = Device::cpu();
+  nn::Model model_;
+  std::vector<nn::UnitLayout> layouts_;
+};
+
+}  // namespace
+
+std::unique_ptr<UnitBackend> make_cpu_backend(const nn::ModelConfig& config, bool recompute) {
+  return std::make_unique<CpuBackend>(config, recompute);
+}
+
+}  // namespace awsdt::fsdp

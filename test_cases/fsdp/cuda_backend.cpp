@@ -1,0 +1,120 @@
+// CudaBackend: every call enqueues on the model's stream (the compute side) or on the stream it is given, so
+// ordering against the communication stream goes through CUDA events, never through the host.
+#include "cuda_backend.hpp"
+
+#include "kernels/cuda/llama_layers.hpp"
+#include "nn/cuda_model.hpp"
+#include "util/error.hpp"
+
+namespace awsdt::fsdp {
+namespace {
+
+namespace k = kernels::cuda;
+
+class CudaBackend final : public UnitBackend {
+ public:
+  CudaBackend(const nn::ModelConfig& config, int device)
+      : device_(Device::cuda(device)), model_(config, device), layouts_(nn::unit_layouts(config)),
+        norm_acc_(sizeof(double), MemoryKind::Device, device_) {}
+
+  const Device& device() const override { return device_; }
+  DataType compute_dtype() const override { return DataType::bf16; }
+  const nn::ModelConfig& config() const override { return model_.config(); }
+  const std::vector<nn::UnitLayout>& layouts() const override { return layouts_; }
+
+  void bind(int unit, const void* params, float* grads) override { model_.bind(unit, params, grads); }
+  void forward_begin(const nn::TokenBatch& b) override {
+    model_.forward_begin(b.inputs.data(), b.targets.data(), b.B, b.T);
+  }
+  double forward_unit(int unit) override {
+    const int head = static_cast<int>(layouts_.size()) - 1;
+    if (unit == 0) {
+      model_.forward_embedding();
+    } else if (unit < head) {
+      model_.forward_block(unit - 1);
+    } else {
+      return model_.forward_head();
+    }
+    return 0.0;
+  }
+  void backward_unit(int unit) override {
+    const int head = static_cast<int>(layouts_.size()) - 1;
+    if (unit == 0) {
+      model_.backward_embedding();
+    } else if (unit < head) {
+      model_.backward_block(unit - 1);
+    } else {
+      model_.backward_head();
+    }
+  }
+  std::int64_t activation_bytes() const override { return model_.activation_bytes(); }
+
+  void compute_waits_for(const Event& e) override { model_.stream().wait(e); }
+  void comm_waits_for_compute(Stream& comm) override {
+    Event done(device_);
+    done.record(model_.stream());
+    comm.wait(done);
+  }
+  void synchronize() override { model_.synchronize(); }
+
+  void convert(void* dst, DataType dt, const void* src, DataType st, std::size_t n, Stream* on) override {
+    Stream& s = stream(on);
+    if (dt == st) return copy_async(dst, src, n * dtype_size(dt), s);
+    AWSDT_CHECK((dt == DataType::bf16 && st == DataType::f32) || (dt == DataType::f32 && st == DataType::bf16),
+                "CudaBackend::convert: only f32 <-> bf16");
+    if (dt == DataType::bf16) {
+      k::cast_to_bf16(static_cast<k::Bf16*>(dst), static_cast<const float*>(src), n, s.native_handle());
+    } else {
+      k::cast_to_f32(static_cast<float*>(dst), static_cast<const k::Bf16*>(src), n, s.native_handle());
+    }
+  }
+  void accumulate(float* acc, const void* src, DataType st, float scale, std::size_t n, Stream* on) override {
+    Stream& s = stream(on);
+    if (st == DataType::bf16) {
+      k::accumulate_scaled(acc, static_cast<const k::Bf16*>(src), scale, n, s.native_handle());
+    } else {
+      k::accumulate_scaled(acc, static_cast<const float*>(src), scale, n, s.native_handle());
+    }
+  }
+  void zero(void* dst, std::size_t bytes, Stream* on) override { memset_async(dst, 0, bytes, stream(on)); }
+  double sum_of_squares(const float* x, std::size_t n) override {
+    Stream& s = model_.stream();
+    memset_async(norm_acc_.data(), 0, sizeof(double), s);
+    k::add_sum_of_squares(norm_acc_.as<double>(), x, n, s.native_handle());
+    double sq = 0;
+    copy_async(&sq, norm_acc_.data(), sizeof(double), s);
+    s.synchronize();
+    return sq;
+  }
+  void scale(float* x, std::size_t n, float factor) override {
+    k::scale(x, n, factor, model_.stream().native_handle());
+  }
+  void adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
+             bool decay) override {
+    k::AdamWStep h;
+    h.lr = s.lr;
+    h.beta1 = s.beta1;
+    h.beta2 = s.beta2;
+    h.eps = s.eps;
+    h.bc1 = s.bc1;
+    h.bc2 = s.bc2;
+    h.decay_factor = decay ? s.decay_factor : 1.0f;
+    k::adamw_step(p, nullptr, g, m, v, n, h, model_.stream().native_handle());
+  }
+
+ private:
+  Stream& stream(Stream* on) { return on ? *on : model_.stream(); }
+
+  Device device_;
+  nn::CudaModel model_;
+  std::vector<nn::UnitLayout> layouts_;
+  Buffer norm_acc_;
+};
+
+}  // namespace
+
+std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device) {
+  return std::make_unique<CudaBackend>(config, device);
+}
+
+}  // namespace awsdt::fsdp

@@ -1,0 +1,15 @@
+// The CUDA UnitBackend: nn::CudaModel (bf16 compute) on one GPU, element-wise work as kernels on a stream.
+#pragma once
+
+#include <memory>
+
+#include "nn/config.hpp"
+#include "unit_backend.hpp"
+
+namespace awsdt::fsdp {
+
+/// A backend running config's model on CUDA device `device` (throws UsageError in builds without CUDA, or
+/// when the device is not visible).
+std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device);
+
+}  // namespace awsdt::fsdp
