@@ -27,16 +27,25 @@ void store(void* dst, DataType type, std::size_t i, float x) {
 
 class CpuBackend final : public UnitBackend {
  public:
-  CpuBackend(const nn::ModelConfig& config, bool recompute) : model_(config), layouts_(nn::unit_layouts(config)) {
+  CpuBackend(const nn::ModelConfig& config, bool recompute, DataType compute)
+      : model_(config), layouts_(nn::unit_layouts(config)), compute_(compute) {
+    AWSDT_CHECK(compute == DataType::f32 || compute == DataType::bf16, "CpuBackend: compute dtype is f32 or bf16");
     model_.set_recompute(recompute);
+    if (compute_ == DataType::bf16) widened_.resize(layouts_.size());
   }
 
   const Device& device() const override { return device_; }
-  DataType compute_dtype() const override { return DataType::f32; }
+  DataType compute_dtype() const override { return compute_; }
   const nn::ModelConfig& config() const override { return model_.config(); }
   const std::vector<nn::UnitLayout>& layouts() const override { return layouts_; }
 
   void bind(int unit, const void* params, float* grads) override {
+    if (compute_ == DataType::bf16) {  // the test hook: widen the bf16 params the engine gathered
+      std::vector<float>& wide = widened_[static_cast<std::size_t>(unit)];
+      wide.resize(layouts_[static_cast<std::size_t>(unit)].size);
+      convert(wide.data(), DataType::f32, params, DataType::bf16, wide.size(), nullptr);
+      params = wide.data();
+    }
     model_.bind(unit, static_cast<const float*>(params), grads);
   }
   void forward_begin(const nn::TokenBatch& b) override {
@@ -112,12 +121,14 @@ class CpuBackend final : public UnitBackend {
   Device device_ = Device::cpu();
   nn::Model model_;
   std::vector<nn::UnitLayout> layouts_;
+  DataType compute_;
+  std::vector<std::vector<float>> widened_;  // per unit, with compute_ == bf16
 };
 
 }  // namespace
 
-std::unique_ptr<UnitBackend> make_cpu_backend(const nn::ModelConfig& config, bool recompute) {
-  return std::make_unique<CpuBackend>(config, recompute);
+std::unique_ptr<UnitBackend> make_cpu_backend(const nn::ModelConfig& config, bool recompute, DataType compute) {
+  return std::make_unique<CpuBackend>(config, recompute, compute);
 }
 
 }  // namespace awsdt::fsdp

@@ -9,6 +9,9 @@
 namespace awsdt::fsdp {
 
 /// A backend running config's model on this process's CPU threads, with activation recomputation if asked.
-std::unique_ptr<UnitBackend> make_cpu_backend(const nn::ModelConfig& config, bool recompute);
+/// compute = bf16 is a test hook: the engine then hands the model bf16 params, as it does on GPUs, and the
+/// backend widens them to compute in fp32, so the GPU's gather-and-convert path runs under MPI on CPUs.
+std::unique_ptr<UnitBackend> make_cpu_backend(const nn::ModelConfig& config, bool recompute,
+                                              DataType compute = DataType::f32);
 
 }  // namespace awsdt::fsdp

@@ -70,6 +70,9 @@ void add_options(CLI::App& app, Options& o) {
                 "core to the compute threads it shares it with; measured faster here) or spin (blocking "
                 "collectives, lowest latency when communication has cores of its own)")
       ->capture_default_str();
+  app.add_flag("--emulate-gpu-compute", o.emulate_gpu_compute,
+               "test hook: the CPU engine receives bf16 params as the GPU engine does (its gather path under MPI)")
+      ->group("");
   app.add_option("--fail-rank", o.fail_rank, "test hook: the rank that dies (with --fail-at-step)")
       ->group("");
   app.add_option("--fail-at-step", o.fail_at_step, "test hook: the step (1-based) in whose middle it dies")

@@ -50,6 +50,7 @@ struct Options {
   std::string dump_params;          ///< write the consolidated fp32 parameters here after training (raw, unit order)
   std::string backend = "auto";     ///< communication backend (auto | mpi)
   std::string mpi_wait = "poll";    ///< how the MPI communication thread waits: poll | spin
+  bool emulate_gpu_compute = false; ///< test hook: the CPU engine computes on bf16 params, as GPUs do
   int fail_rank = -1;               ///< test hook: this rank dies ...
   int fail_at_step = 0;             ///< ... in the middle of this step (1-based; 0: never)
   int fail_in_save = 0;             ///< ... or SIGKILLs itself inside the save after this step (0: never)

@@ -87,11 +87,11 @@ template <class A, class B> double max_rel(const A& a, const B& b, double floor)
   return m;
 }
 
-void expect_equivalent(int np, const std::string& mode, bool overlap, const std::string& extra = "") {
-  const RunResult& ref = reference();
+void expect_equivalent(int np, const std::string& mode, bool overlap, const std::string& extra = "",
+                       const RunResult& ref = reference()) {
   ASSERT_EQ(ref.losses.size(), 20u);
   const std::string args = " --sharding " + mode + extra + (overlap ? "" : " --no-overlap");
-  const RunResult r = run(np, args, mode + std::to_string(np) + (overlap ? "o" : "s"));
+  const RunResult r = run(np, args, mode + std::to_string(np) + (overlap ? "o" : "s") + std::to_string(extra.size()));
   ASSERT_EQ(r.losses.size(), ref.losses.size()) << args;
   ASSERT_EQ(r.params.size(), ref.params.size()) << args;
   const double loss_err = max_rel(r.losses, ref.losses, 1e-6);
@@ -123,6 +123,23 @@ INSTANTIATE_TEST_SUITE_P(Ranks, Equivalence, ::testing::Values(2, 3, 4));
 TEST(FsdpMpi, RecomputationMatchesOneRank) {
   for (int np : {2, 3, 4}) expect_equivalent(np, "full", true, " --recompute");
   expect_equivalent(2, "grad_op", false, " --recompute");
+}
+
+// The GPU engine's path, run on CPUs: with --emulate-gpu-compute the model takes bf16 params, as the CUDA backend
+// does, so the engine gathers fp32 shards and converts them (or, with --param-dtype bf16, rounds each shard and
+// gathers straight into the compute buffer). Rounding is per element, so every mode and rank count computes on
+// the same bf16 params as one rank: equal within fp32 reassociation again.
+TEST(FsdpMpi, GpuComputePathMatchesOneRank) {
+  const std::string hook = " --emulate-gpu-compute";
+  const RunResult ref = run(1, hook, "gpu_path_reference");
+  ASSERT_EQ(ref.losses.size(), 20u);
+  // The hook really changes the numbers: its curve is not the fp32 one.
+  EXPECT_GT(max_rel(ref.losses, reference().losses, 1e-6), 1e-5);
+  for (const char* mode : {"full", "grad_op", "none"}) expect_equivalent(2, mode, true, hook, ref);
+  expect_equivalent(2, "hybrid", true, hook + " --shard-group-size 2", ref);
+  expect_equivalent(3, "full", false, hook, ref);
+  expect_equivalent(2, "full", true, hook + " --param-dtype bf16", ref);
+  expect_equivalent(4, "hybrid", true, hook + " --param-dtype bf16 --shard-group-size 2", ref);
 }
 
 // bf16 mixed precision (FSDP's MixedPrecision): the loss curve stays within bf16 rounding of the fp32 one, moves
