@@ -9,6 +9,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <thread>
 
 #include <fmt/format.h>
 
@@ -286,6 +287,8 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   for (int i = 0; i < options_.grad_accum; ++i) {
     data.next(batch_);
     forward_micro_batch(batch_, loss);
+    if (step == options_.fail_step && i == 0 && options_.fail_hangs)
+      for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));  // a hung rank: its peers must not wait forever
     if (step == options_.fail_step && i == 0)
       throw std::runtime_error("test hook: rank " + std::to_string(world_.rank()) + " dies in the middle of step " +
                   std::to_string(step + 1) + " (--fail-at-step)");

@@ -37,6 +37,7 @@ struct EngineOptions {
   double grad_clip = 1.0;                  ///< max global gradient norm (≤ 0: off)
   int grad_accum = 1;                      ///< micro-batches per step per rank
   int fail_step = -1;                      ///< test hook: this rank throws in the middle of this step (0-based)
+  bool fail_hangs = false;                 ///< test hook: ... or sleeps there forever
   std::string init_from;                   ///< Hugging Face safetensors file to start from (empty: seeded init)
   /// Mixed precision as FSDP's MixedPrecision: parameters are cast to param_dtype before the all-gather (the
   /// forward and backward compute on the rounded values; fp32 master weights stay in the shards), gradients to

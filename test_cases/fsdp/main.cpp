@@ -16,6 +16,7 @@
 #include "awsdt/config.hpp"
 #include "bench/guard.hpp"
 #include "bench/launch_check.hpp"
+#include "bench/watchdog.hpp"
 #include "checkpointing.hpp"
 #include "comm/host_values.hpp"
 #include "comm/registry.hpp"
@@ -204,6 +205,7 @@ int run(int argc, char** argv) {
   eo.grad_clip = o.grad_clip;
   eo.grad_accum = plan.grad_accum;
   eo.fail_step = (rank == o.fail_rank && o.fail_at_step > 0) ? o.fail_at_step - 1 : -1;
+  eo.fail_hangs = o.fail_hangs;
   eo.init_from = o.init_from;
   eo.param_dtype = plan.param_bf16 ? DataType::bf16 : DataType::f32;
   eo.reduce_dtype = plan.reduce_bf16 ? DataType::bf16 : DataType::f32;
@@ -254,7 +256,9 @@ int run(int argc, char** argv) {
   double final_loss = 0;
   bool finite = true;
   std::int32_t preempted_by = 0;
+  Watchdog watchdog(o.step_timeout);
   for (int s = static_cast<int>(start_step); s < o.steps && !preempted_by; ++s) {
+    watchdog.arm(fmt::format("step {}", s + 1));
     const FsdpStepStats fs = engine.step(*data, s);
     const StepStats& st = fs.base;
     // Exposed communication as the issue of record defines it: a step's forward/backward phase minus the same
@@ -303,10 +307,12 @@ int run(int argc, char** argv) {
     // A signal may reach only some ranks: all of them stop after the same step.
     preempted_by = all_reduce_value(comm, std::int32_t{deferred_signal()}, ReduceOp::max);
     if (checkpoints.due(s + 1, preempted_by != 0)) {
+      watchdog.arm(fmt::format("the checkpoint save after step {}", s + 1));
       engine.set_kill_in_save(rank == o.fail_rank && o.fail_in_save == s + 1);
       const std::string path = checkpoints.save(engine, s + 1, plan.world, rank, data->describe());
       if (rank == 0) std::printf("checkpoint %d/%d | saved %s\n", s + 1, o.steps, path.c_str());
     }
+    watchdog.disarm();
     if (preempted_by && rank == 0)
       std::printf("preempted by signal %d after step %d/%d: %s; exiting with status %d (requeue)\n", preempted_by,
                   s + 1, o.steps, o.checkpoint_dir.empty() ? "no --checkpoint-dir, nothing saved" : "checkpoint saved",

@@ -63,6 +63,10 @@ void add_options(CLI::App& app, Options& o) {
   d->add_option("--reduce-dtype", o.reduce_dtype,
                 "dtype gradients are reduce-scattered in (accumulated in fp32): fp32 or bf16")
       ->capture_default_str();
+  d->add_option("--step-timeout", o.step_timeout,
+                "seconds a step or a checkpoint save may take before this rank aborts the job, naming itself (a "
+                "peer died or hangs; collectives never time out on their own). 0: wait forever")
+      ->capture_default_str();
   d->add_option("--dump-params", o.dump_params, "after training, write the consolidated fp32 parameters (raw)");
   d->add_option("--backend", o.backend, "communication backend: auto (mpi on CPUs, nccl on GPUs), mpi or nccl")->capture_default_str();
   d->add_option("--mpi-wait", o.mpi_wait,
@@ -76,6 +80,8 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--fail-rank", o.fail_rank, "test hook: the rank that dies (with --fail-at-step)")
       ->group("");
   app.add_option("--fail-at-step", o.fail_at_step, "test hook: the step (1-based) in whose middle it dies")
+      ->group("");
+  app.add_flag("--fail-hang", o.fail_hangs, "test hook: with --fail-at-step, the rank hangs instead of dying")
       ->group("");
   app.add_option("--fail-in-save", o.fail_in_save, "test hook: it is SIGKILLed inside the save after this step")
       ->group("");
@@ -175,6 +181,7 @@ Plan make_plan(const Options& o, int world) {
   p.schedule.validate();
   p.data_dtype = nn::parse_token_dtype(o.data_dtype);
   p.synthetic = nn::parse_synthetic_kind(o.synthetic);
+  require(o.step_timeout >= 0, fmt::format("--step-timeout must be >= 0 seconds (got {})", o.step_timeout));
   require(o.checkpoint_every >= 0, fmt::format("--checkpoint-every must be >= 0 (got {})", o.checkpoint_every));
   require(o.keep_checkpoints >= 0, fmt::format("--keep-checkpoints must be >= 0 (got {})", o.keep_checkpoints));
   require(o.checkpoint_dir.empty() ? o.checkpoint_every == 0 : true,

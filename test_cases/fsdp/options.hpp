@@ -50,9 +50,11 @@ struct Options {
   std::string dump_params;          ///< write the consolidated fp32 parameters here after training (raw, unit order)
   std::string backend = "auto";     ///< communication backend (auto | mpi)
   std::string mpi_wait = "poll";    ///< how the MPI communication thread waits: poll | spin
+  double step_timeout = 600;        ///< seconds a step (or a checkpoint save) may take before the job aborts
   bool emulate_gpu_compute = false; ///< test hook: the CPU engine computes on bf16 params, as GPUs do
   int fail_rank = -1;               ///< test hook: this rank dies ...
   int fail_at_step = 0;             ///< ... in the middle of this step (1-based; 0: never)
+  bool fail_hangs = false;          ///< ... and hangs there (sleeps forever) instead of dying
   int fail_in_save = 0;             ///< ... or SIGKILLs itself inside the save after this step (0: never)
   std::string checkpoint_dir;       ///< where sharded checkpoints go (empty: none)
   int checkpoint_every = 0;         ///< save every N steps (0: only when preempted and at the end)

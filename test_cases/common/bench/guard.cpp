@@ -31,7 +31,9 @@ bool is_first_rank() {
   return true;
 }
 
-void abort_target() {
+}  // namespace
+
+void abort_communicator() {
   std::function<void()> action;
   {
     std::lock_guard lock(g_mutex);
@@ -39,7 +41,6 @@ void abort_target() {
   }
   if (action) action();
 }
-}  // namespace
 
 void set_abort_target(const Communicator& comm) {
   {
@@ -50,7 +51,7 @@ void set_abort_target(const Communicator& comm) {
     std::string msg = "awsdt: rank " + std::to_string(process_rank()) + " on " + host_name() +
                       " received signal " + std::to_string(signo) + ", aborting\n";
     (void)!::write(2, msg.data(), msg.size());
-    abort_target();
+    abort_communicator();
   });
 }
 
@@ -84,7 +85,7 @@ int guarded_main(const std::function<int()>& body) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     std::fflush(stderr);
-    abort_target();
+    abort_communicator();
     return 1;
   }
 }

@@ -15,6 +15,9 @@ class Communicator;
 /// signalled, so that peers are not left waiting.
 void set_abort_target(const Communicator& comm);
 
+/// Aborts the communicator given to set_abort_target, once (later calls, and calls without one, do nothing).
+void abort_communicator();
+
 /// Parses the command line. Returns nullopt to go on, or the exit status to return now: 0 after --help or
 /// --version, 2 after a bad flag (reported in one line, by the first rank only).
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv);

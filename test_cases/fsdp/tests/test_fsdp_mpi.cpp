@@ -191,6 +191,18 @@ TEST(FsdpMpi, DeadRankEndsTheJob) {
   EXPECT_LT(o.seconds, 60) << o.output;
 }
 
+// A rank that hangs (a stuck GPU, a deadlocked process: it neither dies nor answers) is caught by the step
+// watchdog of the ranks waiting for it, which name themselves, the step and the timeout, and end the job.
+TEST(FsdpMpi, HungRankEndsTheJobAfterTheStepTimeout) {
+  const Outcome o = run_command(
+      mpirun(2) + kExe + kCommon + " --steps 50 --fail-rank 1 --fail-at-step 3 --fail-hang --step-timeout 4", 90);
+  EXPECT_NE(o.status, 0) << o.output;
+  EXPECT_NE(o.status, 124) << "the job hung:\n" << o.output;  // timeout's status
+  EXPECT_NE(o.output.find("step 3 did not finish within 4 s"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("error: rank "), std::string::npos) << o.output;
+  EXPECT_LT(o.seconds, 60) << o.output;
+}
+
 TEST(FsdpMpi, BadShardingIsAUsageError) {
   const Outcome o = run_command(kExe + " --sharding zero9", 30);
   EXPECT_EQ(o.status, 2) << o.output;
