@@ -112,4 +112,21 @@ TEST(FsdpCuda, TwoGpusShardedMatchOneGpu) {
   }
 }
 
+// NCCL has no timeout: rank 0 would wait for a dead rank 1 forever. The step watchdog ends it, and rank 1 has
+// said why it died.
+TEST(FsdpCuda, ADeadRankEndsTheJobOnTwoGpus) {
+  REQUIRE_GPU();
+  if (awsdt::cuda_device_count() < 2) GTEST_SKIP() << "needs 2 GPUs";
+  const std::string flags = kCommon + " --device cuda --steps 50 --fail-rank 1 --fail-at-step 3 --step-timeout 20";
+  std::string command = "(";
+  command += env(1, 2, 29613) + kExe + flags + " & ";
+  command += env(0, 2, 29613) + kExe + flags;
+  command += "; s=$?; wait $! || s=1; exit $s)";
+  const Outcome o = run_command(command, 120);
+  EXPECT_NE(o.status, 0) << o.output;
+  EXPECT_NE(o.status, 124) << "the job hung:\n" << o.output;
+  EXPECT_NE(o.output.find("dies in the middle of step 3"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("did not finish within 20 s"), std::string::npos) << o.output;
+}
+
 }  // namespace
