@@ -51,27 +51,8 @@ class CpuBackend final : public UnitBackend {
   void forward_begin(const nn::TokenBatch& b) override {
     model_.forward_begin(b.inputs.data(), b.targets.data(), b.B, b.T);
   }
-  double forward_unit(int unit) override {
-    const int head = static_cast<int>(layouts_.size()) - 1;
-    if (unit == 0) {
-      model_.forward_embedding();
-    } else if (unit < head) {
-      model_.forward_block(unit - 1);
-    } else {
-      return model_.forward_head();
-    }
-    return 0.0;
-  }
-  void backward_unit(int unit) override {
-    const int head = static_cast<int>(layouts_.size()) - 1;
-    if (unit == 0) {
-      model_.backward_embedding();
-    } else if (unit < head) {
-      model_.backward_block(unit - 1);
-    } else {
-      model_.backward_head();
-    }
-  }
+  double forward_unit(int unit) override { return forward_unit_of(model_, unit); }
+  void backward_unit(int unit) override { backward_unit_of(model_, unit); }
   std::int64_t activation_bytes() const override { return model_.activation_bytes(); }
 
   void compute_waits_for(const Event& e) override { e.synchronize(); }

@@ -13,9 +13,11 @@ namespace k = kernels::cuda;
 
 class CudaBackend final : public UnitBackend {
  public:
-  CudaBackend(const nn::ModelConfig& config, int device)
+  CudaBackend(const nn::ModelConfig& config, int device, bool recompute)
       : device_(Device::cuda(device)), model_(config, device), layouts_(nn::unit_layouts(config)),
-        norm_acc_(sizeof(double), MemoryKind::Device, device_) {}
+        norm_acc_(sizeof(double), MemoryKind::Device, device_) {
+    model_.set_recompute(recompute);
+  }
 
   const Device& device() const override { return device_; }
   DataType compute_dtype() const override { return DataType::bf16; }
@@ -26,27 +28,8 @@ class CudaBackend final : public UnitBackend {
   void forward_begin(const nn::TokenBatch& b) override {
     model_.forward_begin(b.inputs.data(), b.targets.data(), b.B, b.T);
   }
-  double forward_unit(int unit) override {
-    const int head = static_cast<int>(layouts_.size()) - 1;
-    if (unit == 0) {
-      model_.forward_embedding();
-    } else if (unit < head) {
-      model_.forward_block(unit - 1);
-    } else {
-      return model_.forward_head();
-    }
-    return 0.0;
-  }
-  void backward_unit(int unit) override {
-    const int head = static_cast<int>(layouts_.size()) - 1;
-    if (unit == 0) {
-      model_.backward_embedding();
-    } else if (unit < head) {
-      model_.backward_block(unit - 1);
-    } else {
-      model_.backward_head();
-    }
-  }
+  double forward_unit(int unit) override { return forward_unit_of(model_, unit); }
+  void backward_unit(int unit) override { backward_unit_of(model_, unit); }
   std::int64_t activation_bytes() const override { return model_.activation_bytes(); }
 
   void compute_waits_for(const Event& e) override { model_.stream().wait(e); }
@@ -113,8 +96,8 @@ class CudaBackend final : public UnitBackend {
 
 }  // namespace
 
-std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device) {
-  return std::make_unique<CudaBackend>(config, device);
+std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device, bool recompute) {
+  return std::make_unique<CudaBackend>(config, device, recompute);
 }
 
 }  // namespace awsdt::fsdp

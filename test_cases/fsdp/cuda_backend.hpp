@@ -8,8 +8,8 @@
 
 namespace awsdt::fsdp {
 
-/// A backend running config's model on CUDA device `device` (throws UsageError in builds without CUDA, or
-/// when the device is not visible).
-std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device);
+/// A backend running config's model on CUDA device `device`, with activation recomputation if asked (throws
+/// UsageError in builds without CUDA, or when the device is not visible).
+std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device, bool recompute);
 
 }  // namespace awsdt::fsdp

@@ -79,7 +79,7 @@ nlohmann::json config_json(const Options& o, const Plan& p, const std::string& d
           {"shard_group_size", p.shard_group},
           {"overlap", !o.no_overlap},
           {"recompute", p.recompute},
-          {"param_dtype", o.param_dtype},
+          {"param_dtype", p.param_bf16 ? "bf16" : "fp32"},
           {"reduce_dtype", o.reduce_dtype}};
 }
 
@@ -209,7 +209,7 @@ int run(int argc, char** argv) {
   eo.init_from = o.init_from;
   eo.param_dtype = plan.param_bf16 ? DataType::bf16 : DataType::f32;
   eo.reduce_dtype = plan.reduce_bf16 ? DataType::bf16 : DataType::f32;
-  FsdpEngine engine(on_gpu ? make_cuda_backend(plan.model, comm.device().index)
+  FsdpEngine engine(on_gpu ? make_cuda_backend(plan.model, comm.device().index, plan.recompute)
                            : make_cpu_backend(plan.model, plan.recompute,
                                               o.emulate_gpu_compute ? DataType::bf16 : DataType::f32),
                     o.seed, eo, comm, groups.shard, groups.replicate);
@@ -236,7 +236,7 @@ int run(int argc, char** argv) {
     std::printf("fsdp | ranks: %d | sharding: %s | shard group: %d | overlap: %s | param/reduce dtype: %s/%s | per-rank bytes: params %lld, grads "
                 "%lld, optimizer %lld, state %lld (%.2f MiB), gathered buffers %lld\n",
                 plan.world, sharding_mode_name(plan.sharding), plan.shard_group, o.no_overlap ? "off" : "on",
-                o.param_dtype.c_str(), o.reduce_dtype.c_str(),
+                plan.param_bf16 ? "bf16" : "fp32", o.reduce_dtype.c_str(),
                 static_cast<long long>(mem.params), static_cast<long long>(mem.grads),
                 static_cast<long long>(mem.optimizer), static_cast<long long>(mem.state()), mib(mem.state()),
                 static_cast<long long>(mem.gathered));

@@ -58,7 +58,7 @@ void add_options(CLI::App& app, Options& o) {
   d->add_option("--shard-group-size", o.shard_group_size, "hybrid: ranks per shard group (0: world / 2)");
   d->add_flag("--no-overlap", o.no_overlap, "wait for every gather and reduce-scatter before computing on");
   d->add_option("--param-dtype", o.param_dtype,
-                "dtype parameters are gathered in, fp32 or bf16 (CPUs compute in it, GPUs always in bf16; fp32 master weights stay in the shards)")
+                "dtype parameters are gathered in: auto (fp32 on CPUs, bf16 on GPUs), fp32 or bf16 (CPUs compute in it, GPUs always in bf16; fp32 master weights stay in the shards)")
       ->capture_default_str();
   d->add_option("--reduce-dtype", o.reduce_dtype,
                 "dtype gradients are reduce-scattered in (accumulated in fp32): fp32 or bf16")
@@ -128,7 +128,6 @@ Plan make_plan(const Options& o, int world) {
     require(world == 1 || o.device == "cuda",
             "--device " + o.device + " names one GPU; with several ranks use --device cuda (each rank takes the GPU "
             "of its local rank)");
-    require(!o.recompute, "--recompute needs --device cpu (the CUDA engine keeps every block's activations)");
     require(!o.calibrate_only && !o.op_breakdown,
             "--calibrate-only and --op-breakdown need --device cpu (they measure the CPU engine's sgemm and layers)");
     // After the flag checks, so that a wrong combination is named the same way in every build.
@@ -186,9 +185,13 @@ Plan make_plan(const Options& o, int world) {
   require(o.keep_checkpoints >= 0, fmt::format("--keep-checkpoints must be >= 0 (got {})", o.keep_checkpoints));
   require(o.checkpoint_dir.empty() ? o.checkpoint_every == 0 : true,
           "--checkpoint-every needs --checkpoint-dir");
-  for (const auto& [flag, value] : {std::pair{"--param-dtype", &o.param_dtype}, {"--reduce-dtype", &o.reduce_dtype}})
-    require(*value == "fp32" || *value == "bf16", fmt::format("{} must be fp32 or bf16 (got '{}')", flag, *value));
-  p.param_bf16 = o.param_dtype == "bf16";
+  require(o.param_dtype == "auto" || o.param_dtype == "fp32" || o.param_dtype == "bf16",
+          fmt::format("--param-dtype must be auto, fp32 or bf16 (got '{}')", o.param_dtype));
+  require(o.reduce_dtype == "fp32" || o.reduce_dtype == "bf16",
+          fmt::format("--reduce-dtype must be fp32 or bf16 (got '{}')", o.reduce_dtype));
+  // auto: what the device computes in. GPUs compute in bf16 whatever travels, so gathering fp32 would only
+  // double the bytes (torchtitan's default: bf16 params, fp32 reduction); CPUs compute in fp32.
+  p.param_bf16 = o.param_dtype == "bf16" || (o.param_dtype == "auto" && p.cuda_device >= 0);
   p.reduce_bf16 = o.reduce_dtype == "bf16";
   // Missing files fail here, before the calibration and the logs; a malformed one fails when it is read.
   require(o.init_from.empty() || std::filesystem::is_regular_file(o.init_from),

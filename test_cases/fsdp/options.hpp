@@ -45,7 +45,7 @@ struct Options {
   int shard_group_size = 0;         ///< hybrid: ranks per shard group (0: ranks on one node... here: world / 2)
   bool no_overlap = false;          ///< serialize communication with compute
   bool recompute = false;           ///< recompute each block's activations in its backward
-  std::string param_dtype = "fp32";   ///< dtype parameters are gathered and computed in
+  std::string param_dtype = "auto";   ///< dtype parameters are gathered in: auto (fp32 on CPUs, bf16 on GPUs), fp32, bf16
   std::string reduce_dtype = "fp32";  ///< dtype gradients are reduce-scattered in
   std::string dump_params;          ///< write the consolidated fp32 parameters here after training (raw, unit order)
   std::string backend = "auto";     ///< communication backend (auto | mpi)

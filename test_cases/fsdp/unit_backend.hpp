@@ -77,4 +77,31 @@ class UnitBackend {
                      bool decay) = 0;
 };
 
+/// Unit `unit` of a model with nn::Model's per-unit methods (nn::Model, nn::CudaModel): 0 the embedding,
+/// 1..L the blocks, L + 1 the head, whose forward returns the loss.
+template <class Model>
+double forward_unit_of(Model& model, int unit) {
+  const int head = model.config().n_layers + 1;
+  if (unit == 0) {
+    model.forward_embedding();
+  } else if (unit < head) {
+    model.forward_block(unit - 1);
+  } else {
+    return model.forward_head();
+  }
+  return 0.0;
+}
+
+template <class Model>
+void backward_unit_of(Model& model, int unit) {
+  const int head = model.config().n_layers + 1;
+  if (unit == 0) {
+    model.backward_embedding();
+  } else if (unit < head) {
+    model.backward_block(unit - 1);
+  } else {
+    model.backward_head();
+  }
+}
+
 }  // namespace awsdt::fsdp

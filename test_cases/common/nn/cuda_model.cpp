@@ -54,6 +54,7 @@ struct CudaModel::Impl {
   HeadOffsets ho;
   std::vector<DeviceUnit> units;
   std::int64_t adam_steps = 0;
+  bool recompute = false;
 
   // Activations and gradient scratch for the current (B, T).
   int B = 0, T = 0;
@@ -107,7 +108,7 @@ struct CudaModel::Impl {
     losses = dbuf(n * kF32);
     proj = dbuf(n * C * kBf16);
     blocks.clear();
-    for (int l = 0; l < cfg.n_layers; ++l) {
+    for (int l = 0; l < (recompute ? 1 : cfg.n_layers); ++l) {
       BlockActs a;
       a.ln1 = dbuf(n * C * kBf16);
       a.rstd1 = dbuf(n * kF32);
@@ -150,10 +151,22 @@ struct CudaModel::Impl {
     return {B, T, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim()};
   }
 
+  BlockActs& acts(int l) { return blocks[recompute ? 0 : l]; }
+
   void block_forward(int l) {
+    block_forward_saved(l);
+    // MLP output: out = res2 + down_proj(h). Its backward needs none of these values, so recomputation skips them.
+    const int n = N(), C = cfg.dim, F = cfg.ffn_dim, u = 1 + l;
+    BlockActs& a = acts(l);
+    linear.forward(p<Bf16>(proj), p<Bf16>(a.h), w(u, o.w_down), n, F, C, s());
+    k::residual_forward(resid(l + 1), p<Bf16>(a.res2), p<Bf16>(proj), static_cast<std::size_t>(n) * C, s());
+  }
+
+  // Block l's forward up to what its backward reads: everything but down_proj and the last residual add.
+  void block_forward_saved(int l) {
     const int n = N(), C = cfg.dim, KV = cfg.kv_dim(), F = cfg.ffn_dim, u = 1 + l;
     const std::size_t NC = static_cast<std::size_t>(n) * C;
-    BlockActs& a = blocks[l];
+    BlockActs& a = acts(l);
     Bf16* x = resid(l);
     k::rmsnorm_forward(p<Bf16>(a.ln1), p<float>(a.rstd1), x, w(u, o.attn_norm), n, C, float(cfg.norm_eps), s());
     linear.forward(p<Bf16>(a.q), p<Bf16>(a.ln1), w(u, o.wq), n, C, C, s());
@@ -171,14 +184,14 @@ struct CudaModel::Impl {
     linear.forward(p<Bf16>(a.gate), p<Bf16>(a.ln2), w(u, o.w_gate), n, C, F, s());
     linear.forward(p<Bf16>(a.up), p<Bf16>(a.ln2), w(u, o.w_up), n, C, F, s());
     k::swiglu_forward(p<Bf16>(a.h), p<Bf16>(a.gate), p<Bf16>(a.up), static_cast<std::size_t>(n) * F, s());
-    linear.forward(p<Bf16>(proj), p<Bf16>(a.h), w(u, o.w_down), n, F, C, s());
-    k::residual_forward(resid(l + 1), p<Bf16>(a.res2), p<Bf16>(proj), NC, s());
   }
 
   // On entry dres holds ∂loss/∂(block output); on exit ∂loss/∂(block input).
   void block_backward(int l) {
+    // The same kernels on the same input and weights as the forward: the rebuilt activations are the saved ones.
+    if (recompute) block_forward_saved(l);
     const int n = N(), C = cfg.dim, KV = cfg.kv_dim(), F = cfg.ffn_dim, u = 1 + l;
-    BlockActs& a = blocks[l];
+    BlockActs& a = acts(l);
     // MLP: out = res2 + down(h), so ∂/∂branch = ∂/∂out = dres, and dres also flows on to res2.
     linear.backward(p<Bf16>(dh), false, g(u, o.w_down), p<Bf16>(dres), p<Bf16>(a.h), w(u, o.w_down), n, F, C, s());
     k::swiglu_backward(p<Bf16>(dgate), p<Bf16>(dup), p<Bf16>(dh), p<Bf16>(a.gate), p<Bf16>(a.up),
@@ -249,6 +262,16 @@ CudaModel::CudaModel(const Model& init, int device) : CudaModel(init.config(), d
 CudaModel::~CudaModel() = default;
 
 const ModelConfig& CudaModel::config() const { return impl_->cfg; }
+
+void CudaModel::set_recompute(bool on) {
+  Impl& m = *impl_;
+  if (on == m.recompute) return;
+  m.recompute = on;
+  m.B = m.T = 0;  // one block's activations instead of every block's (or back): reallocate at the next forward
+  m.have_targets = false;
+}
+
+bool CudaModel::recompute() const { return impl_->recompute; }
 
 void CudaModel::bind(int unit, const void* params, float* grads) {
   Impl& m = *impl_;
@@ -443,11 +466,5 @@ std::int64_t CudaModel::device_bytes() const {
 void CudaModel::synchronize() { impl_->stream.synchronize(); }
 
 Stream& CudaModel::stream() { return impl_->stream; }
-
-std::vector<CudaModel::DeviceSpan> CudaModel::gradients() {
-  std::vector<DeviceSpan> spans;
-  for (DeviceUnit& u : impl_->units) spans.push_back({u.grads.as<float>(), u.layout.size});
-  return spans;
-}
 
 }  // namespace awsdt::nn

@@ -51,6 +51,11 @@ class CudaModel {
   /// Unit `unit` computes with params (bf16, device memory, the unit's layout; only read) and adds its
   /// gradients into grads (fp32, device memory) instead of its own buffers.
   void bind(int unit, const void* params, float* grads);
+  /// Activation recomputation (off by default), as nn::Model's: on, the blocks share one set of saved
+  /// activations and backward_block(l) first re-runs block l's forward from its input (the residual stream is
+  /// kept), so activation memory no longer grows with the layers. Changing it discards the last forward.
+  void set_recompute(bool on);
+  bool recompute() const;
   /// Bytes of the activations and gradient scratch held for the last forward's (B, T).
   std::int64_t activation_bytes() const;
   /// Sets every gradient to zero.
@@ -64,15 +69,8 @@ class CudaModel {
   std::int64_t device_bytes() const;
   /// Waits for all work enqueued so far.
   void synchronize();
-  /// The stream every call is ordered on (collectives on the gradients go here, between backward and step).
+  /// The stream every call is ordered on.
   Stream& stream();
-  /// Device memory of one unit's fp32 gradients.
-  struct DeviceSpan {
-    float* data;       ///< device pointer
-    std::size_t size;  ///< elements
-  };
-  /// Every unit's gradient buffer, in unit order (for all-reducing them across data-parallel ranks).
-  std::vector<DeviceSpan> gradients();
 
   struct Impl;
 

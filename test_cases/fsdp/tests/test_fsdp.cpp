@@ -130,13 +130,13 @@ TEST(Fsdp, BadInputIsOneLineAndExitTwo) {
   expect_usage_error("--model tiny --n-heads 3", "must divide dim");
   expect_usage_error("--model tiny --micro-batch-size 4 --global-batch-size 6", "not divisible");
   expect_usage_error("--model tiny --device tpu", "tpu");
-  expect_usage_error("--model tiny --device cuda --recompute", "--recompute needs --device cpu");
   expect_usage_error("--model tiny --device cuda --op-breakdown", "--op-breakdown need --device cpu");
   expect_usage_error("--model tiny --sharding zero3", "'zero3'");
   expect_usage_error("--model tiny --lr-schedule step", "unknown learning-rate schedule");
   expect_usage_error("--model tiny --seq-len 65", "exceeds");
   expect_usage_error("--model tiny --no-such-flag", "no-such-flag");
-  expect_usage_error("--model tiny --param-dtype fp16", "--param-dtype must be fp32 or bf16 (got 'fp16')");
+  expect_usage_error("--model tiny --param-dtype fp16", "--param-dtype must be auto, fp32 or bf16 (got 'fp16')");
+  expect_usage_error("--model tiny --reduce-dtype auto", "--reduce-dtype must be fp32 or bf16 (got 'auto')");
   expect_usage_error("--model tiny --reduce-dtype f16", "--reduce-dtype must be fp32 or bf16 (got 'f16')");
   expect_usage_error("--model tiny --checkpoint-every 5", "--checkpoint-every needs --checkpoint-dir");
   expect_usage_error("--model tiny --init-from /nonexistent.safetensors", "/nonexistent.safetensors");

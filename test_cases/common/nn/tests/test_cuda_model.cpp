@@ -90,6 +90,30 @@ TEST(CudaModel, UntiedHeadMatchesTheCpuEngine) {
   expect_matches_cpu(c, gpu, cpu, 2, 64, 5);
 }
 
+// Recomputation re-runs each block's forward in its backward from the kept residual stream: same kernels, same
+// inputs, so the same loss and gradients (up to the order of atomic adds), with one block's activations held.
+TEST(CudaModel, RecomputationGivesTheSameGradientsWithLessMemory) {
+  REQUIRE_GPU();
+  const ModelConfig c = test_config();
+  Model cpu(c, 11);
+  CudaModel plain(cpu, 0), again(cpu, 0);
+  again.set_recompute(true);
+  const int B = 2, T = 64;
+  const auto tokens = random_tokens(B * T, c.vocab_size, 41), targets = random_tokens(B * T, c.vocab_size, 42);
+  Model g1(c, 1), g2(c, 2);
+  for (CudaModel* m : {&plain, &again}) {
+    m->zero_grad();
+    m->forward(tokens.data(), targets.data(), B, T);
+    m->backward();
+  }
+  EXPECT_EQ(plain.forward(tokens.data(), targets.data(), B, T), again.forward(tokens.data(), targets.data(), B, T));
+  plain.download(g1.units(), true);
+  again.download(g2.units(), true);
+  for (std::size_t u = 0; u < g1.units().size(); ++u)
+    EXPECT_LT(relative_l2(g2.units()[u].grads, g1.units()[u].grads), 1e-5) << "unit " << u;
+  EXPECT_LT(again.activation_bytes(), plain.activation_bytes());
+}
+
 TEST(CudaModel, AdamWStepIsTheCpuOptimizerBitForBit) {
   REQUIRE_GPU();
   const ModelConfig c = test_config();
