@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU check: on a machine with GPUs and the CUDA toolkit, build awsdt with CUDA and NCCL required, run the
 # `gpu` tests, the collectives on every GPU of this machine (one process, -g N, env bootstrap: no MPI needed) and
-# the CUDA training engine (awsdt-fsdp --device cuda).
+# the CUDA training engine (awsdt-fsdp --device cuda: one GPU, then sharded over all of them).
 # Without our Debian packages there, run tools/gpu-deps.sh on a machine that has apt first and carry .gpu-deps.
 # NCCL comes from the CUDA toolkit or, failing that, from the pip wheel (nvidia-nccl-cu*).
 # Results go to $OUT (default /tmp/awsdt-gpu-check).
@@ -46,3 +46,18 @@ env MASTER_ADDR=127.0.0.1 MASTER_PORT=29535 RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 \
 env MASTER_ADDR=127.0.0.1 MASTER_PORT=29536 RANK=0 WORLD_SIZE=1 LOCAL_RANK=0 \
   "$BUILD/bin/awsdt-fsdp" --device cuda --model llama3_1_8b --n-layers 2 --seq-len 2048 --micro-batch-size 2 \
   --steps 8 --log-every 2 --output "$OUT/fsdp-llama3_1_8b.json" 2>&1 | tee "$OUT/fsdp-llama3_1_8b.txt"
+# Sharded training across every GPU of this machine (ZeRO-3 over NCCL, one process per GPU, env bootstrap):
+# the reduced llama3_1_8b again, at the same per-GPU batch.
+if (( ngpus >= 2 )); then
+  pids=()
+  for ((r = ngpus - 1; r >= 0; --r)); do
+    log="$OUT/fsdp-llama3_1_8b-${ngpus}gpu-rank$r.txt"
+    out=(); (( r == 0 )) && out=(--output "$OUT/fsdp-llama3_1_8b-${ngpus}gpu.json")
+    env MASTER_ADDR=127.0.0.1 MASTER_PORT=29537 RANK=$r WORLD_SIZE=$ngpus LOCAL_RANK=$r \
+      "$BUILD/bin/awsdt-fsdp" --device cuda --model llama3_1_8b --n-layers 2 --seq-len 2048 --micro-batch-size 2 \
+      --global-batch-size $((2 * ngpus)) --sharding full --steps 8 --log-every 2 "${out[@]}" >"$log" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+  cat "$OUT/fsdp-llama3_1_8b-${ngpus}gpu-rank0.txt"
+fi
