@@ -23,7 +23,7 @@
 #include "nn/optimizer.hpp"
 #include "checkpoint.hpp"
 #include "sharding.hpp"
-#include "trainer.hpp"
+#include "step_stats.hpp"
 #include "unit_backend.hpp"
 
 namespace awsdt::fsdp {

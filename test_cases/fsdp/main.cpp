@@ -34,7 +34,7 @@
 #include "peak.hpp"
 #include "report.hpp"
 #include "results/result.hpp"
-#include "trainer.hpp"
+#include "step_stats.hpp"
 #include "util/error.hpp"
 #include "util/log.hpp"
 #include "util/signals.hpp"

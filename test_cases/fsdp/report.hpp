@@ -8,7 +8,7 @@
 #include <nlohmann/json.hpp>
 
 #include "options.hpp"
-#include "trainer.hpp"
+#include "step_stats.hpp"
 
 namespace awsdt::fsdp {
 
