@@ -15,7 +15,7 @@ class CudaBackend final : public UnitBackend {
  public:
   CudaBackend(const nn::ModelConfig& config, int device, bool recompute)
       : device_(Device::cuda(device)), model_(config, device), layouts_(nn::unit_layouts(config)),
-        norm_acc_(sizeof(double), MemoryKind::Device, device_) {
+        norm_acc_(sizeof(double), MemoryKind::Device, device_), compute_done_(device_) {
     model_.set_recompute(recompute);
   }
 
@@ -34,9 +34,9 @@ class CudaBackend final : public UnitBackend {
 
   void compute_waits_for(const Event& e) override { model_.stream().wait(e); }
   void comm_waits_for_compute(Stream& comm) override {
-    Event done(device_);
-    done.record(model_.stream());
-    comm.wait(done);
+    // One event serves every call: a stream waits for the record that was latest when it was told to wait.
+    compute_done_.record(model_.stream());
+    comm.wait(compute_done_);
   }
   void synchronize() override { model_.synchronize(); }
 
@@ -61,7 +61,7 @@ class CudaBackend final : public UnitBackend {
   }
   void zero(void* dst, std::size_t bytes, Stream* on) override { memset_async(dst, 0, bytes, stream(on)); }
   double sum_of_squares(const float* x, std::size_t n) override {
-    Stream& s = model_.stream();
+    Stream& s = stream(nullptr);
     memset_async(norm_acc_.data(), 0, sizeof(double), s);
     k::add_sum_of_squares(norm_acc_.as<double>(), x, n, s.native_handle());
     double sq = 0;
@@ -70,7 +70,7 @@ class CudaBackend final : public UnitBackend {
     return sq;
   }
   void scale(float* x, std::size_t n, float factor) override {
-    k::scale(x, n, factor, model_.stream().native_handle());
+    k::scale(x, n, factor, stream(nullptr).native_handle());
   }
   void adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
              bool decay) override {
@@ -82,16 +82,21 @@ class CudaBackend final : public UnitBackend {
     h.bc1 = s.bc1;
     h.bc2 = s.bc2;
     h.decay_factor = decay ? s.decay_factor : 1.0f;
-    k::adamw_step(p, nullptr, g, m, v, n, h, model_.stream().native_handle());
+    k::adamw_step(p, nullptr, g, m, v, n, h, stream(nullptr).native_handle());
   }
 
  private:
-  Stream& stream(Stream* on) { return on ? *on : model_.stream(); }
+  // The stream to launch on, with this backend's GPU current (kernels launch on the current device).
+  Stream& stream(Stream* on) {
+    device_.make_current();
+    return on ? *on : model_.stream();
+  }
 
   Device device_;
   nn::CudaModel model_;
   std::vector<nn::UnitLayout> layouts_;
   Buffer norm_acc_;
+  Event compute_done_;
 };
 
 }  // namespace

@@ -243,7 +243,10 @@ void FsdpEngine::issue_reduce(int u) {
 
 void FsdpEngine::forward_micro_batch(const nn::TokenBatch& batch, double& loss) {
   const int U = static_cast<int>(units_.size());
-  const bool reshard = options_.mode == ShardingMode::full || options_.mode == ShardingMode::hybrid;
+  // Every mode but grad_op drops the gathered unit after its forward: full and hybrid to free it, none because
+  // its three slots are shared (unsharded, a "gather" is the conversion to the compute dtype: cheap to redo, and
+  // one copy per unit would cost a third of the fp32 model's memory again).
+  const bool reshard = options_.mode != ShardingMode::grad_op;
   backend_->forward_begin(batch);
   if (options_.overlap) issue_gather(0);
   for (int u = 0; u < U; ++u) {
@@ -294,10 +297,10 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
                   std::to_string(step + 1) + " (--fail-at-step)");
     backward_micro_batch();
   }
+  backend_->synchronize();  // the compute issued (on GPUs, queued) so far: not a wait for communication
   {
     const auto tw = Clock::now();
-    stream_.synchronize();
-    backend_->synchronize();
+    stream_.synchronize();  // the last reduce-scatters, which nothing overlaps
     exposed_ms_ += ms_since(tw);
   }
   for (Unit& x : units_) x.gathered = false;

@@ -140,6 +140,12 @@ TEST(FsdpMpi, GpuComputePathMatchesOneRank) {
   expect_equivalent(3, "full", false, hook, ref);
   expect_equivalent(2, "full", true, hook + " --param-dtype bf16", ref);
   expect_equivalent(4, "hybrid", true, hook + " --param-dtype bf16 --shard-group-size 2", ref);
+  // Four blocks, every mode: with tiny's two, a unit computing on another unit's gathered params can pass
+  // unnoticed (the head's final norm and block 0's input norm both start at ones and move slowly).
+  const std::string four = hook + " --n-layers 4";
+  const RunResult ref4 = run(1, four, "gpu_path_reference4");
+  for (const char* mode : {"full", "grad_op", "none"}) expect_equivalent(2, mode, true, four, ref4);
+  expect_equivalent(2, "none", true, " --n-layers 4 --param-dtype bf16", run(1, " --n-layers 4 --param-dtype bf16", "bf16_reference4"));
 }
 
 // bf16 mixed precision (FSDP's MixedPrecision): the loss curve stays within bf16 rounding of the fp32 one, moves
