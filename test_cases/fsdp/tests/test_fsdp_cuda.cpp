@@ -68,14 +68,15 @@ TEST(FsdpCuda, FollowsTheCpuEngine) {
 
 TEST(FsdpCuda, ShardingModesAndDtypesAgreeOnOneGpu) {
   REQUIRE_GPU();
-  const auto full = train(" --device cuda --steps 12 --sharding full", "full");
-  expect_close(train(" --device cuda --steps 12 --sharding grad_op", "grad_op"), full, 1e-3, "grad_op");
-  expect_close(train(" --device cuda --steps 12 --sharding none", "none"), full, 1e-3, "none");
-  expect_close(train(" --device cuda --steps 12 --recompute", "recompute"), full, 1e-3, "recompute");
+  // Four blocks: with two, a unit computing on another's params can hide (see test_fsdp_mpi.cpp).
+  const auto full = train(" --device cuda --n-layers 4 --steps 12 --sharding full", "full");
+  expect_close(train(" --device cuda --n-layers 4 --steps 12 --sharding grad_op", "grad_op"), full, 1e-3, "grad_op");
+  expect_close(train(" --device cuda --n-layers 4 --steps 12 --sharding none", "none"), full, 1e-3, "none");
+  expect_close(train(" --device cuda --n-layers 4 --steps 12 --recompute", "recompute"), full, 1e-3, "recompute");
   // The compute is bf16 either way, so gathering fp32 (and rounding after) changes nothing against the default
   // bf16 gather; the gradients reduced in bf16 round once more.
-  expect_close(train(" --device cuda --steps 12 --param-dtype fp32", "pfp32"), full, 1e-3, "param fp32");
-  expect_close(train(" --device cuda --steps 12 --param-dtype bf16 --reduce-dtype bf16", "bf16"), full, 0.02,
+  expect_close(train(" --device cuda --n-layers 4 --steps 12 --param-dtype fp32", "pfp32"), full, 1e-3, "param fp32");
+  expect_close(train(" --device cuda --n-layers 4 --steps 12 --param-dtype bf16 --reduce-dtype bf16", "bf16"), full, 0.02,
                "param+reduce bf16");
 }
 
