@@ -12,19 +12,6 @@
 namespace awsdt::fsdp {
 namespace {
 
-float load(const void* src, DataType type, std::size_t i) {
-  return type == DataType::bf16 ? bf16_to_float(static_cast<const std::uint16_t*>(src)[i])
-                                : static_cast<const float*>(src)[i];
-}
-
-void store(void* dst, DataType type, std::size_t i, float x) {
-  if (type == DataType::bf16) {
-    static_cast<std::uint16_t*>(dst)[i] = float_to_bf16(x);
-  } else {
-    static_cast<float*>(dst)[i] = x;
-  }
-}
-
 class CpuBackend final : public UnitBackend {
  public:
   CpuBackend(const nn::ModelConfig& config, bool recompute, DataType compute)
@@ -62,14 +49,30 @@ class CpuBackend final : public UnitBackend {
   void convert(void* dst, DataType dt, const void* src, DataType st, std::size_t n, Stream* on) override {
     run(on, [=] {
       if (dt == st) return void(std::memcpy(dst, src, n * dtype_size(dt)));
+      if (dt == DataType::bf16) {
+        auto* d = static_cast<std::uint16_t*>(dst);
+        const auto* x = static_cast<const float*>(src);
 #pragma omp parallel for schedule(static) if (!on)
-      for (std::size_t i = 0; i < n; ++i) store(dst, dt, i, load(src, st, i));
+        for (std::size_t i = 0; i < n; ++i) d[i] = float_to_bf16(x[i]);
+      } else {
+        auto* d = static_cast<float*>(dst);
+        const auto* x = static_cast<const std::uint16_t*>(src);
+#pragma omp parallel for schedule(static) if (!on)
+        for (std::size_t i = 0; i < n; ++i) d[i] = bf16_to_float(x[i]);
+      }
     });
   }
   void accumulate(float* acc, const void* src, DataType st, float scale, std::size_t n, Stream* on) override {
     run(on, [=] {
+      if (st == DataType::bf16) {
+        const auto* x = static_cast<const std::uint16_t*>(src);
 #pragma omp parallel for schedule(static) if (!on)
-      for (std::size_t i = 0; i < n; ++i) acc[i] += load(src, st, i) * scale;
+        for (std::size_t i = 0; i < n; ++i) acc[i] += bf16_to_float(x[i]) * scale;
+      } else {
+        const auto* x = static_cast<const float*>(src);
+#pragma omp parallel for schedule(static) if (!on)
+        for (std::size_t i = 0; i < n; ++i) acc[i] += x[i] * scale;
+      }
     });
   }
   void zero(void* dst, std::size_t bytes, Stream* on) override {
