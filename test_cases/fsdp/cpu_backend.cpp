@@ -84,7 +84,11 @@ class CpuBackend final : public UnitBackend {
       for (std::size_t b = 0; b < blocks; ++b) std::memset(f + b * kBlock, 0, std::min(kBlock, bytes - b * kBlock));
     });
   }
-  double sum_of_squares(const float* x, std::size_t n) override { return nn::sum_of_squares({x, n}); }
+  double sum_of_squares(const std::vector<FloatSpan>& spans) override {
+    double sq = 0;
+    for (const FloatSpan& x : spans) sq += nn::sum_of_squares({x.data, x.n});
+    return sq;
+  }
   void scale(float* x, std::size_t n, float factor) override { nn::scale({x, n}, factor); }
   void adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
              bool decay) override {

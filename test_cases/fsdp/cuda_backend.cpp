@@ -60,10 +60,10 @@ class CudaBackend final : public UnitBackend {
     }
   }
   void zero(void* dst, std::size_t bytes, Stream* on) override { memset_async(dst, 0, bytes, stream(on)); }
-  double sum_of_squares(const float* x, std::size_t n) override {
+  double sum_of_squares(const std::vector<FloatSpan>& spans) override {
     Stream& s = stream(nullptr);
     memset_async(norm_acc_.data(), 0, sizeof(double), s);
-    k::add_sum_of_squares(norm_acc_.as<double>(), x, n, s.native_handle());
+    for (const FloatSpan& x : spans) k::add_sum_of_squares(norm_acc_.as<double>(), x.data, x.n, s.native_handle());
     double sq = 0;
     copy_async(&sq, norm_acc_.data(), sizeof(double), s);
     s.synchronize();

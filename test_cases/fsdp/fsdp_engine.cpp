@@ -307,8 +307,9 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   s.compute_ms = ms_since(t0);
 
   const auto t1 = Clock::now();
-  double sq = 0;
-  for (const Unit& x : units_) sq += backend_->sum_of_squares(x.grads.as<float>(), x.layout.shard);
+  std::vector<UnitBackend::FloatSpan> grads;
+  for (const Unit& x : units_) grads.push_back({x.grads.as<float>(), x.layout.shard});
+  double sq = backend_->sum_of_squares(grads);
   {
     const auto tw = Clock::now();
     loss = all_reduce_value(world_, loss / options_.grad_accum, ReduceOp::sum);

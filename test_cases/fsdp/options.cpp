@@ -17,7 +17,7 @@ void add_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--device", o.device,
                  "auto (cuda when a GPU is visible, else cpu), cpu (fp32 engine, FSDP over MPI ranks) or cuda[:N] "
-                 "(bf16 engine, one GPU per rank, DDP over NCCL)")
+                 "(bf16 engine, one GPU per rank, FSDP over NCCL)")
       ->capture_default_str();
   app.add_option("--threads", o.threads, "CPU threads for GEMMs (OpenBLAS) and the other layers (OpenMP); 0: the libraries' defaults")->capture_default_str();
   app.add_option("--steps", o.steps, "optimizer steps")->capture_default_str();

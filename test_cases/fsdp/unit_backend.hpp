@@ -68,8 +68,13 @@ class UnitBackend {
                           Stream* on) = 0;
   /// Zero bytes at dst.
   virtual void zero(void* dst, std::size_t bytes, Stream* on) = 0;
-  /// Σ x², in double, on the compute side; returns when known.
-  virtual double sum_of_squares(const float* x, std::size_t n) = 0;
+  /// A run of n floats at data (in the backend's memory).
+  struct FloatSpan {
+    const float* data;
+    std::size_t n;
+  };
+  /// Σ x² over every span, in double, on the compute side; returns when known (one wait for all of them).
+  virtual double sum_of_squares(const std::vector<FloatSpan>& spans) = 0;
   /// x[i] *= factor, on the compute side.
   virtual void scale(float* x, std::size_t n, float factor) = 0;
   /// One AdamW update (nn::adamw_update's arithmetic) of n elements, on the compute side.
