@@ -58,6 +58,7 @@ nlohmann::json config_json(const Options& o, const Plan& p, const std::string& d
           {"flops_per_token", c.flops_per_token(p.seq_len)},
           {"device", resolve_device(o.device)},
           {"threads", blas_threads()},
+          {"blas_kernels", blas_core()},
           {"steps", o.steps},
           {"micro_batch_size", p.micro_batch},
           {"global_batch_size", p.global_batch},
@@ -119,7 +120,8 @@ ComputePeak measure_cpu_peak(const Options& o) {
   const SgemmPeak peak = measure_sgemm_peak(AWSDT_HAVE_BLAS ? o.calibrate_n : std::min(o.calibrate_n, 256), 0.5);
   return {peak.best_flops,
           fmt::format("sgemm peak: {:.2f} GFLOP/s (best of {} runs, n={}, {} BLAS thread(s); mean {:.2f} GFLOP/s)",
-                      peak.best_flops / 1e9, peak.runs, peak.n, blas_threads(), peak.mean_flops / 1e9)};
+                      peak.best_flops / 1e9, peak.runs, peak.n, blas_threads(), peak.mean_flops / 1e9) +
+              " | OpenBLAS kernels: " + blas_core()};
 }
 
 ComputePeak catalog_gpu_peak(const Device& gpu) {
@@ -404,5 +406,6 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  select_blas_kernels(argv);
   return guarded_main([&] { return run(argc, argv); });
 }

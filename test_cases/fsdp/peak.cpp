@@ -1,8 +1,13 @@
 // sgemm calibration and BLAS threads.
 #include "peak.hpp"
 
+#include <strings.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <chrono>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "awsdt/config.hpp"
@@ -16,6 +21,42 @@
 #endif
 
 namespace awsdt::fsdp {
+
+void select_blas_kernels(char** argv) {
+#if AWSDT_HAVE_BLAS && defined(__x86_64__)
+  if (std::getenv("OPENBLAS_CORETYPE") || std::getenv("AWSDT_BLAS_REEXEC")) return;  // chosen, or tried once
+  const std::string core = openblas_get_corename();
+  // OpenBLAS's fallbacks for a CPU it cannot name: families from before AVX.
+  bool fallback = false;
+  for (const char* old : {"prescott", "core2", "penryn", "dunnington", "nehalem", "atom", "katmai", "coppermine",
+                          "northwood", "banias", "unknown"})
+    fallback = fallback || strcasecmp(core.c_str(), old) == 0;
+  if (!fallback) return;
+  __builtin_cpu_init();
+  const char* better = nullptr;
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+    better = "SkylakeX";
+  } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
+    better = "Haswell";
+  }
+  if (!better) return;
+  setenv("OPENBLAS_CORETYPE", better, 1);
+  setenv("AWSDT_BLAS_REEXEC", "1", 1);
+  execv("/proc/self/exe", argv);  // returns only on failure: then keep the kernels we have
+  unsetenv("OPENBLAS_CORETYPE");
+#else
+  (void)argv;
+#endif
+}
+
+std::string blas_core() {
+#if AWSDT_HAVE_BLAS
+  return openblas_get_corename();
+#else
+  return "none";
+#endif
+}
 
 void set_blas_threads(int threads) {
   if (threads <= 0) return;

@@ -2,7 +2,20 @@
 // and the BLAS thread count.
 #pragma once
 
+#include <string>
+
 namespace awsdt::fsdp {
+
+/// Debian 12's OpenBLAS (0.3.21) picks its kernels from the CPU model when it loads and does not know recent
+/// Xeons: under a hypervisor that reports a generic model (AWS's Sapphire Rapids instances, this build machine)
+/// it falls back to its Prescott (SSE3) kernels, which run sgemm at a fifth of the AVX-512 ones. When the
+/// loaded kernels are such a fallback and the CPU has AVX-512 (or AVX2 and FMA), this re-executes the program
+/// with OPENBLAS_CORETYPE=SkylakeX (Haswell), which OpenBLAS reads at load; nothing happens when the user set
+/// OPENBLAS_CORETYPE. Call first in main, before any thread, communicator or output; returns when no re-exec
+/// is needed (or it failed).
+void select_blas_kernels(char** argv);
+/// The kernels OpenBLAS runs (its core name, e.g. "SkylakeX"); "none" without BLAS.
+std::string blas_core();
 
 /// Result of a calibration.
 struct SgemmPeak {
