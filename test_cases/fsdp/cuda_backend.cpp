@@ -74,14 +74,8 @@ class CudaBackend final : public UnitBackend {
   }
   void adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
              bool decay) override {
-    k::AdamWStep h;
-    h.lr = s.lr;
-    h.beta1 = s.beta1;
-    h.beta2 = s.beta2;
-    h.eps = s.eps;
-    h.bc1 = s.bc1;
-    h.bc2 = s.bc2;
-    h.decay_factor = decay ? s.decay_factor : 1.0f;
+    nn::AdamWScalars h = s;
+    if (!decay) h.decay_factor = 1.0f;
     k::adamw_step(p, nullptr, g, m, v, n, h, stream(nullptr).native_handle());
   }
 

@@ -40,7 +40,7 @@ void add_sum_of_squares(double*, const float*, std::size_t, void*) { no_cuda(); 
 void scale(float*, std::size_t, float, void*) { no_cuda(); }
 void accumulate_scaled(float*, const float*, float, std::size_t, void*) { no_cuda(); }
 void accumulate_scaled(float*, const Bf16*, float, std::size_t, void*) { no_cuda(); }
-void adamw_step(float*, Bf16*, const float*, float*, float*, std::size_t, const AdamWStep&, void*) { no_cuda(); }
+void adamw_step(float*, Bf16*, const float*, float*, float*, std::size_t, const AdamWScalars&, void*) { no_cuda(); }
 
 // ---- kernels/cuda/llama_attention.hpp (llama_attention.cu) and kernels/cuda/linear.hpp (linear.cpp) ----
 

@@ -406,18 +406,11 @@ double CudaModel::optimizer_step(const AdamWOptions& options, double lr, double 
   if (coef < 1.0) {
     for (DeviceUnit& u : m.units) k::scale(u.grads.as<float>(), u.layout.size, static_cast<float>(coef), m.s());
   }
-  ++m.adam_steps;
-  k::AdamWStep h;
-  h.lr = static_cast<float>(lr);
-  h.beta1 = static_cast<float>(options.beta1);
-  h.beta2 = static_cast<float>(options.beta2);
-  h.eps = static_cast<float>(options.eps);
-  h.bc1 = static_cast<float>(1.0 - std::pow(options.beta1, static_cast<double>(m.adam_steps)));
-  h.bc2 = static_cast<float>(1.0 - std::pow(options.beta2, static_cast<double>(m.adam_steps)));
+  const AdamWScalars h = adamw_scalars(options, lr, ++m.adam_steps);
   for (DeviceUnit& u : m.units) {
     for (const DecaySegment& seg : u.segments) {
-      k::AdamWStep hs = h;
-      hs.decay_factor = seg.decay ? static_cast<float>(1.0 - lr * options.weight_decay) : 1.0f;
+      AdamWScalars hs = h;
+      if (!seg.decay) hs.decay_factor = 1.0f;
       k::adamw_step(u.master.as<float>() + seg.offset, u.compute.as<Bf16>() + seg.offset,
                     u.grads.as<float>() + seg.offset, u.m.as<float>() + seg.offset, u.v.as<float>() + seg.offset,
                     seg.size, hs, m.s());

@@ -9,6 +9,7 @@
 #include <span>
 #include <vector>
 
+#include "kernels/adamw_scalars.hpp"
 #include "nn/layout.hpp"
 
 namespace awsdt::nn {
@@ -33,12 +34,8 @@ struct DecaySegment {
 std::vector<DecaySegment> decay_segments(const UnitLayout& layout, std::size_t begin = 0,
                                          std::size_t end = static_cast<std::size_t>(-1));
 
-/// The scalars of one AdamW update, the t-th (t ≥ 1), as every device applies them (in float).
-struct AdamWScalars {
-  float lr = 0, beta1 = 0.9f, beta2 = 0.95f, eps = 1e-8f;
-  float bc1 = 1, bc2 = 1;   ///< bias corrections 1 − β1ᵗ, 1 − β2ᵗ
-  float decay_factor = 1;   ///< 1 − lr·weight_decay, applied to decayed segments
-};
+/// The scalars of one AdamW update (kernels/adamw_scalars.hpp).
+using AdamWScalars = kernels::AdamWScalars;
 /// The scalars of update t at learning rate lr.
 AdamWScalars adamw_scalars(const AdamWOptions& options, double lr, std::int64_t t);
 /// One AdamW update of n elements whose state lives in the caller's buffers (OpenMP threads):

@@ -61,7 +61,7 @@ __global__ void scale_kernel(float* x, std::size_t count, float factor) {
 // a·b + c into an fma, so every step rounds as on the CPU (x86-64 baseline code has no fma): same inputs, same
 // bits.
 __global__ void adamw_kernel(float* params, __nv_bfloat16* params_bf16, const float* grads, float* m, float* v,
-                             std::size_t count, AdamWStep h) {
+                             std::size_t count, AdamWScalars h) {
   const float one_minus_b1 = 1.0f - h.beta1, one_minus_b2 = 1.0f - h.beta2;
   for (std::size_t i = first_index(); i < count; i += grid_stride()) {
     const float g = grads[i];
@@ -107,7 +107,7 @@ void accumulate_scaled(float* acc, const Bf16* src, float factor, std::size_t co
 }
 
 void adamw_step(float* params, Bf16* params_bf16, const float* grads, float* m, float* v, std::size_t count,
-                const AdamWStep& h, void* stream) {
+                const AdamWScalars& h, void* stream) {
   if (count == 0) return;
   adamw_kernel<<<grid_for(count, kMaxBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
       params, reinterpret_cast<__nv_bfloat16*>(params_bf16), grads, m, v, count, h);

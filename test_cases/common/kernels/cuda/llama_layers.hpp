@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "kernels/adamw_scalars.hpp"
+
 namespace awsdt::kernels::cuda {
 
 /// bfloat16 bit pattern (see util/half.hpp for the conversions).
@@ -64,19 +66,10 @@ void scale(float* x, std::size_t count, float factor, void* stream);
 void accumulate_scaled(float* acc, const float* src, float factor, std::size_t count, void* stream);
 void accumulate_scaled(float* acc, const Bf16* src, float factor, std::size_t count, void* stream);
 
-/// One AdamW update (decoupled weight decay, as nn::AdamW): hyper-parameters of one step.
-struct AdamWStep {
-  float lr = 0;            ///< learning rate
-  float beta1 = 0.9f;      ///< first-moment decay
-  float beta2 = 0.95f;     ///< second-moment decay
-  float eps = 1e-8f;       ///< denominator epsilon
-  float decay_factor = 1;  ///< 1 − lr·weight_decay for decayed tensors, 1 for the others
-  float bc1 = 1;           ///< 1 − beta1^t
-  float bc2 = 1;           ///< 1 − beta2^t
-};
+/// One AdamW update with the scalars h (decay_factor 1 for tensors that do not decay):
 /// params = params·decay_factor, then m, v and params updated from grads exactly as nn::AdamW::step does;
 /// params_bf16 (may be null) receives the rounded new params, the copy the forward computes with.
 void adamw_step(float* params, Bf16* params_bf16, const float* grads, float* m, float* v, std::size_t count,
-                const AdamWStep& h, void* stream);
+                const AdamWScalars& h, void* stream);
 
 }  // namespace awsdt::kernels::cuda

@@ -434,7 +434,7 @@ TEST(CudaLayers, AdamWStepMatchesNnAdamW) {
   const double lr = 3e-3;
   adamw.step(params, grads, lr);  // step 2 on the CPU
   const double t = 2;
-  gpu::AdamWStep h;
+  awsdt::kernels::AdamWScalars h;
   h.lr = float(lr);
   h.beta1 = float(opt.beta1);
   h.beta2 = float(opt.beta2);
