@@ -65,8 +65,13 @@ ProcessResult run_process(const std::vector<std::string>& argv) {
 
 int spawn_detached(const std::vector<std::string>& argv, const std::string& log_file) {
   auto args = c_argv(argv);
+  // The child's end closes on exec: once the parent reads EOF the child has its own session, so a status check
+  // right after this returns finds the job's process group (under load, it could run before the child's setsid).
+  int started[2];
+  if (::pipe2(started, O_CLOEXEC) != 0) AWSDT_THROW(fmt::format("pipe failed: {}", std::strerror(errno)));
   pid_t pid = ::fork();
   if (pid == 0) {
+    ::close(started[0]);
     ::setsid();
     int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     int null = ::open("/dev/null", O_RDONLY);
@@ -76,6 +81,11 @@ int spawn_detached(const std::vector<std::string>& argv, const std::string& log_
     std::fprintf(stderr, "cannot start %s: %s\n", args[0], std::strerror(errno));
     ::_exit(127);
   }
+  ::close(started[1]);
+  char byte;
+  while (pid > 0 && ::read(started[0], &byte, 1) < 0 && errno == EINTR) {
+  }
+  ::close(started[0]);
   if (pid < 0) AWSDT_THROW(fmt::format("fork failed: {}", std::strerror(errno)));
   return pid;
 }

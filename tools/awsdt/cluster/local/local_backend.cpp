@@ -52,13 +52,15 @@ std::map<std::string, JobStatus> LocalBackend::status(const std::vector<std::str
   for (std::size_t i = 0; i < ids.size(); ++i) {
     fs::path dir = specs[i].job_dir;
     JobStatus st;
+    // Liveness first: a job that ends between the two checks has written its exit status before its processes
+    // were gone, so the file check that follows sees it (the other order reported such a job as vanished).
+    // The session leader is alive (kill 0 works on our own process group even as a zombie is reaped by init).
+    const bool alive = ::kill(-std::stoi(ids[i]), 0) == 0;
     if (fs::exists(dir / "exit_code")) {
       st.exit_code = std::stoi(read_file((dir / "exit_code").string()));
       bool cancelled = fs::exists(dir / "cancelled");
       st.state = cancelled ? JobState::Cancelled : st.exit_code == 0 ? JobState::Completed : JobState::Failed;
     } else {
-      // The session leader is alive (kill 0 works on our own process group even as a zombie is reaped by init).
-      bool alive = ::kill(-std::stoi(ids[i]), 0) == 0;
       bool cancelled = fs::exists(dir / "cancelled");
       st.state = alive ? JobState::Running : cancelled ? JobState::Cancelled : JobState::Failed;
       if (!alive && !cancelled) st.detail = "the job's processes are gone without an exit status";
