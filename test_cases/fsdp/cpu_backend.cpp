@@ -89,7 +89,6 @@ class CpuBackend final : public UnitBackend {
     for (const FloatSpan& x : spans) sq += nn::sum_of_squares({x.data, x.n});
     return sq;
   }
-  void scale(float* x, std::size_t n, float factor) override { nn::scale({x, n}, factor); }
   void adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
              bool decay) override {
     nn::adamw_update(p, g, m, v, n, s, decay);

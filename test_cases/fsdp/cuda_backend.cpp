@@ -69,9 +69,6 @@ class CudaBackend final : public UnitBackend {
     s.synchronize();
     return sq;
   }
-  void scale(float* x, std::size_t n, float factor) override {
-    k::scale(x, n, factor, stream(nullptr).native_handle());
-  }
   void adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
              bool decay) override {
     nn::AdamWScalars h = s;

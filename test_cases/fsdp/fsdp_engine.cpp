@@ -68,7 +68,7 @@ FsdpEngine::FsdpEngine(std::unique_ptr<UnitBackend> backend, std::uint64_t seed,
   // the tied embedding has its own (the head needs it too). Units that compute on the shard itself (unsharded
   // fp32 on a fp32 device) need none.
   param_slots_.resize(static_cast<std::size_t>(!gathers() ? 0 : keep_all ? U : 3));
-  grad_slots_.resize(3);
+  grad_slots_.resize(grads_in_place() ? 0 : 3);
   units_.resize(static_cast<std::size_t>(U));
   std::vector<float> full, mine;
   for (int u = 0; u < U; ++u) {
@@ -108,6 +108,7 @@ FsdpEngine::FsdpEngine(std::unique_ptr<UnitBackend> backend, std::uint64_t seed,
       std::size_t& e = param_elems[static_cast<std::size_t>(x.param_slot)];
       e = std::max(e, x.layout.padded);
     }
+    if (grads_in_place()) continue;
     std::size_t& e = grad_elems[static_cast<std::size_t>(x.grad_slot)];
     e = std::max(e, x.layout.padded);
   }
@@ -200,10 +201,13 @@ void FsdpEngine::wait_params(int u) {
 void FsdpEngine::bind(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
   const void* params = gathers() ? param_slots_[static_cast<std::size_t>(x.param_slot)].buf.data() : x.params.data();
-  backend_->bind(u, params, grad_slots_[static_cast<std::size_t>(x.grad_slot)].buf.as<float>());
+  float* grads = grads_in_place() ? x.grads.as<float>()
+                                  : grad_slots_[static_cast<std::size_t>(x.grad_slot)].buf.as<float>();
+  backend_->bind(u, params, grads);
 }
 
 void FsdpEngine::begin_grads(int u) {
+  if (grads_in_place()) return;  // the shard was zeroed at the start of the step and accumulates the micro-batches
   Unit& x = units_[static_cast<std::size_t>(u)];
   Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
   wait(g.ready);  // the slot's previous reduce-scatter has consumed it
@@ -212,17 +216,11 @@ void FsdpEngine::begin_grads(int u) {
 
 void FsdpEngine::issue_reduce(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
-  if (compute_only_) return;
+  if (compute_only_ || grads_in_place()) return;
   Slot& g = grad_slots_[static_cast<std::size_t>(x.grad_slot)];
   const DataType t = options_.reduce_dtype;
   const bool low = t == DataType::bf16;
   float* acc = x.grads.as<float>();
-  if (!sharded() && replicas_ == 1 && !low) {
-    // Nothing to communicate (one rank): accumulate on the compute side. On a CPU stream's thread this loop
-    // would take a core from the next unit's backward and stall its OpenMP team at every barrier.
-    backend_->accumulate(acc, g.buf.data(), DataType::f32, grad_scale_, x.layout.shard, nullptr);
-    return;
-  }
   backend_->comm_waits_for_compute(stream_);  // the unit's backward has written its gradients
   if (low) backend_->convert(g.wire.data(), t, g.buf.data(), DataType::f32, x.layout.padded, &stream_);
   // In place: this rank's block of the full buffer (the whole buffer when unsharded).
@@ -317,14 +315,16 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
     exposed_ms_ += ms_since(tw);
   }
   s.loss = loss / world_.size();
-  s.grad_norm = std::sqrt(sq);
+  // Gradients kept in place are the micro-batches' sum, not yet their mean: the norm and the update scale them.
+  const float unscaled = grads_in_place() ? grad_scale_ : 1.0f;
+  s.grad_norm = std::sqrt(sq) * unscaled;
   const double coef = nn::clip_coefficient(s.grad_norm, options_.grad_clip);
   s.lr = options_.schedule.at(step);
-  const nn::AdamWScalars update = nn::adamw_scalars(options_.adamw, s.lr, ++adam_steps_);
+  nn::AdamWScalars update = nn::adamw_scalars(options_.adamw, s.lr, ++adam_steps_);
+  update.grad_scale = static_cast<float>(coef) * unscaled;
   for (Unit& x : units_) {
     float* p = x.params.as<float>();
-    float* g = x.grads.as<float>();
-    if (coef < 1.0) backend_->scale(g, x.layout.shard, static_cast<float>(coef));
+    const float* g = x.grads.as<float>();
     for (const nn::DecaySegment& seg : x.segments)
       backend_->adamw(p + seg.offset, g + seg.offset, x.m.as<float>() + seg.offset, x.v.as<float>() + seg.offset,
                       seg.size, update, seg.decay);

@@ -120,6 +120,9 @@ class FsdpEngine {
   void forward_micro_batch(const nn::TokenBatch& batch, double& loss);
   void backward_micro_batch();
   bool sharded() const { return shard_size_ > 1; }
+  /// Whether the backward adds straight into the units' gradient shards: with nothing to communicate (one rank,
+  /// fp32 gradients) a shard is the whole unit, and a gradient slot would only cost a zeroing and a copy per unit.
+  bool grads_in_place() const { return !sharded() && replicas_ == 1 && options_.reduce_dtype == DataType::f32; }
   /// Whether units compute on gathered copies (param slots) rather than on the shard itself.
   bool gathers() const {
     return sharded() || options_.param_dtype != DataType::f32 || backend_->compute_dtype() != DataType::f32;

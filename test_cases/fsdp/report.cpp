@@ -25,7 +25,7 @@ MemoryEstimate estimate_memory(const Plan& plan) {
   const std::int64_t rope = T * c.head_dim();  // cos and sin, half a head each
   const std::int64_t kept_layers = plan.recompute ? 1 : L;  // recomputation keeps one block's intermediates
   m.activations = 4 * (kept_layers * per_layer + (L + 1) * N * C + 2 * N * C + N + 2 * N * V + rope) + 8 * N;
-  m.scratch = 4 * (6 * N * C + 2 * N * KV + 3 * N * F + N * V);
+  m.scratch = 4 * (4 * N * C + 2 * N * KV + 3 * N * F + N * V);  // nn::GradScratch
   return m;
 }
 

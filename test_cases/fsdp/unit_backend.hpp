@@ -75,8 +75,6 @@ class UnitBackend {
   };
   /// Σ x² over every span, in double, on the compute side; returns when known (one wait for all of them).
   virtual double sum_of_squares(const std::vector<FloatSpan>& spans) = 0;
-  /// x[i] *= factor, on the compute side.
-  virtual void scale(float* x, std::size_t n, float factor) = 0;
   /// One AdamW update (nn::adamw_update's arithmetic) of n elements, on the compute side.
   virtual void adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
                      bool decay) = 0;

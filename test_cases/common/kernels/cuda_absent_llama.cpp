@@ -37,7 +37,6 @@ void cast_to_bf16(Bf16*, const float*, std::size_t, void*) { no_cuda(); }
 void cast_to_f32(float*, const Bf16*, std::size_t, void*) { no_cuda(); }
 
 void add_sum_of_squares(double*, const float*, std::size_t, void*) { no_cuda(); }
-void scale(float*, std::size_t, float, void*) { no_cuda(); }
 void accumulate_scaled(float*, const float*, float, std::size_t, void*) { no_cuda(); }
 void accumulate_scaled(float*, const Bf16*, float, std::size_t, void*) { no_cuda(); }
 void adamw_step(float*, Bf16*, const float*, float*, float*, std::size_t, const AdamWScalars&, void*) { no_cuda(); }

@@ -63,7 +63,7 @@ void GradScratch::resize(const ModelConfig& config, int N) {
   const std::size_t n = static_cast<std::size_t>(N), C = config.dim, KV = config.kv_dim(), F = config.ffn_dim,
                     V = config.vocab_size;
   if (dres.size() == n * C) return;
-  for (auto* buf : {&dres, &dres2, &dbranch, &dln, &dq, &datty}) buf->assign(n * C, 0.0f);
+  for (auto* buf : {&dres, &dln, &dq, &datty}) buf->assign(n * C, 0.0f);
   for (auto* buf : {&dk, &dv}) buf->assign(n * KV, 0.0f);
   for (auto* buf : {&dgate, &dup, &dh}) buf->assign(n * F, 0.0f);
   dlogits.assign(n * V, 0.0f);

@@ -46,7 +46,7 @@ struct Activations {
 
 /// Gradient scratch of the backward, sized for one (B, T); zeroed piecewise as the backward goes.
 struct GradScratch {
-  std::vector<float> dres, dres2, dbranch;  ///< residual-stream gradients [N,C]
+  std::vector<float> dres;  ///< the residual stream's gradient [N,C]
   std::vector<float> dln;                   ///< gradient w.r.t. a norm output [N,C]
   std::vector<float> dq, dk, dv, datty;     ///< attention gradients: dq, datty [N,C]; dk, dv [N,KV]
   std::vector<float> dgate, dup, dh;        ///< MLP gradients [N,F]

@@ -403,10 +403,8 @@ double CudaModel::optimizer_step(const AdamWOptions& options, double lr, double 
   m.stream.synchronize();
   const double norm = std::sqrt(sq);
   const double coef = clip_coefficient(norm, grad_clip);
-  if (coef < 1.0) {
-    for (DeviceUnit& u : m.units) k::scale(u.grads.as<float>(), u.layout.size, static_cast<float>(coef), m.s());
-  }
-  const AdamWScalars h = adamw_scalars(options, lr, ++m.adam_steps);
+  AdamWScalars h = adamw_scalars(options, lr, ++m.adam_steps);
+  h.grad_scale = static_cast<float>(coef);
   for (DeviceUnit& u : m.units) {
     for (const DecaySegment& seg : u.segments) {
       AdamWScalars hs = h;

@@ -187,8 +187,8 @@ void Model::backward_head() {
 
   zero(g.dlogits);
   cross_entropy_backward(g.dlogits.data(), acts_.probs.data(), acts_.targets.data(), N, V, 1.0f);
-  zero(g.dln);
-  linear_backward(g.dln.data(), lm_head_grad(), g.dlogits.data(), acts_.lnf.data(), lm_head_weight(), N, C, V);
+  linear_backward(g.dln.data(), lm_head_grad(), g.dlogits.data(), acts_.lnf.data(), lm_head_weight(), N, C, V,
+                  InputGrad::overwrite);
   zero(g.dres);
   const float* last = acts_.residual.data() + static_cast<std::size_t>(config_.n_layers) * N * C;
   rmsnorm_backward(g.dres.data(), grads_of(last_unit()) + head_off_.final_norm, g.dln.data(), last,
@@ -219,28 +219,22 @@ void Model::block_backward(int l) {
   const float* x = acts_.residual.data() + l * NC;
   GradScratch& g = scratch_;
 
+  // A residual add passes its output gradient unchanged to both inputs, so g.dres is each branch's output
+  // gradient as it stands, and each norm's backward adds its input gradient into g.dres in place (no copies).
   // MLP sub-block.
-  zero(g.dres2);
-  zero(g.dbranch);
-  residual_backward(g.dres2.data(), g.dbranch.data(), g.dres.data(), NC);
-  zero(g.dh);
-  linear_backward(g.dh.data(), G + o.w_down, g.dbranch.data(), a.h.data(), P + o.w_down, N, F, C);
+  linear_backward(g.dh.data(), G + o.w_down, g.dres.data(), a.h.data(), P + o.w_down, N, F, C, InputGrad::overwrite);
   zero(g.dgate);
   zero(g.dup);
   swiglu_backward(g.dgate.data(), g.dup.data(), g.dh.data(), a.gate.data(), a.up.data(),
                   static_cast<std::size_t>(N) * F);
-  zero(g.dln);
-  linear_backward(g.dln.data(), G + o.w_gate, g.dgate.data(), a.ln2.data(), P + o.w_gate, N, C, F);
+  linear_backward(g.dln.data(), G + o.w_gate, g.dgate.data(), a.ln2.data(), P + o.w_gate, N, C, F,
+                  InputGrad::overwrite);
   linear_backward(g.dln.data(), G + o.w_up, g.dup.data(), a.ln2.data(), P + o.w_up, N, C, F);
-  rmsnorm_backward(g.dres2.data(), G + o.mlp_norm, g.dln.data(), a.res2.data(), P + o.mlp_norm, a.rstd2.data(), N,
+  rmsnorm_backward(g.dres.data(), G + o.mlp_norm, g.dln.data(), a.res2.data(), P + o.mlp_norm, a.rstd2.data(), N,
                    C);
 
   // Attention sub-block.
-  zero(g.dres);
-  zero(g.dbranch);
-  residual_backward(g.dres.data(), g.dbranch.data(), g.dres2.data(), NC);
-  zero(g.datty);
-  linear_backward(g.datty.data(), G + o.wo, g.dbranch.data(), a.atty.data(), P + o.wo, N, C, C);
+  linear_backward(g.datty.data(), G + o.wo, g.dres.data(), a.atty.data(), P + o.wo, N, C, C, InputGrad::overwrite);
   zero(g.dq);
   zero(g.dk);
   zero(g.dv);
@@ -249,8 +243,7 @@ void Model::block_backward(int l) {
                      a.att.data(), shape);
   rope_backward(g.dq.data(), acts_.rope, B, T, config_.n_heads, config_.head_dim());
   rope_backward(g.dk.data(), acts_.rope, B, T, config_.n_kv_heads, config_.head_dim());
-  zero(g.dln);
-  linear_backward(g.dln.data(), G + o.wq, g.dq.data(), a.ln1.data(), P + o.wq, N, C, C);
+  linear_backward(g.dln.data(), G + o.wq, g.dq.data(), a.ln1.data(), P + o.wq, N, C, C, InputGrad::overwrite);
   linear_backward(g.dln.data(), G + o.wk, g.dk.data(), a.ln1.data(), P + o.wk, N, C, KV);
   linear_backward(g.dln.data(), G + o.wv, g.dv.data(), a.ln1.data(), P + o.wv, N, C, KV);
   rmsnorm_backward(g.dres.data(), G + o.attn_norm, g.dln.data(), x, P + o.attn_norm, a.rstd1.data(), N, C);

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "kernels/cpu/simd_math.hpp"
 #include "util/error.hpp"
 
 namespace awsdt::kernels::cpu {
@@ -34,14 +35,17 @@ T cross_entropy_forward(T* probs, const T* logits, const std::int32_t* targets, 
     T* p = probs + static_cast<std::size_t>(n) * V;
     std::int32_t y = targets[n];
     T maxv = z[0];
+#pragma omp simd reduction(max : maxv)
     for (int i = 1; i < V; ++i) maxv = std::max(maxv, z[i]);
     T z_target = y >= 0 ? z[y] : T(0);  // read before p (which may alias z) is written
     T sum = 0;
+#pragma omp simd reduction(+ : sum)
     for (int i = 0; i < V; ++i) {
-      p[i] = std::exp(z[i] - maxv);
+      p[i] = simd_exp(z[i] - maxv);
       sum += p[i];
     }
     T inv = T(1) / sum;
+#pragma omp simd
     for (int i = 0; i < V; ++i) p[i] *= inv;
     // −log softmax(z)[y] = log Σ exp(z − max) + max − z[y], which cannot overflow to inf as −log p[y] can.
     if (y >= 0) row_loss[n] = std::log(static_cast<double>(sum)) + static_cast<double>(maxv - z_target);

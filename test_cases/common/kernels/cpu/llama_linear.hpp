@@ -7,8 +7,12 @@ namespace awsdt::kernels::cpu {
 /// out[N,OC] = inp[N,IC] · weight[OC,IC]ᵀ (cblas_sgemm for float).
 template <typename T>
 void linear_forward(T* out, const T* inp, const T* weight, int N, int IC, int OC);
-/// dinp[N,IC] += dout · weight and dweight[OC,IC] += doutᵀ · inp; dinp may be null to skip it.
+/// What the backward does with dinp's previous contents.
+enum class InputGrad { accumulate, overwrite };
+/// dinp[N,IC] += dout · weight (= with InputGrad::overwrite, which spares the caller zeroing it) and
+/// dweight[OC,IC] += doutᵀ · inp; dinp may be null to skip it.
 template <typename T>
-void linear_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, int N, int IC, int OC);
+void linear_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, int N, int IC, int OC,
+                     InputGrad mode = InputGrad::accumulate);
 
 }  // namespace awsdt::kernels::cpu

@@ -13,6 +13,7 @@ void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int 
     const T* x = inp + static_cast<std::size_t>(n) * C;
     T* y = out + static_cast<std::size_t>(n) * C;
     T sum_sq = 0;
+#pragma omp simd reduction(+ : sum_sq)
     for (int c = 0; c < C; ++c) sum_sq += x[c] * x[c];
     T r = T(1) / std::sqrt(sum_sq / T(C) + T(eps));
     for (int c = 0; c < C; ++c) y[c] = (x[c] * r) * weight[c];
@@ -33,6 +34,7 @@ void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T*
     T r = rstd[n];
     // With xhat = x·r: dxhat = dy·w and dx = r · (dxhat − xhat · mean(dxhat·xhat)).
     T dot = 0;
+#pragma omp simd reduction(+ : dot)
     for (int c = 0; c < C; ++c) dot += dy[c] * weight[c] * x[c] * r;
     T mean_dot = dot / T(C);
     for (int c = 0; c < C; ++c) dx[c] += r * (dy[c] * weight[c] - x[c] * r * mean_dot);

@@ -53,10 +53,6 @@ __global__ void accumulate_kernel(float* acc, const T* src, float factor, std::s
     acc[i] = __fadd_rn(acc[i], __fmul_rn(static_cast<float>(src[i]), factor));
 }
 
-__global__ void scale_kernel(float* x, std::size_t count, float factor) {
-  for (std::size_t i = first_index(); i < count; i += grid_stride()) x[i] *= factor;
-}
-
 // nn::AdamW::step for one element, operation for operation. The __f*_rn intrinsics stop nvcc from contracting
 // a·b + c into an fma, so every step rounds as on the CPU (x86-64 baseline code has no fma): same inputs, same
 // bits.
@@ -64,7 +60,7 @@ __global__ void adamw_kernel(float* params, __nv_bfloat16* params_bf16, const fl
                              std::size_t count, AdamWScalars h) {
   const float one_minus_b1 = 1.0f - h.beta1, one_minus_b2 = 1.0f - h.beta2;
   for (std::size_t i = first_index(); i < count; i += grid_stride()) {
-    const float g = grads[i];
+    const float g = __fmul_rn(grads[i], h.grad_scale);  // the clipping coefficient (1: exact, unchanged)
     float p = __fmul_rn(params[i], h.decay_factor);  // decoupled weight decay first (factor 1: unchanged)
     const float mi = __fadd_rn(__fmul_rn(h.beta1, m[i]), __fmul_rn(one_minus_b1, g));
     const float vi = __fadd_rn(__fmul_rn(h.beta2, v[i]), __fmul_rn(__fmul_rn(one_minus_b2, g), g));
@@ -83,12 +79,6 @@ void add_sum_of_squares(double* acc, const float* x, std::size_t count, void* st
   if (count == 0) return;  // adds nothing (and a zero-sized grid would be a launch error)
   sum_of_squares_kernel<<<grid_for(count, kMaxNormBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
       acc, x, count);
-  AWSDT_CHECK_CUDA(cudaGetLastError());
-}
-
-void scale(float* x, std::size_t count, float factor, void* stream) {
-  if (count == 0) return;
-  scale_kernel<<<grid_for(count, kMaxBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(x, count, factor);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 

@@ -55,6 +55,29 @@ TEST(AdamW, MatchesFloat64ReferenceOverSeveralSteps) {
   }
 }
 
+TEST(AdamW, GradScaleIsTheUpdateOfTheScaledGradients) {
+  // Clipping folded into the update: the same bits as scaling the gradients first and updating with scale 1.
+  const std::size_t n = 1000;
+  std::vector<float> p1(n), p2(n), g(n), m1(n, 0.01f), m2(n, 0.01f), v1(n, 1e-4f), v2(n, 1e-4f);
+  for (std::size_t i = 0; i < n; ++i) {
+    p1[i] = p2[i] = 0.001f * static_cast<float>(static_cast<int>(i % 97) - 48);
+    g[i] = 0.003f * static_cast<float>(static_cast<int>(i % 31) - 15);
+  }
+  AdamWScalars s = adamw_scalars(AdamWOptions{}, 1e-3, 3);
+  std::vector<float> scaled = g;
+  for (float& x : scaled) x *= 0.37f;
+  adamw_update(p1.data(), scaled.data(), m1.data(), v1.data(), n, s, true);
+  s.grad_scale = 0.37f;
+  adamw_update(p2.data(), g.data(), m2.data(), v2.data(), n, s, true);
+  EXPECT_EQ(p1, p2);
+  EXPECT_EQ(m1, m2);
+  EXPECT_EQ(v1, v2);
+  s.grad_scale = 1.0f;  // and it does change the update
+  adamw_update(p2.data(), g.data(), m2.data(), v2.data(), n, s, true);
+  adamw_update(p1.data(), scaled.data(), m1.data(), v1.data(), n, s, true);
+  EXPECT_NE(p1, p2);
+}
+
 TEST(AdamW, RejectsMismatchedSpans) {
   AdamW opt({}, 4, {});
   std::vector<float> p(4), g(3);
