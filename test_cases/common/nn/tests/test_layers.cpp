@@ -162,8 +162,8 @@ void expect_attention_gradients(const AttentionShape& s, std::uint64_t seed) {
 
 TEST(NnLayers, AttentionBackward) { expect_attention_gradients({2, 5, 4, 2, 4}, 12); }
 
-// Long enough for three row blocks (128, 128, 4 rows): the blocked GEMMs against a plain softmax-weighted sum
-// written here, and the backward against finite differences.
+// Long enough for several row blocks (four of 64 rows, then 4): the blocked GEMMs against a plain
+// softmax-weighted sum written here, and the backward against finite differences.
 TEST(NnLayers, AttentionAcrossRowBlocks) {
   AttentionShape s{1, 260, 2, 1, 2};
   const std::size_t nq = s.T * s.n_heads * s.head_dim, nkv = s.T * s.n_kv_heads * s.head_dim;
