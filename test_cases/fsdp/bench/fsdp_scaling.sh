@@ -6,11 +6,12 @@
 # It also runs two independent 1-rank jobs at once: their summed throughput is what this machine's two cores
 # can give with no communication at all (one core alone runs faster: turbo, an idle sibling's cache and memory
 # bandwidth), so the ratio against it isolates what FSDP itself costs.
-# Usage: fsdp_scaling.sh [path/to/awsdt-fsdp] [steps]   (MPIRUN and MPIRUN_FLAGS override the launcher)
+# Usage: fsdp_scaling.sh [path/to/awsdt-fsdp] [steps] [rounds]   (MPIRUN and MPIRUN_FLAGS override the launcher)
 set -euo pipefail
 
 EXE=${1:-$(dirname "$0")/../../../build/bin/awsdt-fsdp}
 STEPS=${2:-6}
+RUNS=${3:-3}
 MPIRUN=${MPIRUN:-mpirun}
 MPIRUN_FLAGS=${MPIRUN_FLAGS:---oversubscribe --allow-run-as-root --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo}
 COMMON="--model small --threads 1 --seq-len 256 --micro-batch-size 1 --global-batch-size 4 --steps $STEPS --log-every 1000"
@@ -21,34 +22,57 @@ field() {  # field FILE KEY: a number from the result document's summary
   python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['summary'][sys.argv[2]])" "$1" "$2"
 }
 
-echo "# awsdt-fsdp scaling: model small, seq 256, global batch 4, $STEPS steps (the first is not counted)"
-"$EXE" $COMMON --output "$TMP/one.json" > "$TMP/one.log" 2>&1
-$MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --sharding full --output "$TMP/two.json" > "$TMP/two.log" 2>&1
-$MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --sharding full --no-overlap --output "$TMP/two_serial.json" \
-  > "$TMP/two_serial.log" 2>&1
-# Two independent single-rank jobs at once (global batch 2 each: the same work per core as the 2-rank job).
-"$EXE" ${COMMON/--global-batch-size 4/--global-batch-size 2} --output "$TMP/pair_a.json" > "$TMP/pair_a.log" 2>&1 &
-"$EXE" ${COMMON/--global-batch-size 4/--global-batch-size 2} --output "$TMP/pair_b.json" > "$TMP/pair_b.log" 2>&1
-wait
+echo "# awsdt-fsdp scaling: model small, seq 256, global batch 4, $STEPS steps (the first is not counted), $RUNS rounds"
+# The configurations alternate within each round, so a slow spell on this shared machine hits them all alike;
+# the ratios are computed per round and their medians printed.
+for ((r = 1; r <= RUNS; ++r)); do
+  d="$TMP/$r"
+  mkdir -p "$d"
+  "$EXE" $COMMON --output "$d/one.json" > "$d/one.log" 2>&1
+  $MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --sharding full --output "$d/two.json" > "$d/two.log" 2>&1
+  $MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --sharding full --no-overlap --output "$d/two_serial.json" \
+    > "$d/two_serial.log" 2>&1
+  # Two independent single-rank jobs at once (global batch 2 each: the same work per core as the 2-rank job).
+  "$EXE" ${COMMON/--global-batch-size 4/--global-batch-size 2} --output "$d/pair_a.json" > "$d/pair_a.log" 2>&1 &
+  "$EXE" ${COMMON/--global-batch-size 4/--global-batch-size 2} --output "$d/pair_b.json" > "$d/pair_b.log" 2>&1
+  wait
+done
 
-python3 - "$TMP" <<'PY'
-import json, sys
-t = sys.argv[1]
-s = {k: json.load(open(f"{t}/{k}.json"))["summary"] for k in ("one", "two", "two_serial", "pair_a", "pair_b")}
-one, two, serial = (s[k]["median_tokens_per_s"] for k in ("one", "two", "two_serial"))
-pair = s["pair_a"]["median_tokens_per_s"] + s["pair_b"]["median_tokens_per_s"]
-exp_two, exp_serial = s["two"]["median_exposed_comm_ms"], s["two_serial"]["median_exposed_comm_ms"]
-print(f"1 rank  x 1 thread             : {one:8.1f} tokens/s")
-print(f"2 independent 1-rank jobs      : {pair:8.1f} tokens/s   ({pair / one:.2f}x: what 2 cores give without any communication)")
-print(f"2 ranks x 1 thread (overlap)   : {two:8.1f} tokens/s   {two / one:.2f}x of 1 rank = {100 * two / one / 2:.0f}% of 2x "
-      f"(target >= 90%); {100 * two / pair:.0f}% of the 2-core ceiling")
-print(f"2 ranks x 1 thread (no overlap): {serial:8.1f} tokens/s   {serial / one:.2f}x of 1 rank")
-print(f"exposed comm per step          : overlap {exp_two:.1f} ms, no overlap {exp_serial:.1f} ms: overlap hides "
-      f"{100 * (1 - exp_two / exp_serial) if exp_serial > 0 else 0:.0f}% (target >= 50%)")
-print(f"  compute-only fwd+bwd         : {s['two']['compute_only_ms']:.1f} ms; waits {s['two']['median_comm_wait_ms']:.1f} ms "
-      f"(overlap) vs {s['two_serial']['median_comm_wait_ms']:.1f} ms (no overlap)")
-print(f"per-rank params+grads+AdamW    : 1 rank {s['one']['per_rank_state_bytes'] / 2**20:.1f} MiB, "
-      f"2 ranks {s['two']['per_rank_state_bytes'] / 2**20:.1f} MiB")
-print(f"per step on 2 ranks            : all-gathered {s['two']['bytes_all_gathered_per_step'] / 2**20:.1f} MiB, "
-      f"reduce-scattered {s['two']['bytes_reduce_scattered_per_step'] / 2**20:.1f} MiB")
+python3 - "$TMP" "$RUNS" <<'PY'
+import json, statistics, sys
+t, runs = sys.argv[1], int(sys.argv[2])
+rounds = []
+for r in range(1, runs + 1):
+    s = {k: json.load(open(f"{t}/{r}/{k}.json"))["summary"]
+         for k in ("one", "two", "two_serial", "pair_a", "pair_b")}
+    one, two, serial = (s[k]["median_tokens_per_s"] for k in ("one", "two", "two_serial"))
+    pair = s["pair_a"]["median_tokens_per_s"] + s["pair_b"]["median_tokens_per_s"]
+    exp_two, exp_serial = s["two"]["median_exposed_comm_ms"], s["two_serial"]["median_exposed_comm_ms"]
+    hides = 100 * (1 - exp_two / exp_serial) if exp_serial > 0 else float("nan")
+    rounds.append(dict(one=one, two=two, serial=serial, pair=pair, of2x=100 * two / one / 2,
+                       ceiling=100 * two / pair, pair_x=pair / one, exp_two=exp_two, exp_serial=exp_serial,
+                       hides=hides, wait_two=s["two"]["median_comm_wait_ms"],
+                       wait_serial=s["two_serial"]["median_comm_wait_ms"], s=s))
+    x = rounds[-1]
+    print(f"round {r}: 1 rank {one:7.1f} tok/s | 2 ranks {two:7.1f} ({x['of2x']:.0f}% of 2x) | no overlap "
+          f"{serial:7.1f} | 2 independent jobs {pair:7.1f} ({x['pair_x']:.2f}x) | exposed comm {exp_two:.0f} vs "
+          f"{exp_serial:.0f} ms (hides {hides:.0f}%) | waits {x['wait_two']:.0f} vs {x['wait_serial']:.0f} ms")
+med = lambda k: statistics.median(x[k] for x in rounds)
+last = rounds[-1]["s"]
+print()
+print(f"medians over {runs} rounds:")
+print(f"1 rank  x 1 thread             : {med('one'):8.1f} tokens/s")
+print(f"2 independent 1-rank jobs      : {med('pair'):8.1f} tokens/s   ({med('pair_x'):.2f}x: what 2 cores give "
+      "without any communication)")
+print(f"2 ranks x 1 thread (overlap)   : {med('two'):8.1f} tokens/s   {med('of2x'):.0f}% of 2x (target >= 90%); "
+      f"{med('ceiling'):.0f}% of the 2-core ceiling")
+print(f"2 ranks x 1 thread (no overlap): {med('serial'):8.1f} tokens/s")
+print(f"exposed comm per step          : overlap {med('exp_two'):.1f} ms, no overlap {med('exp_serial'):.1f} ms: "
+      f"overlap hides {med('hides'):.0f}% (target >= 50%)")
+print(f"  waits for communication      : {med('wait_two'):.1f} ms (overlap) vs {med('wait_serial'):.1f} ms "
+      "(no overlap)")
+print(f"per-rank params+grads+AdamW    : 1 rank {last['one']['per_rank_state_bytes'] / 2**20:.1f} MiB, "
+      f"2 ranks {last['two']['per_rank_state_bytes'] / 2**20:.1f} MiB")
+print(f"per step on 2 ranks            : all-gathered {last['two']['bytes_all_gathered_per_step'] / 2**20:.1f} MiB, "
+      f"reduce-scattered {last['two']['bytes_reduce_scattered_per_step'] / 2**20:.1f} MiB")
 PY
