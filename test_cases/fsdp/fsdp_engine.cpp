@@ -316,12 +316,12 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   }
   s.loss = loss / world_.size();
   // Gradients kept in place are the micro-batches' sum, not yet their mean: the norm and the update scale them.
-  const float unscaled = grads_in_place() ? grad_scale_ : 1.0f;
-  s.grad_norm = std::sqrt(sq) * unscaled;
+  const float pending_scale = grads_in_place() ? grad_scale_ : 1.0f;
+  s.grad_norm = std::sqrt(sq) * pending_scale;
   const double coef = nn::clip_coefficient(s.grad_norm, options_.grad_clip);
   s.lr = options_.schedule.at(step);
   nn::AdamWScalars update = nn::adamw_scalars(options_.adamw, s.lr, ++adam_steps_);
-  update.grad_scale = static_cast<float>(coef) * unscaled;
+  update.grad_scale = static_cast<float>(coef) * pending_scale;
   for (Unit& x : units_) {
     float* p = x.params.as<float>();
     const float* g = x.grads.as<float>();
