@@ -223,18 +223,30 @@ void FsdpEngine::issue_reduce(int u) {
   float* acc = x.grads.as<float>();
   backend_->comm_waits_for_compute(stream_);  // the unit's backward has written its gradients
   if (low) backend_->convert(g.wire.data(), t, g.buf.data(), DataType::f32, x.layout.padded, &stream_);
-  // In place: this rank's block of the full buffer (the whole buffer when unsharded).
+  // This rank's block of the full buffer (the whole buffer when unsharded). The step's first micro-batch lands
+  // fp32 results straight in the gradient shard; otherwise they stay in that block and are added (or, first,
+  // converted) into the shard.
   void* full = low ? g.wire.data() : g.buf.data();
   void* mine = static_cast<char*>(full) + x.layout.begin * dtype_size(t);
+  void* out = first_micro_batch_ && !low ? static_cast<void*>(acc) : mine;
+  void* reduced = mine;  // where this rank's reduced block is so far
   if (sharded()) {
-    shard_->reduce_scatter(full, mine, x.layout.shard, t, ReduceOp::sum, stream_);
+    shard_->reduce_scatter(full, out, x.layout.shard, t, ReduceOp::sum, stream_);
     scattered_bytes_ += static_cast<std::int64_t>(x.layout.padded * dtype_size(t));
+    reduced = out;
   }
   if (replicas_ > 1) {
-    replicate_->all_reduce(mine, mine, x.layout.shard, t, ReduceOp::sum, stream_);
+    replicate_->all_reduce(reduced, out, x.layout.shard, t, ReduceOp::sum, stream_);
     reduced_bytes_ += static_cast<std::int64_t>(x.layout.shard * dtype_size(t));
+    reduced = out;
   }
-  backend_->accumulate(acc, mine, t, grad_scale_, x.layout.shard, &stream_);
+  if (reduced == acc) {
+    // landed in place
+  } else if (first_micro_batch_) {
+    backend_->convert(acc, DataType::f32, reduced, t, x.layout.shard, &stream_);
+  } else {
+    backend_->accumulate(acc, reduced, t, 1.0f, x.layout.shard, &stream_);
+  }
   g.ready.record(stream_);
   if (!options_.overlap) wait(g.ready);
 }
@@ -282,10 +294,14 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   exposed_ms_ = 0;
   gathered_bytes_ = scattered_bytes_ = reduced_bytes_ = 0;
   const auto t0 = Clock::now();
-  for (Unit& x : units_) backend_->zero(x.grads.data(), x.grads.bytes(), nullptr);
+  // Gradients the backward adds into in place start from zero; reduced ones are overwritten by the first
+  // micro-batch's.
+  if (grads_in_place())
+    for (Unit& x : units_) backend_->zero(x.grads.data(), x.grads.bytes(), nullptr);
   grad_scale_ = 1.0f / static_cast<float>(static_cast<double>(world_.size()) * options_.grad_accum);
   double loss = 0;
   for (int i = 0; i < options_.grad_accum; ++i) {
+    first_micro_batch_ = i == 0;
     data.next(batch_);
     forward_micro_batch(batch_, loss);
     if (step == options_.fail_step && i == 0 && options_.fail_hangs)
@@ -315,13 +331,12 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
     exposed_ms_ += ms_since(tw);
   }
   s.loss = loss / world_.size();
-  // Gradients kept in place are the micro-batches' sum, not yet their mean: the norm and the update scale them.
-  const float pending_scale = grads_in_place() ? grad_scale_ : 1.0f;
-  s.grad_norm = std::sqrt(sq) * pending_scale;
+  // The shards hold the sum over ranks and micro-batches, not yet the mean: the norm and the update scale it.
+  s.grad_norm = std::sqrt(sq) * grad_scale_;
   const double coef = nn::clip_coefficient(s.grad_norm, options_.grad_clip);
   s.lr = options_.schedule.at(step);
   nn::AdamWScalars update = nn::adamw_scalars(options_.adamw, s.lr, ++adam_steps_);
-  update.grad_scale = static_cast<float>(coef) * pending_scale;
+  update.grad_scale = static_cast<float>(coef) * grad_scale_;
   for (Unit& x : units_) {
     float* p = x.params.as<float>();
     const float* g = x.grads.as<float>();
