@@ -106,10 +106,8 @@ OpBreakdown measure_op_breakdown(const nn::ModelConfig& c, int B, int T, int rep
       swiglu_backward(dx.data(), y.data(), dy.data(), x.data(), x.data(), NF);
       rope_backward(dq.data(), rope, B, T, c.n_heads, c.head_dim());
       rope_backward(dk.data(), rope, B, T, c.n_kv_heads, c.head_dim());
-      for (int i = 0; i < 2; ++i) {
-        residual_backward(dx.data(), y.data(), dy.data(), NC);
+      for (int i = 0; i < 2; ++i)
         rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N, C);
-      }
     }
     embedding_backward(dtable.data(), tokens.data(), dy.data(), N, C);
   });

@@ -75,8 +75,8 @@ int spawn_detached(const std::vector<std::string>& argv, const std::string& log_
     ::setsid();
     int fd = ::open(log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     int null = ::open("/dev/null", O_RDONLY);
-    if (fd >= 0) ::dup2(fd, 1), ::dup2(fd, 2);
-    if (null >= 0) ::dup2(null, 0);
+    if (fd >= 0) ::dup2(fd, 1), ::dup2(fd, 2), ::close(fd);
+    if (null >= 0) ::dup2(null, 0), ::close(null);
     ::execvp(args[0], args.data());
     std::fprintf(stderr, "cannot start %s: %s\n", args[0], std::strerror(errno));
     ::_exit(127);

@@ -52,7 +52,7 @@ AdamWScalars adamw_scalars(const AdamWOptions& o, double lr, std::int64_t t) {
 void adamw_update(float* p, const float* g, float* m, float* v, std::size_t n, const AdamWScalars& s, bool decay) {
   const float b1 = s.beta1, b2 = s.beta2, eps = s.eps, bc1 = s.bc1, bc2 = s.bc2, lr = s.lr;
   const float factor = decay ? s.decay_factor : 1.0f;  // x·1 is exact: undecayed elements are unchanged
-  const float clip = s.grad_scale;  // applied in this pass: clipping costs no pass of its own over the gradients
+  const float clip = s.grad_scale;  // clipping (and a mean) in this pass: no pass of its own over the gradients
 #pragma omp parallel for schedule(static)
   for (std::size_t i = 0; i < n; ++i) {
     const float gi = g[i] * clip;

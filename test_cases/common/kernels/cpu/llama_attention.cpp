@@ -22,8 +22,12 @@ struct HeadView {
   int KV;               // n_kv_heads * head_dim
 };
 
-HeadView head_view(const AttentionShape& s, int b, int h) {
+// The callers check the shape first: nothing may throw inside their parallel regions.
+void check_shape(const AttentionShape& s) {
   AWSDT_CHECK(s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads == 0, "n_kv_heads must divide n_heads");
+}
+
+HeadView head_view(const AttentionShape& s, int b, int h) {
   const int group = s.n_heads / s.n_kv_heads;
   HeadView v;
   v.C = s.n_heads * s.head_dim;
@@ -138,6 +142,7 @@ void head_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, c
 // and one parallel region per call instead of several per head spares the barriers.
 template <typename T>
 void attention_forward(T* out, T* att, const T* q, const T* k, const T* v, const AttentionShape& s) {
+  check_shape(s);
   const int heads = s.B * s.n_heads;
 #pragma omp parallel for schedule(dynamic, 1)
   for (int i = 0; i < heads; ++i) head_forward(out, att, q, k, v, s, i / s.n_heads, i % s.n_heads);
@@ -146,7 +151,7 @@ void attention_forward(T* out, T* att, const T* q, const T* k, const T* v, const
 template <typename T>
 void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, const T* v, const T* att,
                         const AttentionShape& s) {
-  AWSDT_CHECK(s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads == 0, "n_kv_heads must divide n_heads");
+  check_shape(s);
   // The query heads that share a kv head add into the same dk/dv rows, so they stay together on one thread, in
   // order: the sums do not depend on the thread count.
   const int group = s.n_heads / s.n_kv_heads, groups = s.B * s.n_kv_heads;

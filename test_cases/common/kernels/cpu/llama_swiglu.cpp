@@ -1,32 +1,51 @@
 // SwiGLU forward and backward.
 #include "kernels/cpu/llama_swiglu.hpp"
 
+#include <algorithm>
 #include <cmath>
 
 #include "kernels/cpu/simd_math.hpp"
 
 namespace awsdt::kernels::cpu {
+namespace {
+
+// Fixed blocks of elements, each one simd loop: whether an element takes the vector exp or the scalar one (the
+// loop's tail) depends on its block alone, so the results do not change with the thread count.
+constexpr std::size_t kBlock = 1024;
+
+template <typename F>
+void for_each_block(std::size_t count, F&& body) {
+  const std::size_t blocks = (count + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+  for (std::size_t b = 0; b < blocks; ++b) body(b * kBlock, std::min(count, (b + 1) * kBlock));
+}
+
+}  // namespace
 
 template <typename T>
 void swiglu_forward(T* out, const T* gate, const T* up, std::size_t count) {
-#pragma omp parallel for simd schedule(static)
-  for (std::size_t i = 0; i < count; ++i) {
-    T sig = T(1) / (T(1) + simd_exp(-gate[i]));
-    out[i] = gate[i] * sig * up[i];
-  }
+  for_each_block(count, [=](std::size_t begin, std::size_t end) {
+#pragma omp simd
+    for (std::size_t i = begin; i < end; ++i) {
+      T sig = T(1) / (T(1) + simd_exp(-gate[i]));
+      out[i] = gate[i] * sig * up[i];
+    }
+  });
 }
 
 template <typename T>
 void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, std::size_t count) {
-#pragma omp parallel for simd schedule(static)
-  for (std::size_t i = 0; i < count; ++i) {
-    T g = gate[i];
-    T sig = T(1) / (T(1) + simd_exp(-g));
-    T silu = g * sig;
-    T dsilu = sig * (T(1) + g * (T(1) - sig));
-    dgate[i] += dout[i] * up[i] * dsilu;
-    dup[i] += dout[i] * silu;
-  }
+  for_each_block(count, [=](std::size_t begin, std::size_t end) {
+#pragma omp simd
+    for (std::size_t i = begin; i < end; ++i) {
+      T g = gate[i];
+      T sig = T(1) / (T(1) + simd_exp(-g));
+      T silu = g * sig;
+      T dsilu = sig * (T(1) + g * (T(1) - sig));
+      dgate[i] += dout[i] * up[i] * dsilu;
+      dup[i] += dout[i] * silu;
+    }
+  });
 }
 
 template void swiglu_forward<float>(float*, const float*, const float*, std::size_t);

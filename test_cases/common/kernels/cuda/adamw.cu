@@ -60,7 +60,7 @@ __global__ void adamw_kernel(float* params, __nv_bfloat16* params_bf16, const fl
                              std::size_t count, AdamWScalars h) {
   const float one_minus_b1 = 1.0f - h.beta1, one_minus_b2 = 1.0f - h.beta2;
   for (std::size_t i = first_index(); i < count; i += grid_stride()) {
-    const float g = __fmul_rn(grads[i], h.grad_scale);  // the clipping coefficient (1: exact, unchanged)
+    const float g = __fmul_rn(grads[i], h.grad_scale);  // clipping and/or a mean (1: exact, unchanged)
     float p = __fmul_rn(params[i], h.decay_factor);  // decoupled weight decay first (factor 1: unchanged)
     const float mi = __fadd_rn(__fmul_rn(h.beta1, m[i]), __fmul_rn(one_minus_b1, g));
     const float vi = __fadd_rn(__fmul_rn(h.beta2, v[i]), __fmul_rn(__fmul_rn(one_minus_b2, g), g));

@@ -221,20 +221,6 @@ TEST(NnLayers, SwigluBackward) {
   EXPECT_LT(fd_rel_error(up, accumulated(dup), loss), kTol);
 }
 
-TEST(NnLayers, ResidualBackward) {
-  const std::size_t n = 9;
-  Vec a = random_vec(n, 22), b = random_vec(n, 23), r = random_vec(n, 24), out(n);
-  auto loss = [&] {
-    residual_forward(out.data(), a.data(), b.data(), n);
-    return dot(out, r);
-  };
-  loss();
-  Vec da(n, kGradInit), db(n, kGradInit);
-  residual_backward(da.data(), db.data(), r.data(), n);
-  EXPECT_LT(fd_rel_error(a, accumulated(da), loss), kTol);
-  EXPECT_LT(fd_rel_error(b, accumulated(db), loss), kTol);
-}
-
 TEST(NnLayers, CrossEntropyBackward) {
   const int N = 5, V = 7;
   std::vector<std::int32_t> targets{2, 0, -100, 6, 2};  // one ignored position
