@@ -10,34 +10,34 @@ namespace awsdt::kernels::cpu {
 namespace {
 
 // Fixed blocks of elements, each one simd loop: whether an element takes the vector exp or the scalar one (the
-// loop's tail) depends on its block alone, so the results do not change with the thread count.
+// loop's tail) depends on its block alone, so the results do not change with the thread count. (Written out in
+// both functions: GCC 12 does not vectorize the simd loop inside a lambda called from the parallel loop.)
 constexpr std::size_t kBlock = 1024;
 
-template <typename F>
-void for_each_block(std::size_t count, F&& body) {
-  const std::size_t blocks = (count + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
-  for (std::size_t b = 0; b < blocks; ++b) body(b * kBlock, std::min(count, (b + 1) * kBlock));
-}
+std::size_t blocks_of(std::size_t count) { return (count + kBlock - 1) / kBlock; }
 
 }  // namespace
 
 template <typename T>
 void swiglu_forward(T* out, const T* gate, const T* up, std::size_t count) {
-  for_each_block(count, [=](std::size_t begin, std::size_t end) {
+#pragma omp parallel for schedule(static)
+  for (std::size_t b = 0; b < blocks_of(count); ++b) {
+    const std::size_t end = std::min(count, (b + 1) * kBlock);
 #pragma omp simd
-    for (std::size_t i = begin; i < end; ++i) {
+    for (std::size_t i = b * kBlock; i < end; ++i) {
       T sig = T(1) / (T(1) + simd_exp(-gate[i]));
       out[i] = gate[i] * sig * up[i];
     }
-  });
+  }
 }
 
 template <typename T>
 void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, std::size_t count) {
-  for_each_block(count, [=](std::size_t begin, std::size_t end) {
+#pragma omp parallel for schedule(static)
+  for (std::size_t b = 0; b < blocks_of(count); ++b) {
+    const std::size_t end = std::min(count, (b + 1) * kBlock);
 #pragma omp simd
-    for (std::size_t i = begin; i < end; ++i) {
+    for (std::size_t i = b * kBlock; i < end; ++i) {
       T g = gate[i];
       T sig = T(1) / (T(1) + simd_exp(-g));
       T silu = g * sig;
@@ -45,7 +45,7 @@ void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up
       dgate[i] += dout[i] * up[i] * dsilu;
       dup[i] += dout[i] * silu;
     }
-  });
+  }
 }
 
 template void swiglu_forward<float>(float*, const float*, const float*, std::size_t);
