@@ -62,16 +62,16 @@ class CpuBackend final : public UnitBackend {
       }
     });
   }
-  void accumulate(float* acc, const void* src, DataType st, float scale, std::size_t n, Stream* on) override {
+  void accumulate(float* acc, const void* src, DataType st, std::size_t n, Stream* on) override {
     run(on, [=] {
       if (st == DataType::bf16) {
         const auto* x = static_cast<const std::uint16_t*>(src);
 #pragma omp parallel for schedule(static) if (!on)
-        for (std::size_t i = 0; i < n; ++i) acc[i] += bf16_to_float(x[i]) * scale;
+        for (std::size_t i = 0; i < n; ++i) acc[i] += bf16_to_float(x[i]);
       } else {
         const auto* x = static_cast<const float*>(src);
 #pragma omp parallel for schedule(static) if (!on)
-        for (std::size_t i = 0; i < n; ++i) acc[i] += x[i] * scale;
+        for (std::size_t i = 0; i < n; ++i) acc[i] += x[i];
       }
     });
   }

@@ -245,7 +245,7 @@ void FsdpEngine::issue_reduce(int u) {
   } else if (first_micro_batch_) {
     backend_->convert(acc, DataType::f32, reduced, t, x.layout.shard, &stream_);
   } else {
-    backend_->accumulate(acc, reduced, t, 1.0f, x.layout.shard, &stream_);
+    backend_->accumulate(acc, reduced, t, x.layout.shard, &stream_);
   }
   g.ready.record(stream_);
   if (!options_.overlap) wait(g.ready);

@@ -63,9 +63,8 @@ class UnitBackend {
   /// dst[i] = src[i] converted (f32 ↔ bf16, or a copy when the types are equal).
   virtual void convert(void* dst, DataType dst_type, const void* src, DataType src_type, std::size_t n,
                        Stream* on) = 0;
-  /// acc[i] += scale · src[i] (src f32 or bf16).
-  virtual void accumulate(float* acc, const void* src, DataType src_type, float scale, std::size_t n,
-                          Stream* on) = 0;
+  /// acc[i] += src[i] (src f32 or bf16).
+  virtual void accumulate(float* acc, const void* src, DataType src_type, std::size_t n, Stream* on) = 0;
   /// Zero bytes at dst.
   virtual void zero(void* dst, std::size_t bytes, Stream* on) = 0;
   /// A run of n floats at data (in the backend's memory).
