@@ -6,15 +6,20 @@
 # It also runs two independent 1-rank jobs at once: their summed throughput is what this machine's two cores
 # can give with no communication at all (one core alone runs faster: turbo, an idle sibling's cache and memory
 # bandwidth), so the ratio against it isolates what FSDP itself costs.
+# The batch is awsdt-fsdp's default micro-batch (4 sequences of 256 tokens) on each of the 2 ranks, global 8: the
+# 1-rank run accumulates two micro-batches, so all runs do the same math. MICRO=1 (global 4) shows the
+# communication-heavier case of 256-token micro-batches.
 # Usage: fsdp_scaling.sh [path/to/awsdt-fsdp] [steps] [rounds]   (MPIRUN and MPIRUN_FLAGS override the launcher)
 set -euo pipefail
 
 EXE=${1:-$(dirname "$0")/../../../build/bin/awsdt-fsdp}
 STEPS=${2:-6}
 RUNS=${3:-3}
+MICRO=${MICRO:-4}
+GLOBAL=$((2 * MICRO))
 MPIRUN=${MPIRUN:-mpirun}
 MPIRUN_FLAGS=${MPIRUN_FLAGS:---oversubscribe --allow-run-as-root --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo}
-COMMON="--model small --threads 1 --seq-len 256 --micro-batch-size 1 --global-batch-size 4 --steps $STEPS --log-every 1000"
+COMMON="--model small --threads 1 --seq-len 256 --micro-batch-size $MICRO --steps $STEPS --log-every 1000"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 
@@ -22,19 +27,21 @@ field() {  # field FILE KEY: a number from the result document's summary
   python3 -c "import json,sys; print(json.load(open(sys.argv[1]))['summary'][sys.argv[2]])" "$1" "$2"
 }
 
-echo "# awsdt-fsdp scaling: model small, seq 256, global batch 4, $STEPS steps (the first is not counted), $RUNS rounds"
+echo "# awsdt-fsdp scaling: model small, seq 256, micro-batch $MICRO, global batch $GLOBAL, $STEPS steps (the first is" \
+  "not counted), $RUNS rounds"
 # The configurations alternate within each round, so a slow spell on this shared machine hits them all alike;
 # the ratios are computed per round and their medians printed.
 for ((r = 1; r <= RUNS; ++r)); do
   d="$TMP/$r"
   mkdir -p "$d"
-  "$EXE" $COMMON --output "$d/one.json" > "$d/one.log" 2>&1
-  $MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --sharding full --output "$d/two.json" > "$d/two.log" 2>&1
-  $MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --sharding full --no-overlap --output "$d/two_serial.json" \
-    > "$d/two_serial.log" 2>&1
-  # Two independent single-rank jobs at once (global batch 2 each: the same work per core as the 2-rank job).
-  "$EXE" ${COMMON/--global-batch-size 4/--global-batch-size 2} --output "$d/pair_a.json" > "$d/pair_a.log" 2>&1 &
-  "$EXE" ${COMMON/--global-batch-size 4/--global-batch-size 2} --output "$d/pair_b.json" > "$d/pair_b.log" 2>&1
+  "$EXE" $COMMON --global-batch-size $GLOBAL --output "$d/one.json" > "$d/one.log" 2>&1
+  $MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --global-batch-size $GLOBAL --sharding full --output "$d/two.json" \
+    > "$d/two.log" 2>&1
+  $MPIRUN $MPIRUN_FLAGS -np 2 "$EXE" $COMMON --global-batch-size $GLOBAL --sharding full --no-overlap \
+    --output "$d/two_serial.json" > "$d/two_serial.log" 2>&1
+  # Two independent single-rank jobs at once (half the global batch each: the same work per core as 2 ranks).
+  "$EXE" $COMMON --global-batch-size $((GLOBAL / 2)) --output "$d/pair_a.json" > "$d/pair_a.log" 2>&1 &
+  "$EXE" $COMMON --global-batch-size $((GLOBAL / 2)) --output "$d/pair_b.json" > "$d/pair_b.log" 2>&1
   wait
 done
 
