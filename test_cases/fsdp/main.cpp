@@ -27,6 +27,7 @@
 #include "gpu_peak.hpp"
 #include "fsdp_engine.hpp"
 #include "slice_source.hpp"
+#include "step_series.hpp"
 #include "util/fs.hpp"
 #include "bench/summary.hpp"
 #include "nn/data.hpp"
@@ -254,13 +255,15 @@ int run(int argc, char** argv) {
   doc.config[on_gpu ? "gpu_peak_bf16_flops" : "sgemm_peak_flops"] = peak.flops;
   if (on_gpu) doc.config["gpu"] = device_description(comm.device());
 
-  std::vector<double> tps, tflops_v, mfu_v, step_ms, compute_ms, exposed_ms, wait_ms;
+  StepSeries series;
   double compute_only_ms = 0;
   std::int64_t ag_bytes = 0, rs_bytes = 0, ar_bytes = 0;
   double final_loss = 0;
   bool finite = true;
   std::int32_t preempted_by = 0;
   Watchdog watchdog(o.step_timeout);
+  // One rank communicates nothing: its exposed communication is zero, not noise (and costs no extra passes).
+  const bool communicates = plan.world > 1;
   for (int s = static_cast<int>(start_step); s < o.steps && !preempted_by; ++s) {
     watchdog.arm(fmt::format("step {}", s + 1));
     const FsdpStepStats fs = engine.step(*data, s);
@@ -268,8 +271,6 @@ int run(int argc, char** argv) {
     // Exposed communication as the issue of record defines it: a step's forward/backward phase minus the same
     // work with communication skipped, measured after the first (warm-up) step: the median of three, as one
     // measurement can land in a slow spell of a shared machine and hide or inflate every step's figure.
-    // One rank communicates nothing: its exposed communication is zero, not noise (and costs no extra passes).
-    const bool communicates = plan.world > 1;
     if (s == start_step && communicates) {
       std::array<double, 3> runs{};
       for (double& ms : runs) ms = engine.measure_compute_only();
@@ -280,37 +281,12 @@ int run(int argc, char** argv) {
     ag_bytes = fs.bytes_all_gathered;
     rs_bytes = fs.bytes_reduce_scattered;
     ar_bytes = fs.bytes_all_reduced;
-    const double tokens_per_s = plan.tokens_per_step() / (st.step_ms / 1e3);
-    const double achieved = flops / (st.step_ms / 1e3);
-    const double mfu = peak.flops > 0 ? 100.0 * achieved / (peak.flops * plan.world) : 0.0;
+    const StepRates rates = step_rates(st.step_ms, flops, plan.tokens_per_step(), peak.flops, plan.world);
     final_loss = st.loss;
     finite = finite && std::isfinite(st.loss) && std::isfinite(st.grad_norm);
-    if (s > start_step || o.steps == start_step + 1) {  // the first step pays for allocation and page faults
-      tps.push_back(tokens_per_s);
-      tflops_v.push_back(achieved / 1e12);
-      mfu_v.push_back(mfu);
-      step_ms.push_back(st.step_ms);
-      compute_ms.push_back(st.compute_ms);
-      exposed_ms.push_back(exposed);
-      wait_ms.push_back(fs.comm_wait_ms);
-    }
-    doc.rows.push_back({{"step", s + 1},
-                        {"loss", st.loss},
-                        {"grad_norm", st.grad_norm},
-                        {"lr", st.lr},
-                        {"step_ms", st.step_ms},
-                        {"compute_ms", st.compute_ms},
-                        {"optimizer_ms", st.optimizer_ms},
-                        {"tokens_per_s", tokens_per_s},
-                        {"tflops", achieved / 1e12},
-                        {"mfu", mfu},
-                        {"exposed_comm_ms", exposed},
-                        {"comm_wait_ms", fs.comm_wait_ms},
-                        {"bytes_all_gathered", fs.bytes_all_gathered},
-                        {"bytes_reduce_scattered", fs.bytes_reduce_scattered},
-                        {"bytes_all_reduced", fs.bytes_all_reduced}});
+    series.add(s + 1, fs, rates, exposed, s > start_step || o.steps == start_step + 1);
     if (rank == 0 && (s == 0 || (s + 1) % o.log_every == 0 || s + 1 == o.steps)) {
-      std::printf("%s\n", step_line(s + 1, o.steps, st, tokens_per_s, achieved / 1e12, mfu).c_str());
+      std::printf("%s\n", step_line(s + 1, o.steps, st, rates.tokens_per_s, rates.tflops, rates.mfu_percent).c_str());
       const std::string how = communicates ? fmt::format("fwd+bwd {:.2f} ms - compute-only {:.2f} ms", st.compute_ms,
                                                          compute_only_ms)
                                            : "one rank: nothing to communicate";
@@ -334,9 +310,10 @@ int run(int argc, char** argv) {
                   kExitRequeue);
   }
 
-  const Summary tps_s = summarize(tps), tflops_s = summarize(tflops_v), mfu_s = summarize(mfu_v);
-  const Summary step_s = summarize(step_ms), compute_s = summarize(compute_ms), exposed_s = summarize(exposed_ms);
-  const Summary wait_s = summarize(wait_ms);
+  doc.rows = series.rows();
+  const Summary tps_s = series.tokens_per_s(), tflops_s = series.tflops(), mfu_s = series.mfu();
+  const Summary step_s = series.step_ms(), compute_s = series.compute_ms(), exposed_s = series.exposed_comm_ms();
+  const Summary wait_s = series.comm_wait_ms();
   const std::int64_t rss = peak_rss_bytes(), max_rss = all_reduce_value(comm, rss, ReduceOp::max);
   if (!o.dump_params.empty()) {
     const std::vector<float> full = engine.full_params();
@@ -377,29 +354,8 @@ int run(int argc, char** argv) {
 
   if (o.op_breakdown && rank == 0) {
     const OpBreakdown ob = measure_op_breakdown(plan.model, plan.micro_batch, plan.seq_len);
-    const double micro_ms = compute_s.p50 / plan.grad_accum;
-    const double rest = micro_ms - ob.gemm_ms - ob.attention_ms - ob.other_ms;
-    const double opt_ms = step_s.p50 - compute_s.p50;
-    doc.summary["op_breakdown"] = {{"micro_batch_ms", micro_ms},     {"gemm_ms", ob.gemm_ms},
-                                   {"attention_ms", ob.attention_ms}, {"other_ms", ob.other_ms}, {"unaccounted_ms", rest},
-                                   {"optimizer_ms", opt_ms},          {"gemm_flops", ob.gemm_flops},
-                                   {"attention_flops", ob.attention_flops}};
-    std::printf("op breakdown (one micro-batch fwd+bwd, median %.1f ms; GEMM and attention timed alone on the same "
-                "shapes):\n",
-                micro_ms);
-    std::printf("  gemm       %8.1f ms  %5.1f%%  %.2f GFLOP/s\n", ob.gemm_ms, 100 * ob.gemm_ms / micro_ms,
-                ob.gemm_flops / ob.gemm_ms / 1e6);
-    std::printf("  attention  %8.1f ms  %5.1f%%  %.2f GFLOP/s\n", ob.attention_ms, 100 * ob.attention_ms / micro_ms,
-                ob.attention_flops / ob.attention_ms / 1e6);
-    std::printf("  other      %8.1f ms  %5.1f%%  (RMSNorm, RoPE, SwiGLU, residuals, embedding, cross-entropy)\n",
-                ob.other_ms, 100 * ob.other_ms / micro_ms);
-    std::printf("  unaccounted %7.1f ms  %5.1f%%  (step minus the isolated classes: scratch zeroing, copies, noise)\n",
-                rest, 100 * rest / micro_ms);
-    std::printf("  optimizer  %8.1f ms  per step (clip + AdamW)\n", opt_ms);
-    const double model_flops = flops / plan.grad_accum, matmul_flops = ob.gemm_flops + ob.attention_flops;
-    std::printf("  matmul FLOPs per micro-batch %.4e (model count %.4e; the difference is the LM head of a tied model "
-                "and the embedding): %.2f GFLOP/s executed\n",
-                matmul_flops, model_flops, matmul_flops / micro_ms / 1e6);
+    doc.summary["op_breakdown"] = report_op_breakdown(ob, compute_s.p50 / plan.grad_accum,
+                                                      step_s.p50 - compute_s.p50, flops / plan.grad_accum);
   }
 
   doc.add_check("finite loss", finite, fmt::format("final loss {}", final_loss));

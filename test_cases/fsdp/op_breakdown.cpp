@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <vector>
 
 #include "kernels/cpu/llama_attention.hpp"
@@ -112,6 +113,30 @@ OpBreakdown measure_op_breakdown(const nn::ModelConfig& c, int B, int T, int rep
     embedding_backward(dtable.data(), tokens.data(), dy.data(), N, C);
   });
   return r;
+}
+
+nlohmann::json report_op_breakdown(const OpBreakdown& ob, double micro_ms, double optimizer_ms,
+                                   double model_flops) {
+  const double rest = micro_ms - ob.gemm_ms - ob.attention_ms - ob.other_ms;
+  const double matmul_flops = ob.gemm_flops + ob.attention_flops;
+  std::printf("op breakdown (one micro-batch fwd+bwd, median %.1f ms; GEMM and attention timed alone on the same "
+              "shapes):\n",
+              micro_ms);
+  std::printf("  gemm       %8.1f ms  %5.1f%%  %.2f GFLOP/s\n", ob.gemm_ms, 100 * ob.gemm_ms / micro_ms,
+              ob.gemm_flops / ob.gemm_ms / 1e6);
+  std::printf("  attention  %8.1f ms  %5.1f%%  %.2f GFLOP/s\n", ob.attention_ms, 100 * ob.attention_ms / micro_ms,
+              ob.attention_flops / ob.attention_ms / 1e6);
+  std::printf("  other      %8.1f ms  %5.1f%%  (RMSNorm, RoPE, SwiGLU, residuals, embedding, cross-entropy)\n",
+              ob.other_ms, 100 * ob.other_ms / micro_ms);
+  std::printf("  unaccounted %7.1f ms  %5.1f%%  (step minus the isolated classes: scratch zeroing, copies, noise)\n",
+              rest, 100 * rest / micro_ms);
+  std::printf("  optimizer  %8.1f ms  per step (clip + AdamW)\n", optimizer_ms);
+  std::printf("  matmul FLOPs per micro-batch %.4e (model count %.4e; the difference is the LM head of a tied model "
+              "and the embedding): %.2f GFLOP/s executed\n",
+              matmul_flops, model_flops, matmul_flops / micro_ms / 1e6);
+  return {{"micro_batch_ms", micro_ms}, {"gemm_ms", ob.gemm_ms},     {"attention_ms", ob.attention_ms},
+          {"other_ms", ob.other_ms},    {"unaccounted_ms", rest},    {"optimizer_ms", optimizer_ms},
+          {"gemm_flops", ob.gemm_flops}, {"attention_flops", ob.attention_flops}};
 }
 
 }  // namespace awsdt::fsdp

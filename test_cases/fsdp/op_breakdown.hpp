@@ -5,6 +5,8 @@
 // copies, cache effects of running the layers in sequence) is the measured step minus their sum.
 #pragma once
 
+#include <nlohmann/json.hpp>
+
 #include "nn/config.hpp"
 
 namespace awsdt::fsdp {
@@ -20,5 +22,10 @@ struct OpBreakdown {
 
 /// Times one micro-batch [B,T] of config, the best of `repeats` runs per class.
 OpBreakdown measure_op_breakdown(const nn::ModelConfig& config, int B, int T, int repeats = 3);
+
+/// Prints the breakdown against a run's measured micro-batch (forward + backward) and optimizer times, and the
+/// model's FLOP count per micro-batch; returns the same figures for the result document.
+nlohmann::json report_op_breakdown(const OpBreakdown& ob, double micro_batch_ms, double optimizer_ms,
+                                   double model_flops_per_micro_batch);
 
 }  // namespace awsdt::fsdp

@@ -1,0 +1,44 @@
+// StepSeries: per-step rows and the series behind the summary's medians.
+#include "step_series.hpp"
+
+namespace awsdt::fsdp {
+
+StepRates step_rates(double step_ms, double flops, double tokens, double peak_flops_per_rank, int ranks) {
+  StepRates r;
+  const double seconds = step_ms / 1e3;
+  r.tokens_per_s = tokens / seconds;
+  r.tflops = flops / seconds / 1e12;
+  r.mfu_percent = peak_flops_per_rank > 0 ? 100.0 * (flops / seconds) / (peak_flops_per_rank * ranks) : 0.0;
+  return r;
+}
+
+void StepSeries::add(int step, const FsdpStepStats& fs, const StepRates& rates, double exposed_comm_ms,
+                     bool counted) {
+  const StepStats& st = fs.base;
+  if (counted) {
+    tokens_per_s_.push_back(rates.tokens_per_s);
+    tflops_.push_back(rates.tflops);
+    mfu_.push_back(rates.mfu_percent);
+    step_ms_.push_back(st.step_ms);
+    compute_ms_.push_back(st.compute_ms);
+    exposed_ms_.push_back(exposed_comm_ms);
+    wait_ms_.push_back(fs.comm_wait_ms);
+  }
+  rows_.push_back({{"step", step},
+                   {"loss", st.loss},
+                   {"grad_norm", st.grad_norm},
+                   {"lr", st.lr},
+                   {"step_ms", st.step_ms},
+                   {"compute_ms", st.compute_ms},
+                   {"optimizer_ms", st.optimizer_ms},
+                   {"tokens_per_s", rates.tokens_per_s},
+                   {"tflops", rates.tflops},
+                   {"mfu", rates.mfu_percent},
+                   {"exposed_comm_ms", exposed_comm_ms},
+                   {"comm_wait_ms", fs.comm_wait_ms},
+                   {"bytes_all_gathered", fs.bytes_all_gathered},
+                   {"bytes_reduce_scattered", fs.bytes_reduce_scattered},
+                   {"bytes_all_reduced", fs.bytes_all_reduced}});
+}
+
+}  // namespace awsdt::fsdp

@@ -1,0 +1,44 @@
+// The figures of every step of a run: one JSON row per step for the result document, and the series the
+// summary's medians come from. The first step pays for allocation and page faults, so it enters the series only
+// when it is the run's only step.
+#pragma once
+
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "bench/summary.hpp"
+#include "fsdp_engine.hpp"
+
+namespace awsdt::fsdp {
+
+/// What a step achieved, derived from its time.
+struct StepRates {
+  double tokens_per_s = 0;
+  double tflops = 0;       ///< model TFLOP/s (torchtitan's count) over all ranks
+  double mfu_percent = 0;  ///< against the per-rank peak times the ranks; 0 without a peak
+};
+
+/// Rates of a step of `step_ms` that does `flops` model FLOPs and `tokens` tokens over `ranks` ranks.
+StepRates step_rates(double step_ms, double flops, double tokens, double peak_flops_per_rank, int ranks);
+
+class StepSeries {
+ public:
+  /// Records a step (1-based `step`); `counted` steps enter the medians.
+  void add(int step, const FsdpStepStats& fs, const StepRates& rates, double exposed_comm_ms, bool counted);
+
+  const nlohmann::json& rows() const { return rows_; }  ///< a JSON array, one object per step
+  Summary tokens_per_s() const { return summarize(tokens_per_s_); }
+  Summary tflops() const { return summarize(tflops_); }
+  Summary mfu() const { return summarize(mfu_); }
+  Summary step_ms() const { return summarize(step_ms_); }
+  Summary compute_ms() const { return summarize(compute_ms_); }
+  Summary exposed_comm_ms() const { return summarize(exposed_ms_); }
+  Summary comm_wait_ms() const { return summarize(wait_ms_); }
+
+ private:
+  nlohmann::json rows_ = nlohmann::json::array();
+  std::vector<double> tokens_per_s_, tflops_, mfu_, step_ms_, compute_ms_, exposed_ms_, wait_ms_;
+};
+
+}  // namespace awsdt::fsdp
