@@ -121,7 +121,8 @@ awsdt_resolve_option(BLAS ${_blas_found} "install OpenBLAS (apt-get install libo
 # OpenBLAS picks at run time) are compiled for. AUTO: x86-64-v3 (AVX2, FMA: every x86 instance family AWS runs
 # GPUs in) when the building machine has it, the compiler's default otherwise; measured on `small`: attention
 # 69 -> 59 ms and the other layers 47 -> 33 ms per micro-batch. Set "" for a binary that must run on older x86-64
-# (same results within libm's ulps), or e.g. "native".
+# (same results within libm's ulps: awsdt_nn never contracts a*b+c into FMAs, see nn/CMakeLists.txt), or e.g.
+# "native".
 set(AWSDT_CPU_ARCH AUTO CACHE STRING "-march for the CPU engine's loops (AUTO|<arch>|empty for the default)")
 if(AWSDT_CPU_ARCH STREQUAL "AUTO")
   set(_cpu_arch "")
@@ -139,8 +140,10 @@ else()
 endif()
 set(AWSDT_CPU_ARCH_FLAGS "")
 if(_cpu_arch)
-  # Without contraction: GCC would otherwise fuse a*b+c into FMAs where the ISA has them, so the same source
-  # would round differently per -march (and an accumulation would stop being exactly the sum of its parts).
-  set(AWSDT_CPU_ARCH_FLAGS -march=${_cpu_arch} -ffp-contract=off)
+  set(AWSDT_CPU_ARCH_FLAGS -march=${_cpu_arch})
 endif()
-message(STATUS "awsdt: CPU engine loops compiled for: ${_cpu_arch}")
+if(_cpu_arch)
+  message(STATUS "awsdt: CPU engine loops compiled for: ${_cpu_arch}")
+else()
+  message(STATUS "awsdt: CPU engine loops compiled for: the compiler's default target")
+endif()
