@@ -54,9 +54,9 @@ class CudaBackend final : public UnitBackend {
   void accumulate(float* acc, const void* src, DataType st, std::size_t n, Stream* on) override {
     Stream& s = stream(on);
     if (st == DataType::bf16) {
-      k::accumulate_scaled(acc, static_cast<const k::Bf16*>(src), 1.0f, n, s.native_handle());
+      k::accumulate(acc, static_cast<const k::Bf16*>(src), n, s.native_handle());
     } else {
-      k::accumulate_scaled(acc, static_cast<const float*>(src), 1.0f, n, s.native_handle());
+      k::accumulate(acc, static_cast<const float*>(src), n, s.native_handle());
     }
   }
   void zero(void* dst, std::size_t bytes, Stream* on) override { memset_async(dst, 0, bytes, stream(on)); }

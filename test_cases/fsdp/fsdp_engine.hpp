@@ -143,8 +143,8 @@ class FsdpEngine {
   Stream stream_;
   nn::TokenBatch batch_;
   std::int64_t adam_steps_ = 0;
-  float grad_scale_ = 1.0f;          // 1 / (ranks · micro-batches): the gradient shards hold sums, AdamW takes the mean
-  bool first_micro_batch_ = false;   // its reduced gradients overwrite the shards (no zeroing, no add)
+  float grad_scale_ = 1.0f;         // 1 / (ranks · micro-batches): the shards hold sums, AdamW takes the mean
+  bool first_micro_batch_ = false;  // its reduced gradients overwrite the shards (no zeroing, no add)
   bool kill_in_save_ = false;
   bool compute_only_ = false;  // measure_compute_only(): gathers and reduce-scatters are skipped
   double exposed_ms_ = 0;

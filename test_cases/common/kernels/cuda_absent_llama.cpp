@@ -37,8 +37,8 @@ void cast_to_bf16(Bf16*, const float*, std::size_t, void*) { no_cuda(); }
 void cast_to_f32(float*, const Bf16*, std::size_t, void*) { no_cuda(); }
 
 void add_sum_of_squares(double*, const float*, std::size_t, void*) { no_cuda(); }
-void accumulate_scaled(float*, const float*, float, std::size_t, void*) { no_cuda(); }
-void accumulate_scaled(float*, const Bf16*, float, std::size_t, void*) { no_cuda(); }
+void accumulate(float*, const float*, std::size_t, void*) { no_cuda(); }
+void accumulate(float*, const Bf16*, std::size_t, void*) { no_cuda(); }
 void adamw_step(float*, Bf16*, const float*, float*, float*, std::size_t, const AdamWScalars&, void*) { no_cuda(); }
 
 // ---- kernels/cuda/llama_attention.hpp (llama_attention.cu) and kernels/cuda/linear.hpp (linear.cpp) ----

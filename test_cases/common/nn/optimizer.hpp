@@ -39,7 +39,8 @@ using AdamWScalars = kernels::AdamWScalars;
 /// The scalars of update t at learning rate lr.
 AdamWScalars adamw_scalars(const AdamWOptions& options, double lr, std::int64_t t);
 /// One AdamW update of n elements whose state lives in the caller's buffers (OpenMP threads):
-/// g ·= grad_scale; p ·= decay_factor (when decay); m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²; p -= lr·m̂ / (sqrt(v̂) + eps).
+/// g ·= grad_scale; p ·= decay_factor (when decay); m = β1 m + (1-β1) g; v = β2 v + (1-β2) g²;
+/// p -= lr·m̂ / (sqrt(v̂) + eps).
 void adamw_update(float* p, const float* g, float* m, float* v, std::size_t n, const AdamWScalars& s, bool decay);
 
 /// AdamW state (m, v, step count) for one flat span of parameters.

@@ -45,17 +45,16 @@ __global__ void sum_of_squares_kernel(double* acc, const float* x, std::size_t c
   }
 }
 
-// acc += scale · src, in fp32 (a gradient shard accumulating what a reduce-scatter delivered). __fmul_rn keeps
-// the product rounded before the add, as the CPU's loop does.
+// acc += src, in fp32 (a gradient shard accumulating what a reduce-scatter delivered).
 template <class T>
-__global__ void accumulate_kernel(float* acc, const T* src, float factor, std::size_t count) {
+__global__ void accumulate_kernel(float* acc, const T* src, std::size_t count) {
   for (std::size_t i = first_index(); i < count; i += grid_stride())
-    acc[i] = __fadd_rn(acc[i], __fmul_rn(static_cast<float>(src[i]), factor));
+    acc[i] = __fadd_rn(acc[i], static_cast<float>(src[i]));
 }
 
 // nn::AdamW::step for one element, operation for operation. The __f*_rn intrinsics stop nvcc from contracting
-// a·b + c into an fma, so every step rounds as on the CPU (x86-64 baseline code has no fma): same inputs, same
-// bits.
+// a·b + c into an fma, so every step rounds as on the CPU (awsdt_nn is built with -ffp-contract=off): same
+// inputs, same bits.
 __global__ void adamw_kernel(float* params, __nv_bfloat16* params_bf16, const float* grads, float* m, float* v,
                              std::size_t count, AdamWScalars h) {
   const float one_minus_b1 = 1.0f - h.beta1, one_minus_b2 = 1.0f - h.beta2;
@@ -82,17 +81,17 @@ void add_sum_of_squares(double* acc, const float* x, std::size_t count, void* st
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 
-void accumulate_scaled(float* acc, const float* src, float factor, std::size_t count, void* stream) {
+void accumulate(float* acc, const float* src, std::size_t count, void* stream) {
   if (count == 0) return;
-  accumulate_kernel<<<grid_for(count, kMaxBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      acc, src, factor, count);
+  accumulate_kernel<<<grid_for(count, kMaxBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(acc, src,
+                                                                                                      count);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 
-void accumulate_scaled(float* acc, const Bf16* src, float factor, std::size_t count, void* stream) {
+void accumulate(float* acc, const Bf16* src, std::size_t count, void* stream) {
   if (count == 0) return;
   accumulate_kernel<<<grid_for(count, kMaxBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      acc, reinterpret_cast<const __nv_bfloat16*>(src), factor, count);
+      acc, reinterpret_cast<const __nv_bfloat16*>(src), count);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 

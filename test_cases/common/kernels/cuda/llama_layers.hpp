@@ -60,12 +60,13 @@ void cast_to_f32(float* out, const Bf16* in, std::size_t count, void* stream);
 /// *acc += Σ x[i]² (fp64 accumulation; acc is device memory).
 void add_sum_of_squares(double* acc, const float* x, std::size_t count, void* stream);
 
-/// acc[i] += factor · src[i] (a gradient shard adding what a reduce-scatter delivered, in fp32 or bf16).
-void accumulate_scaled(float* acc, const float* src, float factor, std::size_t count, void* stream);
-void accumulate_scaled(float* acc, const Bf16* src, float factor, std::size_t count, void* stream);
+/// acc[i] += src[i] (a gradient shard adding what a reduce-scatter delivered, in fp32 or bf16).
+void accumulate(float* acc, const float* src, std::size_t count, void* stream);
+void accumulate(float* acc, const Bf16* src, std::size_t count, void* stream);
 
 /// One AdamW update with the scalars h (decay_factor 1 for tensors that do not decay):
-/// grads·grad_scale as the gradient, params = params·decay_factor, then m, v and params updated from grads exactly as nn::AdamW::step does;
+/// grads·grad_scale as the gradient, params = params·decay_factor, then m, v and params updated exactly as
+/// nn::adamw_update does;
 /// params_bf16 (may be null) receives the rounded new params, the copy the forward computes with.
 void adamw_step(float* params, Bf16* params_bf16, const float* grads, float* m, float* v, std::size_t count,
                 const AdamWScalars& h, void* stream);
