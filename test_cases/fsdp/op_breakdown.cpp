@@ -131,8 +131,8 @@ nlohmann::json report_op_breakdown(const OpBreakdown& ob, double micro_ms, doubl
   std::printf("  unaccounted %7.1f ms  %5.1f%%  (step minus the isolated classes: scratch zeroing, copies, noise)\n",
               rest, 100 * rest / micro_ms);
   std::printf("  optimizer  %8.1f ms  per step (clip + AdamW)\n", optimizer_ms);
-  std::printf("  matmul FLOPs per micro-batch %.4e (model count %.4e; the difference is the LM head of a tied model "
-              "and the embedding): %.2f GFLOP/s executed\n",
+  std::printf("  matmul FLOPs per micro-batch %.4e (model count %.4e: its 6·N "
+              "also counts the RMSNorm weights): %.2f GFLOP/s executed\n",
               matmul_flops, model_flops, matmul_flops / micro_ms / 1e6);
   return {{"micro_batch_ms", micro_ms}, {"gemm_ms", ob.gemm_ms},     {"attention_ms", ob.attention_ms},
           {"other_ms", ob.other_ms},    {"unaccounted_ms", rest},    {"optimizer_ms", optimizer_ms},

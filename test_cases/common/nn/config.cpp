@@ -83,8 +83,12 @@ std::int64_t ModelConfig::non_embedding_parameter_count() const {
   return parameter_count() - static_cast<std::int64_t>(vocab_size) * dim;
 }
 
+std::int64_t ModelConfig::matmul_parameter_count() const {
+  return tied_embeddings ? parameter_count() : non_embedding_parameter_count();
+}
+
 double ModelConfig::flops_per_token(int seq) const {
-  return 6.0 * static_cast<double>(non_embedding_parameter_count()) +
+  return 6.0 * static_cast<double>(matmul_parameter_count()) +
          12.0 * n_layers * static_cast<double>(dim) * seq;
 }
 

@@ -43,8 +43,14 @@ struct ModelConfig {
   /// parameter_count() without the token embedding table (as torchtitan's exclude_embedding: for a tied model
   /// this also leaves out the LM head, for an untied one the head stays in).
   std::int64_t non_embedding_parameter_count() const;
-  /// Training FLOPs per token at sequence length seq, torchtitan's count:
-  /// 6 · non_embedding_parameter_count() + 12 · n_layers · dim · seq.
+  /// The parameters that multiply activations, each as often as it does: all but the embedding lookup, whose
+  /// table a tied model multiplies once more as its LM head. Untied: non_embedding_parameter_count(); tied:
+  /// parameter_count().
+  std::int64_t matmul_parameter_count() const;
+  /// Training FLOPs per token at sequence length seq: 6 · matmul_parameter_count() + 12 · n_layers · dim · seq.
+  /// torchtitan's formula; for an untied model its count exactly. A tied LM head's matmul is counted, as
+  /// Megatron-LM and nanoGPT count it (torchtitan's code subtracts the shared table as an embedding, which
+  /// leaves out 6 · vocab · dim of real work per token: llama3_2_1b at 2048 tokens, 1.58 of 8.22 GFLOP).
   double flops_per_token(int seq) const;
 };
 

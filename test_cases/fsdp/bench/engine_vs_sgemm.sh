@@ -39,7 +39,7 @@ echo
 echo "last run, op breakdown:"
 sed -n '/^op breakdown/,$p' <<<"$log"
 echo
-# Medians over the runs (model FLOP/s uses the torchtitan count: 6·N + 12·L·d·T per token).
+# Medians over the runs (model FLOP/s: 6·N + 12·L·d·T per token, N counting small's tied LM head).
 printf '%s' "$rows" | awk '
   function median(a, n,   i, j, t) {
     for (i = 1; i <= n; ++i) for (j = i + 1; j <= n; ++j) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
@@ -47,7 +47,7 @@ printf '%s' "$rows" | awk '
   }
   { ++n; m[n] = $2; s[n] = $3; q[n] = $4 }
   END {
-    printf "median model FLOP/s (torchtitan count): %.2f GFLOP/s over %d runs\n", median(m, n), n
+    printf "median model FLOP/s (6·N + 12·L·d·T): %.2f GFLOP/s over %d runs\n", median(m, n), n
     printf "median sgemm FLOP/s (n=1024, 2 threads, best of 3 calibrations): %.2f GFLOP/s\n", median(s, n)
     printf "median ratio model / sgemm:              %.1f%% (target 70%%)\n", median(q, n)
   }'

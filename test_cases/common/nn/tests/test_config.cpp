@@ -59,6 +59,18 @@ TEST(NnConfig, FlopsPerTokenIsTorchtitansCount) {
   EXPECT_DOUBLE_EQ(c.flops_per_token(8192), 6.0 * n + 12.0 * 32 * 4096 * 8192);
 }
 
+TEST(NnConfig, FlopsPerTokenCountsATiedHeadsMatmul) {
+  // llama3_2_1b ties its head to the embedding table: the table is looked up (no FLOPs) and multiplied once
+  // as the LM head (6 · vocab · dim per token), so every one of its parameters is counted once.
+  ModelConfig c = model_preset("llama3_2_1b");
+  EXPECT_EQ(c.matmul_parameter_count(), 1235814400LL);
+  EXPECT_DOUBLE_EQ(c.flops_per_token(2048), 6.0 * 1235814400.0 + 12.0 * 16 * 2048 * 2048);
+  // The same shape untied gains a head matrix but no FLOPs: the extra table is only looked up.
+  c.tied_embeddings = false;
+  EXPECT_EQ(c.matmul_parameter_count(), 1235814400LL);
+  EXPECT_DOUBLE_EQ(c.flops_per_token(2048), 6.0 * 1235814400.0 + 12.0 * 16 * 2048 * 2048);
+}
+
 TEST(NnConfig, UnknownPresetListsThePresets) {
   try {
     model_preset("llama9");
