@@ -1,6 +1,8 @@
-// MPI backend (see mpi_communicator.hpp). Collectives use MPI's blocking calls on the stream's thread: they are
-// Open MPI's tuned algorithms, faster than its non-blocking collectives. Inside a group, point-to-point
-// operations are posted non-blocking and completed together so that send/recv pairs cannot deadlock.
+// MPI backend (see mpi_communicator.hpp). MpiWait::spin runs MPI's blocking collectives on the stream's thread
+// (Open MPI's tuned algorithms); MpiWait::poll runs the non-blocking ones and tests them with sleeps in between,
+// except reduce-scatter, which is our ring over non-blocking point-to-point (ring_reduce_scatter.hpp says why).
+// Inside a group, point-to-point operations are posted non-blocking and completed together so that send/recv
+// pairs cannot deadlock.
 #include "comm/mpi/mpi_communicator.hpp"
 
 #include <algorithm>
@@ -15,6 +17,7 @@
 
 #include "comm/mpi/mpi_runtime.hpp"
 #include "comm/mpi/mpi_types.hpp"
+#include "comm/mpi/ring_reduce_scatter.hpp"
 #include "kernels/cpu/reduce.hpp"
 
 namespace awsdt {
@@ -70,7 +73,7 @@ class MpiCommunicator final : public Communicator {
       } else {
         MPI_Request req;
         AWSDT_CHECK_MPI(MPI_Iallreduce(src, recv, n, mpi::datatype(type), mpi::reduction(type, op), comm_, &req));
-        poll(req);
+        poll(&req, 1);
       }
       if (op == ReduceOp::avg) kernels::cpu::divide_inplace(recv, count, type, size_);
     });
@@ -87,7 +90,7 @@ class MpiCommunicator final : public Communicator {
       } else {
         MPI_Request req;
         AWSDT_CHECK_MPI(MPI_Iallgather(src, n, t, recv, n, t, comm_, &req));
-        poll(req);
+        poll(&req, 1);
       }
     });
   }
@@ -97,17 +100,21 @@ class MpiCommunicator final : public Communicator {
     int n = mpi_count(count);
     mpi_count(count * std::size_t(size_));
     issue(stream, [=, this](std::vector<MPI_Request>*) {
-      auto bytes = count * dtype_size(type);
-      auto own = static_cast<const char*>(send) + std::size_t(rank_) * bytes;
-      auto t = mpi::datatype(type);
-      auto r = mpi::reduction(type, op);
-      if (recv == own) {
-        // In place (NCCL layout: the result stays at this rank's offset). MPI puts it at the start.
-        void* base = const_cast<void*>(send);
-        reduce_scatter_block(MPI_IN_PLACE, base, n, t, r);
-        if (rank_ != 0) std::memmove(recv, base, bytes);
+      if (wait_ == MpiWait::poll) {
+        mpi::ring_reduce_scatter(send, recv, count, type, op, comm_, kRingTag, poll, ring_scratch_);
       } else {
-        reduce_scatter_block(send, recv, n, t, r);
+        auto bytes = count * dtype_size(type);
+        auto own = static_cast<const char*>(send) + std::size_t(rank_) * bytes;
+        auto t = mpi::datatype(type);
+        auto r = mpi::reduction(type, op);
+        if (recv == own) {
+          // In place (NCCL layout: the result stays at this rank's offset). MPI puts it at the start.
+          void* base = const_cast<void*>(send);
+          AWSDT_CHECK_MPI(MPI_Reduce_scatter_block(MPI_IN_PLACE, base, n, t, r, comm_));
+          if (rank_ != 0) std::memmove(recv, base, bytes);
+        } else {
+          AWSDT_CHECK_MPI(MPI_Reduce_scatter_block(send, recv, n, t, r, comm_));
+        }
       }
       if (op == ReduceOp::avg) kernels::cpu::divide_inplace(recv, count, type, size_);
     });
@@ -205,27 +212,18 @@ class MpiCommunicator final : public Communicator {
 
  private:
   static constexpr int kTag = 0x4157;
-
-  void reduce_scatter_block(const void* send, void* recv, int n, MPI_Datatype t, MPI_Op r) {
-    if (wait_ == MpiWait::spin) {
-      AWSDT_CHECK_MPI(MPI_Reduce_scatter_block(send, recv, n, t, r, comm_));
-      return;
-    }
-    MPI_Request req;
-    AWSDT_CHECK_MPI(MPI_Ireduce_scatter_block(send, recv, n, t, r, comm_, &req));
-    poll(req);
-  }
+  static constexpr int kRingTag = 0x4158;  // the ring reduce-scatter's messages, apart from send/recv's
 
   // MpiWait::poll: a few quick tests catch a peer that is already there; after that, each test (which also
   // drives the transfer) is followed by a sleep that hands the core to the compute threads. The sleep doubles
   // from 50 µs up to 400 µs: a peer that is late is usually late by a unit's compute, and every wake-up
   // preempts a compute thread (on a machine whose cores all compute, 20,000 wake-ups a second cost more than
   // the few hundred µs of detection latency).
-  static void poll(MPI_Request& req) {
+  static void poll(MPI_Request* requests, int count) {
     int done = 0;
     auto pause = std::chrono::microseconds(50);
     for (int tries = 0;; ++tries) {
-      AWSDT_CHECK_MPI(MPI_Test(&req, &done, MPI_STATUS_IGNORE));
+      AWSDT_CHECK_MPI(MPI_Testall(count, requests, &done, MPI_STATUSES_IGNORE));
       if (done) return;
       if (tries < 32) continue;
       std::this_thread::sleep_for(pause);
@@ -257,6 +255,7 @@ class MpiCommunicator final : public Communicator {
   int rank_ = 0, size_ = 1;
   Device device_ = Device::cpu();
   std::vector<std::string> hosts_;
+  std::vector<std::byte> ring_scratch_;  // the ring reduce-scatter's two blocks, kept between calls
   int group_depth_ = 0;
   std::vector<Op> group_ops_;
   Stream group_stream_;
