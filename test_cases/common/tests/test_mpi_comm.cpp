@@ -174,8 +174,22 @@ TEST_P(MpiCommWait, ReduceScatterEveryDtypeAndOp) {
   }
 }
 
-// Blocks of 4 MiB go through MPI's rendezvous protocol (the cases above are all eager); two calls in a row reuse
-// the poll mode's ring scratch, and must give the same, exact sums.
+// Blocks of 4 MiB go through MPI's rendezvous protocol; two calls in a row reuse the poll mode's ring scratch,
+// and must give the same, exact sums.
+TEST_P(MpiCommWait, AllReduceLargeUnevenBlocks) {
+  auto& c = world(GetParam());
+  Stream s(Device::cpu());
+  const std::size_t count = (std::size_t(1) << 20) * std::size_t(c.size()) + 3;  // blocks differ by one element
+  std::vector<float> send(count);
+  for (std::size_t i = 0; i < count; ++i) send[i] = float(input(ReduceOp::sum, c.rank(), i));
+  for (int call = 0; call < 2; ++call) {
+    std::vector<float> out(count, -1.0f);
+    c.all_reduce(send.data(), out.data(), count, DataType::f32, ReduceOp::sum, s);
+    s.synchronize();
+    ASSERT_EQ(wrong(out.data(), count, 0, ReduceOp::sum, DataType::f32, c.size()), 0u) << "call " << call;
+  }
+}
+
 TEST_P(MpiCommWait, ReduceScatterLargeBlocks) {
   auto& c = world(GetParam());
   Stream s(Device::cpu());

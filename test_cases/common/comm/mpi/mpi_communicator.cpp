@@ -1,6 +1,7 @@
 // MPI backend (see mpi_communicator.hpp). MpiWait::spin runs MPI's blocking collectives on the stream's thread
 // (Open MPI's tuned algorithms); MpiWait::poll runs the non-blocking ones and tests them with sleeps in between,
-// except reduce-scatter, which is our ring over non-blocking point-to-point (ring_reduce_scatter.hpp says why).
+// except all-reduce and reduce-scatter, which are rings over non-blocking point-to-point (ring_collectives.hpp
+// says why).
 // Inside a group, point-to-point operations are posted non-blocking and completed together so that send/recv
 // pairs cannot deadlock.
 #include "comm/mpi/mpi_communicator.hpp"
@@ -17,7 +18,7 @@
 
 #include "comm/mpi/mpi_runtime.hpp"
 #include "comm/mpi/mpi_types.hpp"
-#include "comm/mpi/ring_reduce_scatter.hpp"
+#include "comm/mpi/ring_collectives.hpp"
 #include "kernels/cpu/reduce.hpp"
 
 namespace awsdt {
@@ -67,13 +68,11 @@ class MpiCommunicator final : public Communicator {
                   Stream& stream) override {
     int n = mpi_count(count);
     issue(stream, [=, this](std::vector<MPI_Request>*) {
-      const void* src = send == recv ? MPI_IN_PLACE : send;
       if (wait_ == MpiWait::spin) {
+        const void* src = send == recv ? MPI_IN_PLACE : send;
         AWSDT_CHECK_MPI(MPI_Allreduce(src, recv, n, mpi::datatype(type), mpi::reduction(type, op), comm_));
       } else {
-        MPI_Request req;
-        AWSDT_CHECK_MPI(MPI_Iallreduce(src, recv, n, mpi::datatype(type), mpi::reduction(type, op), comm_, &req));
-        poll(&req, 1);
+        mpi::ring_all_reduce(send, recv, count, type, op, ring());
       }
       if (op == ReduceOp::avg) kernels::cpu::divide_inplace(recv, count, type, size_);
     });
@@ -101,7 +100,7 @@ class MpiCommunicator final : public Communicator {
     mpi_count(count * std::size_t(size_));
     issue(stream, [=, this](std::vector<MPI_Request>*) {
       if (wait_ == MpiWait::poll) {
-        mpi::ring_reduce_scatter(send, recv, count, type, op, comm_, kRingTag, poll, ring_scratch_);
+        mpi::ring_reduce_scatter(send, recv, count, type, op, ring());
       } else {
         auto bytes = count * dtype_size(type);
         auto own = static_cast<const char*>(send) + std::size_t(rank_) * bytes;
@@ -212,7 +211,9 @@ class MpiCommunicator final : public Communicator {
 
  private:
   static constexpr int kTag = 0x4157;
-  static constexpr int kRingTag = 0x4158;  // the ring reduce-scatter's messages, apart from send/recv's
+  static constexpr int kRingTag = 0x4158;  // the ring collectives' messages, apart from send/recv's
+
+  mpi::RingContext ring() { return {comm_, kRingTag, poll, &ring_scratch_}; }
 
   // MpiWait::poll: a few quick tests catch a peer that is already there; after that, each test (which also
   // drives the transfer) is followed by a sleep that hands the core to the compute threads. The sleep doubles
@@ -255,7 +256,7 @@ class MpiCommunicator final : public Communicator {
   int rank_ = 0, size_ = 1;
   Device device_ = Device::cpu();
   std::vector<std::string> hosts_;
-  std::vector<std::byte> ring_scratch_;  // the ring reduce-scatter's two blocks, kept between calls
+  std::vector<std::byte> ring_scratch_;  // the ring collectives' two blocks, kept between calls
   int group_depth_ = 0;
   std::vector<Op> group_ops_;
   Stream group_stream_;
