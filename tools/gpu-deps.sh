@@ -5,7 +5,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DEPS="$PWD/.gpu-deps"
-PACKAGES=(libcli11-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 nlohmann-json3-dev libgtest-dev)
+PACKAGES=(libcli11-dev libspdlog-dev libspdlog1.10 libfmt-dev libfmt9 nlohmann-json3-dev libgtest-dev
+  libyaml-cpp-dev libyaml-cpp0.7 libsqlite3-dev libsqlite3-0 libkainjow-mustache-dev)
 rm -rf "$DEPS" && mkdir -p "$DEPS/debs"
 (cd "$DEPS/debs" && apt-get download "${PACKAGES[@]}")
 for deb in "$DEPS"/debs/*.deb; do dpkg -x "$deb" "$DEPS"; done

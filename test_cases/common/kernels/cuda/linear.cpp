@@ -62,7 +62,12 @@ struct LinearContext::Impl {
 
   Impl() {
     AWSDT_CHECK_CUBLAS(cublasLtCreate(&handle));
-    AWSDT_CHECK_CUDA(cudaMalloc(&workspace, kWorkspaceBytes));  // on failure ~Impl frees the handle
+    try {
+      AWSDT_CHECK_CUDA(cudaMalloc(&workspace, kWorkspaceBytes));
+    } catch (...) {  // a constructor that throws runs no destructor
+      cublasLtDestroy(handle);
+      throw;
+    }
   }
   ~Impl() {
     plans.clear();
