@@ -296,6 +296,7 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   StepStats& s = out.base;
   exposed_ms_ = 0;
   gathered_bytes_ = scattered_bytes_ = reduced_bytes_ = 0;
+  const double comm_cpu0 = stream_.cpu_time_ms();
   const auto t0 = Clock::now();
   // Gradients the backward adds into in place start from zero; reduced ones are overwritten by the first
   // micro-batch's.
@@ -322,6 +323,7 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   }
   for (Unit& x : units_) x.gathered = false;
   s.compute_ms = ms_since(t0);
+  out.comm_cpu_ms = stream_.cpu_time_ms() - comm_cpu0;
 
   const auto t1 = Clock::now();
   std::vector<UnitBackend::FloatSpan> grads;

@@ -290,9 +290,10 @@ int run(int argc, char** argv) {
       const std::string how = communicates ? fmt::format("fwd+bwd {:.2f} ms - compute-only {:.2f} ms", st.compute_ms,
                                                          compute_only_ms)
                                            : "one rank: nothing to communicate";
-      std::printf("comm %d/%d | exposed comm: %.2f ms (%s) | waits: %.2f ms | all-gathered: %.2f MiB | "
+      const std::string cpu = on_gpu ? "" : fmt::format(" | comm thread CPU: {:.2f} ms", fs.comm_cpu_ms);
+      std::printf("comm %d/%d | exposed comm: %.2f ms (%s) | waits: %.2f ms%s | all-gathered: %.2f MiB | "
                   "reduce-scattered: %.2f MiB | all-reduced: %.2f MiB\n",
-                  s + 1, o.steps, exposed, how.c_str(), fs.comm_wait_ms, mib(fs.bytes_all_gathered),
+                  s + 1, o.steps, exposed, how.c_str(), fs.comm_wait_ms, cpu.c_str(), mib(fs.bytes_all_gathered),
                   mib(fs.bytes_reduce_scattered), mib(fs.bytes_all_reduced));
     }
     // A signal may reach only some ranks: all of them stop after the same step.
@@ -313,7 +314,7 @@ int run(int argc, char** argv) {
   doc.rows = series.rows();
   const Summary tps_s = series.tokens_per_s(), tflops_s = series.tflops(), mfu_s = series.mfu();
   const Summary step_s = series.step_ms(), compute_s = series.compute_ms(), exposed_s = series.exposed_comm_ms();
-  const Summary wait_s = series.comm_wait_ms();
+  const Summary wait_s = series.comm_wait_ms(), comm_cpu_s = series.comm_cpu_ms();
   const std::int64_t rss = peak_rss_bytes(), max_rss = all_reduce_value(comm, rss, ReduceOp::max);
   if (!o.dump_params.empty()) {
     const std::vector<float> full = engine.full_params();
@@ -335,6 +336,7 @@ int run(int argc, char** argv) {
                  {"max_peak_rss_bytes", max_rss},
                  {"median_exposed_comm_ms", exposed_s.p50},
                  {"median_comm_wait_ms", wait_s.p50},
+                 {"median_comm_cpu_ms", comm_cpu_s.p50},
                  {"compute_only_ms", compute_only_ms},
                  {"bytes_all_gathered_per_step", ag_bytes},
                  {"bytes_reduce_scattered_per_step", rs_bytes},

@@ -23,6 +23,7 @@ void StepSeries::add(int step, const FsdpStepStats& fs, const StepRates& rates, 
     compute_ms_.push_back(st.compute_ms);
     exposed_ms_.push_back(exposed_comm_ms);
     wait_ms_.push_back(fs.comm_wait_ms);
+    comm_cpu_ms_.push_back(fs.comm_cpu_ms);
   }
   rows_.push_back({{"step", step},
                    {"loss", st.loss},
@@ -36,6 +37,7 @@ void StepSeries::add(int step, const FsdpStepStats& fs, const StepRates& rates, 
                    {"mfu", rates.mfu_percent},
                    {"exposed_comm_ms", exposed_comm_ms},
                    {"comm_wait_ms", fs.comm_wait_ms},
+                   {"comm_cpu_ms", fs.comm_cpu_ms},
                    {"bytes_all_gathered", fs.bytes_all_gathered},
                    {"bytes_reduce_scattered", fs.bytes_reduce_scattered},
                    {"bytes_all_reduced", fs.bytes_all_reduced}});

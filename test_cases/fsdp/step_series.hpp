@@ -35,10 +35,11 @@ class StepSeries {
   Summary compute_ms() const { return summarize(compute_ms_); }
   Summary exposed_comm_ms() const { return summarize(exposed_ms_); }
   Summary comm_wait_ms() const { return summarize(wait_ms_); }
+  Summary comm_cpu_ms() const { return summarize(comm_cpu_ms_); }
 
  private:
   nlohmann::json rows_ = nlohmann::json::array();
-  std::vector<double> tokens_per_s_, tflops_, mfu_, step_ms_, compute_ms_, exposed_ms_, wait_ms_;
+  std::vector<double> tokens_per_s_, tflops_, mfu_, step_ms_, compute_ms_, exposed_ms_, wait_ms_, comm_cpu_ms_;
 };
 
 }  // namespace awsdt::fsdp

@@ -1,11 +1,14 @@
 // Device, Buffer, Stream and Event: CPU implementations here, CUDA calls through device/cuda/cuda_api.hpp.
 #include "device/device.hpp"
 
+#include <pthread.h>
+
 #include <atomic>
 #include <condition_variable>
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <deque>
 #include <exception>
 #include <fstream>
@@ -236,6 +239,15 @@ Stream::Stream(const Device& device) : impl_(std::make_shared<Impl>(device)) {}
 const Device& Stream::device() const { return impl_->device; }
 
 bool Stream::runs_here() const { return impl_->cpu && impl_->cpu->on_worker(); }
+
+double Stream::cpu_time_ms() const {
+  if (!impl_->cpu) return 0.0;
+  clockid_t clock;
+  timespec ts{};
+  if (pthread_getcpuclockid(impl_->worker.native_handle(), &clock) != 0 || clock_gettime(clock, &ts) != 0)
+    return 0.0;
+  return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
+}
 
 void Stream::enqueue(std::function<void()> task) {
   AWSDT_CHECK(!impl_->device.is_cuda(), "host tasks cannot be enqueued on a CUDA stream");

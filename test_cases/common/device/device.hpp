@@ -87,6 +87,9 @@ class Stream {
   bool synchronize_for(std::chrono::milliseconds timeout);
   /// Work enqueued after this call waits until `event` has completed.
   void wait(const Event& event);
+  /// CPU streams: the CPU time its worker thread has used so far, in ms (on CPUs communication costs cycles
+  /// that no overlap can hide from cores that all compute); CUDA streams: 0.
+  double cpu_time_ms() const;
   /// The cudaStream_t of a CUDA stream (nullptr on CPU).
   void* native_handle() const;
   explicit operator bool() const { return impl_ != nullptr; }

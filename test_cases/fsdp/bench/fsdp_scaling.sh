@@ -59,11 +59,13 @@ for r in range(1, runs + 1):
     rounds.append(dict(one=one, two=two, serial=serial, pair=pair, of2x=100 * two / one / 2,
                        ceiling=100 * two / pair, pair_x=pair / one, exp_two=exp_two, exp_serial=exp_serial,
                        hides=hides, wait_two=s["two"]["median_comm_wait_ms"],
-                       wait_serial=s["two_serial"]["median_comm_wait_ms"], s=s))
+                       wait_serial=s["two_serial"]["median_comm_wait_ms"],
+                       cpu_two=s["two"]["median_comm_cpu_ms"], cpu_serial=s["two_serial"]["median_comm_cpu_ms"], s=s))
     x = rounds[-1]
     print(f"round {r}: 1 rank {one:7.1f} tok/s | 2 ranks {two:7.1f} ({x['of2x']:.0f}% of 2x) | no overlap "
           f"{serial:7.1f} | 2 independent jobs {pair:7.1f} ({x['pair_x']:.2f}x) | exposed comm {exp_two:.0f} vs "
-          f"{exp_serial:.0f} ms (hides {hides:.0f}%) | waits {x['wait_two']:.0f} vs {x['wait_serial']:.0f} ms")
+          f"{exp_serial:.0f} ms (hides {hides:.0f}%) | waits {x['wait_two']:.0f} vs {x['wait_serial']:.0f} ms | "
+          f"comm thread CPU {x['cpu_two']:.0f} vs {x['cpu_serial']:.0f} ms")
 med = lambda k: statistics.median(x[k] for x in rounds)
 last = rounds[-1]["s"]
 print()
@@ -78,6 +80,9 @@ print(f"exposed comm per step          : overlap {med('exp_two'):.1f} ms, no ove
       f"overlap hides {med('hides'):.0f}% (target >= 50%)")
 print(f"  waits for communication      : {med('wait_two'):.1f} ms (overlap) vs {med('wait_serial'):.1f} ms "
       "(no overlap)")
+print(f"  communication thread's CPU   : {med('cpu_two'):.1f} ms (overlap) vs {med('cpu_serial'):.1f} ms (no overlap) "
+      "per step: copies, additions and polling, which take a core from the compute when every core computes, "
+      "so overlap cannot hide them")
 print(f"per-rank params+grads+AdamW    : 1 rank {last['one']['per_rank_state_bytes'] / 2**20:.1f} MiB, "
       f"2 ranks {last['two']['per_rank_state_bytes'] / 2**20:.1f} MiB")
 print(f"per step on 2 ranks            : all-gathered {last['two']['bytes_all_gathered_per_step'] / 2**20:.1f} MiB, "
