@@ -67,6 +67,23 @@ TEST(Stream, SynchronizeForTimesOut) {
   EXPECT_TRUE(s.synchronize_for(milliseconds(2000)));
 }
 
+TEST(Stream, CountsItsWorkersCpuTimeNotItsSleep) {
+  Stream s(Device::cpu());
+  const double before = s.cpu_time_ms();
+  s.enqueue([] { std::this_thread::sleep_for(milliseconds(150)); });
+  s.synchronize();
+  const double after_sleep = s.cpu_time_ms();
+  EXPECT_LT(after_sleep - before, 50.0);  // sleeping costs no CPU
+  s.enqueue([] {
+    const auto end = steady_clock::now() + milliseconds(150);
+    while (steady_clock::now() < end) {
+    }
+  });
+  s.synchronize();
+  // Busy for 150 ms of wall time; on a loaded machine the thread may get somewhat less of a core.
+  EXPECT_GT(s.cpu_time_ms() - after_sleep, 75.0);
+}
+
 TEST(Buffer, HostBuffersAreAlignedAndMovable) {
   Buffer b(1000, MemoryKind::Host);
   EXPECT_EQ(reinterpret_cast<std::uintptr_t>(b.data()) % 256, 0u);
