@@ -74,6 +74,7 @@ int run(int argc, char** argv) {
   o.common.comm.gpus_per_process = o.ngpus;
   auto world = make_comm_world(o.common.comm);
   set_abort_target(world.comm());
+  end_with_peers(*world.bootstrap);
   int rank = world.bootstrap->rank();
   setup_logging(rank, o.common.verbose);
   check_not_alone(*world.bootstrap);

@@ -162,6 +162,7 @@ int run(int argc, char** argv) {
   auto world = make_comm_world(cc);
   Communicator& comm = world.comm();
   set_abort_target(comm);
+  end_with_peers(*world.bootstrap);
   // Schedulers announce preemption and time limits with these: finish the step, checkpoint, exit kExitRequeue.
   defer_signals({SIGTERM, SIGUSR1, SIGUSR2});
   const int rank = comm.rank();

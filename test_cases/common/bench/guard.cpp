@@ -12,6 +12,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "comm/bootstrap/bootstrap.hpp"
 #include "comm/communicator.hpp"
 #include "util/env.hpp"
 #include "util/error.hpp"
@@ -52,6 +53,15 @@ void set_abort_target(const Communicator& comm) {
                       " received signal " + std::to_string(signo) + ", aborting\n";
     (void)!::write(2, msg.data(), msg.size());
     abort_communicator();
+  });
+}
+
+void end_with_peers(Bootstrap& bootstrap) {
+  bootstrap.watch_peers([](const std::string& what) {
+    const std::string msg = "awsdt: " + what + "\n";
+    (void)!::write(2, msg.data(), msg.size());
+    // No communicator abort: it may block on the very peer that is gone, and ending the process frees it all.
+    std::_Exit(1);
   });
 }
 

@@ -9,11 +9,16 @@
 
 namespace awsdt {
 
+class Bootstrap;
 class Communicator;
 
 /// Aborts `comm` (through its abort_action, valid even after comm is gone) when this process fails or is
 /// signalled, so that peers are not left waiting.
 void set_abort_target(const Communicator& comm);
+
+/// Ends this process (status 1, with a line naming the peer) when a peer process ends mid-job: a GPU
+/// collective waiting for a peer that is gone would otherwise wait until the step watchdog fires.
+void end_with_peers(Bootstrap& bootstrap);
 
 /// Aborts the communicator given to set_abort_target, once (later calls, and calls without one, do nothing).
 void abort_communicator();

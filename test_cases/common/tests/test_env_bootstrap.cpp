@@ -1,5 +1,5 @@
 // The torchrun-style TCP bootstrap with real processes on loopback: a normal rendezvous, a peer that never
-// arrives, a rank 0 that never starts, and missing variables.
+// arrives, a rank 0 that never starts, missing variables, and watched peers that end cleanly, die or fail.
 #include <gtest/gtest.h>
 
 #include <netinet/in.h>
@@ -9,6 +9,11 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <functional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
 
 #include "comm/bootstrap/bootstrap.hpp"
 #include "util/error.hpp"
@@ -56,7 +61,99 @@ pid_t spawn_rank(int port, int rank, int world) {
   return pid;
 }
 
+// How a watched rank's job ends.
+enum class Ending { finishes, dies, throws };
+
+// Runs a watched bootstrap as `rank` in a child that works for `work`, then ends as `how` says. Exit status: 0 after
+// a clean end, 7 when its watcher ended it (its line goes to `lines`), 9 when it died, 4 when it threw.
+pid_t spawn_watched(int port, int rank, int world, milliseconds work, Ending how, int lines) {
+  pid_t pid = ::fork();
+  if (pid != 0) return pid;
+  set_env(port, rank, world);
+  try {
+    auto b = make_env_bootstrap(seconds(10));
+    b->watch_peers([lines](const std::string& what) {
+      const std::string line = what + "\n";
+      (void)!::write(lines, line.data(), line.size());
+      ::_exit(7);
+    });
+    std::this_thread::sleep_for(work);
+    if (how == Ending::dies) ::_exit(9);
+    if (how == Ending::throws) throw std::runtime_error("this rank fails");
+  } catch (...) {
+    ::_exit(4);  // the bootstrap is gone already: destroyed while the exception unwound
+  }
+  ::_exit(0);
+}
+
+struct WatchedJob {
+  std::vector<int> statuses;
+  std::string lines;
+  double seconds = 0;
+};
+
+// Three watched ranks, each working for work[r] and ending as how[r].
+WatchedJob run_watched(const std::vector<milliseconds>& work, const std::vector<Ending>& how) {
+  int fds[2];
+  EXPECT_EQ(::pipe(fds), 0);
+  const int port = free_port(), world = int(work.size());
+  const auto t0 = steady_clock::now();
+  std::vector<pid_t> pids;
+  for (int r = 0; r < world; ++r) pids.push_back(spawn_watched(port, r, world, work[r], how[r], fds[1]));
+  ::close(fds[1]);
+  WatchedJob job;
+  for (pid_t p : pids) {
+    int status = 0;
+    ::waitpid(p, &status, 0);
+    job.statuses.push_back(WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+  }
+  job.seconds = duration<double>(steady_clock::now() - t0).count();
+  char buf[4096];
+  for (ssize_t n; (n = ::read(fds[0], buf, sizeof(buf))) > 0;) job.lines.append(buf, std::size_t(n));
+  ::close(fds[0]);
+  return job;
+}
+
 }  // namespace
+
+TEST(EnvBootstrap, WatchedRanksThatFinishAtDifferentTimesEndCleanly) {
+  const auto job = run_watched({milliseconds(50), milliseconds(400), milliseconds(800)},
+                               {Ending::finishes, Ending::finishes, Ending::finishes});
+  EXPECT_EQ(job.statuses, (std::vector<int>{0, 0, 0})) << job.lines;
+  EXPECT_EQ(job.lines, "");
+}
+
+TEST(EnvBootstrap, APeerThatDiesEndsTheOthersNamingIt) {
+  // Ranks 0 and 1 would work for a minute (a collective that can never finish); rank 2 dies after 300 ms.
+  const auto job = run_watched({seconds(60), seconds(60), milliseconds(300)},
+                               {Ending::finishes, Ending::finishes, Ending::dies});
+  EXPECT_EQ(job.statuses, (std::vector<int>{7, 7, 9})) << job.lines;
+  EXPECT_LT(job.seconds, 10.0);
+  // Both survivors name rank 2 (rank 1 learns it from rank 0), each line saying which rank it ends.
+  const auto first = job.lines.find("rank 2 on ");
+  ASSERT_NE(first, std::string::npos) << job.lines;
+  EXPECT_NE(job.lines.find("rank 2 on ", first + 1), std::string::npos) << job.lines;
+  EXPECT_NE(job.lines.find("ending rank 0 on"), std::string::npos) << job.lines;
+  EXPECT_NE(job.lines.find("ending rank 1 on"), std::string::npos) << job.lines;
+}
+
+TEST(EnvBootstrap, ARootThatDiesIsNamedByTheOthers) {
+  const auto job = run_watched({milliseconds(300), seconds(60), seconds(60)},
+                               {Ending::dies, Ending::finishes, Ending::finishes});
+  EXPECT_EQ(job.statuses, (std::vector<int>{9, 7, 7})) << job.lines;
+  EXPECT_LT(job.seconds, 10.0);
+  EXPECT_NE(job.lines.find("rank 0 on "), std::string::npos) << job.lines;
+}
+
+TEST(EnvBootstrap, ARankThatFailsLeavesWithoutTheCleanBarrier) {
+  // An exception unwinds rank 1's bootstrap: it must not wait for the others at the end-of-job barrier (they
+  // would wait a minute), and they must see it go.
+  const auto job = run_watched({seconds(60), milliseconds(300), seconds(60)},
+                               {Ending::finishes, Ending::throws, Ending::finishes});
+  EXPECT_EQ(job.statuses, (std::vector<int>{7, 4, 7})) << job.lines;
+  EXPECT_LT(job.seconds, 10.0);
+  EXPECT_NE(job.lines.find("rank 1 on "), std::string::npos) << job.lines;
+}
 
 TEST(EnvBootstrap, RanksMeetAndReceiveRootsBlob) {
   int port = free_port();

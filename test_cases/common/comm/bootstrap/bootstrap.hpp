@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -25,10 +26,16 @@ class Bootstrap {
   virtual std::vector<std::uint8_t> all_gather_bytes(const std::vector<std::uint8_t>& mine) = 0;
   /// "mpi" or "env".
   virtual std::string name() const = 0;
+  /// From now on, calls `on_lost` (once, on another thread) with a line naming the peer when a peer process ends
+  /// before the job does, so that the survivors end too rather than wait in a collective that can never finish.
+  /// Under MPI launchers the launcher does this itself; there it does nothing.
+  virtual void watch_peers(std::function<void(const std::string& what)> on_lost) { (void)on_lost; }
 };
 
 /// The torchrun convention: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK. Rank 0 listens on
-/// MASTER_PORT and serves the blob; a peer missing after `timeout` is an error naming it.
+/// MASTER_PORT and serves the blob; a peer missing after `timeout` is an error naming it. Its connections stay
+/// open for the job: a watched peer whose connection closes has ended, and a clean end is a barrier when the
+/// bootstrap is destroyed (not while an exception unwinds it: a rank that fails leaves without one).
 std::unique_ptr<Bootstrap> make_env_bootstrap(std::chrono::milliseconds timeout);
 /// MPI_COMM_WORLD (mpirun, srun --mpi=pmix). Initializes MPI on first use.
 std::unique_ptr<Bootstrap> make_mpi_bootstrap();

@@ -1,6 +1,7 @@
 // torchrun-style bootstrap over TCP: rank 0 listens on MASTER_PORT, every other rank connects, says who it is,
 // and receives the host table and later rank 0's blob. Every wait has a deadline, so a missing or dead peer
-// becomes an error naming it instead of a hang.
+// becomes an error naming it instead of a hang. The connections stay open for the whole job, so they also tell
+// when a peer process ends (watch_peers), which no collective in flight on a GPU would notice by itself.
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -9,10 +10,15 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
+#include <exception>
+#include <functional>
+#include <optional>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
@@ -26,6 +32,7 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::uint32_t kMagic = 0x61777364;  // "awsd"
+constexpr std::uint32_t kLost = 0x6c6f7374;   // "lost": rank 0 tells the others which peer ended
 
 class Socket {
  public:
@@ -127,6 +134,30 @@ class EnvBootstrap final : public Bootstrap {
     else join();
   }
 
+  ~EnvBootstrap() override {
+    if (!watcher_.joinable()) return;
+    // A clean end is a barrier that every rank reaches before any closes its connections, so that no watcher
+    // takes a finished peer for a dead one. A rank unwinding an exception skips it: its peers must see it go.
+    leaving_ = true;
+    if (std::uncaught_exceptions() == 0) {
+      try {
+        all_gather_bytes({});
+      } catch (const std::exception&) {  // a peer that is gone or never comes: leave all the same
+      }
+    }
+    const char stop = 0;
+    (void)!::write(stop_pipe_[1], &stop, 1);
+    watcher_.join();
+    ::close(stop_pipe_[0]);
+    ::close(stop_pipe_[1]);
+  }
+
+  void watch_peers(std::function<void(const std::string& what)> on_lost) override {
+    if (size_ == 1 || watcher_.joinable()) return;
+    if (::pipe(stop_pipe_) != 0) AWSDT_THROW(fmt::format("pipe failed: {}", std::strerror(errno)));
+    watcher_ = std::thread([this, on_lost = std::move(on_lost)] { watch(on_lost); });
+  }
+
   int rank() const override { return rank_; }
   int size() const override { return size_; }
   int local_rank() const override { return local_rank_; }
@@ -168,6 +199,51 @@ class EnvBootstrap final : public Bootstrap {
     return fmt::format("rank {} on {}", r, hosts_[r].empty() ? std::string("?") : hosts_[r]);
   }
   std::string root_name() const { return fmt::format("rank 0 at {}:{}", addr_, port_); }
+
+  // The watcher: a process that ends closes its connections (the kernel does it for a crashed or killed one
+  // too), which poll reports as POLLRDHUP. Rank 0 sees every peer; the others see rank 0, which names the lost
+  // peer to them before it ends itself.
+  void watch(const std::function<void(const std::string&)>& on_lost) {
+    std::vector<pollfd> fds{{stop_pipe_[0], POLLIN, 0}};
+    std::vector<int> ranks{-1};
+    for (int r = 0; r < size_; ++r) {
+      const int fd = rank_ == 0 ? (r == 0 ? -1 : peers_[r].fd()) : (r == 0 ? root_.fd() : -1);
+      if (fd < 0) continue;
+      fds.push_back({fd, POLLRDHUP, 0});
+      ranks.push_back(r);
+    }
+    for (;;) {
+      if (::poll(fds.data(), fds.size(), -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[0].revents || leaving_) return;
+      for (std::size_t i = 1; i < fds.size(); ++i) {
+        if (!(fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
+        int lost = ranks[i];
+        if (rank_ == 0) {
+          const std::uint32_t notice[2] = {kLost, std::uint32_t(lost)};
+          for (int r = 1; r < size_; ++r)
+            if (r != lost) (void)!::send(peers_[r].fd(), notice, sizeof(notice), MSG_DONTWAIT | MSG_NOSIGNAL);
+        } else {
+          lost = notice_from_root().value_or(0);
+        }
+        on_lost(fmt::format("{} ended before the job did; ending rank {} on {}", peer_name(lost), rank_,
+                            host_name()));
+        return;
+      }
+    }
+  }
+
+  // What rank 0 wrote before it hung up: a kLost notice, when it was rank 0 that saw another peer end.
+  std::optional<int> notice_from_root() {
+    std::vector<std::uint32_t> words;
+    std::uint32_t w;
+    while (::recv(root_.fd(), &w, sizeof(w), MSG_DONTWAIT | MSG_WAITALL) == ssize_t(sizeof(w))) words.push_back(w);
+    if (words.size() >= 2 && words[words.size() - 2] == kLost && words.back() < std::uint32_t(size_))
+      return int(words.back());
+    return std::nullopt;
+  }
 
   void serve() {
     Socket listener(::socket(AF_INET, SOCK_STREAM, 0));
@@ -251,6 +327,9 @@ class EnvBootstrap final : public Bootstrap {
   std::vector<std::string> hosts_;
   std::vector<Socket> peers_;  // rank 0: one connection per peer
   Socket root_;                // others: the connection to rank 0
+  std::thread watcher_;
+  int stop_pipe_[2] = {-1, -1};
+  std::atomic<bool> leaving_{false};
 };
 
 }  // namespace
