@@ -3,7 +3,9 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <mutex>
+#include <thread>
 #include <utility>
 #include <cstdio>
 #include <cstdlib>
@@ -58,6 +60,9 @@ void set_abort_target(const Communicator& comm) {
 
 void end_with_peers(Bootstrap& bootstrap) {
   bootstrap.watch_peers([](const std::string& what) {
+    // Bad input fails every rank alike, a moment apart, and only rank 0 prints it: give this rank a second to
+    // reach the same error (and exit 2 with its line) before ending it for the peer that got there first.
+    std::this_thread::sleep_for(std::chrono::seconds(1));
     const std::string msg = "awsdt: " + what + "\n";
     (void)!::write(2, msg.data(), msg.size());
     // No communicator abort: it may block on the very peer that is gone, and ending the process frees it all.
