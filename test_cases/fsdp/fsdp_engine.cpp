@@ -270,8 +270,10 @@ void FsdpEngine::forward_micro_batch(const nn::TokenBatch& batch, double& loss) 
     bind(u);
     if (head && tied_) bind(0);
     loss += backend_->forward_unit(u);
-    // Reshard after forward, except the head (backward starts with it) and the tied embedding (the head uses it).
-    if (reshard && !head && !(tied_ && u == 0)) units_[static_cast<std::size_t>(u)].gathered = false;
+    // Reshard after forward, except the head (backward starts with it), the last block (whose backward comes
+    // next, so torchtitan keeps it too; its slot is not the head's) and the tied embedding (the head uses it).
+    const bool backward_next = head || u == U - 2;
+    if (reshard && !backward_next && !(tied_ && u == 0)) units_[static_cast<std::size_t>(u)].gathered = false;
   }
 }
 

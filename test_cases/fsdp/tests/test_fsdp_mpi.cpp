@@ -188,6 +188,18 @@ TEST(FsdpMpi, FullShardingDividesState) {
   EXPECT_GT(four.summary["bytes_reduce_scattered_per_step"].get<std::int64_t>(), 0);
 }
 
+TEST(FsdpMpi, FullShardingRegathersEveryBlockButTheLast) {
+  // grad_op gathers each unit once per micro-batch; full gathers the blocks again for the backward, except the
+  // last, which stays gathered from its forward to its backward (the next one to run).
+  const auto gathered = [](const RunResult& r) { return r.summary["bytes_all_gathered_per_step"].get<std::int64_t>(); };
+  const std::int64_t once2 = gathered(run(2, " --sharding grad_op", "gather_once2", 1));
+  const std::int64_t once4 = gathered(run(2, " --sharding grad_op --n-layers 4", "gather_once4", 1));
+  const std::int64_t block = (once4 - once2) / 2;
+  ASSERT_GT(block, 0);
+  EXPECT_EQ(gathered(run(2, " --sharding full", "gather_full2", 1)), once2 + 1 * block);
+  EXPECT_EQ(gathered(run(2, " --sharding full --n-layers 4", "gather_full4", 1)), once4 + 3 * block);
+}
+
 TEST(FsdpMpi, DeadRankEndsTheJob) {
   const Outcome o = run_command(mpirun(3) + kExe + kCommon + " --steps 50 --fail-rank 1 --fail-at-step 3", 90);
   EXPECT_NE(o.status, 0) << o.output;
