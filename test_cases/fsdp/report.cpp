@@ -47,8 +47,8 @@ std::string describe_plan(const Plan& plan, const Options& o) {
                                                  c.rope_high_freq_factor, c.rope_original_max_seq_len)
                                    : std::string(" (no scaling)"));
   s += fmt::format("parameters       {} ({} non-embedding)\n", c.parameter_count(), c.non_embedding_parameter_count());
-  s += fmt::format("FLOPs/token      {:.4e} (6·N + 12·L·dim·T, T = {}, N = {}: {})\n", c.flops_per_token(plan.seq_len),
-                   plan.seq_len, c.matmul_parameter_count(),
+  s += fmt::format("FLOPs/token      {:.4e} (6·N + 12·L·dim·T, T = {}, N = {}: {})\n",
+                   c.flops_per_token(plan.seq_len), plan.seq_len, c.matmul_parameter_count(),
                    c.tied_embeddings ? "every parameter; the tied table is the LM head" : "non-embedding");
   s += fmt::format("device           {} | sharding {}\n",
                    plan.cuda_device >= 0 ? fmt::format("cuda:{} (bf16 engine, fp32 master weights)", plan.cuda_device)

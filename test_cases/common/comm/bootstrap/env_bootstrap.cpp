@@ -205,12 +205,15 @@ class EnvBootstrap final : public Bootstrap {
   // peer to them before it ends itself.
   void watch(const std::function<void(const std::string&)>& on_lost) {
     std::vector<pollfd> fds{{stop_pipe_[0], POLLIN, 0}};
-    std::vector<int> ranks{-1};
-    for (int r = 0; r < size_; ++r) {
-      const int fd = rank_ == 0 ? (r == 0 ? -1 : peers_[r].fd()) : (r == 0 ? root_.fd() : -1);
-      if (fd < 0) continue;
+    std::vector<int> ranks{-1};  // whose connection each entry of fds is
+    auto watch_fd = [&](int fd, int r) {
       fds.push_back({fd, POLLRDHUP, 0});
       ranks.push_back(r);
+    };
+    if (rank_ == 0) {
+      for (int r = 1; r < size_; ++r) watch_fd(peers_[r].fd(), r);
+    } else {
+      watch_fd(root_.fd(), 0);
     }
     for (;;) {
       if (::poll(fds.data(), fds.size(), -1) < 0) {
