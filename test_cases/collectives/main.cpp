@@ -10,6 +10,7 @@
 #include "awsdt/config.hpp"
 #include "bench/guard.hpp"
 #include "bench/launch_check.hpp"
+#include "bench/watchdog.hpp"
 #include "report.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -85,7 +86,15 @@ int run(int argc, char** argv) {
   bool table = rank == 0 && !o.common.json_stdout;
   TableReport report(o, stdout, table);
   report.preamble(world, device_lines(world));
+  // -T bounds each wait; the watchdog ends the run at a backend's first asynchronous fault instead.
+  Watchdog watchdog(0, [&world] {
+    for (const auto& comm : world.comms)
+      if (std::string fault = comm->async_error(); !fault.empty()) return fault;
+    return std::string();
+  });
+  watchdog.arm("the benchmark");
   auto rows = run_cases(o, world, report);
+  watchdog.disarm();
   double avg = report.footer(rows);
 
   auto doc = make_result_document("collectives", argc, argv);

@@ -262,7 +262,7 @@ int run(int argc, char** argv) {
   double final_loss = 0;
   bool finite = true;
   std::int32_t preempted_by = 0;
-  Watchdog watchdog(o.step_timeout);
+  Watchdog watchdog(o.step_timeout, async_error_probe(comm));
   // One rank communicates nothing: its exposed communication is zero, not noise (and costs no extra passes).
   const bool communicates = plan.world > 1;
   for (int s = static_cast<int>(start_step); s < o.steps && !preempted_by; ++s) {

@@ -4,19 +4,31 @@
 // rank, its host and the phase, aborts the communicator (as the error boundary does: MPI_Abort ends an MPI job,
 // ncclCommAbort frees this rank) and exits with status 1, which launchers take as the end of the job.
 // PyTorch's process groups do the same with their collective timeout (10 minutes by default for NCCL).
+// While a phase runs, the watchdog also polls a probe for faults the backend found on its own (NCCL's
+// asynchronous errors: a failed EFA link leaves the kernels waiting), every 100 ms as PyTorch's NCCL watchdog
+// does, and ends the job the same way at the first one instead of at the deadline.
 #pragma once
 
 #include <condition_variable>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
 
 namespace awsdt {
 
+class Communicator;
+
+/// A fault to end the job for, or empty while all is well. Called from the watchdog's thread.
+using FaultProbe = std::function<std::string()>;
+
+/// The probe of a communicator's asynchronous errors; `comm` must outlive the watchdog that polls it.
+FaultProbe async_error_probe(const Communicator& comm);
+
 class Watchdog {
  public:
-  /// timeout_s <= 0: never fires (no thread is started).
-  explicit Watchdog(double timeout_s);
+  /// timeout_s <= 0: no deadline. No thread is started when there is neither a deadline nor a probe.
+  explicit Watchdog(double timeout_s, FaultProbe probe = {});
   ~Watchdog();
   Watchdog(const Watchdog&) = delete;
   Watchdog& operator=(const Watchdog&) = delete;
@@ -28,8 +40,10 @@ class Watchdog {
 
  private:
   void watch();
+  [[noreturn]] void fail(std::unique_lock<std::mutex>& lock, const std::string& why);
 
   double timeout_s_;
+  FaultProbe probe_;
   std::mutex mutex_;
   std::condition_variable cv_;
   std::string phase_;

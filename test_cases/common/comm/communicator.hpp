@@ -60,6 +60,9 @@ class Communicator {
   /// The same action as abort(), as a callable that stays valid after this object is gone (a communicator
   /// destroyed by an exception in flight keeps its handle alive for it). Used by the fatal-error path.
   virtual std::function<void()> abort_action() const = 0;
+  /// A fault the backend detected on its own, outside any call (NCCL's asynchronous errors: a network failure
+  /// leaves a kernel waiting forever unless someone asks); empty while there is none. Safe from any thread.
+  virtual std::string async_error() const { return {}; }
 
   /// Whether this backend can run `op` on `type` (every combination, on both backends today).
   virtual bool supports(DataType type, ReduceOp op) const { return true; }

@@ -1,8 +1,12 @@
 // Watchdog: phases that end in time never fire it, however many; one that does not ends the process with
-// status 1 and a line naming the phase and the timeout (a death test: the watchdog really exits).
+// status 1 and a line naming the phase and the timeout (a death test: the watchdog really exits). A fault
+// probe is polled only while a phase runs, and its first fault ends the process long before any deadline.
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstdlib>
+#include <string>
 #include <thread>
 
 #include "bench/watchdog.hpp"
@@ -47,4 +51,38 @@ TEST(Watchdog, ZeroTimeoutNeverFires) {
   w.arm("forever");
   std::this_thread::sleep_for(100ms);
   SUCCEED();
+}
+
+TEST(Watchdog, AHealthyProbeIsPolledOnlyWhileAPhaseRuns) {
+  std::atomic<int> polls{0};
+  {
+    Watchdog w(0, [&] {
+      ++polls;
+      return std::string();
+    });
+    std::this_thread::sleep_for(300ms);  // no phase yet: no polling
+    EXPECT_EQ(polls.load(), 0);
+    w.arm("step 1");
+    std::this_thread::sleep_for(550ms);  // every 100 ms: about 5 polls
+    w.disarm();
+    const int during = polls.load();
+    EXPECT_GE(during, 3);
+    EXPECT_LE(during, 7);
+    std::this_thread::sleep_for(300ms);
+    EXPECT_EQ(polls.load(), during);
+  }
+}
+
+TEST(WatchdogDeathTest, AFaultEndsThePhaseLongBeforeItsDeadline) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        std::atomic<int> polls{0};
+        // A deadline of an hour: only the probe can end this within the test's seconds.
+        Watchdog w(3600, [&] { return ++polls >= 3 ? std::string("NCCL: remote process exited") : std::string(); });
+        w.arm("step 4");
+        std::this_thread::sleep_for(5s);
+        std::_Exit(0);
+      },
+      ::testing::ExitedWithCode(1), "error: rank .*: step 4 failed: NCCL: remote process exited; aborting the job");
 }

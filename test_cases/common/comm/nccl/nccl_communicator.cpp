@@ -150,6 +150,13 @@ class NcclCommunicator final : public Communicator {
       if (comm) ncclCommAbort(comm);
     };
   }
+  std::string async_error() const override {
+    ncclResult_t state = ncclSuccess;
+    if (!comm_ || ncclCommGetAsyncError(comm_, &state) != ncclSuccess) return {};
+    if (state == ncclSuccess || state == ncclInProgress) return {};
+    const char* detail = ncclGetLastError(comm_);
+    return fmt::format("NCCL: {}{}{}", ncclGetErrorString(state), detail && *detail ? ": " : "", detail ? detail : "");
+  }
 
  private:
   ncclComm_t comm_;
