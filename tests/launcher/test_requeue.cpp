@@ -1,6 +1,7 @@
 // Preemption and requeue, in process: the rendered Slurm script requeues on exit 75 and passes every other
 // status through (run with stub srun/mpirun/scontrol), checkpointing test cases get a checkpoint directory that
-// survives a requeue (once, never over the user's), Batch retries exit 75, and exit 75 reads as PREEMPTED.
+// survives a requeue (once, never over the user's), result files land where every node and the next run see
+// them, Batch retries exit 75, and exit 75 reads as PREEMPTED.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -40,10 +41,11 @@ JobCommand job(const std::string& test_case, const std::string& cluster) {
   return j;
 }
 
-// What `awsdt run` submits: the resolved spec plus the default checkpoint directory.
+// What `awsdt run` submits: the resolved spec plus the default result file and checkpoint directory.
 JobSpec spec_of(const JobCommand& j) {
   Manifest m;
   auto spec = resolve(j, &m);
+  add_result_arg(spec, m);
   add_checkpoint_arg(spec, m);
   return spec;
 }
@@ -130,10 +132,10 @@ TEST(CheckpointArg, LocalAndSlurmUseTheJobDirectoryOnce) {
 
 TEST(CheckpointArg, TheUsersFlagWinsInEitherSpelling) {
   auto j = job("fsdp", "slurm");
-  j.flags.args = {"--steps", "5", "--checkpoint-dir", "/mine"};
+  j.flags.args = {"--steps", "5", "--checkpoint-dir", "/mine", "--output", "/r.json"};
   auto spec = spec_of(j);
   EXPECT_EQ(spec.args, j.flags.args);
-  j.flags.args = {"--checkpoint-dir=/mine"};
+  j.flags.args = {"--checkpoint-dir=/mine", "--output=/r.json"};
   EXPECT_EQ(spec_of(j).args, j.flags.args);
 }
 
@@ -174,6 +176,45 @@ TEST(CheckpointArg, ContainersUseTheirSharedMountOrNothing) {
   EXPECT_EQ(c["mountPoints"][0]["containerPath"], "/data");
   EXPECT_EQ(c["mountPoints"][1]["sourceVolume"], c["volumes"][1]["name"]);
   EXPECT_EQ(c["command"].back(), "/data/awsdt-checkpoints/fsx/awsdt/jobs/7-awsdt-fsdp");
+}
+
+TEST(ResultFile, ContainersWriteItUnderTheirSharedMountOrNotAtAll) {
+  for (const std::string cluster : {"eks", "hyperpod-eks", "batch"}) {
+    SCOPED_TRACE(cluster);
+    EXPECT_EQ(count(spec_of(job("collectives", cluster)).args, "-J"), 0) << "the job directory is not in the container";
+    auto j = job("collectives", cluster);
+    j.flags.mounts = {"/fsx:/data/", "/scratch:/scratch"};
+    auto spec = spec_of(j);
+    ASSERT_EQ(count(spec.args, "-J"), 1);
+    EXPECT_EQ(spec.args.back(), "/data/awsdt-results/fsx/awsdt/jobs/7-awsdt-collectives/result.json");
+    j.flags.args = {"all_reduce", "-J=/data/mine.json"};  // the user's own, in either spelling, wins
+    EXPECT_EQ(spec_of(j).args, j.flags.args);
+  }
+  auto slurm = spec_of(job("collectives", "hyperpod-slurm"));
+  EXPECT_EQ(slurm.args.back(), "/fsx/awsdt/jobs/7-awsdt-collectives/result.json");
+}
+
+// enroot mounts neither $HOME nor the shared filesystem: the job directory (result, checkpoints) is mounted at its
+// own path unless a mount already shows it there.
+TEST(ResultFile, PyxisMountsTheJobDirectoryAtItsOwnPath) {
+  const std::string dir = "/fsx/awsdt/jobs/7-awsdt-fsdp";
+  for (const std::string cluster : {"slurm", "hyperpod-slurm"}) {
+    SCOPED_TRACE(cluster);
+    auto j = job("fsdp", cluster);
+    j.flags.container = kImage;
+    EXPECT_NE(rendered(spec_of(j), "job.sbatch").find(" --container-mounts=" + dir + ":" + dir + " "),
+              std::string::npos);
+    j.flags.mounts = {"/data:/data"};
+    EXPECT_NE(rendered(spec_of(j), "job.sbatch").find(" --container-mounts=/data:/data," + dir + ":" + dir + " "),
+              std::string::npos);
+    j.flags.mounts = {"/fsx/:/fsx"};  // already there
+    EXPECT_NE(rendered(spec_of(j), "job.sbatch").find(" --container-mounts=/fsx/:/fsx "), std::string::npos);
+    j.flags.mounts = {"/fsx:/mnt/fsx"};  // there, but elsewhere in the container
+    EXPECT_NE(rendered(spec_of(j), "job.sbatch").find(" --container-mounts=/fsx:/mnt/fsx," + dir + ":" + dir + " "),
+              std::string::npos);
+  }
+  auto bare = rendered(spec_of(job("fsdp", "slurm")), "job.sbatch");
+  EXPECT_EQ(bare.find("--container-mounts"), std::string::npos) << "no container, nothing to mount";
 }
 
 TEST(BatchRetry, Exit75IsRetriedWithinTheAttempts) {

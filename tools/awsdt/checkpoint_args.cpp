@@ -1,4 +1,4 @@
-// Default checkpoint directories (see checkpoint_args.hpp).
+// Default checkpoint directories and result files (see checkpoint_args.hpp).
 #include "checkpoint_args.hpp"
 
 #include <algorithm>
@@ -7,32 +7,56 @@
 namespace awsdt::launcher {
 namespace fs = std::filesystem;
 
-std::string checkpoint_dir_for(const JobSpec& spec) {
-  if (spec.job_dir.empty()) return "";
-  // Local and Slurm run where the job directory is: this machine, or the shared filesystem Slurm writes the
-  // job's logs to (every node and every requeue sees it; the job number in its name keeps runs apart).
-  if (spec.cluster == "local" || spec.cluster == "slurm" || spec.cluster == "hyperpod-slurm")
-    return (fs::path(spec.job_dir) / "checkpoints").string();
-  // EKS, HyperPod EKS and Batch run in containers whose own filesystem is gone when a pod or attempt restarts,
-  // and the job directory lives on the submitting machine. Only a --mount (a host path, on these clusters an
-  // FSx/EFS mount on every node) survives: checkpoints go under the first one, in a folder named after the job
-  // directory so two jobs (or two users' job number 3) never resume each other's state. Without a mount the
-  // flag is left out: a checkpoint written into the container would be lost by the very restart it is for.
+namespace {
+
+// Local and Slurm run where the job directory is: this machine, or the shared filesystem Slurm writes the
+// job's logs to (every node and every requeue sees it; pyxis containers get it mounted at the same path).
+bool sees_job_dir(const JobSpec& spec) {
+  return spec.cluster == "local" || spec.cluster == "slurm" || spec.cluster == "hyperpod-slurm";
+}
+
+// EKS, HyperPod EKS and Batch run in containers whose own filesystem is gone when a pod or attempt restarts,
+// and the job directory lives on the submitting machine. Only a --mount (a host path, on these clusters an
+// FSx/EFS mount on every node) survives: `folder` under the first one, then the job directory's path, so two
+// jobs (or two users' job number 3) never share state. "" without a mount: a file written into the container
+// would be lost by the very restart it is for.
+std::string under_first_mount(const JobSpec& spec, const std::string& folder) {
   if (spec.mounts.empty()) return "";
   const auto& m = spec.mounts.front();
   fs::path dst = m.substr(m.find(':') + 1);
-  return (dst / "awsdt-checkpoints" / fs::path(spec.job_dir).lexically_normal().relative_path()).string();
+  return (dst / folder / fs::path(spec.job_dir).lexically_normal().relative_path()).string();
+}
+
+void add_arg(JobSpec& spec, const std::string& flag, const std::string& value) {
+  if (flag.empty() || value.empty()) return;
+  bool given = std::any_of(spec.args.begin(), spec.args.end(),
+                           [&](const std::string& a) { return a == flag || a.starts_with(flag + "="); });
+  if (given) return;
+  spec.args.push_back(flag);
+  spec.args.push_back(value);
+}
+
+}  // namespace
+
+std::string checkpoint_dir_for(const JobSpec& spec) {
+  if (spec.job_dir.empty()) return "";
+  if (sees_job_dir(spec)) return (fs::path(spec.job_dir) / "checkpoints").string();
+  return under_first_mount(spec, "awsdt-checkpoints");
+}
+
+std::string result_file_for(const JobSpec& spec) {
+  if (spec.job_dir.empty()) return "";
+  if (sees_job_dir(spec)) return (fs::path(spec.job_dir) / "result.json").string();
+  auto dir = under_first_mount(spec, "awsdt-results");
+  return dir.empty() ? "" : (fs::path(dir) / "result.json").string();
 }
 
 void add_checkpoint_arg(JobSpec& spec, const Manifest& manifest) {
-  const auto& flag = manifest.checkpoint_flag;
-  if (flag.empty()) return;
-  bool given = std::any_of(spec.args.begin(), spec.args.end(),
-                           [&](const std::string& a) { return a == flag || a.starts_with(flag + "="); });
-  auto dir = checkpoint_dir_for(spec);
-  if (given || dir.empty()) return;
-  spec.args.push_back(flag);
-  spec.args.push_back(dir);
+  add_arg(spec, manifest.checkpoint_flag, checkpoint_dir_for(spec));
+}
+
+void add_result_arg(JobSpec& spec, const Manifest& manifest) {
+  add_arg(spec, manifest.result_flag, result_file_for(spec));
 }
 
 }  // namespace awsdt::launcher

@@ -2,6 +2,7 @@
 #include "render_data.hpp"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "awsdt/config.hpp"
 #include "util/signals.hpp"
@@ -9,12 +10,27 @@
 namespace awsdt::launcher {
 
 using kainjow::mustache::data;
+namespace fs = std::filesystem;
 
 std::vector<std::string> rank_command(const JobSpec& s) {
   std::vector<std::string> cmd{s.bin_dir.empty() ? s.executable : s.bin_dir + "/" + s.executable};
   cmd.insert(cmd.end(), s.args.begin(), s.args.end());
   return cmd;
 }
+
+namespace {
+// Whether one of `mounts` (SRC:DST) has SRC == DST and `path` under it: the container sees `path` as the host does.
+bool shows_at_same_path(const std::vector<std::string>& mounts, const std::string& path) {
+  auto norm = [](const std::string& p) { return (fs::path(p) / "").lexically_normal(); };  // "/a" == "/a/"
+  return std::any_of(mounts.begin(), mounts.end(), [&](const std::string& m) {
+    auto colon = m.find(':');
+    auto src = norm(m.substr(0, colon));
+    if (src != norm(m.substr(colon + 1))) return false;
+    auto rel = norm(path).lexically_relative(src);
+    return !rel.empty() && *rel.begin() != "..";
+  });
+}
+}  // namespace
 
 data template_data(const JobSpec& s, const std::string& file_name) {
   data d;
@@ -88,7 +104,11 @@ data template_data(const JobSpec& s, const std::string& file_name) {
     joined += (joined.empty() ? "" : ",") + m;
   }
   d.set("mounts", mounts);
-  d.set("mounts_joined", joined);
+  // Pyxis: enroot mounts neither $HOME nor the shared filesystem by default, and the job directory holds the
+  // result file and Slurm's checkpoints: mount it at its own path unless a mount already shows it there.
+  if (!s.job_dir.empty() && !shows_at_same_path(s.mounts, s.job_dir))
+    joined += (joined.empty() ? "" : ",") + s.job_dir + ":" + s.job_dir;
+  d.set("container_mounts", joined);
 
   data command{data::type::list};
   for (const auto& a : rank_command(s)) {

@@ -36,6 +36,7 @@ void setup_run(CLI::App& app, int& exit_status) {
     auto templates = load_templates(o->job.templates_dir);
     if (o->dry_run) {
       if (spec.job_dir.empty()) spec.job_dir = JobDb::state_dir() + "/jobs/DRY-RUN";
+      add_result_arg(spec, manifest);
       add_checkpoint_arg(spec, manifest);
       auto artifacts = backend->render(spec, templates);
       for (const auto& [name, content] : artifacts.files)
@@ -49,12 +50,7 @@ void setup_run(CLI::App& app, int& exit_status) {
     long id = db.add(spec);
     bool own_dir = spec.job_dir.empty();
     if (own_dir) spec.job_dir = fmt::format("{}/jobs/{}-{}", JobDb::state_dir(), id, spec.name);
-    if (!manifest.result_flag.empty() && !std::any_of(spec.args.begin(), spec.args.end(), [&](const std::string& a) {
-          return a == manifest.result_flag;
-        })) {
-      spec.args.push_back(manifest.result_flag);
-      spec.args.push_back(spec.job_dir + "/result.json");
-    }
+    add_result_arg(spec, manifest);
     add_checkpoint_arg(spec, manifest);
     db.update_spec(id, spec);
     auto artifacts = backend->render(spec, templates);

@@ -43,6 +43,9 @@ int exit_code_of(const std::string& field) {
 
 Artifacts SlurmBackend::render(const JobSpec& spec, const TemplateSet& templates) const {
   require_plain(spec.job_dir, "job directory (Slurm writes logs there)");
+  if (!spec.container.empty() && spec.job_dir.find_first_of(",:") != std::string::npos)
+    throw UsageError(fmt::format("job directory {} cannot be a pyxis mount; use one without ',' or ':'",
+                                 json_quote(spec.job_dir)));
   Artifacts a;
   a.files.emplace_back("job.sbatch", templates.render("slurm/sbatch.sh", template_data(spec, "job.sbatch")));
   a.submit_commands.push_back({"sbatch", "--parsable", fmt::format("{}/job.sbatch", spec.job_dir)});
