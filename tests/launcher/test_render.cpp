@@ -121,6 +121,19 @@ TEST(Parse, KubernetesManifestsHaveEfaHugepagesAndShm) {
   EXPECT_EQ(mpijob["spec"]["mpiReplicaSpecs"]["Worker"]["replicas"].as<int>(), 2);
 }
 
+// mpi-operator v2beta1 runs nothing on workers but what the pod says: they must serve sshd for mpirun, whose
+// ranks need the launcher's PATH and LD_LIBRARY_PATH.
+TEST(Parse, MpiJobWorkersServeSshdAndRanksGetTheSearchPaths) {
+  auto specs = YAML::Load(golden("eks-mpijob.yaml"))["spec"]["mpiReplicaSpecs"];
+  auto worker = specs["Worker"]["template"]["spec"]["containers"][0]["command"];
+  ASSERT_TRUE(worker.IsSequence());
+  EXPECT_EQ(worker.as<std::vector<std::string>>(), (std::vector<std::string>{"/usr/sbin/sshd", "-De"}));
+  auto launcher = specs["Launcher"]["template"]["spec"]["containers"][0]["command"].as<std::vector<std::string>>();
+  std::string joined;
+  for (const auto& a : launcher) joined += a + " ";
+  EXPECT_NE(joined.find(" -x PATH -x LD_LIBRARY_PATH "), std::string::npos) << joined;
+}
+
 TEST(Parse, BatchJsonHasEveryEfaDeviceAndNodeOverrides) {
   auto def = nlohmann::json::parse(golden("batch-job-definition.json"));
   EXPECT_EQ(def["type"], "multinode");
