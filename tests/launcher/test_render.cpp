@@ -109,7 +109,8 @@ TEST(Parse, KubernetesManifestsHaveEfaHugepagesAndShm) {
       EXPECT_EQ(res[side]["hugepages-2Mi"].as<std::string>(), "5120Mi") << file;
     }
     EXPECT_EQ(pod["volumes"][0]["emptyDir"]["medium"].as<std::string>(), "Memory") << file;
-    EXPECT_EQ(pod["nodeSelector"]["node.kubernetes.io/instance-type"].as<std::string>(), "p5.48xlarge") << file;
+    EXPECT_EQ(pod["nodeSelector"]["node.kubernetes.io/instance-type"].as<std::string>(),
+              kind == "HyperPodPyTorchJob" ? "ml.p5.48xlarge" : "p5.48xlarge") << file;
     bool efa = false;
     for (const auto& e : pod["containers"][0]["env"])
       efa |= e["name"].as<std::string>() == "FI_PROVIDER" && e["value"].as<std::string>() == "efa";
@@ -119,6 +120,28 @@ TEST(Parse, KubernetesManifestsHaveEfaHugepagesAndShm) {
   EXPECT_EQ(mpijob["apiVersion"].as<std::string>(), "kubeflow.org/v2beta1");
   EXPECT_EQ(mpijob["spec"]["slotsPerWorker"].as<int>(), 8);
   EXPECT_EQ(mpijob["spec"]["mpiReplicaSpecs"]["Worker"]["replicas"].as<int>(), 2);
+}
+
+// HyperPod labels nodes with SageMaker's instance names; users may type either name anywhere.
+TEST(Parse, HyperPodSelectsSageMakerInstanceNamesAndOpensTheAgentPort) {
+  for (const std::string type : {"p5.48xlarge", "ml.p5.48xlarge"}) {
+    SCOPED_TRACE(type);
+    auto hp = golden_job("hyperpod-eks");
+    hp.flags.container = kImage;
+    hp.flags.instance_type = type;
+    auto pod = YAML::Load(file_of(render(hp), "hyperpodpytorchjob.yaml"))["spec"]["replicaSpecs"][0]["template"]["spec"];
+    EXPECT_EQ(pod["nodeSelector"]["node.kubernetes.io/instance-type"].as<std::string>(), "ml.p5.48xlarge");
+    EXPECT_EQ(pod["containers"][0]["ports"][0]["containerPort"].as<int>(), 8080);
+    EXPECT_EQ(pod["containers"][0]["resources"]["limits"]["vpc.amazonaws.com/efa"].as<int>(), 32);
+    auto eks = golden_job("eks");
+    eks.flags.container = kImage;
+    eks.flags.instance_type = type;
+    auto worker = YAML::Load(file_of(render(eks), "mpijob.yaml"))["spec"]["mpiReplicaSpecs"]["Worker"]["template"];
+    EXPECT_EQ(worker["spec"]["nodeSelector"]["node.kubernetes.io/instance-type"].as<std::string>(), "p5.48xlarge");
+    auto slurm = golden_job("hyperpod-slurm");
+    slurm.flags.instance_type = type;
+    EXPECT_NE(file_of(render(slurm), "job.sbatch").find("#SBATCH --gpus-per-node=8\n"), std::string::npos);
+  }
 }
 
 // mpi-operator v2beta1 runs nothing on workers but what the pod says: they must serve sshd for mpirun, whose

@@ -69,14 +69,19 @@ Catalog Catalog::load(const fs::path& dir) {
   return c;
 }
 
+namespace {
+// SageMaker (HyperPod) names instance types "ml.p5.48xlarge"; the hardware is the EC2 type's.
+std::string ec2_name(const std::string& name) { return name.starts_with("ml.") ? name.substr(3) : name; }
+}  // namespace
+
 std::optional<InstanceType> Catalog::find(const std::string& name) const {
-  auto it = instances_.find(name);
+  auto it = instances_.find(ec2_name(name));
   if (it == instances_.end()) return std::nullopt;
   return it->second;
 }
 
 const InstanceType& Catalog::find_or_throw(const std::string& name) const {
-  auto it = instances_.find(name);
+  auto it = instances_.find(ec2_name(name));
   if (it != instances_.end()) return it->second;
   std::vector<std::string> names;
   for (const auto& [n, t] : instances_) names.push_back(n);

@@ -26,7 +26,7 @@ class Catalog {
  public:
   /// Loads instances.json and env/*.json from `architectures_dir`; throws UsageError naming a bad file.
   static Catalog load(const std::filesystem::path& architectures_dir);
-  /// The instance, or nullopt; find_or_throw names the known types.
+  /// The instance (EC2 name, or SageMaker's "ml." + EC2 name), or nullopt; find_or_throw names the known types.
   std::optional<InstanceType> find(const std::string& name) const;
   const InstanceType& find_or_throw(const std::string& name) const;
   /// The EFA/NCCL environment for this instance type (empty without EFA), with reasons.

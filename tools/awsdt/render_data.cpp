@@ -52,6 +52,7 @@ data template_data(const JobSpec& s, const std::string& file_name) {
   d.set("queue", s.queue);
   d.set("namespace", s.namespace_);
   d.set("instance_type", s.instance_type);
+  d.set("ml_instance_type", "ml." + s.instance_type);  // SageMaker's name, as HyperPod labels its nodes
   d.set("efa_devices", std::to_string(s.efa_devices));
   d.set("container", s.container);
   d.set("image_pull_policy", s.image_pull_policy);

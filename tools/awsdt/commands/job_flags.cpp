@@ -20,7 +20,7 @@ void add_job_flags(CLI::App* cmd, JobCommand& j) {
   cmd->add_option("-N,--nodes", f.nodes, "nodes");
   cmd->add_option("--gpus-per-node", f.gpus_per_node, "GPUs per node (default: the instance type's)");
   cmd->add_option("--tasks-per-node", f.tasks_per_node, "ranks per node (default: one per GPU)");
-  cmd->add_option("--instance-type", f.instance_type, "EC2 instance type (architectures/instances.json)");
+  cmd->add_option("--instance-type", f.instance_type, "EC2 instance type (architectures/instances.json); SageMaker's ml. prefix is accepted");
   cmd->add_option("--container", f.container, "container image (pyxis on Slurm; required on EKS and Batch)");
   repeatable(cmd->add_option("--mount", f.mounts, "SRC:DST container mount (repeatable)"));
   repeatable(cmd->add_option("--env", f.env, "KEY=VALUE for every rank (repeatable)"));
