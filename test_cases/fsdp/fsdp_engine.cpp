@@ -305,10 +305,13 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   if (grads_in_place())
     for (Unit& x : units_) backend_->zero(x.grads.data(), x.grads.bytes(), nullptr);
   grad_scale_ = 1.0f / static_cast<float>(static_cast<double>(world_.size()) * options_.grad_accum);
-  double loss = 0;
+  double loss = 0, data_ms = 0;
   for (int i = 0; i < options_.grad_accum; ++i) {
     first_micro_batch_ = i == 0;
+    // Reading the batch is not compute: kept out of compute_ms, which measure_compute_only() is compared with.
+    const auto td = Clock::now();
     data.next(batch_);
+    data_ms += ms_since(td);
     forward_micro_batch(batch_, loss);
     if (step == options_.fail_step && i == 0 && options_.fail_hangs)
       for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));  // a hung rank: its peers must not wait forever
@@ -324,7 +327,7 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
     exposed_ms_ += ms_since(tw);
   }
   for (Unit& x : units_) x.gathered = false;
-  s.compute_ms = ms_since(t0);
+  s.compute_ms = ms_since(t0) - data_ms;
   out.comm_cpu_ms = stream_.cpu_time_ms() - comm_cpu0;
 
   const auto t1 = Clock::now();

@@ -145,7 +145,7 @@ int run(int argc, char** argv) {
   if (auto rc = parse_command_line(app, argc, argv)) return *rc;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // step lines reach log monitors as they happen
   if (o.print_config) {
-    std::fputs(describe_plan(make_plan(o), o).c_str(), stdout);
+    std::fputs(describe_plan(make_plan(o, o.print_config_ranks), o).c_str(), stdout);
     return 0;
   }
   const bool on_gpu = Device::parse(resolve_device(o.device)).is_cuda();
@@ -255,6 +255,7 @@ int run(int argc, char** argv) {
   doc.config = config_json(o, plan, data->describe());
   doc.config[on_gpu ? "gpu_peak_bf16_flops" : "sgemm_peak_flops"] = peak.flops;
   if (on_gpu) doc.config["gpu"] = device_description(comm.device());
+  doc.config["memory_estimate_per_rank"] = estimate_memory(plan).to_json();
 
   StepSeries series;
   double compute_only_ms = 0;
@@ -287,7 +288,7 @@ int run(int argc, char** argv) {
     finite = finite && std::isfinite(st.loss) && std::isfinite(st.grad_norm);
     series.add(s + 1, fs, rates, exposed, s > start_step || o.steps == start_step + 1);
     if (rank == 0 && (s == 0 || (s + 1) % o.log_every == 0 || s + 1 == o.steps)) {
-      std::printf("%s\n", step_line(s + 1, o.steps, st, rates.tokens_per_s, rates.tflops, rates.mfu_percent).c_str());
+      std::printf("%s\n", step_line(s + 1, o.steps, st, rates).c_str());
       const std::string how = communicates ? fmt::format("fwd+bwd {:.2f} ms - compute-only {:.2f} ms", st.compute_ms,
                                                          compute_only_ms)
                                            : "one rank: nothing to communicate";
@@ -313,7 +314,8 @@ int run(int argc, char** argv) {
   }
 
   doc.rows = series.rows();
-  const Summary tps_s = series.tokens_per_s(), tflops_s = series.tflops(), mfu_s = series.mfu();
+  const Summary tps_s = series.tokens_per_s(), tps_device_s = series.tokens_per_s_per_device();
+  const Summary tflops_s = series.tflops_per_device(), mfu_s = series.mfu();
   const Summary step_s = series.step_ms(), compute_s = series.compute_ms(), exposed_s = series.exposed_comm_ms();
   const Summary wait_s = series.comm_wait_ms(), comm_cpu_s = series.comm_cpu_ms();
   const std::int64_t rss = peak_rss_bytes(), max_rss = all_reduce_value(comm, rss, ReduceOp::max);
@@ -329,7 +331,8 @@ int run(int argc, char** argv) {
   }
   doc.summary = {{"final_loss", final_loss},
                  {"median_tokens_per_s", tps_s.p50},
-                 {"median_tflops", tflops_s.p50},
+                 {"median_tokens_per_s_per_device", tps_device_s.p50},
+                 {"median_tflops_per_device", tflops_s.p50},
                  {"median_mfu", mfu_s.p50},
                  {"step_ms", step_s},
                  {on_gpu ? "gpu_peak_bf16_tflops" : "sgemm_peak_tflops", peak.flops / 1e12},
@@ -349,16 +352,17 @@ int run(int argc, char** argv) {
                  {"per_rank_gathered_buffer_bytes", mem.gathered},
                  {"per_rank_activation_bytes", engine.activation_bytes()}};
   if (rank == 0)
-    std::printf("summary | final loss: %.6f | median tokens/s: %.1f | median TFLOP/s: %.4f | median MFU: %.2f%% | "
+    std::printf("summary | final loss: %.6f | median tokens/s: %.1f (per device %.1f) | median TFLOP/s/device: %.4f | "
+                "median MFU: %.2f%% | "
                 "%s peak TFLOP/s: %.4f | peak RSS: %.1f MiB (max over ranks %.1f MiB) | median exposed comm: %.2f "
                 "ms | per-rank state: %.2f MiB | activations: %.2f MiB%s\n",
-                final_loss, tps_s.p50, tflops_s.p50, mfu_s.p50, on_gpu ? "bf16" : "sgemm", peak.flops / 1e12, mib(rss), mib(max_rss),
+                final_loss, tps_s.p50, tps_device_s.p50, tflops_s.p50, mfu_s.p50, on_gpu ? "bf16" : "sgemm", peak.flops / 1e12, mib(rss), mib(max_rss),
                 exposed_s.p50, mib(mem.state()), mib(engine.activation_bytes()), plan.recompute ? " (recompute)" : "");
 
   if (o.op_breakdown && rank == 0) {
     const OpBreakdown ob = measure_op_breakdown(plan.model, plan.micro_batch, plan.seq_len);
     doc.summary["op_breakdown"] = report_op_breakdown(ob, compute_s.p50 / plan.grad_accum,
-                                                      step_s.p50 - compute_s.p50, flops / plan.grad_accum);
+                                                      step_s.p50 - compute_s.p50, flops / (plan.grad_accum * plan.world));
   }
 
   doc.add_check("finite loss", finite, fmt::format("final loss {}", final_loss));

@@ -47,6 +47,11 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("--recompute", o.recompute,
                "activation recomputation: keep only each block's input, re-run its forward in the backward");
   app.add_flag("--print-config", o.print_config, "print parameters, FLOPs/token and a memory estimate, then exit");
+  app.add_option("--ranks", o.print_config_ranks,
+                 "with --print-config: the data-parallel ranks to plan the batch and per-rank memory for (a launched "
+                 "job uses its own count)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
   app.add_flag("--calibrate-only", o.calibrate_only, "measure the sgemm peak FLOP/s, print it and exit");
   app.add_option("--calibrate-n", o.calibrate_n, "square matrix size of the sgemm calibration")->capture_default_str();
   app.add_flag("--op-breakdown", o.op_breakdown, "after training, time GEMMs and attention alone on the same shapes");

@@ -37,6 +37,7 @@ struct Options {
   int log_every = 1;                ///< print a step line every N steps (and the first and last)
   std::string output;               ///< JSON result document path
   bool print_config = false;        ///< describe the run and exit
+  int print_config_ranks = 1;       ///< the ranks --print-config plans for
   bool calibrate_only = false;      ///< measure the sgemm peak, print it and exit
   int calibrate_n = 1024;           ///< square size of the sgemm calibration
   bool op_breakdown = false;        ///< time GEMMs and attention in isolation after training

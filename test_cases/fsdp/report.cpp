@@ -3,7 +3,14 @@
 
 #include <sys/resource.h>
 
+#include <algorithm>
+#include <array>
+#include <vector>
+
 #include <fmt/format.h>
+
+#include "nn/model.hpp"
+#include "sharding.hpp"
 
 namespace awsdt::fsdp {
 namespace {
@@ -12,20 +19,57 @@ std::string gib(std::int64_t bytes) { return fmt::format("{:.3f} GiB", static_ca
 
 }  // namespace
 
+nlohmann::json MemoryEstimate::to_json() const {
+  return {{"params", params},           {"grads", grads},   {"optimizer", optimizer}, {"gathered", gathered},
+          {"activations", activations}, {"scratch", scratch}, {"total", total()}};
+}
+
 MemoryEstimate estimate_memory(const Plan& plan) {
   const nn::ModelConfig& c = plan.model;
   const std::int64_t B = plan.micro_batch, T = plan.seq_len, N = B * T, C = c.dim, KV = c.kv_dim(), F = c.ffn_dim,
                      V = c.vocab_size, L = c.n_layers, NH = c.n_heads;
+  const bool gpu = plan.cuda_device >= 0;
   MemoryEstimate m;
-  const std::int64_t P = c.parameter_count();
-  m.params = 4 * P;
-  m.grads = 4 * P;
-  m.optimizer = 8 * P;
-  const std::int64_t per_layer = 5 * N * C + 2 * N + 2 * N * KV + B * NH * T * T + 3 * N * F;
-  const std::int64_t rope = T * c.head_dim();  // cos and sin, half a head each
+
+  // State and slots, by FsdpEngine's rules: each unit's fp32 shard of its padded size; parameters computed on
+  // gathered copies when sharded or not fp32, in slots that alternate between consecutive units (grad_op: one
+  // per unit), the tied embedding in a third; gradients reduced from slots unless one replica adds in place.
+  const std::vector<nn::UnitLayout> layouts = nn::unit_layouts(c);
+  const bool sharded = plan.shard_group > 1, keep_all = plan.sharding == ShardingMode::grad_op;
+  const int replicas = plan.world / plan.shard_group;
+  const std::int64_t compute_bytes = gpu ? 2 : 4, param_bytes = plan.param_bf16 ? 2 : 4;
+  const bool gathers = sharded || plan.param_bf16 || gpu;
+  const bool param_wire = param_bytes != compute_bytes && (sharded || plan.param_bf16);
+  const bool grads_in_place = !sharded && replicas == 1 && !plan.reduce_bf16;
+  std::array<std::int64_t, 3> alternating{};  // the largest padded unit of each of the three slots
+  std::int64_t every_unit = 0;
+  for (std::size_t u = 0; u < layouts.size(); ++u) {
+    const UnitShardLayout x = shard_unit(layouts[u].size, plan.shard_group, 0);
+    const auto shard = static_cast<std::int64_t>(x.shard), padded = static_cast<std::int64_t>(x.padded);
+    m.params += 4 * shard;
+    m.grads += 4 * shard;
+    m.optimizer += 8 * shard;
+    std::int64_t& slot = alternating[c.tied_embeddings && u == 0 ? 2 : u % 2];
+    slot = std::max(slot, padded);
+    every_unit += padded;
+  }
+  const std::int64_t slot_elems = alternating[0] + alternating[1] + alternating[2];
+  if (gathers)
+    m.gathered += (keep_all ? every_unit : slot_elems) * (compute_bytes + (param_wire ? param_bytes : 0));
+  if (!grads_in_place) m.gathered += slot_elems * (4 + (plan.reduce_bf16 ? 2 : 0));
+
   const std::int64_t kept_layers = plan.recompute ? 1 : L;  // recomputation keeps one block's intermediates
-  m.activations = 4 * (kept_layers * per_layer + (L + 1) * N * C + 2 * N * C + N + 2 * N * V + rope) + 8 * N;
-  m.scratch = 4 * (4 * N * C + 2 * N * KV + 3 * N * F + N * V);  // nn::GradScratch
+  const std::int64_t rope = T * c.head_dim();               // cos and sin, half a head each
+  if (gpu) {  // nn/cuda_model.cpp: bf16 activations, a log-sum-exp row per head instead of T x T scores
+    const std::int64_t lse = 4 * B * NH * T;
+    const std::int64_t per_layer = 2 * (5 * N * C + 2 * N * KV + 3 * N * F) + 2 * 4 * N + lse;
+    m.activations = kept_layers * per_layer + 2 * ((L + 1) * N * C + 2 * N * C + N * V) + 4 * 2 * N + 8 * N + 4 * rope;
+    m.scratch = 2 * (4 * N * C + 2 * N * KV + 3 * N * F) + lse;
+  } else {  // nn/activations.cpp's fp32 buffers
+    const std::int64_t per_layer = 5 * N * C + 2 * N + 2 * N * KV + B * NH * T * T + 3 * N * F;
+    m.activations = 4 * (kept_layers * per_layer + (L + 1) * N * C + 2 * N * C + N + 2 * N * V + rope) + 8 * N;
+    m.scratch = 4 * (4 * N * C + 2 * N * KV + 3 * N * F + N * V);  // nn::GradScratch
+  }
   return m;
 }
 
@@ -61,17 +105,21 @@ std::string describe_plan(const Plan& plan, const Options& o) {
                    plan.schedule.total_steps);
   s += fmt::format("optimizer        AdamW betas ({:g}, {:g}) eps {:g} weight decay {:g} (matrices only), grad clip {:g}\n",
                    o.adamw.beta1, o.adamw.beta2, o.adamw.eps, o.adamw.weight_decay, o.grad_clip);
-  s += fmt::format("memory estimate  {} = params {} + grads {} + AdamW {} + activations {} + scratch {}\n",
-                   gib(m.total()), gib(m.params), gib(m.grads), gib(m.optimizer), gib(m.activations), gib(m.scratch));
+  s += fmt::format("memory estimate  {} per rank = params {} + grads {} + AdamW {} ({}) + gathered {} + activations "
+                   "{} + scratch {}\n",
+                   gib(m.total()), gib(m.params), gib(m.grads), gib(m.optimizer),
+                   plan.shard_group > 1 ? fmt::format("1/{} shards", plan.shard_group) : std::string("unsharded"),
+                   gib(m.gathered), gib(m.activations), gib(m.scratch));
   if (plan.recompute) s += "                 (activations with recomputation: one block's intermediates + every block's input)\n";
   return s;
 }
 
-std::string step_line(int step, int steps, const StepStats& s, double tokens_per_s, double tflops, double mfu) {
+std::string step_line(int step, int steps, const StepStats& s, const StepRates& r) {
   return fmt::format(
       "step {}/{} | Loss: {:.6f} | grad norm: {:.4f} | lr: {:.4e} | step time: {:.1f} ms | tokens/s: {:.1f} | "
-      "TFLOP/s: {:.4f} | MFU: {:.2f}%",
-      step, steps, s.loss, s.grad_norm, s.lr, s.step_ms, tokens_per_s, tflops, mfu);
+      "tokens/s/device: {:.1f} | TFLOP/s/device: {:.4f} | MFU: {:.2f}%",
+      step, steps, s.loss, s.grad_norm, s.lr, s.step_ms, r.tokens_per_s, r.tokens_per_s_per_device,
+      r.tflops_per_device, r.mfu_percent);
 }
 
 std::int64_t peak_rss_bytes() {

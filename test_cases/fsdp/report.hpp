@@ -8,29 +8,35 @@
 #include <nlohmann/json.hpp>
 
 #include "options.hpp"
+#include "step_series.hpp"
 #include "step_stats.hpp"
 
 namespace awsdt::fsdp {
 
-/// Bytes the fp32 engine needs on one rank, by kind.
+/// Bytes one rank needs, by kind, for the plan's engine (fp32 on CPUs, bf16 on GPUs) and sharding.
 struct MemoryEstimate {
-  std::int64_t params = 0;       ///< weights (fp32)
-  std::int64_t grads = 0;        ///< gradients (fp32)
-  std::int64_t optimizer = 0;    ///< AdamW m and v (fp32)
+  std::int64_t params = 0;       ///< this rank's fp32 parameter shards (master weights)
+  std::int64_t grads = 0;        ///< its fp32 gradient shards
+  std::int64_t optimizer = 0;    ///< its AdamW m and v shards (fp32)
+  std::int64_t gathered = 0;     ///< gathered-parameter and gradient slots (at most two blocks, as FSDP limits)
   std::int64_t activations = 0;  ///< what the forward keeps for one micro-batch
   std::int64_t scratch = 0;      ///< backward scratch for one micro-batch
   /// The sum of the above.
-  std::int64_t total() const { return params + grads + optimizer + activations + scratch; }
+  std::int64_t total() const { return params + grads + optimizer + gathered + activations + scratch; }
+  nlohmann::json to_json() const;
 };
 
-/// The estimate for plan's model and micro-batch (mirrors nn/activations.cpp's buffer sizes).
+/// The estimate for the plan's model, micro-batch, ranks and sharding; its state and slot figures follow the
+/// engine's allocation rules exactly (FullShardingDividesState checks them against the engine's own count),
+/// its activations the CPU model's or the CUDA model's buffers.
 MemoryEstimate estimate_memory(const Plan& plan);
 /// Human-readable multi-line description of the run (model, parameters, FLOPs/token, batch, memory).
 std::string describe_plan(const Plan& plan, const Options& options);
 /// Model FLOPs of one step (torchtitan's flops_per_token × tokens per step).
 double step_flops(const Plan& plan);
-/// "step N/M | Loss: ... | grad norm: ... | lr: ... | step time: ... ms | tokens/s: ... | TFLOP/s: ... | MFU: ...%".
-std::string step_line(int step, int steps, const StepStats& s, double tokens_per_s, double tflops, double mfu_percent);
+/// `step N/M | Loss: ... | tokens/s: (global) | tokens/s/device | TFLOP/s/device | MFU` (HyperPod's job monitor
+/// matches `.*Loss:.*`).
+std::string step_line(int step, int steps, const StepStats& s, const StepRates& rates);
 /// Peak resident set size of this process in bytes (getrusage).
 std::int64_t peak_rss_bytes();
 

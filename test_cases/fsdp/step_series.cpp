@@ -7,8 +7,10 @@ StepRates step_rates(double step_ms, double flops, double tokens, double peak_fl
   StepRates r;
   const double seconds = step_ms / 1e3;
   r.tokens_per_s = tokens / seconds;
-  r.tflops = flops / seconds / 1e12;
-  r.mfu_percent = peak_flops_per_rank > 0 ? 100.0 * (flops / seconds) / (peak_flops_per_rank * ranks) : 0.0;
+  r.tokens_per_s_per_device = r.tokens_per_s / ranks;
+  const double flops_per_device = flops / seconds / ranks;
+  r.tflops_per_device = flops_per_device / 1e12;
+  r.mfu_percent = peak_flops_per_rank > 0 ? 100.0 * flops_per_device / peak_flops_per_rank : 0.0;
   return r;
 }
 
@@ -17,7 +19,8 @@ void StepSeries::add(int step, const FsdpStepStats& fs, const StepRates& rates, 
   const StepStats& st = fs.base;
   if (counted) {
     tokens_per_s_.push_back(rates.tokens_per_s);
-    tflops_.push_back(rates.tflops);
+    tokens_per_device_.push_back(rates.tokens_per_s_per_device);
+    tflops_.push_back(rates.tflops_per_device);
     mfu_.push_back(rates.mfu_percent);
     step_ms_.push_back(st.step_ms);
     compute_ms_.push_back(st.compute_ms);
@@ -33,7 +36,8 @@ void StepSeries::add(int step, const FsdpStepStats& fs, const StepRates& rates, 
                    {"compute_ms", st.compute_ms},
                    {"optimizer_ms", st.optimizer_ms},
                    {"tokens_per_s", rates.tokens_per_s},
-                   {"tflops", rates.tflops},
+                   {"tokens_per_s_per_device", rates.tokens_per_s_per_device},
+                   {"tflops_per_device", rates.tflops_per_device},
                    {"mfu", rates.mfu_percent},
                    {"exposed_comm_ms", exposed_comm_ms},
                    {"comm_wait_ms", fs.comm_wait_ms},

@@ -13,10 +13,12 @@
 namespace awsdt::fsdp {
 
 /// What a step achieved, derived from its time.
+/// Per-device figures are what torchtitan ("tps", "tflops") and Megatron-LM ("TFLOP/s/GPU") print.
 struct StepRates {
-  double tokens_per_s = 0;
-  double tflops = 0;       ///< model TFLOP/s (torchtitan's count) over all ranks
-  double mfu_percent = 0;  ///< against the per-rank peak times the ranks; 0 without a peak
+  double tokens_per_s = 0;             ///< global: every rank's tokens
+  double tokens_per_s_per_device = 0;  ///< the global figure over the ranks
+  double tflops_per_device = 0;        ///< model TFLOP/s (6·N + 12·L·d·T per token) of one rank
+  double mfu_percent = 0;              ///< tflops_per_device against one rank's peak; 0 without a peak
 };
 
 /// Rates of a step of `step_ms` that does `flops` model FLOPs and `tokens` tokens over `ranks` ranks.
@@ -29,7 +31,8 @@ class StepSeries {
 
   const nlohmann::json& rows() const { return rows_; }  ///< a JSON array, one object per step
   Summary tokens_per_s() const { return summarize(tokens_per_s_); }
-  Summary tflops() const { return summarize(tflops_); }
+  Summary tokens_per_s_per_device() const { return summarize(tokens_per_device_); }
+  Summary tflops_per_device() const { return summarize(tflops_); }
   Summary mfu() const { return summarize(mfu_); }
   Summary step_ms() const { return summarize(step_ms_); }
   Summary compute_ms() const { return summarize(compute_ms_); }
@@ -39,7 +42,7 @@ class StepSeries {
 
  private:
   nlohmann::json rows_ = nlohmann::json::array();
-  std::vector<double> tokens_per_s_, tflops_, mfu_, step_ms_, compute_ms_, exposed_ms_, wait_ms_, comm_cpu_ms_;
+  std::vector<double> tokens_per_s_, tokens_per_device_, tflops_, mfu_, step_ms_, compute_ms_, exposed_ms_, wait_ms_, comm_cpu_ms_;
 };
 
 }  // namespace awsdt::fsdp

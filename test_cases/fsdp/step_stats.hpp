@@ -11,7 +11,7 @@ struct StepStats {
   double loss = 0;          ///< mean loss over the step's micro-batches (and ranks)
   double grad_norm = 0;     ///< global gradient norm before clipping
   double lr = 0;            ///< learning rate used
-  double compute_ms = 0;    ///< forward + backward of every micro-batch (including data)
+  double compute_ms = 0;    ///< forward + backward of every micro-batch (not reading the data)
   double optimizer_ms = 0;  ///< clipping + AdamW
   double step_ms = 0;       ///< the whole step
 };

@@ -23,7 +23,7 @@ for ((r = 1; r <= runs; ++r)); do
   after=$("$exe" --calibrate-only --threads 2 2>&1)
   sgemm=$(printf '%s\n%s\n%s\n' "$before" "$log" "$after" | sed -n 's/.*sgemm peak: \([0-9.]*\) GFLOP\/s.*/\1/p' |
     sort -g | tail -n1)
-  model=$(sed -n 's/.*median TFLOP\/s: \([0-9.]*\) .*/\1/p' <<<"$log" | head -n1)
+  model=$(sed -n 's/.*median TFLOP\/s\/device: \([0-9.]*\) .*/\1/p' <<<"$log" | head -n1)
   if [[ -z "$sgemm" || -z "$model" ]]; then
     echo "$log"
     echo "engine_vs_sgemm.sh: could not find the sgemm peak or the summary line in the output above" >&2

@@ -52,9 +52,9 @@ TEST(Fsdp, LossFallsOnPatternData) {
   const double first = doc["rows"][0]["loss"], last = doc["summary"]["final_loss"];
   EXPECT_NEAR(first, std::log(512.0), 0.5);  // starts near ln(vocab)
   EXPECT_LT(last, 0.05) << o.output;
-  for (const char* key : {"median_tokens_per_s", "median_tflops", "median_mfu", "peak_rss_bytes", "sgemm_peak_tflops"})
+  for (const char* key : {"median_tokens_per_s", "median_tokens_per_s_per_device", "median_tflops_per_device", "median_mfu", "peak_rss_bytes", "sgemm_peak_tflops"})
     EXPECT_TRUE(doc["summary"].contains(key)) << key;
-  for (const char* key : {"loss", "grad_norm", "lr", "step_ms", "tokens_per_s"})
+  for (const char* key : {"loss", "grad_norm", "lr", "step_ms", "tokens_per_s", "tokens_per_s_per_device", "tflops_per_device"})
     EXPECT_TRUE(doc["rows"][5].contains(key)) << key;
   EXPECT_EQ(doc["benchmark"], "fsdp");
   ASSERT_FALSE(doc["checks"].empty());
@@ -63,7 +63,7 @@ TEST(Fsdp, LossFallsOnPatternData) {
   // Logged steps: 1, 10, 20, ..., 100, each in the documented format.
   static const std::regex line(
       R"(^step (\d+)/100 \| Loss: [0-9.]+ \| grad norm: [0-9.]+ \| lr: [0-9.e+-]+ \| step time: [0-9.]+ ms \| )"
-      R"(tokens/s: [0-9.]+ \| TFLOP/s: [0-9.]+ \| MFU: [0-9.]+%$)");
+      R"(tokens/s: [0-9.]+ \| tokens/s/device: [0-9.]+ \| TFLOP/s/device: [0-9.]+ \| MFU: [0-9.]+%$)");
   std::istringstream in(o.output);
   std::string l;
   int lines = 0;

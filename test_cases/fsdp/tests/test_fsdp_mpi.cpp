@@ -46,6 +46,7 @@ struct RunResult {
   std::vector<double> losses;
   std::vector<float> params;
   nlohmann::json summary;
+  nlohmann::json config;
 };
 
 RunResult run(int np, const std::string& args, const std::string& tag, int steps = 20) {
@@ -58,6 +59,7 @@ RunResult run(int np, const std::string& args, const std::string& tag, int steps
   const auto doc = read_json(json);
   for (const auto& row : doc["rows"]) r.losses.push_back(row["loss"].get<double>());
   r.summary = doc["summary"];
+  r.config = doc["config"];
   r.params = read_floats(dump);
   std::filesystem::remove(json);
   std::filesystem::remove(dump);
@@ -186,6 +188,16 @@ TEST(FsdpMpi, FullShardingDividesState) {
             four.summary["per_rank_optimizer_bytes"].get<std::int64_t>() * 2);
   EXPECT_GT(four.summary["bytes_all_gathered_per_step"].get<std::int64_t>(), 0);
   EXPECT_GT(four.summary["bytes_reduce_scattered_per_step"].get<std::int64_t>(), 0);
+  // The memory estimate (--print-config, the run's log) names what the engine allocates, to the byte.
+  const RunResult zero2 = run(4, " --sharding grad_op --reduce-dtype bf16", "mem4op", 1);
+  for (const RunResult* r : {&one, &four, &zero2}) {
+    ASSERT_FALSE(r->config.is_null());
+    const auto& est = r->config["memory_estimate_per_rank"];
+    EXPECT_EQ(est["params"], r->summary["per_rank_param_bytes"]);
+    EXPECT_EQ(est["grads"], r->summary["per_rank_grad_bytes"]);
+    EXPECT_EQ(est["optimizer"], r->summary["per_rank_optimizer_bytes"]);
+    EXPECT_EQ(est["gathered"], r->summary["per_rank_gathered_buffer_bytes"]);
+  }
 }
 
 TEST(FsdpMpi, FullShardingRegathersEveryBlockButTheLast) {

@@ -16,11 +16,13 @@ FsdpStepStats stats(double step_ms, double wait_ms) {
   return fs;
 }
 
-TEST(StepRates, AreTokensAndFlopsOverTheStepAndMfuAgainstEveryRanksPeak) {
-  // 2048 tokens and 3.2e14 FLOPs in 500 ms on 4 ranks of 1e15 FLOP/s each: 4096 tokens/s, 640 TFLOP/s, 16%.
+TEST(StepRates, AreGlobalTokensAndPerDeviceTokensFlopsAndMfu) {
+  // 2048 tokens and 3.2e14 FLOPs in 500 ms on 4 ranks of 1e15 FLOP/s each: 4096 tokens/s, 1024 per device,
+  // 160 TFLOP/s per device (torchtitan's and Megatron's convention: not the 640 of all four), 16%.
   const StepRates r = step_rates(500.0, 3.2e14, 2048, 1e15, 4);
   EXPECT_DOUBLE_EQ(r.tokens_per_s, 4096.0);
-  EXPECT_DOUBLE_EQ(r.tflops, 640.0);
+  EXPECT_DOUBLE_EQ(r.tokens_per_s_per_device, 1024.0);
+  EXPECT_DOUBLE_EQ(r.tflops_per_device, 160.0);
   EXPECT_DOUBLE_EQ(r.mfu_percent, 16.0);
   EXPECT_EQ(step_rates(500.0, 3.2e14, 2048, 0.0, 4).mfu_percent, 0.0);  // no peak known: no MFU
 }
@@ -39,6 +41,8 @@ TEST(StepSeries, RowsHoldEveryStepAndMediansOnlyTheCountedOnes) {
   EXPECT_DOUBLE_EQ(series.step_ms().p50, 200.0);
   EXPECT_DOUBLE_EQ(series.compute_ms().p50, 190.0);
   EXPECT_DOUBLE_EQ(series.tokens_per_s().p50, 5000.0);  // 1000 tokens in 200 ms
+  EXPECT_DOUBLE_EQ(series.tokens_per_s_per_device().p50, 5000.0);  // one rank
+  EXPECT_DOUBLE_EQ(series.tflops_per_device().p50, 5.0);
   EXPECT_DOUBLE_EQ(series.exposed_comm_ms().p50, 6.0);
   EXPECT_DOUBLE_EQ(series.comm_wait_ms().p50, 7.0);
   EXPECT_DOUBLE_EQ(series.mfu().p50, 50.0);  // 5 TFLOP/s of 10
