@@ -129,11 +129,11 @@ ComputePeak measure_cpu_peak(const Options& o) {
 
 ComputePeak catalog_gpu_peak(const Device& gpu) {
   const std::string name = device_description(gpu);
-  const std::optional<double> tflops = gpu_peak_tflops(name, default_instance_catalog());
+  const std::optional<double> tflops = gpu_peak_tflops(name, embedded_instance_catalog());
   return {tflops ? *tflops * 1e12 : 0.0,
           fmt::format("device: {} | peak bf16: {}", name,
                       tflops ? fmt::format("{:.0f} TFLOP/s (instance catalog)", *tflops)
-                             : "not in the instance catalog (MFU reported as 0)")};
+                             : "not in the instance catalog (MFU not reported)")};
 }
 
 int run(int argc, char** argv) {
@@ -333,7 +333,7 @@ int run(int argc, char** argv) {
                  {"median_tokens_per_s", tps_s.p50},
                  {"median_tokens_per_s_per_device", tps_device_s.p50},
                  {"median_tflops_per_device", tflops_s.p50},
-                 {"median_mfu", mfu_s.p50},
+                 {"median_mfu", mfu_s.count ? nlohmann::json(mfu_s.p50) : nlohmann::json()},  // null: no peak
                  {"step_ms", step_s},
                  {on_gpu ? "gpu_peak_bf16_tflops" : "sgemm_peak_tflops", peak.flops / 1e12},
                  {"peak_rss_bytes", rss},
@@ -351,13 +351,15 @@ int run(int argc, char** argv) {
                  {"per_rank_state_bytes", mem.state()},
                  {"per_rank_gathered_buffer_bytes", mem.gathered},
                  {"per_rank_activation_bytes", engine.activation_bytes()}};
-  if (rank == 0)
+  if (rank == 0) {
+    const std::string mfu = mfu_s.count ? fmt::format("{:.2f}%", mfu_s.p50) : std::string("n/a (peak unknown)");
     std::printf("summary | final loss: %.6f | median tokens/s: %.1f (per device %.1f) | median TFLOP/s/device: %.4f | "
-                "median MFU: %.2f%% | "
-                "%s peak TFLOP/s: %.4f | peak RSS: %.1f MiB (max over ranks %.1f MiB) | median exposed comm: %.2f "
-                "ms | per-rank state: %.2f MiB | activations: %.2f MiB%s\n",
-                final_loss, tps_s.p50, tps_device_s.p50, tflops_s.p50, mfu_s.p50, on_gpu ? "bf16" : "sgemm", peak.flops / 1e12, mib(rss), mib(max_rss),
-                exposed_s.p50, mib(mem.state()), mib(engine.activation_bytes()), plan.recompute ? " (recompute)" : "");
+                "median MFU: %s | %s peak TFLOP/s: %.4f | peak host RSS: %.1f MiB (max over ranks %.1f MiB) | median "
+                "exposed comm: %.2f ms | per-rank state: %.2f MiB | activations: %.2f MiB%s\n",
+                final_loss, tps_s.p50, tps_device_s.p50, tflops_s.p50, mfu.c_str(), on_gpu ? "bf16" : "sgemm",
+                peak.flops / 1e12, mib(rss), mib(max_rss), exposed_s.p50, mib(mem.state()),
+                mib(engine.activation_bytes()), plan.recompute ? " (recompute)" : "");
+  }
 
   if (o.op_breakdown && rank == 0) {
     const OpBreakdown ob = measure_op_breakdown(plan.model, plan.micro_batch, plan.seq_len);

@@ -117,9 +117,9 @@ std::string describe_plan(const Plan& plan, const Options& o) {
 std::string step_line(int step, int steps, const StepStats& s, const StepRates& r) {
   return fmt::format(
       "step {}/{} | Loss: {:.6f} | grad norm: {:.4f} | lr: {:.4e} | step time: {:.1f} ms | tokens/s: {:.1f} | "
-      "tokens/s/device: {:.1f} | TFLOP/s/device: {:.4f} | MFU: {:.2f}%",
+      "tokens/s/device: {:.1f} | TFLOP/s/device: {:.4f} | MFU: {}",
       step, steps, s.loss, s.grad_norm, s.lr, s.step_ms, r.tokens_per_s, r.tokens_per_s_per_device,
-      r.tflops_per_device, r.mfu_percent);
+      r.tflops_per_device, r.has_mfu() ? fmt::format("{:.2f}%", r.mfu_percent) : std::string("n/a (peak unknown)"));
 }
 
 std::int64_t peak_rss_bytes() {

@@ -1,6 +1,8 @@
 // StepSeries: per-step rows and the series behind the summary's medians.
 #include "step_series.hpp"
 
+#include <limits>
+
 namespace awsdt::fsdp {
 
 StepRates step_rates(double step_ms, double flops, double tokens, double peak_flops_per_rank, int ranks) {
@@ -10,7 +12,8 @@ StepRates step_rates(double step_ms, double flops, double tokens, double peak_fl
   r.tokens_per_s_per_device = r.tokens_per_s / ranks;
   const double flops_per_device = flops / seconds / ranks;
   r.tflops_per_device = flops_per_device / 1e12;
-  r.mfu_percent = peak_flops_per_rank > 0 ? 100.0 * flops_per_device / peak_flops_per_rank : 0.0;
+  r.mfu_percent = peak_flops_per_rank > 0 ? 100.0 * flops_per_device / peak_flops_per_rank
+                                           : std::numeric_limits<double>::quiet_NaN();  // unknown, not 0
   return r;
 }
 
@@ -21,7 +24,7 @@ void StepSeries::add(int step, const FsdpStepStats& fs, const StepRates& rates, 
     tokens_per_s_.push_back(rates.tokens_per_s);
     tokens_per_device_.push_back(rates.tokens_per_s_per_device);
     tflops_.push_back(rates.tflops_per_device);
-    mfu_.push_back(rates.mfu_percent);
+    if (rates.has_mfu()) mfu_.push_back(rates.mfu_percent);
     step_ms_.push_back(st.step_ms);
     compute_ms_.push_back(st.compute_ms);
     exposed_ms_.push_back(exposed_comm_ms);
@@ -38,7 +41,7 @@ void StepSeries::add(int step, const FsdpStepStats& fs, const StepRates& rates, 
                    {"tokens_per_s", rates.tokens_per_s},
                    {"tokens_per_s_per_device", rates.tokens_per_s_per_device},
                    {"tflops_per_device", rates.tflops_per_device},
-                   {"mfu", rates.mfu_percent},
+                   {"mfu", rates.has_mfu() ? nlohmann::json(rates.mfu_percent) : nlohmann::json()},
                    {"exposed_comm_ms", exposed_comm_ms},
                    {"comm_wait_ms", fs.comm_wait_ms},
                    {"comm_cpu_ms", fs.comm_cpu_ms},

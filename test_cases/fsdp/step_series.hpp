@@ -18,7 +18,8 @@ struct StepRates {
   double tokens_per_s = 0;             ///< global: every rank's tokens
   double tokens_per_s_per_device = 0;  ///< the global figure over the ranks
   double tflops_per_device = 0;        ///< model TFLOP/s (6·N + 12·L·d·T per token) of one rank
-  double mfu_percent = 0;              ///< tflops_per_device against one rank's peak; 0 without a peak
+  double mfu_percent = 0;              ///< tflops_per_device against one rank's peak; NaN without a peak
+  bool has_mfu() const { return mfu_percent == mfu_percent; }
 };
 
 /// Rates of a step of `step_ms` that does `flops` model FLOPs and `tokens` tokens over `ranks` ranks.
@@ -33,7 +34,7 @@ class StepSeries {
   Summary tokens_per_s() const { return summarize(tokens_per_s_); }
   Summary tokens_per_s_per_device() const { return summarize(tokens_per_device_); }
   Summary tflops_per_device() const { return summarize(tflops_); }
-  Summary mfu() const { return summarize(mfu_); }
+  Summary mfu() const { return summarize(mfu_); }  ///< count 0 when no peak was known
   Summary step_ms() const { return summarize(step_ms_); }
   Summary compute_ms() const { return summarize(compute_ms_); }
   Summary exposed_comm_ms() const { return summarize(exposed_ms_); }

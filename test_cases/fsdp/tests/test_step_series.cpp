@@ -24,7 +24,7 @@ TEST(StepRates, AreGlobalTokensAndPerDeviceTokensFlopsAndMfu) {
   EXPECT_DOUBLE_EQ(r.tokens_per_s_per_device, 1024.0);
   EXPECT_DOUBLE_EQ(r.tflops_per_device, 160.0);
   EXPECT_DOUBLE_EQ(r.mfu_percent, 16.0);
-  EXPECT_EQ(step_rates(500.0, 3.2e14, 2048, 0.0, 4).mfu_percent, 0.0);  // no peak known: no MFU
+  EXPECT_FALSE(step_rates(500.0, 3.2e14, 2048, 0.0, 4).has_mfu());  // no peak known: no MFU (not 0%)
 }
 
 TEST(StepSeries, RowsHoldEveryStepAndMediansOnlyTheCountedOnes) {
