@@ -244,7 +244,8 @@ TEST_F(Jobs, SlurmRequeueOn75ResumesFromTheCheckpoint) {
 // awsdt batch-entry as AWS Batch runs it on two nodes (here two processes on this machine).
 TEST_F(Jobs, BatchEntryBuildsTheHostfileFromEveryNode) {
   std::string common = " AWS_BATCH_JOB_NUM_NODES=2 AWS_BATCH_JOB_MAIN_NODE_INDEX=0 ";
-  std::string tail = " batch-entry --tasks-per-node 8 --port 29533 --timeout 20 --print-only -- awsdt-collectives -b 8";
+  std::string tail = " batch-entry --tasks-per-node 8 --port 29533 --timeout 20 --print-only "
+                     "--forward-env FI_PROVIDER,NCCL_DEBUG -- awsdt-collectives -b 8";
   Outcome worker;
   std::thread t([&] {
     worker = run_command("env AWS_BATCH_JOB_NODE_INDEX=1 AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS=127.0.0.1" +
@@ -254,9 +255,44 @@ TEST_F(Jobs, BatchEntryBuildsTheHostfileFromEveryNode) {
   t.join();
   EXPECT_EQ(main.status, 0) << main.output;
   EXPECT_EQ(worker.status, 0) << worker.output;
-  std::regex hostfile(R"((\S+) slots=8\n(\S+) slots=8\nmpirun --hostfile \S+ -np 16 .*awsdt-collectives -b 8\n)");
+  std::regex hostfile(R"((\S+) slots=8\n(\S+) slots=8\nmpirun --hostfile \S+ -np 16 .*)"
+                      R"( -x PATH -x LD_LIBRARY_PATH -x FI_PROVIDER -x NCCL_DEBUG awsdt-collectives -b 8\n)");
   EXPECT_TRUE(std::regex_search(main.output, hostfile)) << main.output;
   auto missing = run_command(std::string(AWSDT_PATH) + tail);
   EXPECT_EQ(missing.status, 2);
   EXPECT_NE(missing.output.find("AWS_BATCH_JOB_NODE_INDEX is not set"), std::string::npos) << missing.output;
+}
+
+// A worker arrives at the rendezvous only once its sshd listens: the main node's mpirun connects at once.
+TEST_F(Jobs, BatchEntryWorkerArrivesOnlyOnceSshdListens) {
+  std::string env = "env AWS_BATCH_JOB_NUM_NODES=2 AWS_BATCH_JOB_MAIN_NODE_INDEX=0 ";
+  std::string worker_env = env + "AWS_BATCH_JOB_NODE_INDEX=1 AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS=127.0.0.1 ";
+  std::string tail = " --tasks-per-node 1 --port 29534 --timeout 6 --ssh-port 29535 -- true";
+  // An sshd that never listens: the worker says so and never arrives, so the main node never starts mpirun.
+  auto dead = state_ / "dead-sshd";
+  std::ofstream(dead) << "#!/bin/bash\nsleep 1\nexit 3\n";
+  fs::permissions(dead, fs::perms::owner_all);
+  Outcome worker;
+  std::thread t([&] { worker = run_command(worker_env + AWSDT_PATH + " batch-entry --sshd " + dead.string() + tail, 60); });
+  auto main = run_command(env + "AWS_BATCH_JOB_NODE_INDEX=0 " + AWSDT_PATH + " batch-entry --print-only" + tail, 60);
+  t.join();
+  EXPECT_NE(worker.status, 0) << worker.output;
+  EXPECT_NE(worker.output.find(dead.string() + " ended (status 3) before listening on "), std::string::npos)
+      << worker.output;
+  EXPECT_NE(main.status, 0) << main.output;
+  EXPECT_EQ(main.output.find("mpirun"), std::string::npos) << main.output;
+  // One that listens after a second (and ends after one connection): the worker waits for it, then arrives,
+  // then serves until sshd ends.
+  if (run_command("python3 -c 1").status != 0) GTEST_SKIP() << "python3 (the stub sshd) is not available";
+  auto slow = state_ / "slow-sshd";
+  std::ofstream(slow) << "#!/bin/bash\nsleep 1\nexec python3 -c 'import socket; s = socket.socket(); "
+                         "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"\", 29535)); "
+                         "s.listen(); s.accept()'\n";
+  fs::permissions(slow, fs::perms::owner_all);
+  std::thread t2([&] { worker = run_command(worker_env + AWSDT_PATH + " batch-entry --sshd " + slow.string() + tail, 60); });
+  main = run_command(env + "AWS_BATCH_JOB_NODE_INDEX=0 " + AWSDT_PATH + " batch-entry --print-only" + tail, 60);
+  t2.join();
+  EXPECT_EQ(worker.status, 0) << worker.output;
+  EXPECT_EQ(main.status, 0) << main.output;
+  EXPECT_NE(main.output.find("mpirun --hostfile"), std::string::npos) << main.output;
 }

@@ -3,6 +3,7 @@
 // rejected, and EFA is configured by construction.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 
@@ -164,6 +165,16 @@ TEST(Parse, BatchJsonHasEveryEfaDeviceAndNodeOverrides) {
   ASSERT_EQ(c["linuxParameters"]["devices"].size(), 32u);
   EXPECT_EQ(c["linuxParameters"]["devices"][31]["hostPath"], "/dev/infiniband/uverbs31");
   EXPECT_EQ(c["ulimits"][0]["name"], "memlock");
+  // batch-entry's mpirun passes every variable of the job to the ranks it starts over ssh.
+  std::string names;
+  for (const auto& e : c["environment"])
+    if (e["name"] != "AWSDT_TEST_CASE") names += (names.empty() ? "" : ",") + e["name"].get<std::string>();
+  EXPECT_NE(names.find("NCCL_DEBUG"), std::string::npos) << names;
+  auto cmd = c["command"].get<std::vector<std::string>>();
+  auto at = std::find(cmd.begin(), cmd.end(), "--forward-env");
+  ASSERT_NE(at, cmd.end());
+  EXPECT_EQ(at[1], names);
+  EXPECT_EQ(at[2], "--");
   auto submit = nlohmann::json::parse(golden("batch-submit-job.json"));
   EXPECT_EQ(submit["nodeOverrides"]["numNodes"], 2);
   EXPECT_EQ(submit["jobDefinition"], def["jobDefinitionName"]);

@@ -81,7 +81,9 @@ data template_data(const JobSpec& s, const std::string& file_name) {
   d.set("shm_mib", std::to_string(std::max(1024, memory_gib * 1024 / 4)));
 
   data env{data::type::list};
+  std::string env_names;  // NAME,NAME for batch-entry --forward-env (validated names hold no comma)
   for (const auto& e : s.env) {
+    env_names += (env_names.empty() ? "" : ",") + e.name;
     data v;
     v.set("name", e.name);
     v.set("value", e.value);
@@ -90,6 +92,7 @@ data template_data(const JobSpec& s, const std::string& file_name) {
     env.push_back(v);
   }
   d.set("env", env);
+  d.set("env_names", env_names);
 
   data mounts{data::type::list};
   std::string joined;
