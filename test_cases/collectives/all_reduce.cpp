@@ -11,7 +11,7 @@ const Collective kAllReduce{
     [](const Params&) { return InPlace{0, 0}; },
     [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
       *check = p.counts.recv;
-      return kernels::Expectation{true, p.op, p.nranks, 0, 0, 0, pattern, avg_tolerance(p)};
+      return kernels::Expectation{true, p.op, p.nranks, 0, 0, 0, pattern, avg_tolerance(p, pattern)};
     },
     [](Communicator& c, const void* send, void* recv, const Params& p, Stream& s) {
       c.all_reduce(send, recv, p.counts.param, p.type, p.op, s);

@@ -51,7 +51,7 @@ Params params_for(const Lane& lane, const Collective& c, DataType type, ReduceOp
 void fill_inputs(std::vector<Lane>& lanes, const std::vector<Params>& ps, const Collective& c, bool in_place,
                  std::uint32_t seed) {
   for (std::size_t k = 0; k < lanes.size(); ++k) {
-    auto pattern = kernels::pattern_for(ps[k].type, c.reduces, ps[k].op, seed);
+    auto pattern = kernels::pattern_for(ps[k].type, c.reduces, ps[k].op, seed, ps[k].nranks);
     auto ptr = pointers(lanes[k], c, ps[k], in_place);
     kernels::fill_pattern(ptr.send, ps[k].counts.send, ps[k].type, pattern, ps[k].rank, 0, lanes[k].stream);
   }
@@ -89,7 +89,7 @@ std::int64_t check(std::vector<Lane>& lanes, const std::vector<Params>& ps, cons
   for (std::size_t k = 0; k < lanes.size(); ++k) {
     synchronize_or_throw(lanes[k].stream, o.timeout_s, "the correctness check");
     std::size_t n = 0;
-    auto pattern = kernels::pattern_for(ps[k].type, c.reduces, ps[k].op, kCheckSeed);
+    auto pattern = kernels::pattern_for(ps[k].type, c.reduces, ps[k].op, kCheckSeed, ps[k].nranks);
     auto expect = c.expectation(ps[k], pattern, &n);
     auto ptr = pointers(lanes[k], c, ps[k], in_place);
     if (o.corrupt_for_test && ps[k].rank == 0 && n > 0)

@@ -16,7 +16,7 @@ const Collective kReduceScatter{
     [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
       *check = p.counts.recv;
       return kernels::Expectation{true, p.op, p.nranks, std::size_t(p.rank) * p.counts.recv, 0, 0, pattern,
-                                  avg_tolerance(p)};
+                                  avg_tolerance(p, pattern)};
     },
     [](Communicator& c, const void* send, void* recv, const Params& p, Stream& s) {
       c.reduce_scatter(send, recv, p.counts.param, p.type, p.op, s);

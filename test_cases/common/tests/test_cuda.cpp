@@ -18,7 +18,7 @@ TEST(CudaKernels, FillMatchesTheCpuReferenceForEveryDtype) {
   Stream s(Device::cuda(0));
   const std::size_t n = 100003;
   for (DataType t : all_dtypes()) {
-    auto pattern = kernels::pattern_for(t, true, ReduceOp::sum, 3);
+    auto pattern = kernels::pattern_for(t, true, ReduceOp::sum, 3, 4);
     Buffer dev(n * dtype_size(t), MemoryKind::Device, Device::cuda(0));
     std::vector<unsigned char> from_gpu(n * dtype_size(t)), from_cpu(n * dtype_size(t));
     kernels::fill_pattern(dev.data(), n, t, pattern, 2, 17, s);

@@ -1,13 +1,46 @@
 // CPU fill/verify and the device dispatch (see kernels/fill.hpp).
 #include "kernels/fill.hpp"
 
+#include <algorithm>
+
 namespace awsdt::kernels {
 
-Pattern pattern_for(DataType type, bool reduction, ReduceOp op, std::uint32_t seed) {
+namespace {
+
+// The largest integer up to which every integer is exact in `type`; integers wrap (NCCL's and the expected
+// value's alike), so they have no limit here.
+std::uint64_t exact_integers(DataType type) {
+  switch (type) {
+    case DataType::bf16: return 256;
+    case DataType::f16: return 2048;
+    case DataType::f32: return 1ull << 24;
+    case DataType::f64: return 1ull << 53;
+    default: return ~0ull;
+  }
+}
+
+std::uint32_t at_most(int nranks, std::uint64_t limit) {
+  return std::uint32_t(std::min<std::uint64_t>(std::uint64_t(std::max(nranks, 1)), std::max<std::uint64_t>(limit, 1)));
+}
+
+}  // namespace
+
+Pattern pattern_for(DataType type, bool reduction, ReduceOp op, std::uint32_t seed, int nranks) {
   Pattern p;
   p.seed = seed;
-  if (reduction && (op == ReduceOp::sum || op == ReduceOp::avg)) return p.modulus = 4, p.minimum = 0, p;
-  if (reduction && op == ReduceOp::prod) return p.modulus = 2, p.minimum = 1, p;
+  if (reduction && (op == ReduceOp::sum || op == ReduceOp::avg)) {
+    p.modulus = 4, p.minimum = 0;  // each active rank adds at most 3
+    p.active_ranks = at_most(nranks, exact_integers(type) / 3);
+    if (op == ReduceOp::avg && is_floating(type)) p.active_ranks = std::min(p.active_ranks, 8u);
+    return p;
+  }
+  if (reduction && op == ReduceOp::prod) {
+    // Products of 1s and 2s: powers of two, exact while they stay below the largest finite value (2^15 in
+    // f16) and, for integers, convertible from the double the expectation computes in (2^62).
+    p.modulus = 2, p.minimum = 1;
+    p.active_ranks = at_most(nranks, type == DataType::f16 ? 15 : is_floating(type) ? 127 : 62);
+    return p;
+  }
   // min, max and data movement: as wide as the type holds exactly.
   switch (type) {
     case DataType::i8: p.modulus = 127; break;
