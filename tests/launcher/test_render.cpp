@@ -12,6 +12,7 @@
 
 #include "cluster/backend.hpp"
 #include "commands/job_flags.hpp"
+#include "render_data.hpp"
 #include "support/run_command.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -143,6 +144,29 @@ TEST(Parse, HyperPodSelectsSageMakerInstanceNamesAndOpensTheAgentPort) {
     slurm.flags.instance_type = type;
     EXPECT_NE(file_of(render(slurm), "job.sbatch").find("#SBATCH --gpus-per-node=8\n"), std::string::npos);
   }
+}
+
+// enroot reads [USER@][REGISTRY#]IMAGE[:TAG]: a registry host before the first '/' would be taken for a Docker
+// Hub namespace.
+TEST(Pyxis, ImageReferencesSeparateTheRegistryWithHash) {
+  const std::vector<std::pair<std::string, std::string>> cases{
+      {kImage, "123456789012.dkr.ecr.us-east-1.amazonaws.com#awsdt:1"},
+      {"nvcr.io/nvidia/pytorch:24.07-py3", "nvcr.io#nvidia/pytorch:24.07-py3"},
+      {"localhost/awsdt", "localhost#awsdt"},
+      {"registry:5000/team/awsdt:2", "registry:5000#team/awsdt:2"},
+      {"me@nvcr.io/nvidia/cuda", "me@nvcr.io#nvidia/cuda"},
+      {"nvidia/cuda:12.4.1-devel-ubuntu22.04", "nvidia/cuda:12.4.1-devel-ubuntu22.04"},  // Docker Hub
+      {"ubuntu:22.04", "ubuntu:22.04"},
+      {"nvcr.io#nvidia/pytorch:24.07-py3", "nvcr.io#nvidia/pytorch:24.07-py3"},
+      {"/fsx/images/awsdt.sqsh", "/fsx/images/awsdt.sqsh"},
+      {"./awsdt.sqsh", "./awsdt.sqsh"},
+  };
+  for (const auto& [in, want] : cases) EXPECT_EQ(enroot_image(in), want) << in;
+  auto j = golden_job("slurm");
+  j.flags.container = kImage;
+  auto script = file_of(render(j), "job.sbatch");
+  EXPECT_NE(script.find(" --container-image='123456789012.dkr.ecr.us-east-1.amazonaws.com#awsdt:1' "),
+            std::string::npos) << script;
 }
 
 // mpi-operator v2beta1 runs nothing on workers but what the pod says: they must serve sshd for mpirun, whose

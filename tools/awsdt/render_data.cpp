@@ -18,6 +18,19 @@ std::vector<std::string> rank_command(const JobSpec& s) {
   return cmd;
 }
 
+std::string enroot_image(const std::string& image) {
+  if (image.starts_with("/") || image.starts_with(".") || image.ends_with(".sqsh") ||
+      image.find('#') != std::string::npos)
+    return image;
+  auto slash = image.find('/');
+  if (slash == std::string::npos) return image;
+  auto host = image.substr(0, slash);
+  host = host.substr(host.find('@') + 1);  // after USER@, if any
+  // Docker's rule for telling a registry from a Docker Hub namespace (nvidia/cuda stays as it is).
+  if (host.find_first_of(".:") == std::string::npos && host != "localhost") return image;
+  return image.substr(0, slash) + "#" + image.substr(slash + 1);
+}
+
 namespace {
 // Whether one of `mounts` (SRC:DST) has SRC == DST and `path` under it: the container sees `path` as the host does.
 bool shows_at_same_path(const std::vector<std::string>& mounts, const std::string& path) {
@@ -55,6 +68,7 @@ data template_data(const JobSpec& s, const std::string& file_name) {
   d.set("ml_instance_type", "ml." + s.instance_type);  // SageMaker's name, as HyperPod labels its nodes
   d.set("efa_devices", std::to_string(s.efa_devices));
   d.set("container", s.container);
+  d.set("pyxis_image", enroot_image(s.container));
   d.set("image_pull_policy", s.image_pull_policy);
   d.set("job_dir", s.job_dir);
   d.set("exit_requeue", std::to_string(kExitRequeue));  // "checkpointed, start me again" (util/signals.hpp)
