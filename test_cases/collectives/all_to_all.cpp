@@ -1,5 +1,5 @@
 // all_to_all: block j of rank i's buffer goes to block i of rank j. algbw counts all n blocks;
-// busbw = algbw * (n-1)/n. In place is not defined on NCCL (grouped send/recv would race).
+// busbw = algbw * (n-1)/n. In place is not defined on NCCL (grouped send/recv would race): timed, not checked.
 #include "collectives_list.hpp"
 
 namespace awsdt::collectives {

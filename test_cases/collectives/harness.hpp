@@ -34,7 +34,7 @@ struct Row {
   std::string redop;  ///< op name, or "none"
   int root = -1;
   Measurement out_of_place;
-  std::optional<Measurement> in_place;  ///< nullopt where in place is not defined on this backend
+  std::optional<Measurement> in_place;  ///< nullopt where in place is not run (undefined on MPI)
 };
 
 /// Receives rows as they are measured (the report prints them live).

@@ -1,5 +1,6 @@
 // send_recv: a ring, each rank sends to rank+1 and receives from rank-1 at once. busbw = algbw.
-// In place is not defined (sending and receiving one buffer at the same time would race).
+// In place is not defined (sending and receiving one buffer at the same time would race): on NCCL it is timed,
+// as nccl-tests does, and not checked; on MPI it is not run.
 #include "collectives_list.hpp"
 
 namespace awsdt::collectives {

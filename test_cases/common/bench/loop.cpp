@@ -47,6 +47,7 @@ std::vector<double> time_loop(std::span<Stream> streams, const LoopConfig& c, co
   AWSDT_CHECK(c.iters > 0, "a timed loop needs at least one iteration");
   for (int i = 0; i < c.warmup; ++i) launch(i);
   sync_all(streams, c.timeout_s);
+  if (c.before_timing) c.before_timing();
   if (c.blocking) return blocking_loop(streams, c, launch);
 
   auto make_events = [&] {

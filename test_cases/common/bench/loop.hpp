@@ -17,6 +17,9 @@ struct LoopConfig {
   bool blocking = false;       ///< synchronize after every iteration (host-timed), as nccl-tests -z 1
   int graph_launches = 0;      ///< CUDA only: capture the timed loop into a graph, replay it this many times
   double timeout_s = 0;        ///< a loop that does not finish in this long throws (0 = wait forever)
+  /// Runs between the warm-up and the timed loop: nccl-tests puts a barrier across ranks there, so that no
+  /// rank's late start enters every rank's time.
+  std::function<void()> before_timing;
 };
 
 /// Runs launch(i) for the warm-up then the timed iterations; every launch enqueues onto all of `streams`.

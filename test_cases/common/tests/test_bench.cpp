@@ -1,6 +1,11 @@
 // Sizes, summaries and tables: the small pieces every benchmark reports through.
 #include <gtest/gtest.h>
 
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "bench/loop.hpp"
 #include "bench/sizes.hpp"
 #include "bench/summary.hpp"
 #include "results/table.hpp"
@@ -48,4 +53,23 @@ TEST(Table, AlignsAndQuotesCsv) {
   Table t{{"size", "name"}, {{"8", "a,b"}, {"1024", "say \"hi\""}}};
   EXPECT_EQ(format_table(t), "size  name\n8     a,b\n1024  say \"hi\"\n");
   EXPECT_EQ(format_csv(t), "size,name\r\n8,\"a,b\"\r\n1024,\"say \"\"hi\"\"\"\r\n");
+}
+
+TEST(TimeLoop, RunsTheBarrierOnceBetweenWarmUpAndTheTimedIterations) {
+  for (bool blocking : {false, true}) {
+    std::mutex m;
+    std::vector<std::string> order;
+    auto note = [&](std::string what) {
+      std::lock_guard lock(m);
+      order.push_back(std::move(what));
+    };
+    Stream stream(Device::cpu());
+    LoopConfig c;
+    c.warmup = 2;
+    c.iters = 3;
+    c.blocking = blocking;
+    c.before_timing = [&] { note("barrier"); };
+    time_loop(std::span<Stream>(&stream, 1), c, [&](int i) { stream.enqueue([&note, i] { note(std::to_string(i)); }); });
+    EXPECT_EQ(order, (std::vector<std::string>{"0", "1", "barrier", "0", "1", "2"})) << "blocking " << blocking;
+  }
 }
