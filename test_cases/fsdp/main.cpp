@@ -264,12 +264,16 @@ int run(int argc, char** argv) {
   bool finite = true;
   std::int32_t preempted_by = 0;
   Watchdog watchdog(o.step_timeout, async_error_probe(comm));
+  std::int64_t gpu_memory_peak = 0;
   // One rank communicates nothing: its exposed communication is zero, not noise (and costs no extra passes).
   const bool communicates = plan.world > 1;
   for (int s = static_cast<int>(start_step); s < o.steps && !preempted_by; ++s) {
     watchdog.arm(fmt::format("step {}", s + 1));
     const FsdpStepStats fs = engine.step(*data, s);
     const StepStats& st = fs.base;
+    // The engine's buffers live from the first step on, so the use after a step is its peak (torchtitan logs
+    // the allocator's peak; this counts the whole device: cuBLAS workspaces and NCCL's buffers too).
+    if (on_gpu) gpu_memory_peak = std::max(gpu_memory_peak, memory_use(comm.device()).used);
     // Exposed communication as the issue of record defines it: a step's forward/backward phase minus the same
     // work with communication skipped, measured after the first (warm-up) step: the median of three, as one
     // measurement can land in a slow spell of a shared machine and hide or inflate every step's figure.
@@ -351,14 +355,24 @@ int run(int argc, char** argv) {
                  {"per_rank_state_bytes", mem.state()},
                  {"per_rank_gathered_buffer_bytes", mem.gathered},
                  {"per_rank_activation_bytes", engine.activation_bytes()}};
+  const MemoryUse gpu_memory{on_gpu ? all_reduce_value(comm, gpu_memory_peak, ReduceOp::max) : 0,
+                             on_gpu ? memory_use(comm.device()).total : 0};
+  if (on_gpu) {
+    doc.summary["max_gpu_memory_used_bytes"] = gpu_memory.used;
+    doc.summary["gpu_memory_bytes"] = gpu_memory.total;
+  }
   if (rank == 0) {
     const std::string mfu = mfu_s.count ? fmt::format("{:.2f}%", mfu_s.p50) : std::string("n/a (peak unknown)");
     std::printf("summary | final loss: %.6f | median tokens/s: %.1f (per device %.1f) | median TFLOP/s/device: %.4f | "
                 "median MFU: %s | %s peak TFLOP/s: %.4f | peak host RSS: %.1f MiB (max over ranks %.1f MiB) | median "
-                "exposed comm: %.2f ms | per-rank state: %.2f MiB | activations: %.2f MiB%s\n",
+                "exposed comm: %.2f ms | per-rank state: %.2f MiB | activations: %.2f MiB%s%s\n",
                 final_loss, tps_s.p50, tps_device_s.p50, tflops_s.p50, mfu.c_str(), on_gpu ? "bf16" : "sgemm",
                 peak.flops / 1e12, mib(rss), mib(max_rss), exposed_s.p50, mib(mem.state()),
-                mib(engine.activation_bytes()), plan.recompute ? " (recompute)" : "");
+                mib(engine.activation_bytes()), plan.recompute ? " (recompute)" : "",
+                on_gpu ? fmt::format(" | GPU memory used: {:.2f} of {:.2f} GiB ({:.1f}%, max over ranks)",
+                                     gpu_memory.used / double(1 << 30), gpu_memory.total / double(1 << 30),
+                                     100.0 * gpu_memory.used / std::max<double>(1, gpu_memory.total)).c_str()
+                       : "");
   }
 
   if (o.op_breakdown && rank == 0) {

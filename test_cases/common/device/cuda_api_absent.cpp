@@ -27,6 +27,7 @@ float event_elapsed_ms(void*, void*) { absent(); }
 void stream_wait_event(void*, void*) { absent(); }
 void memcpy_async(void*, const void*, std::size_t, void*) { absent(); }
 void memset_async(void*, int, std::size_t, void*) { absent(); }
+void memory_info(int, std::size_t*, std::size_t*) { absent(); }
 void graph_capture_begin(void*) { absent(); }
 void* graph_capture_end(void*) { absent(); }
 void graph_launch(void*, void*) { absent(); }

@@ -56,6 +56,13 @@ std::string device_description(const Device& device) {
   return "cpu";
 }
 
+MemoryUse memory_use(const Device& device) {
+  if (!device.is_cuda()) return {};
+  std::size_t free = 0, total = 0;
+  cuda::memory_info(device.index, &free, &total);
+  return {static_cast<std::int64_t>(total - free), static_cast<std::int64_t>(total)};
+}
+
 int cuda_device_count() {
   try {
     return cuda::device_count();

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <string>
@@ -34,6 +35,13 @@ std::string device_description(const Device& device);
 
 /// Number of CUDA devices visible to this process (0 when built without CUDA or without a driver).
 int cuda_device_count();
+
+/// A GPU's memory in use (by every process and the driver, as nvidia-smi counts it) and its size, in bytes;
+/// both 0 for the CPU.
+struct MemoryUse {
+  std::int64_t used = 0, total = 0;
+};
+MemoryUse memory_use(const Device& device);
 
 enum class MemoryKind { Host, Pinned, Device };
 

@@ -99,6 +99,11 @@ void memset_async(void* dst, int value, std::size_t bytes, void* stream) {
   AWSDT_CHECK_CUDA(cudaMemsetAsync(dst, value, bytes, static_cast<cudaStream_t>(stream)));
 }
 
+void memory_info(int device, std::size_t* free, std::size_t* total) {
+  set_device(device);
+  AWSDT_CHECK_CUDA(cudaMemGetInfo(free, total));
+}
+
 void graph_capture_begin(void* stream) {
   AWSDT_CHECK_CUDA(cudaStreamBeginCapture(static_cast<cudaStream_t>(stream), cudaStreamCaptureModeThreadLocal));
 }

@@ -28,6 +28,7 @@ float event_elapsed_ms(void* start, void* end);
 void stream_wait_event(void* stream, void* event);
 void memcpy_async(void* dst, const void* src, std::size_t bytes, void* stream);
 void memset_async(void* dst, int value, std::size_t bytes, void* stream);
+void memory_info(int device, std::size_t* free, std::size_t* total);
 /// CUDA graphs: capture everything enqueued on `stream` between begin and end into an executable graph.
 void graph_capture_begin(void* stream);
 void* graph_capture_end(void* stream);
