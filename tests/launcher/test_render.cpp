@@ -220,7 +220,7 @@ TEST(Injection, HostileValuesRenderInertEverywhere) {
   const std::vector<std::string> hostile{"it's", "say \"hi\"", "$(touch /tmp/awsdt_pwned)", "`touch /tmp/awsdt_pwned`",
                                          "a,b;c", "line1\nline2", "caf\xc3\xa9 \xe2\x9c\x93", "--flag=$HOME"};
   fs::remove("/tmp/awsdt_pwned");
-  // Slurm: run the script with a stub srun that prints its arguments and the variable.
+  // Slurm: run the script with a stub srun that prints its arguments after its own options, and the variables.
   auto job = golden_job("slurm");
   job.flags.env.clear();
   job.flags.args.clear();
@@ -234,7 +234,7 @@ TEST(Injection, HostileValuesRenderInertEverywhere) {
   auto stub_dir = fs::temp_directory_path() / "awsdt_stub_bin";
   fs::create_directories(stub_dir);
   write_file_atomic((stub_dir / "srun").string(),
-                    "#!/bin/bash\nshift\nfor a in \"$@\"; do printf '<%s>\\n' \"$a\"; done\n"
+                    "#!/bin/bash\nwhile [[ $1 == --* ]]; do shift; done\nfor a in \"$@\"; do printf '<%s>\\n' \"$a\"; done\n"
                     "for i in 0 1 2 3 4 5 6 7; do v=HOSTILE_$i; printf '[%s]\\n' \"${!v}\"; done\n");
   fs::permissions(stub_dir / "srun", fs::perms::owner_all);
   auto out = awsdt::testing::run_command("env PATH=" + stub_dir.string() + ":/usr/bin:/bin bash " + script);

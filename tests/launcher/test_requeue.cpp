@@ -65,7 +65,8 @@ struct ScriptRun {
   int status;
   std::string output, calls;
 };
-ScriptRun run_script(const std::string& script, int launcher_status, int scontrol_status = 0) {
+ScriptRun run_script(const std::string& script, int launcher_status, int scontrol_status = 0,
+                     const std::string& env = "") {
   fs::path dir = awsdt::testing::temp_path("requeue", "stubs");
   fs::remove_all(dir);
   fs::create_directories(dir);
@@ -78,8 +79,8 @@ ScriptRun run_script(const std::string& script, int launcher_status, int scontro
   stub("mpirun", launcher_status);
   stub("scontrol", scontrol_status);
   write_file_atomic((dir / "job.sbatch").string(), script);
-  auto out = awsdt::testing::run_command("env PATH=" + dir.string() + ":/usr/bin:/bin SLURM_JOB_ID=4242 SLURM_NTASKS=1 "
-                                         "bash " + (dir / "job.sbatch").string());
+  auto out = awsdt::testing::run_command("env PATH=" + dir.string() + ":/usr/bin:/bin SLURM_JOB_ID=4242 SLURM_NTASKS=1 " +
+                                         env + " bash " + (dir / "job.sbatch").string());
   std::string calls = fs::exists(dir / "calls") ? read_file((dir / "calls").string()) : "";
   fs::remove_all(dir);
   return {out.status, out.output, calls};
@@ -107,6 +108,19 @@ TEST(SlurmScript, OtherStatusesPassThroughWithoutRequeue) {
     auto r = run_script(script, status);
     EXPECT_EQ(r.status, status) << r.output;
     EXPECT_EQ(r.calls.find("scontrol"), std::string::npos) << "status " << status << ": " << r.calls;
+  }
+}
+
+// srun would pin each task to one core, and a step no longer inherits --cpus-per-task (Slurm 22.05).
+TEST(SlurmScript, SrunGivesEachTaskItsShareOfTheNodeUnbound) {
+  auto j = job("collectives", "hyperpod-slurm");
+  j.flags.tasks_per_node = 8;
+  auto script = rendered(resolve(j), "job.sbatch");
+  for (const auto& [cpus, share] : std::vector<std::pair<std::string, std::string>>{{"192", "24"}, {"4", "1"}}) {
+    auto r = run_script(script, 0, 0, "SLURM_CPUS_ON_NODE=" + cpus);
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_EQ(r.calls.rfind("srun --mpi=pmix --cpu-bind=none --cpus-per-task=" + share + " --auto-resume=1 ", 0), 0u)
+        << r.calls;
   }
 }
 
