@@ -27,9 +27,13 @@ void add_options(CLI::App& app, Options& o) {
                  "(micro x ranks)");
   app.add_option("--seq-len", o.seq_len, "tokens per sequence (0: min(model max_seq_len, 1024))");
   app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
-  app.add_option("--min-lr", o.min_lr, "final learning rate (default lr/10)");
-  app.add_option("--warmup-steps", o.warmup_steps, "linear warm-up steps (default steps/10)");
-  app.add_option("--lr-schedule", o.lr_schedule, "decay after warm-up: cosine, linear or constant")
+  app.add_option("--min-lr", o.min_lr,
+                 "final learning rate, reached at the last step (default lr/10, the Llama recipes' cosine floor; "
+                 "torchtitan's default is 0)");
+  app.add_option("--warmup-steps", o.warmup_steps,
+                 "linear warm-up steps W: step s < W (0-based) runs lr·(s+1)/W (default steps/10)");
+  app.add_option("--lr-schedule", o.lr_schedule,
+                 "decay after warm-up, from lr at step W to --min-lr at the last step: cosine, linear or constant")
       ->capture_default_str();
   app.add_option("--weight-decay", o.adamw.weight_decay, "AdamW decoupled weight decay (matrices only)")
       ->capture_default_str();
