@@ -93,7 +93,8 @@ TEST(SlurmScript, Exit75RequeuesTheJobAndExits75) {
     for (const std::string launcher : {"srun", "mpirun"}) {
       auto j = job("collectives", cluster);
       j.flags.launcher = launcher;
-      auto r = run_script(rendered(resolve(j), "job.sbatch"), 75);
+      j.flags.retries = 2;
+      auto r = run_script(rendered(resolve(j), "job.sbatch"), 75, 0, "SLURM_RESTART_COUNT=1");
       SCOPED_TRACE(cluster + " " + launcher);
       EXPECT_EQ(r.status, 75) << r.output;
       EXPECT_NE(r.calls.find(launcher + " "), std::string::npos) << r.calls;
@@ -124,8 +125,34 @@ TEST(SlurmScript, SrunGivesEachTaskItsShareOfTheNodeUnbound) {
   }
 }
 
+// Each requeue counts (SLURM_RESTART_COUNT): a time limit too short for startup and a checkpoint cannot loop.
+TEST(SlurmScript, RequeuesOnlyWithinTheRetries) {
+  auto j = job("collectives", "slurm");
+  j.flags.retries = 2;
+  auto script = rendered(resolve(j), "job.sbatch");
+  for (const std::string restarts : {"2", "5"}) {
+    auto r = run_script(script, 75, 0, "SLURM_RESTART_COUNT=" + restarts);
+    EXPECT_EQ(r.status, 75) << r.output;
+    EXPECT_EQ(r.calls.find("scontrol"), std::string::npos) << r.calls;
+    EXPECT_NE(r.output.find("not requeued: " + restarts + " of 2 retries used"), std::string::npos) << r.output;
+  }
+  EXPECT_NE(run_script(script, 75).calls.find("scontrol requeue 4242"), std::string::npos) << "first run";
+  // Test cases that checkpoint may be restarted 3 times unless told otherwise; others not at all.
+  EXPECT_EQ(resolve(job("fsdp", "slurm")).retries, 3);
+  EXPECT_EQ(resolve(job("collectives", "slurm")).retries, 0);
+  auto none = job("fsdp", "batch");
+  none.flags.retries = 0;
+  EXPECT_EQ(resolve(none).retries, 0);
+  auto def = nlohmann::json::parse(rendered(resolve(job("fsdp", "batch")), "job-definition.json"));
+  EXPECT_EQ(def["retryStrategy"]["attempts"], 4);
+  auto yaml = YAML::Load(rendered(resolve(job("fsdp", "hyperpod-eks")), "hyperpodpytorchjob.yaml"));
+  EXPECT_EQ(yaml["spec"]["runPolicy"]["jobMaxRetryCount"].as<int>(), 3);
+}
+
 TEST(SlurmScript, RefusedRequeueStillExits75AndSaysSo) {
-  auto r = run_script(rendered(resolve(job("collectives", "slurm")), "job.sbatch"), 75, 1);
+  auto j = job("collectives", "slurm");
+  j.flags.retries = 1;
+  auto r = run_script(rendered(resolve(j), "job.sbatch"), 75, 1);
   EXPECT_EQ(r.status, 75) << r.output;
   EXPECT_NE(r.output.find("awsdt: requeue refused"), std::string::npos) << r.output;
 }

@@ -166,6 +166,8 @@ JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlag
   s.executable = m.executable;
   s.args = m.default_args;
   s.name = "awsdt-" + m.name;
+  // A test case that checkpoints resumes after a preemption only if the scheduler may start it again.
+  s.retries = m.checkpoint_flag.empty() ? 0 : 3;
   s.cluster = flags.cluster.value_or("local");
   bool local = s.cluster == "local";
   s.tasks_per_node = local ? m.local_ranks : m.tasks_per_node;

@@ -37,7 +37,7 @@ struct JobSpec {
   std::vector<EnvVar> env;
   std::string time_limit;       ///< minutes or [D-]HH:MM:SS ("" = scheduler default)
   std::string partition, account, namespace_ = "default", queue;
-  int retries = 0;
+  int retries = 0;              ///< restarts allowed (requeues, pod restarts, Batch attempts - 1)
   bool auto_resume = false;     ///< HyperPod Slurm --auto-resume=1
   std::string launcher = "srun";  ///< slurm: srun (--mpi=pmix) or mpirun
   std::vector<std::string> extra;  ///< passthrough scheduler arguments (#SBATCH lines, ...)

@@ -29,7 +29,8 @@ void add_job_flags(CLI::App* cmd, JobCommand& j) {
   cmd->add_option("--account", f.account, "Slurm account");
   cmd->add_option("--namespace", f.namespace_, "Kubernetes namespace (default: default)");
   cmd->add_option("--queue", f.queue, "AWS Batch job queue");
-  cmd->add_option("--retries", f.retries, "retries on failure (Slurm requeues; EKS backoffLimit; Batch attempts-1)");
+  cmd->add_option("--retries", f.retries, "restarts after a failure or preemption (Slurm requeues; EKS backoffLimit; "
+                                          "Batch attempts-1); default 3 for test cases that checkpoint, else 0");
   cmd->add_option("--launcher", f.launcher, "srun (default, --mpi=pmix) | mpirun | torchrun (EKS PyTorchJob)");
   cmd->add_option("--name", f.name, "job name (default awsdt-<test case>)");
   cmd->add_option("--bin-dir", f.bin_dir, "where the awsdt executables are on the cluster (default: on PATH)");
