@@ -161,6 +161,25 @@ TEST_F(Jobs, DryRunPrintsManifestsAndCommandsWithoutTheClients) {
   EXPECT_EQ(awsdt("jobs").output.find("batch"), std::string::npos) << "a dry run was recorded";
 }
 
+// A job that never reaches its scheduler leaves no row in `awsdt jobs` and no directory behind.
+TEST_F(Jobs, FailedRenderOrSubmitLeavesNoGhostJob) {
+  auto no_queue = awsdt("run collectives --cluster batch -N 2 --instance-type p5.48xlarge --container img:1");
+  EXPECT_EQ(no_queue.status, 2) << no_queue.output;
+  EXPECT_EQ(no_queue.output, "error: --cluster batch needs --queue (the AWS Batch job queue to submit to)\n");
+  auto bad_dir = awsdt("run collectives --cluster slurm -N 1 --gpus-per-node 0 --tasks-per-node 1 --job-dir '" +
+                       (state_ / "a b").string() + "'");  // refused while rendering, after the job had a number
+  EXPECT_EQ(bad_dir.status, 2) << bad_dir.output;
+  EXPECT_NE(bad_dir.output.find("job directory"), std::string::npos) << bad_dir.output;
+  auto no_sbatch = run_command("env PATH=/nonexistent XDG_STATE_HOME=" + state_.string() + " " + AWSDT_PATH +
+                               " run collectives --cluster slurm -N 1 --gpus-per-node 0 --tasks-per-node 1");
+  EXPECT_NE(no_sbatch.status, 0) << no_sbatch.output;
+  EXPECT_NE(no_sbatch.output.find("sbatch"), std::string::npos) << no_sbatch.output;
+  auto jobs = awsdt("jobs");
+  EXPECT_EQ(jobs.output.find("RENDERED"), std::string::npos) << jobs.output;
+  EXPECT_EQ(jobs.output.find("slurm"), std::string::npos) << jobs.output;
+  EXPECT_TRUE(fs::is_empty(state_ / "awsdt" / "jobs")) << "a failed job left its directory";
+}
+
 // The AWS CLI validates a request's shape on the client before any network call: exit 252 for a malformed
 // request, 255 for a valid one that cannot reach the (unreachable) endpoint.
 TEST_F(Jobs, AwsCliAcceptsTheBatchRequests) {

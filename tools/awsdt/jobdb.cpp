@@ -100,6 +100,8 @@ long JobDb::add(const JobSpec& spec) {
   return long(sqlite3_last_insert_rowid(db_));
 }
 
+void JobDb::remove(long id) { Statement(db_, "DELETE FROM jobs WHERE id = ?").bind(1, id).step(); }
+
 void JobDb::set_backend_id(long id, const std::string& backend_id) {
   Statement(db_, "UPDATE jobs SET backend_id = ?, state = 'SUBMITTED' WHERE id = ?").bind(1, backend_id).bind(2, id).step();
 }

@@ -31,6 +31,8 @@ class JobDb {
 
   /// Records a job before submission (so its directory exists); returns its number.
   long add(const JobSpec& spec);
+  /// Forgets a job that never reached its scheduler (rendering or submission failed).
+  void remove(long id);
   void set_backend_id(long id, const std::string& backend_id);
   /// Stores the final spec (its job directory is known only once the job has a number).
   void update_spec(long id, const JobSpec& spec);

@@ -138,6 +138,8 @@ void validate(JobSpec& s) {
   }
   if ((s.cluster == "eks" || s.cluster == "hyperpod-eks" || s.cluster == "batch") && s.container.empty())
     throw UsageError(fmt::format("--cluster {} runs containers: pass --container IMAGE", s.cluster));
+  if (s.cluster == "batch" && s.queue.empty())
+    throw UsageError("--cluster batch needs --queue (the AWS Batch job queue to submit to)");
   if ((s.cluster == "eks" || s.cluster == "hyperpod-eks" || s.cluster == "batch") && s.instance_type.empty())
     throw UsageError(fmt::format("--cluster {} needs --instance-type (GPU, EFA and memory requests come from it)",
                                  s.cluster));

@@ -47,15 +47,24 @@ void setup_run(CLI::App& app, int& exit_status) {
       return;
     }
     JobDb db;
-    long id = db.add(spec);
+    long id = db.add(spec);  // the job's number names its directory, which the rendered files mention
     bool own_dir = spec.job_dir.empty();
     if (own_dir) spec.job_dir = fmt::format("{}/jobs/{}-{}", JobDb::state_dir(), id, spec.name);
-    add_result_arg(spec, manifest);
-    add_checkpoint_arg(spec, manifest);
-    db.update_spec(id, spec);
-    auto artifacts = backend->render(spec, templates);
-    write_artifacts(spec.job_dir, artifacts, spec);
-    auto backend_id = backend->submit(spec, artifacts, spec.job_dir);
+    std::string backend_id;
+    try {
+      add_result_arg(spec, manifest);
+      add_checkpoint_arg(spec, manifest);
+      db.update_spec(id, spec);
+      auto artifacts = backend->render(spec, templates);
+      write_artifacts(spec.job_dir, artifacts, spec);
+      backend_id = backend->submit(spec, artifacts, spec.job_dir);
+    } catch (...) {
+      // Nothing reached the scheduler: no job for `awsdt jobs` to show, and no directory of ours left behind.
+      db.remove(id);
+      std::error_code ec;
+      if (own_dir) fs::remove_all(spec.job_dir, ec);
+      throw;
+    }
     db.set_backend_id(id, backend_id);
     std::cerr << fmt::format("awsdt: job {} submitted to {} as {} ({})\n", id, spec.cluster, backend_id, spec.job_dir);
     // A local run is watched from this terminal unless asked otherwise; schedulers return at once.

@@ -26,7 +26,6 @@ std::string content_hash(const std::string& text) {
 }  // namespace
 
 Artifacts BatchBackend::render(const JobSpec& spec, const TemplateSet& templates) const {
-  if (spec.queue.empty()) throw UsageError("--cluster batch needs --queue (the AWS Batch job queue)");
   auto data = template_data(spec, "job-definition.json");
   data.set("definition_name", "awsdt-pending");
   auto probe = templates.render("batch/job-definition.json", data);
