@@ -81,4 +81,17 @@ TEST(Cli, BadInputGetsOneClearLine) {
   EXPECT_EQ(broken.status, 2);
   EXPECT_NE(broken.output.find("test_case.json' is not valid JSON"), std::string::npos) << broken.output;
   std::filesystem::remove_all(tmp);
+
+  // A typo in a --templates file: refused before anything is written.
+  auto templates = std::filesystem::temp_directory_path() / "awsdt_cli_templates";
+  std::filesystem::create_directories(templates / "slurm");
+  std::ofstream(templates / "slurm" / "sbatch.sh.mustache") << "#!/bin/bash\n#SBATCH --nodes={{{nodez}}}\n";
+  auto out = templates / "out";
+  auto typo = run_command(kAwsdt + " render collectives --cluster slurm --templates " + templates.string() + " -o " +
+                          out.string());
+  EXPECT_EQ(typo.status, 2);
+  EXPECT_EQ(typo.output, "error: template 'slurm/sbatch.sh.mustache' uses {{nodez}}, which awsdt does not define for "
+                         "it; use the names the built-in template uses\n");
+  EXPECT_FALSE(std::filesystem::exists(out));
+  std::filesystem::remove_all(templates);
 }

@@ -169,6 +169,45 @@ TEST(Pyxis, ImageReferencesSeparateTheRegistryWithHash) {
             std::string::npos) << script;
 }
 
+// A name the data does not define would render as nothing (`#SBATCH --nodes=`): every tag is checked, with the
+// keys of a list's items visible inside its section.
+TEST(Templates, UndefinedNamesAreRefusedWithTheTemplateAndTheName) {
+  auto dir = fs::temp_directory_path() / ("awsdt_templates_" + std::to_string(::getpid()));
+  auto render_with = [&](const std::string& text) {
+    fs::remove_all(dir);
+    fs::create_directories(dir / "slurm");
+    write_file_atomic((dir / "slurm" / "sbatch.sh.mustache").string(), text);
+    write_file_atomic((dir / "slurm" / "extra_lines.mustache").string(), "{{#env}}# {{{name}}}\n{{/env}}");
+    auto j = golden_job("slurm");
+    j.flags.nodes = 1;
+    j.flags.instance_type.reset();
+    j.flags.env = {"A=1", "B=x y"};
+    auto spec = resolve(j);
+    return make_backend("slurm")->render(spec, TemplateSet::from_directory(dir)).files.at(0).second;
+  };
+  EXPECT_EQ(render_with("#SBATCH --nodes={{{nodes}}}\n{{#env}}export {{{name}}}={{value}}{{/env}}{{^has_gpus}}"
+                        "cpu{{/has_gpus}}{{#extra}}{{{flag}}}{{/extra}}{{>extra_lines}}{{! nodez }}\n"),
+            "#SBATCH --nodes=1\nexport A=1export B='x y'# A\n# B\n");
+  for (const auto& [text, named] : std::vector<std::pair<std::string, std::string>>{
+           {"#SBATCH --nodes={{{nodez}}}\n", "{{nodez}}"},
+           {"{{#has_gpuz}}x{{/has_gpuz}}", "{{has_gpuz}}"},
+           {"{{^has_gpuz}}x{{/has_gpuz}}", "{{has_gpuz}}"},
+           {"{{#env}}{{{nmae}}}{{/env}}", "{{nmae}}"},
+           {"{{#env}}{{/env}}{{{name}}}", "{{name}}"},  // an item's key, outside its list's section
+           {"{{>extra_linez}}", "partial extra_linez"},
+           {"{{ nodes }}{{& job_dirr }}", "{{job_dirr}}"}}) {
+    try {
+      render_with(text);
+      ADD_FAILURE() << "rendered: " << text;
+    } catch (const UsageError& e) {
+      EXPECT_EQ(std::string(e.what()), "template 'slurm/sbatch.sh.mustache' uses " + named +
+                                           ", which awsdt does not define for it; use the names the built-in "
+                                           "template uses") << text;
+    }
+  }
+  fs::remove_all(dir);
+}
+
 // mpi-operator v2beta1 runs nothing on workers but what the pod says: they must serve sshd for mpirun, whose
 // ranks need the launcher's PATH and LD_LIBRARY_PATH.
 TEST(Parse, MpiJobWorkersServeSshdAndRanksGetTheSearchPaths) {
