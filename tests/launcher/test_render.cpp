@@ -294,7 +294,7 @@ TEST(Injection, HostileValuesRenderInertEverywhere) {
   std::vector<std::string> args;
   for (const auto& c : command) args.push_back(c.as<std::string>());
   for (std::size_t i = 0; i < hostile.size(); ++i) {
-    EXPECT_EQ(env[i + 5]["value"].as<std::string>(), hostile[i]);  // after the 5 EFA preset variables
+    EXPECT_EQ(env[i + 4]["value"].as<std::string>(), hostile[i]);  // after the 4 EFA preset variables
     EXPECT_EQ(args[args.size() - hostile.size() + i], hostile[i]);
   }
   auto batch = job;
@@ -351,6 +351,14 @@ TEST(Efa, MultiNodeJobsGetEfaByConstruction) {
   auto no_type = golden_job("slurm");
   no_type.flags.instance_type.reset();
   EXPECT_THROW(render(no_type), UsageError);
+  // What the preset sets, and says about it: fork safety is aws-ofi-nccl's business now, and WARN shows no
+  // network choice.
+  auto preset = golden_job("slurm");
+  preset.flags.env.clear();
+  auto p5 = file_of(render(preset), "job.sbatch");
+  EXPECT_EQ(p5.find("FI_EFA_FORK_SAFE"), std::string::npos) << p5;
+  EXPECT_EQ(p5.find("and the chosen network"), std::string::npos) << p5;
+  EXPECT_NE(p5.find("# NCCL's warnings and errors only"), std::string::npos) << p5;
   auto g5 = golden_job("slurm");
   g5.flags.instance_type = "g5.12xlarge";  // no EFA: nothing to configure, and nothing to fail
   auto script = file_of(render(g5), "job.sbatch");
