@@ -390,3 +390,42 @@ TEST(BadInput, ClearErrorsNamingTheValue) {
   j.flags.nodes = 0;
   EXPECT_THROW(render(j), UsageError);
 }
+
+// Jobs that would render but not run as asked: one line naming the value and what is accepted.
+TEST(BadInput, JobsThatCannotRunAsAskedAreRefused) {
+  auto expect_usage = [](JobCommand j, const std::string& message) {
+    try {
+      render(j);
+      ADD_FAILURE() << "accepted: " << message;
+    } catch (const UsageError& e) {
+      EXPECT_EQ(std::string(e.what()), message);
+    }
+  };
+  auto j = golden_job("slurm");
+  j.flags.gpus_per_node = 16;
+  expect_usage(j, "--gpus-per-node 16 is more than p5.48xlarge has (8)");
+  j = golden_job("slurm");
+  j.flags.tasks_per_node = 16;
+  expect_usage(j, "--tasks-per-node 16 is more than --gpus-per-node 8: NCCL runs one rank per GPU");
+  j.flags.gpus_per_node = 0;  // CPU ranks: as many as wanted
+  EXPECT_NO_THROW(render(j));
+  for (const std::string cluster : {"slurm", "hyperpod-slurm"}) {
+    j = golden_job(cluster);
+    j.flags.launcher = "mpirun";
+    j.flags.container = kImage;
+    expect_usage(j, "--launcher mpirun cannot start ranks in --container \"" + kImage +
+                        "\" (pyxis works through srun); use --launcher srun");
+  }
+  for (const std::string cluster : {"eks", "hyperpod-eks", "batch", "local"}) {
+    j = golden_job(cluster);
+    j.flags.container = kImage;
+    j.flags.queue = "q";
+    j.flags.extra = {"--qos=high"};
+    expect_usage(j, "--extra \"--qos=high\" is passed to sbatch only; --cluster " + cluster + " has no use for it");
+  }
+  for (const std::string image : {"awsdt:1 --privileged", "awsdt:1\n", "awsdt\t:1"}) {
+    j = golden_job("eks");
+    j.flags.container = image;
+    expect_usage(j, "--container " + nlohmann::json(image).dump() + " is not an image name: it has whitespace");
+  }
+}

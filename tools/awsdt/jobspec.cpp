@@ -102,13 +102,22 @@ void set_env(std::vector<EnvVar>& env, EnvVar v) {
   else env.push_back(std::move(v));
 }
 
-void validate(JobSpec& s) {
+// `instance_gpus`: the instance type's GPU count, when one was named.
+void validate(JobSpec& s, std::optional<int> instance_gpus) {
   if (std::find(cluster_kinds().begin(), cluster_kinds().end(), s.cluster) == cluster_kinds().end())
     throw UsageError(fmt::format("unknown cluster '{}'; expected {}", s.cluster, fmt::join(cluster_kinds(), ", ")));
   if (s.nodes < 1) throw UsageError(fmt::format("--nodes {} must be at least 1", s.nodes));
   if (s.tasks_per_node < 1) throw UsageError(fmt::format("--tasks-per-node {} must be at least 1", s.tasks_per_node));
   if (s.gpus_per_node < 0) throw UsageError(fmt::format("--gpus-per-node {} must not be negative", s.gpus_per_node));
   if (s.retries < 0) throw UsageError(fmt::format("--retries {} must not be negative", s.retries));
+  if (instance_gpus && s.gpus_per_node > *instance_gpus)
+    throw UsageError(fmt::format("--gpus-per-node {} is more than {} has ({})", s.gpus_per_node, s.instance_type,
+                                 *instance_gpus));
+  if (s.gpus_per_node > 0 && s.tasks_per_node > s.gpus_per_node)
+    throw UsageError(fmt::format("--tasks-per-node {} is more than --gpus-per-node {}: NCCL runs one rank per GPU",
+                                 s.tasks_per_node, s.gpus_per_node));
+  if (s.container.find_first_of(" \t\r\n\v\f") != std::string::npos)
+    throw UsageError(fmt::format("--container {} is not an image name: it has whitespace", json_quote(s.container)));
   require_plain(s.name, "job name");
   if (!s.partition.empty()) require_plain(s.partition, "--partition");
   if (!s.account.empty()) require_plain(s.account, "--account");
@@ -127,6 +136,13 @@ void validate(JobSpec& s) {
       throw UsageError(fmt::format("--namespace {} is not a Kubernetes namespace", json_quote(s.namespace_)));
   }
   for (const auto& e : s.env) require_env_name(e.name);
+  bool slurm = s.cluster == "slurm" || s.cluster == "hyperpod-slurm";
+  if (!s.extra.empty() && !slurm)
+    throw UsageError(fmt::format("--extra {} is passed to sbatch only; --cluster {} has no use for it",
+                                 json_quote(s.extra.front()), s.cluster));
+  if (slurm && s.launcher == "mpirun" && !s.container.empty())
+    throw UsageError(fmt::format("--launcher mpirun cannot start ranks in --container {} (pyxis works through "
+                                 "srun); use --launcher srun", json_quote(s.container)));
   for (const auto& x : s.extra)
     if (!x.starts_with("--") || x.find_first_of("\r\n") != std::string::npos)
       throw UsageError(fmt::format("--extra {} must be one scheduler option starting with -- on one line", json_quote(x)));
@@ -180,8 +196,10 @@ JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlag
     if (const int gpus = cuda_device_count(); gpus > 0) s.tasks_per_node = s.gpus_per_node = gpus;
   }
   // 2. the instance catalog
+  std::optional<int> instance_gpus;
   if (flags.instance_type) {
     const auto& t = catalog.find_or_throw(*flags.instance_type);
+    instance_gpus = t.gpus;
     s.instance_type = t.name;
     s.efa_devices = t.efa;
     s.vcpus = t.vcpus;
@@ -215,7 +233,7 @@ JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlag
   if (!flags.args.empty()) s.args = flags.args;
   s.allow_no_efa = flags.allow_no_efa;
   s.auto_resume = s.cluster == "hyperpod-slurm";
-  validate(s);
+  validate(s, instance_gpus);
   return s;
 }
 
