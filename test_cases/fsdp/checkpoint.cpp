@@ -36,12 +36,18 @@ std::int64_t step_of(const fs::path& p) {
   return std::stoll(m[1].str());
 }
 
-// Checkpoint directories under dir, oldest first, with whether each is complete.
+// Checkpoint directories under dir, oldest first. A directory that does not exist holds none; one that cannot
+// be listed (permissions, a stale network mount) is an error, not a fresh start from step 0.
 std::vector<std::pair<std::int64_t, fs::path>> step_dirs(const std::string& dir) {
   std::vector<std::pair<std::int64_t, fs::path>> out;
   std::error_code ec;
-  for (fs::directory_iterator it(dir, ec), end; !ec && it != end; it.increment(ec))
-    if (const std::int64_t s = step_of(it->path()); s >= 0 && it->is_directory()) out.emplace_back(s, it->path());
+  fs::directory_iterator it(dir, ec);
+  if (ec == std::errc::no_such_file_or_directory) return out;
+  for (fs::directory_iterator end; !ec && it != end; it.increment(ec)) {
+    std::error_code kind;
+    if (const std::int64_t s = step_of(it->path()); s >= 0 && it->is_directory(kind)) out.emplace_back(s, it->path());
+  }
+  if (ec) throw UsageError(fmt::format("cannot list checkpoint directory '{}': {}", dir, ec.message()));
   std::sort(out.begin(), out.end());
   return out;
 }

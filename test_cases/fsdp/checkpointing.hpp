@@ -14,6 +14,10 @@
 #include "checkpoint.hpp"
 #include "options.hpp"
 
+namespace awsdt {
+class Communicator;
+}
+
 namespace awsdt::fsdp {
 
 class FsdpEngine;
@@ -24,9 +28,16 @@ nlohmann::json model_shape_json(const nn::ModelConfig& config);
 /// Checkpointing of one run, built from its flags.
 class Checkpointing {
  public:
-  /// Resolves --resume (every rank reads the same metadata) and checks that the checkpoint fits plan's model and
-  /// sequence length; throws UsageError naming the checkpoint and the first field that differs.
-  Checkpointing(const Options& options, const Plan& plan);
+  /// Collective. Resolves --resume on every rank and checks that all ranks chose the same checkpoint and that
+  /// it fits plan's model and sequence length; refuses a --checkpoint-dir holding a newer checkpoint than the
+  /// one resumed (this run's saves would be pruned for it, and a requeue would continue it); proves the
+  /// directory writable by every rank and the same directory on every node. Throws UsageError naming the
+  /// checkpoint, the field, or the rank and host that failed.
+  Checkpointing(const Options& options, const Plan& plan, Communicator& comm);
+
+  /// Throws UsageError when the resumed checkpoint was trained on other data than `description` (a data
+  /// source's describe(): the token file, or the synthetic kind and seed).
+  void check_data(const std::string& description) const;
 
   /// The checkpoint this run continues from, if any.
   const std::optional<CheckpointInfo>& resume() const { return resume_; }

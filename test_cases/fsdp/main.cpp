@@ -136,6 +136,10 @@ ComputePeak catalog_gpu_peak(const Device& gpu) {
                              : "not in the instance catalog (MFU not reported)")};
 }
 
+// "Requeue me" only with a checkpoint to resume from. Without one a requeued job would start over, and on a
+// time limit (Slurm's USR1 before it) start over forever: exit as the signal would have ended the process.
+int preempted_exit_status(int signal, const Options& o) { return o.checkpoint_dir.empty() ? 128 + signal : kExitRequeue; }
+
 int run(int argc, char** argv) {
   CLI::App app{"awsdt-fsdp: Llama pre-training, FSDP-sharded: the fp32 CPU engine over MPI ranks or the bf16 "
                "CUDA engine over NCCL"};
@@ -176,7 +180,7 @@ int run(int argc, char** argv) {
                                  o.device, comm.device().index));
   }
   Groups groups = make_groups(comm, plan);
-  const Checkpointing checkpoints(o, plan);
+  const Checkpointing checkpoints(o, plan, comm);
   const std::int64_t start_step = checkpoints.start_step();
 
   // Open the data before the calibration so that a bad file fails fast, in one line. Every step's global batch
@@ -190,6 +194,7 @@ int run(int argc, char** argv) {
                      : nn::make_file_source(o.data, plan.data_dtype, plan.model.vocab_size, 1, plan.seq_len, 0, 1);
   auto data = std::make_unique<RankSliceSource>(std::move(sequences), plan.micro_batch, plan.global_batch, rank,
                                                 plan.world, checkpoints.first_sequence());
+  checkpoints.check_data(data->describe());
   const ComputePeak peak = on_gpu ? catalog_gpu_peak(comm.device()) : measure_cpu_peak(o);
   if (o.calibrate_only) {
     if (rank == 0) std::printf("%s\n", peak.line.c_str());
@@ -269,6 +274,7 @@ int run(int argc, char** argv) {
   const bool communicates = plan.world > 1;
   for (int s = static_cast<int>(start_step); s < o.steps && !preempted_by; ++s) {
     watchdog.arm(fmt::format("step {}", s + 1));
+    if (o.signal_at_step == s + 1 && !o.signal_in_save) std::raise(SIGTERM);
     const FsdpStepStats fs = engine.step(*data, s);
     const StepStats& st = fs.base;
     // The engine's buffers live from the first step on, so the use after a step is its peak (torchtitan logs
@@ -302,19 +308,27 @@ int run(int argc, char** argv) {
                   s + 1, o.steps, exposed, how.c_str(), fs.comm_wait_ms, cpu.c_str(), mib(fs.bytes_all_gathered),
                   mib(fs.bytes_reduce_scattered), mib(fs.bytes_all_reduced));
     }
-    // A signal may reach only some ranks: all of them stop after the same step.
-    preempted_by = all_reduce_value(comm, std::int32_t{deferred_signal()}, ReduceOp::max);
+    // A signal may reach only some ranks: all of them stop after the same step. One that arrives during the last
+    // step stops nothing: the run is complete, and a requeue would run it again.
+    const bool last = s + 1 == o.steps;
+    const auto signalled = [&] { return all_reduce_value(comm, std::int32_t{deferred_signal()}, ReduceOp::max); };
+    preempted_by = last ? 0 : signalled();
     if (checkpoints.due(s + 1, preempted_by != 0)) {
       watchdog.arm(fmt::format("the checkpoint save after step {}", s + 1));
       engine.set_kill_in_save(rank == o.fail_rank && o.fail_in_save == s + 1);
       const std::string path = checkpoints.save(engine, s + 1, plan.world, rank, data->describe());
+      if (o.signal_at_step == s + 1 && o.signal_in_save) std::raise(SIGTERM);  // as if during the save
       if (rank == 0) std::printf("checkpoint %d/%d | saved %s\n", s + 1, o.steps, path.c_str());
+      // A signal during the save: the checkpoint just written is the one to resume from; stop now rather than
+      // after another step and save, which the scheduler's grace period (30 s by default) may not allow.
+      if (!preempted_by && !last) preempted_by = signalled();
     }
     watchdog.disarm();
     if (preempted_by && rank == 0)
-      std::printf("preempted by signal %d after step %d/%d: %s; exiting with status %d (requeue)\n", preempted_by,
-                  s + 1, o.steps, o.checkpoint_dir.empty() ? "no --checkpoint-dir, nothing saved" : "checkpoint saved",
-                  kExitRequeue);
+      std::printf("preempted by signal %d after step %d/%d: %s; exiting with status %d%s\n", preempted_by, s + 1,
+                  o.steps, o.checkpoint_dir.empty() ? "no --checkpoint-dir, nothing saved" : "checkpoint saved",
+                  preempted_exit_status(preempted_by, o),
+                  o.checkpoint_dir.empty() ? " (not requeue: a rerun would start over)" : " (requeue)");
   }
 
   doc.rows = series.rows();
@@ -388,7 +402,7 @@ int run(int argc, char** argv) {
     // Every rank leaves together, after rank 0 has written everything: a launcher ends the job on the first
     // non-zero exit.
     all_reduce_value(comm, std::int32_t{1}, ReduceOp::min);
-    return kExitRequeue;
+    return preempted_exit_status(preempted_by, o);
   }
   if (rank != 0) return doc.passed() ? 0 : 1;
   if (!o.output.empty()) write_result_document(doc, o.output);

@@ -94,6 +94,12 @@ void add_options(CLI::App& app, Options& o) {
       ->group("");
   app.add_option("--fail-in-save", o.fail_in_save, "test hook: it is SIGKILLed inside the save after this step")
       ->group("");
+  app.add_option("--signal-at-step", o.signal_at_step,
+                 "test hook: every rank raises SIGTERM (deferred, as a scheduler's would be) at the start of this step")
+      ->group("");
+  app.add_flag("--signal-in-save", o.signal_in_save,
+               "test hook: with --signal-at-step, raise it inside that step's save instead")
+      ->group("");
   auto* c = app.add_option_group("checkpoints", "sharded checkpoints, resume and preemption (SIGTERM/SIGUSR1/SIGUSR2: "
                                                 "finish the step, checkpoint, exit 75 = requeue)");
   c->add_option("--checkpoint-dir", o.checkpoint_dir, "directory of sharded checkpoints (on a shared filesystem)");

@@ -55,6 +55,8 @@ struct Options {
   bool emulate_gpu_compute = false; ///< test hook: the CPU engine computes on bf16 params, as GPUs do
   int fail_rank = -1;               ///< test hook: this rank dies ...
   int fail_at_step = 0;             ///< ... in the middle of this step (1-based; 0: never)
+  int signal_at_step = 0;           ///< test hook: every rank raises SIGTERM at the start of this step
+  bool signal_in_save = false;      ///< test hook: ... and inside its save, with --signal-at-step
   bool fail_hangs = false;          ///< ... and hangs there (sleeps forever) instead of dying
   int fail_in_save = 0;             ///< ... or SIGKILLs itself inside the save after this step (0: never)
   std::string checkpoint_dir;       ///< where sharded checkpoints go (empty: none)

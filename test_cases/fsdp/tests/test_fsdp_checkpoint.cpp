@@ -4,7 +4,10 @@
 //   gives exactly (bit for bit) the losses of an uninterrupted run;
 // - a rank SIGKILLed inside a save leaves the previous checkpoint, which auto-resume picks;
 // - resuming a 2-rank checkpoint on 3 and 4 ranks (resharding) continues the 2-rank loss curve;
-// - truncated, foreign and mismatched checkpoints get one clear line and exit status 2;
+// - truncated, foreign and mismatched checkpoints (other model, other data), a directory holding a newer
+//   checkpoint than the run resumes and one that cannot be written get one clear line and exit status 2;
+// - a signal during the last step completes the run; one during a save stops right after it; without a
+//   checkpoint directory a preempted run exits 128+signal, not "requeue me";
 // - --export writes the consolidated model as Hugging Face safetensors that --init-from and nn::load_safetensors
 //   read back.
 #include <gtest/gtest.h>
@@ -30,11 +33,13 @@ namespace fs = std::filesystem;
 namespace {
 
 const std::string kExe = FSDP_PATH;
-// A constant learning rate makes runs of different lengths share one schedule (needed where a run is cut short
-// by --steps instead of a signal); the global batch of 12 splits over 2, 3 and 4 ranks.
+// The global batch of 12 splits over 2, 3 and 4 ranks. Runs cut short by a signal keep the default cosine
+// schedule, its warm-up spanning the preemption, so that a resume at the wrong point in it shows in the losses;
+// a constant learning rate makes runs of different lengths (cut short by --steps) share one schedule.
 const std::string kCommon =
-    " --model tiny --threads 1 --micro-batch-size 1 --global-batch-size 12 --log-every 1 --calibrate-n 32"
-    " --lr-schedule constant --warmup-steps 0";
+    " --model tiny --threads 1 --micro-batch-size 1 --global-batch-size 12 --log-every 1 --calibrate-n 32";
+const std::string kCosine = " --lr-schedule cosine --warmup-steps 5";
+const std::string kConstant = " --lr-schedule constant --warmup-steps 0";
 
 std::string temp_path(const std::string& name) { return awsdt::testing::temp_path("fsdp_ckpt", name); }
 
@@ -66,15 +71,16 @@ Outcome launch(int np, const std::string& args, int limit = 240) {
   return run_command((np == 1 ? "" : mpirun(np)) + kExe + kCommon + args, limit);
 }
 
-// The uninterrupted 2-rank run every resumed run is compared with.
-const std::map<int, Row>& reference() {
-  static const std::map<int, Row> r = [] {
-    const std::string json = temp_path("reference.json");
-    const Outcome o = launch(2, " --steps 16 --output " + json);
+// The uninterrupted 2-rank run of 16 steps every resumed run is compared with, for a schedule.
+const std::map<int, Row>& reference(const std::string& schedule) {
+  static std::map<std::string, std::map<int, Row>> runs;
+  if (!runs.count(schedule)) {
+    const std::string json = temp_path("reference" + std::to_string(runs.size()) + ".json");
+    const Outcome o = launch(2, schedule + " --steps 16 --output " + json);
     EXPECT_EQ(o.status, 0) << o.output;
-    return rows(json);
-  }();
-  return r;
+    runs[schedule] = rows(json);
+  }
+  return runs[schedule];
 }
 
 // Runs `args` on 2 ranks in the background, waits for the step line `wait_for`, sends `signal` to `target`
@@ -83,6 +89,7 @@ Outcome interrupt(const std::string& args, const std::string& dir, const std::st
                   const std::string& signal, bool to_ranks) {
   const std::string log = temp_path("interrupt.log"), script = temp_path("interrupt.sh");
   std::ofstream(script) << "#!/bin/bash\n"
+                        << ": > " << log << "\n"  // empty before the wait below reads it (not the last test's)
                         << mpirun(2) << kExe << kCommon << args << " > " << log << " 2>&1 &\n"
                         << "pid=$!\n"
                         << "until grep -q '" << wait_for << "' " << log << "; do sleep 0.01; done\n"
@@ -108,7 +115,7 @@ void expect_same(const std::map<int, Row>& got, const std::map<int, Row>& want, 
 void preempt_and_resume(const std::string& tag, const std::string& signal, bool to_ranks) {
   const std::string dir = temp_path(tag), first = temp_path(tag + "_1.json"), second = temp_path(tag + "_2.json");
   fs::remove_all(dir);
-  const std::string args = " --steps 16 --checkpoint-dir " + dir;
+  const std::string args = kCosine + " --steps 16 --checkpoint-dir " + dir;
   const Outcome o = interrupt(args + " --output " + first, dir, "step 3/16", signal, to_ranks);
   ASSERT_EQ(o.status, 75) << o.output;
   EXPECT_NE(o.output.find("preempted by signal"), std::string::npos) << o.output;
@@ -125,8 +132,8 @@ void preempt_and_resume(const std::string& tag, const std::string& signal, bool 
   const auto after = rows(second);
   ASSERT_EQ(after.begin()->first, stopped + 1);
   ASSERT_EQ(after.rbegin()->first, 16);
-  expect_same(before, reference(), 0);
-  expect_same(after, reference(), 0);
+  expect_same(before, reference(kCosine), 0);
+  expect_same(after, reference(kCosine), 0);
 }
 
 TEST(FsdpCheckpoint, SigtermToEveryRankCheckpointsAndResumesExactly) {
@@ -140,7 +147,7 @@ TEST(FsdpCheckpoint, Sigusr1ToMpirunCheckpointsAndResumesExactly) {
 TEST(FsdpCheckpoint, KillDuringSaveLeavesThePreviousCheckpoint) {
   const std::string dir = temp_path("killed"), json = temp_path("killed.json");
   fs::remove_all(dir);
-  const std::string args = " --steps 16 --checkpoint-every 4 --checkpoint-dir " + dir;
+  const std::string args = kCosine + " --steps 16 --checkpoint-every 4 --checkpoint-dir " + dir;
   const Outcome o = launch(2, args + " --fail-rank 1 --fail-in-save 8");
   ASSERT_NE(o.status, 0) << o.output;
   EXPECT_TRUE(fs::exists(dir + "/step_00000004/metadata.json"));
@@ -152,7 +159,7 @@ TEST(FsdpCheckpoint, KillDuringSaveLeavesThePreviousCheckpoint) {
   EXPECT_NE(r.output.find("step_00000004 at step 4"), std::string::npos) << r.output;
   const auto after = rows(json);
   EXPECT_EQ(after.begin()->first, 5);
-  expect_same(after, reference(), 0);
+  expect_same(after, reference(kCosine), 0);
   // The abandoned save is gone once a newer complete checkpoint exists; two complete ones are kept.
   EXPECT_FALSE(fs::exists(dir + "/step_00000004"));
   EXPECT_TRUE(fs::exists(dir + "/step_00000012/metadata.json"));
@@ -162,16 +169,17 @@ TEST(FsdpCheckpoint, KillDuringSaveLeavesThePreviousCheckpoint) {
 TEST(FsdpCheckpoint, ResumeOnMoreRanksReshards) {
   const std::string dir = temp_path("reshard");
   fs::remove_all(dir);
-  ASSERT_EQ(launch(2, " --steps 8 --checkpoint-dir " + dir).status, 0);
+  ASSERT_EQ(launch(2, kConstant + " --steps 8 --checkpoint-dir " + dir).status, 0);
   for (int np : {3, 4}) {
     const std::string json = temp_path("reshard_" + std::to_string(np) + ".json");
-    const Outcome r = launch(np, " --steps 16 --keep-checkpoints 0 --resume " + dir + "/step_00000008 --checkpoint-dir " +
-                                     temp_path("reshard_out") + " --output " + json);
+    const Outcome r = launch(np, kConstant + " --steps 16 --keep-checkpoints 0 --resume " + dir +
+                                     "/step_00000008 --checkpoint-dir " + temp_path("reshard_out_" + std::to_string(np)) +
+                                     " --output " + json);
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("written by 2 rank(s) in 2 shard(s)"), std::string::npos) << r.output;
     const auto after = rows(json);
     EXPECT_EQ(after.begin()->first, 9);
-    expect_same(after, reference(), 1e-5);  // other ranks sum in another order
+    expect_same(after, reference(kConstant), 1e-5);  // other ranks sum in another order
   }
 }
 
@@ -209,7 +217,7 @@ TEST(FsdpCheckpoint, BadCheckpointsGetOneClearLine) {
 TEST(FsdpCheckpoint, ExportIsReadBackByInitFrom) {
   const std::string model = temp_path("exported.safetensors"), json = temp_path("export.json"),
                     init = temp_path("init.json");
-  const std::string learnable = " --synthetic pattern", dir = temp_path("export_ckpt");
+  const std::string learnable = kConstant + " --synthetic pattern", dir = temp_path("export_ckpt");
   ASSERT_EQ(launch(2, learnable + " --lr 0.003 --steps 16 --checkpoint-dir " + dir + " --export " + model +
                           " --output " + json)
                 .status,
@@ -237,6 +245,79 @@ TEST(FsdpCheckpoint, ExportIsReadBackByInitFrom) {
   ASSERT_EQ(run_command(kExe + kCommon + learnable + " --steps 1 --lr 0 --init-from " + model + " --output " + one).status,
             0);
   EXPECT_NEAR(rows(one).at(1).loss, exported, 1e-5 * exported);
+}
+
+TEST(FsdpCheckpoint, ASignalDuringTheLastStepCompletesTheRun) {
+  const std::string dir = temp_path("last"), json = temp_path("last.json");
+  fs::remove_all(dir);
+  const Outcome o = launch(2, " --steps 4 --checkpoint-dir " + dir + " --signal-at-step 4 --output " + json);
+  EXPECT_EQ(o.status, 0) << "a requeue would run a finished job again\n" << o.output;
+  EXPECT_EQ(o.output.find("preempted"), std::string::npos) << o.output;
+  EXPECT_EQ(rows(json).rbegin()->first, 4);
+  EXPECT_TRUE(fs::exists(dir + "/step_00000004/metadata.json"));
+}
+
+TEST(FsdpCheckpoint, ASignalDuringASaveStopsRightAfterIt) {
+  const std::string dir = temp_path("in_save"), json = temp_path("in_save.json");
+  fs::remove_all(dir);
+  const Outcome o = launch(2, " --steps 8 --checkpoint-every 2 --checkpoint-dir " + dir +
+                                  " --signal-at-step 2 --signal-in-save --output " + json);
+  EXPECT_EQ(o.status, 75) << o.output;
+  EXPECT_EQ(rows(json).rbegin()->first, 2) << "not one more step (and save) into the grace period";
+  EXPECT_TRUE(fs::exists(dir + "/step_00000002/metadata.json"));
+  EXPECT_FALSE(fs::exists(dir + "/step_00000003"));
+}
+
+TEST(FsdpCheckpoint, APreemptedRunWithoutCheckpointsIsNotRequeued) {
+  const Outcome o = launch(1, " --steps 4 --signal-at-step 2");
+  EXPECT_EQ(o.status, 128 + 15) << "requeued, it would start over (on a time limit, forever)\n" << o.output;
+  EXPECT_NE(o.output.find("not requeue"), std::string::npos) << o.output;
+}
+
+TEST(FsdpCheckpoint, ADirectoryWithANewerCheckpointIsRefused) {
+  const std::string dir = temp_path("newer");
+  fs::remove_all(dir);
+  ASSERT_EQ(launch(1, " --steps 4 --checkpoint-every 2 --checkpoint-dir " + dir).status, 0);
+  for (const std::string resume : {std::string("none"), dir + "/step_00000002"}) {
+    const Outcome o = launch(1, " --steps 6 --resume " + resume + " --checkpoint-dir " + dir);
+    EXPECT_EQ(o.status, 2) << o.output;
+    EXPECT_NE(o.output.find("holds a newer checkpoint (" + dir + "/step_00000004)"), std::string::npos) << o.output;
+    EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
+  }
+  EXPECT_TRUE(fs::exists(dir + "/step_00000004/metadata.json")) << "nothing pruned";
+  EXPECT_EQ(launch(1, " --steps 6 --checkpoint-dir " + dir).status, 0) << "auto continues it";
+}
+
+TEST(FsdpCheckpoint, AnUnwritableDirectoryFailsAtTheStartNotAtTheFirstSave) {
+  const std::string file = temp_path("a_file");
+  std::ofstream(file) << "not a directory";
+  const std::string dir = file + "/checkpoints";
+  for (int np : {1, 2}) {
+    const Outcome o = launch(np, " --steps 100000 --checkpoint-dir " + dir);
+    EXPECT_EQ(o.status, 2) << o.output;
+    EXPECT_NE(o.output.find("directory '" + dir + "'"), std::string::npos) << o.output;
+    EXPECT_EQ(o.output.find("step 1/"), std::string::npos) << "it trained first:\n" << o.output;
+  }
+  // A directory that lists but cannot take a file (here the probe's name is taken by a directory).
+  const std::string taken = temp_path("probe_taken");
+  fs::create_directories(taken + "/.awsdt-probe/x");
+  const Outcome o = launch(2, " --steps 100000 --checkpoint-dir " + taken);
+  EXPECT_EQ(o.status, 2) << o.output;
+  EXPECT_NE(o.output.find("--checkpoint-dir '" + taken + "'"), std::string::npos) << o.output;
+  EXPECT_EQ(o.output.find("step 1/"), std::string::npos) << "it trained first:\n" << o.output;
+}
+
+TEST(FsdpCheckpoint, OtherDataCannotResume) {
+  const std::string dir = temp_path("data");
+  fs::remove_all(dir);
+  ASSERT_EQ(launch(2, " --steps 2 --checkpoint-dir " + dir).status, 0);
+  const Outcome o = launch(1, " --steps 4 --seed 7 --checkpoint-dir " + dir);
+  EXPECT_EQ(o.status, 2) << o.output;
+  EXPECT_NE(o.output.find("was trained on synthetic random tokens (vocab 512, seed 42), this run reads synthetic "
+                          "random tokens (vocab 512, seed 7)"),
+            std::string::npos)
+      << o.output;
+  EXPECT_EQ(launch(1, " --steps 4 --checkpoint-dir " + dir).status, 0) << "the same data resumes on 1 rank";
 }
 
 }  // namespace
