@@ -401,17 +401,21 @@ ShardMemory FsdpEngine::memory() const {
 }
 
 std::vector<float> FsdpEngine::full_params() {
+  // One unit at a time; only rank 0 keeps the model: on the other ranks a 70B model would be 280 GB of host
+  // memory each, eight times over on a node.
+  const bool keep = world_.rank() == 0;
   std::vector<float> out;
   for (const Unit& x : units_) {
     std::vector<float> unit;
     if (sharded()) {
       Buffer tmp = alloc(x.layout.padded * sizeof(float));
       shard_->all_gather(x.params.data(), tmp.data(), x.layout.shard, DataType::f32, stream_);
-      unit = download(tmp, x.layout.padded);
-    } else {
+      if (keep) unit = download(tmp, x.layout.padded);
+      else stream_.synchronize();  // tmp is freed here
+    } else if (keep) {
       unit = download(x.params, x.layout.shard);
     }
-    out.insert(out.end(), unit.begin(), unit.begin() + static_cast<std::ptrdiff_t>(x.layout.size));
+    if (keep) out.insert(out.end(), unit.begin(), unit.begin() + static_cast<std::ptrdiff_t>(x.layout.size));
   }
   return out;
 }

@@ -94,7 +94,8 @@ class FsdpEngine {
   ShardMemory memory() const;
   /// Bytes of activations the last forward kept (0 before the first step).
   std::int64_t activation_bytes() const { return backend_->activation_bytes(); }
-  /// Collective over the shard group: every unit's real parameters, concatenated in unit order.
+  /// Collective over the shard group: on world rank 0, every unit's real parameters concatenated in unit order;
+  /// empty on the other ranks.
   std::vector<float> full_params();
   /// Collective over the world: writes this rank's shards of params and AdamW state into the checkpoint
   /// directory path (replica group 0 writes; the others hold copies), then world rank 0 adds what the engine
