@@ -292,7 +292,9 @@ TEST_F(Jobs, BatchEntryWorkerArrivesOnlyOnceSshdListens) {
   std::ofstream(dead) << "#!/bin/bash\nsleep 1\nexit 3\n";
   fs::permissions(dead, fs::perms::owner_all);
   Outcome worker;
-  std::thread t([&] { worker = run_command(worker_env + AWSDT_PATH + " batch-entry --sshd " + dead.string() + tail, 60); });
+  std::thread t([&] {
+    worker = run_command(worker_env + AWSDT_PATH + " batch-entry --sshd " + dead.string() + tail, 60);
+  });
   auto main = run_command(env + "AWS_BATCH_JOB_NODE_INDEX=0 " + AWSDT_PATH + " batch-entry --print-only" + tail, 60);
   t.join();
   EXPECT_NE(worker.status, 0) << worker.output;
@@ -308,7 +310,9 @@ TEST_F(Jobs, BatchEntryWorkerArrivesOnlyOnceSshdListens) {
                          "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"\", 29535)); "
                          "s.listen(); s.accept()'\n";
   fs::permissions(slow, fs::perms::owner_all);
-  std::thread t2([&] { worker = run_command(worker_env + AWSDT_PATH + " batch-entry --sshd " + slow.string() + tail, 60); });
+  std::thread t2([&] {
+    worker = run_command(worker_env + AWSDT_PATH + " batch-entry --sshd " + slow.string() + tail, 60);
+  });
   main = run_command(env + "AWS_BATCH_JOB_NODE_INDEX=0 " + AWSDT_PATH + " batch-entry --print-only" + tail, 60);
   t2.join();
   EXPECT_EQ(worker.status, 0) << worker.output;
