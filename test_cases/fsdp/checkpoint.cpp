@@ -152,8 +152,8 @@ std::uint64_t write_shard_file(const std::string& path, std::span<const ShardTen
   text.append((8 - text.size() % 8) % 8, ' ');  // data starts 8-byte aligned, as the reference writer does
   const std::uint64_t len = text.size();
 
-  const std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  const std::string tmp = temporary_name(path);
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw UsageError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
   try {
     write_all(fd, &len, 8, path);
@@ -170,6 +170,7 @@ std::uint64_t write_shard_file(const std::string& path, std::span<const ShardTen
     ::unlink(tmp.c_str());
     throw UsageError(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
   }
+  fsync_directory(fs::path(path).parent_path().string());  // the shard's name survives a crash too
   return 8 + len + offset;
 }
 

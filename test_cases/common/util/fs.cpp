@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <random>
 #include <sstream>
 
 #include <fmt/format.h>
@@ -16,9 +17,13 @@
 
 namespace awsdt {
 
+std::string temporary_name(const std::string& path) {
+  return fmt::format("{}.tmp.{}.{}.{:08x}", path, host_name(), ::getpid(), std::random_device{}());
+}
+
 void write_file_atomic(const std::string& path, const std::string& content) {
-  std::string tmp = fmt::format("{}.tmp.{}", path, ::getpid());
-  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  std::string tmp = temporary_name(path);
+  int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw UsageError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
   const char* p = content.data();
   std::size_t left = content.size();

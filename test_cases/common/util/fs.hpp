@@ -9,6 +9,9 @@ namespace awsdt {
 /// directory (so that the new name survives a crash too).
 /// Throws UsageError naming the path when it cannot be written.
 void write_file_atomic(const std::string& path, const std::string& content);
+/// A name for a temporary sibling of `path` that no other writer picks: host, pid and a random part (containers
+/// on different nodes often share a pid, and two jobs may write one shared directory).
+std::string temporary_name(const std::string& path);
 /// Flushes a directory's entries (renames and creations in it) to disk; throws UsageError naming it.
 void fsync_directory(const std::string& dir);
 /// The whole file; throws UsageError naming the path when it cannot be read.
