@@ -429,3 +429,29 @@ TEST(BadInput, JobsThatCannotRunAsAskedAreRefused) {
     expect_usage(j, "--container " + nlohmann::json(image).dump() + " is not an image name: it has whitespace");
   }
 }
+
+TEST(Defaults, GpuNodesRunWhatAClusterIsForCpusWhatTheyCanAfford) {
+  // A p5 job runs a real model and nccl-tests' sizes; a local run or CPU nodes keep the small defaults; the
+  // user's arguments win everywhere.
+  auto p5 = golden_job("slurm");
+  p5.test_case = "fsdp";
+  p5.flags.args.clear();
+  const auto script = file_of(render(p5), "job.sbatch");
+  EXPECT_NE(script.find("awsdt-fsdp --model llama3_1_8b"), std::string::npos) << script;
+  auto cpu = p5;
+  cpu.flags.instance_type.reset();
+  cpu.flags.nodes = 1;
+  cpu.flags.gpus_per_node = 0;
+  EXPECT_NE(file_of(render(cpu), "job.sbatch").find("awsdt-fsdp --model tiny"), std::string::npos);
+  auto nccl = golden_job("eks");
+  nccl.flags.container = kImage;
+  nccl.flags.args.clear();
+  const auto job = file_of(render(nccl), "mpijob.yaml");
+  EXPECT_NE(job.find("- \"8G\""), std::string::npos) << job;
+  auto mine = golden_job("slurm");
+  mine.test_case = "fsdp";
+  mine.flags.args = {"--model", "small"};
+  const auto own = file_of(render(mine), "job.sbatch");
+  EXPECT_NE(own.find("awsdt-fsdp --model small"), std::string::npos) << own;
+  EXPECT_EQ(own.find("llama3_1_8b"), std::string::npos) << own;
+}

@@ -182,7 +182,6 @@ JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlag
   // 1. the test case manifest
   s.test_case = m.name;
   s.executable = m.executable;
-  s.args = m.default_args;
   s.name = "awsdt-" + m.name;
   // A test case that checkpoints resumes after a preemption only if the scheduler may start it again.
   s.retries = m.checkpoint_flag.empty() ? 0 : 3;
@@ -230,7 +229,9 @@ JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlag
     set_env(s.env, {kv.substr(0, eq), kv.substr(eq + 1), ""});
   }
   s.extra = flags.extra;
-  if (!flags.args.empty()) s.args = flags.args;
+  // A cluster's GPU nodes get the manifest's cluster arguments; a local run, or CPU nodes, the default ones.
+  const bool gpu_cluster = !local && s.gpus_per_node > 0 && !m.cluster_args.empty();
+  s.args = !flags.args.empty() ? flags.args : gpu_cluster ? m.cluster_args : m.default_args;
   s.allow_no_efa = flags.allow_no_efa;
   s.auto_resume = s.cluster == "hyperpod-slurm";
   validate(s, instance_gpus);
