@@ -87,11 +87,14 @@ int run(int argc, char** argv) {
   TableReport report(o, stdout, table);
   report.preamble(world, device_lines(world));
   // -T bounds each wait; the watchdog ends the run at a backend's first asynchronous fault instead.
-  Watchdog watchdog(0, [&world] {
-    for (const auto& comm : world.comms)
-      if (std::string fault = comm->async_error(); !fault.empty()) return fault;
-    return std::string();
-  });
+  FaultProbe probe;
+  if (world.comm().has_async_errors())
+    probe = [&world] {
+      for (const auto& comm : world.comms)
+        if (std::string fault = comm->async_error(); !fault.empty()) return fault;
+      return std::string();
+    };
+  Watchdog watchdog(0, std::move(probe));
   watchdog.arm("the benchmark");
   auto rows = run_cases(o, world, report);
   watchdog.disarm();

@@ -21,6 +21,7 @@ constexpr auto kProbeEvery = std::chrono::milliseconds(100);
 }  // namespace
 
 FaultProbe async_error_probe(const Communicator& comm) {
+  if (!comm.has_async_errors()) return {};  // nothing to poll (MPI reports its errors from the calls)
   return [&comm] { return comm.async_error(); };
 }
 

@@ -22,7 +22,8 @@ class Communicator;
 /// A fault to end the job for, or empty while all is well. Called from the watchdog's thread.
 using FaultProbe = std::function<std::string()>;
 
-/// The probe of a communicator's asynchronous errors; `comm` must outlive the watchdog that polls it.
+/// The probe of a communicator's asynchronous errors (none for a backend without them); `comm` must outlive the
+/// watchdog that polls it.
 FaultProbe async_error_probe(const Communicator& comm);
 
 class Watchdog {

@@ -63,6 +63,8 @@ class Communicator {
   /// A fault the backend detected on its own, outside any call (NCCL's asynchronous errors: a network failure
   /// leaves a kernel waiting forever unless someone asks); empty while there is none. Safe from any thread.
   virtual std::string async_error() const { return {}; }
+  /// Whether async_error() can ever report anything (worth polling).
+  virtual bool has_async_errors() const { return false; }
 
   /// Whether this backend can run `op` on `type` (every combination, on both backends today).
   virtual bool supports(DataType type, ReduceOp op) const { return true; }

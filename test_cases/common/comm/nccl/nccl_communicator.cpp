@@ -150,6 +150,7 @@ class NcclCommunicator final : public Communicator {
       if (comm) ncclCommAbort(comm);
     };
   }
+  bool has_async_errors() const override { return true; }
   std::string async_error() const override {
     ncclResult_t state = ncclSuccess;
     if (!comm_ || ncclCommGetAsyncError(comm_, &state) != ncclSuccess) return {};
