@@ -389,11 +389,12 @@ double FsdpEngine::measure_compute_only() {
 
 ShardMemory FsdpEngine::memory() const {
   ShardMemory m;
+  // What is allocated, not what the layout says should be: a buffer sized wrongly shows here.
+  const auto bytes = [](const Buffer& b) { return static_cast<std::int64_t>(b.bytes()); };
   for (const Unit& x : units_) {
-    const auto b = static_cast<std::int64_t>(x.layout.shard * sizeof(float));
-    m.params += b;
-    m.grads += b;
-    m.optimizer += 2 * b;
+    m.params += bytes(x.params);
+    m.grads += bytes(x.grads);
+    m.optimizer += bytes(x.m) + bytes(x.v);
   }
   for (const auto* slots : {&param_slots_, &grad_slots_})
     for (const Slot& s : *slots) m.gathered += static_cast<std::int64_t>(s.buf.bytes() + s.wire.bytes());

@@ -45,19 +45,22 @@ TEST(NcclBackend, AllReduceAcrossEveryVisibleGpuInOneProcess) {
   auto comms = make_nccl_communicators(*boot, devices);
   const std::size_t n = 1 << 20;
   std::vector<Stream> streams;
-  std::vector<Buffer> bufs;
+  std::vector<Buffer> sends, bufs;
   for (auto& d : devices) {
     streams.emplace_back(d);
+    sends.emplace_back(n * sizeof(float), MemoryKind::Device, d);
     bufs.emplace_back(n * sizeof(float), MemoryKind::Device, d);
   }
+  // Out of place, into a buffer of NaNs: on one GPU (where the sum is the input) the data must still move.
   for (std::size_t k = 0; k < devices.size(); ++k) {
     std::vector<float> host(n, float(k + 1));
-    copy_async(bufs[k].data(), host.data(), n * sizeof(float), streams[k]);
+    copy_async(sends[k].data(), host.data(), n * sizeof(float), streams[k]);
+    memset_async(bufs[k].data(), 0xff, n * sizeof(float), streams[k]);
     streams[k].synchronize();
   }
   comms[0]->group_start();
   for (std::size_t k = 0; k < devices.size(); ++k)
-    comms[k]->all_reduce(bufs[k].data(), bufs[k].data(), n, DataType::f32, ReduceOp::sum, streams[k]);
+    comms[k]->all_reduce(sends[k].data(), bufs[k].data(), n, DataType::f32, ReduceOp::sum, streams[k]);
   comms[0]->group_end();
   float want = float(devices.size() * (devices.size() + 1) / 2);
   for (std::size_t k = 0; k < devices.size(); ++k) {

@@ -66,8 +66,10 @@ TEST(FsdpCuda, FollowsTheCpuEngine) {
   EXPECT_LT(gpu.rbegin()->second, 0.7 * gpu.begin()->second);
 }
 
-TEST(FsdpCuda, ShardingModesAndDtypesAgreeOnOneGpu) {
+TEST(FsdpCuda, ModeBufferPathsDtypesAndRecomputeAgreeOnOneGpu) {
   REQUIRE_GPU();
+  // One GPU shards nothing: the modes differ in their buffers (gathered slots, gradients reduced from slots or
+  // added in place), which must not change the numbers. Sharding itself is tested on CPUs (test_fsdp_mpi.cpp).
   // Four blocks: with two, a unit computing on another's params can hide (see test_fsdp_mpi.cpp).
   const auto full = train(" --device cuda --n-layers 4 --steps 12 --sharding full", "full");
   expect_close(train(" --device cuda --n-layers 4 --steps 12 --sharding grad_op", "grad_op"), full, 1e-3, "grad_op");

@@ -44,6 +44,7 @@ std::vector<float> read_floats(const std::string& path) {
 // One run: its losses and final parameters.
 struct RunResult {
   std::vector<double> losses;
+  std::vector<double> grad_norms;  ///< before clipping: a gradient averaged wrongly over ranks shows here first
   std::vector<float> params;
   nlohmann::json summary;
   nlohmann::json config;
@@ -57,7 +58,10 @@ RunResult run(int np, const std::string& args, const std::string& tag, int steps
   RunResult r;
   if (o.status != 0) return r;
   const auto doc = read_json(json);
-  for (const auto& row : doc["rows"]) r.losses.push_back(row["loss"].get<double>());
+  for (const auto& row : doc["rows"]) {
+    r.losses.push_back(row["loss"].get<double>());
+    r.grad_norms.push_back(row["grad_norm"].get<double>());
+  }
   r.summary = doc["summary"];
   r.config = doc["config"];
   r.params = read_floats(dump);
@@ -89,22 +93,29 @@ template <class A, class B> double max_rel(const A& a, const B& b, double floor)
   return m;
 }
 
+// norm_tol: the gradient norm's bound. 1e-5 in fp32 (the runs show about 1e-8); computing on bf16 params, an
+// fp32 master weight at a bf16 rounding boundary can round the other way after a sum in another order, which
+// moves the gradient computed on it by about 1e-5 of the norm (and the averaged loss a hundred times less).
 void expect_equivalent(int np, const std::string& mode, bool overlap, const std::string& extra = "",
-                       const RunResult& ref = reference()) {
+                       const RunResult& ref = reference(), double norm_tol = 1e-5) {
   ASSERT_EQ(ref.losses.size(), 20u);
   const std::string args = " --sharding " + mode + extra + (overlap ? "" : " --no-overlap");
   const RunResult r = run(np, args, mode + std::to_string(np) + (overlap ? "o" : "s") + std::to_string(extra.size()));
   ASSERT_EQ(r.losses.size(), ref.losses.size()) << args;
   ASSERT_EQ(r.params.size(), ref.params.size()) << args;
   const double loss_err = max_rel(r.losses, ref.losses, 1e-6);
+  // AdamW hardly moves when every gradient is off by the same factor; the norm of the averaged gradient is.
+  const double norm_err = max_rel(r.grad_norms, ref.grad_norms, 1e-6);
   // The parameters as a whole (relative L2 error): a single element whose gradient is at the level of float
   // summation noise can take a different AdamW step (m/sqrt(v) is scale-free), so the element-wise figure is
   // reported, not asserted.
   const double param_err = rel_l2(r.params, ref.params), elem_err = max_rel(r.params, ref.params, 1e-3);
   EXPECT_LE(loss_err, 1e-5) << np << " ranks" << args;
+  EXPECT_LE(norm_err, norm_tol) << np << " ranks" << args;
   EXPECT_LE(param_err, 1e-5) << np << " ranks" << args;
-  std::printf("np %d%s: max relative loss error %.3g, parameter relative L2 error %.3g (max element %.3g)\n", np,
-              args.c_str(), loss_err, param_err, elem_err);
+  std::printf("np %d%s: max relative loss error %.3g, grad norm error %.3g, parameter relative L2 error %.3g (max "
+              "element %.3g)\n",
+              np, args.c_str(), loss_err, norm_err, param_err, elem_err);
 }
 
 class Equivalence : public ::testing::TestWithParam<int> {};
@@ -133,21 +144,23 @@ TEST(FsdpMpi, RecomputationMatchesOneRank) {
 // the same bf16 params as one rank: equal within fp32 reassociation again.
 TEST(FsdpMpi, GpuComputePathMatchesOneRank) {
   const std::string hook = " --emulate-gpu-compute";
+  constexpr double kBf16Norm = 1e-4;  // computing on bf16 params (see expect_equivalent)
   const RunResult ref = run(1, hook, "gpu_path_reference");
   ASSERT_EQ(ref.losses.size(), 20u);
   // The hook really changes the numbers: its curve is not the fp32 one.
   EXPECT_GT(max_rel(ref.losses, reference().losses, 1e-6), 1e-5);
-  for (const char* mode : {"full", "grad_op", "none"}) expect_equivalent(2, mode, true, hook, ref);
-  expect_equivalent(2, "hybrid", true, hook + " --shard-group-size 2", ref);
-  expect_equivalent(3, "full", false, hook, ref);
-  expect_equivalent(2, "full", true, hook + " --param-dtype bf16", ref);
-  expect_equivalent(4, "hybrid", true, hook + " --param-dtype bf16 --shard-group-size 2", ref);
+  for (const char* mode : {"full", "grad_op", "none"}) expect_equivalent(2, mode, true, hook, ref, kBf16Norm);
+  expect_equivalent(2, "hybrid", true, hook + " --shard-group-size 2", ref, kBf16Norm);
+  expect_equivalent(3, "full", false, hook, ref, kBf16Norm);
+  expect_equivalent(2, "full", true, hook + " --param-dtype bf16", ref, kBf16Norm);
+  expect_equivalent(4, "hybrid", true, hook + " --param-dtype bf16 --shard-group-size 2", ref, kBf16Norm);
   // Four blocks, every mode: with tiny's two, a unit computing on another unit's gathered params can pass
   // unnoticed (the head's final norm and block 0's input norm both start at ones and move slowly).
   const std::string four = hook + " --n-layers 4";
   const RunResult ref4 = run(1, four, "gpu_path_reference4");
-  for (const char* mode : {"full", "grad_op", "none"}) expect_equivalent(2, mode, true, four, ref4);
-  expect_equivalent(2, "none", true, " --n-layers 4 --param-dtype bf16", run(1, " --n-layers 4 --param-dtype bf16", "bf16_reference4"));
+  for (const char* mode : {"full", "grad_op", "none"}) expect_equivalent(2, mode, true, four, ref4, kBf16Norm);
+  expect_equivalent(2, "none", true, " --n-layers 4 --param-dtype bf16",
+                    run(1, " --n-layers 4 --param-dtype bf16", "bf16_reference4"), kBf16Norm);
 }
 
 // bf16 mixed precision (FSDP's MixedPrecision): the loss curve stays within bf16 rounding of the fp32 one, moves
@@ -184,8 +197,6 @@ TEST(FsdpMpi, FullShardingDividesState) {
   const std::int64_t units = 2 + 2;  // tiny: embedding, 2 blocks, head
   EXPECT_GE(s4 * 4, s1);
   EXPECT_LE(s4, s1 / 4 + 16 * units) << "1 rank " << s1 << " bytes, 4 ranks " << s4 << " bytes";
-  EXPECT_EQ(four.summary["per_rank_param_bytes"].get<std::int64_t>() * 4,
-            four.summary["per_rank_optimizer_bytes"].get<std::int64_t>() * 2);
   EXPECT_GT(four.summary["bytes_all_gathered_per_step"].get<std::int64_t>(), 0);
   EXPECT_GT(four.summary["bytes_reduce_scattered_per_step"].get<std::int64_t>(), 0);
   // The memory estimate (--print-config, the run's log) names what the engine allocates, to the byte.
