@@ -21,6 +21,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "nn/config.hpp"
+#include "nn/model.hpp"
+#include "nn/safetensors.hpp"
 #include "support/files.hpp"
 #include "support/run_command.hpp"
 
@@ -218,10 +221,20 @@ TEST(FsdpCheckpoint, ExportIsReadBackByInitFrom) {
   const std::string model = temp_path("exported.safetensors"), json = temp_path("export.json"),
                     init = temp_path("init.json");
   const std::string learnable = kConstant + " --synthetic pattern", dir = temp_path("export_ckpt");
+  const std::string dump = temp_path("exported.bin");
   ASSERT_EQ(launch(2, learnable + " --lr 0.003 --steps 16 --checkpoint-dir " + dir + " --export " + model +
-                          " --output " + json)
+                          " --dump-params " + dump + " --output " + json)
                 .status,
             0);
+  // The file holds the trained weights, bit for bit, read by the loader that matches transformers' files.
+  {
+    awsdt::nn::Model read(awsdt::nn::model_preset("tiny"), 1);
+    awsdt::nn::load_safetensors(read, model);
+    std::string bytes;
+    for (const auto& u : read.units())
+      bytes.append(reinterpret_cast<const char*>(u.params.data()), u.params.size() * sizeof(float));
+    EXPECT_TRUE(bytes == awsdt::testing::read_bytes(dump)) << "the export differs from the trained parameters";
+  }
   // Consolidating the final checkpoint on one process (nothing left to train) writes the same file, byte for byte.
   const std::string again = temp_path("consolidated.safetensors");
   const Outcome c = launch(1, learnable + " --steps 16 --resume " + dir + " --export " + again);
