@@ -92,8 +92,11 @@ std::int64_t check(std::vector<Lane>& lanes, const std::vector<Params>& ps, cons
     auto pattern = kernels::pattern_for(ps[k].type, c.reduces, ps[k].op, kCheckSeed, ps[k].nranks);
     auto expect = c.expectation(ps[k], pattern, &n);
     auto ptr = pointers(lanes[k], c, ps[k], in_place);
-    if (o.corrupt_for_test && ps[k].rank == 0 && n > 0)
-      memset_async(ptr.recv, 0xff, dtype_size(ps[k].type), lanes[k].stream);  // never a valid expected value
+    if (o.corrupt_for_test && n > 0) {  // rank r spoils r + 1 elements, spread out: the count is summed over ranks
+      const std::size_t bad = std::min<std::size_t>(n, std::size_t(ps[k].rank) + 1), esize = dtype_size(ps[k].type);
+      for (std::size_t j = 0; j < bad; ++j)  // 0xff bytes: never a valid expected value
+        memset_async(static_cast<char*>(ptr.recv) + j * (n / bad) * esize, 0xff, esize, lanes[k].stream);
+    }
     wrong += std::int64_t(kernels::count_mismatches(ptr.recv, n, ps[k].type, expect, lanes[k].stream));
   }
   return wrong;

@@ -60,7 +60,7 @@ void add_options(CLI::App& app, Options& o) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--min-busbw", o.min_busbw, "exit non-zero when the average bus bandwidth (GB/s) is below this");
   add_common_options(app, o.common, "-J,--output_file");
-  // Test hook: corrupts one received element on rank 0 before the check, to prove the check can fail.
+  // Test hook: rank r corrupts r + 1 received elements before the check, to prove the check counts them all.
   app.add_flag("--corrupt-result-for-test", o.corrupt_for_test)->group("");
 }
 

@@ -89,14 +89,15 @@ TEST_P(EveryCollective, ReportsZeroWrong) {
 INSTANTIATE_TEST_SUITE_P(Ranks, EveryCollective, ::testing::Values(2, 3, 4));
 
 TEST(Collectives, CorruptedResultIsCountedAndFails) {
-  auto o = run_command(mpirun(2) + kExe + " all_reduce -b 1K -e 1K -c 1 -n 1 -w 0 --corrupt-result-for-test");
+  // Ranks 0, 1 and 2 spoil 1, 2 and 3 elements of each result: 6 per variant, counted on every rank, every one.
+  auto o = run_command(mpirun(3) + kExe + " all_reduce -b 1K -e 1K -c 1 -n 1 -w 0 --corrupt-result-for-test");
   EXPECT_EQ(o.status, 1) << o.output;
   auto t = parse_nccl_tests_output(o.output);
   ASSERT_EQ(t.rows.size(), 1u);
-  EXPECT_EQ(t.rows[0].wrong[0], "1");
-  EXPECT_EQ(t.rows[0].wrong[1], "1");
-  EXPECT_EQ(t.out_of_bounds, 2);
-  EXPECT_NE(o.output.find("# Out of bounds values : 2 FAILED"), std::string::npos) << o.output;
+  EXPECT_EQ(t.rows[0].wrong[0], "6");
+  EXPECT_EQ(t.rows[0].wrong[1], "6");
+  EXPECT_EQ(t.out_of_bounds, 12);
+  EXPECT_NE(o.output.find("# Out of bounds values : 12 FAILED"), std::string::npos) << o.output;
 }
 
 // The table, the JSON and the CSV agree, and the bandwidths follow nccl-tests' formulas.
