@@ -87,14 +87,7 @@ int run(int argc, char** argv) {
   TableReport report(o, stdout, table);
   report.preamble(world, device_lines(world));
   // -T bounds each wait; the watchdog ends the run at a backend's first asynchronous fault instead.
-  FaultProbe probe;
-  if (world.comm().has_async_errors())
-    probe = [&world] {
-      for (const auto& comm : world.comms)
-        if (std::string fault = comm->async_error(); !fault.empty()) return fault;
-      return std::string();
-    };
-  Watchdog watchdog(0, std::move(probe));
+  Watchdog watchdog(0, async_error_probe(world));
   watchdog.arm("the benchmark");
   auto rows = run_cases(o, world, report);
   watchdog.disarm();

@@ -268,7 +268,7 @@ int run(int argc, char** argv) {
   double final_loss = 0;
   bool finite = true;
   std::int32_t preempted_by = 0;
-  Watchdog watchdog(o.step_timeout, async_error_probe(comm));
+  Watchdog watchdog(o.step_timeout, async_error_probe(world));
   std::int64_t gpu_memory_peak = 0;
   // One rank communicates nothing: its exposed communication is zero, not noise (and costs no extra passes).
   const bool communicates = plan.world > 1;

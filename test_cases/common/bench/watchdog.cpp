@@ -10,7 +10,7 @@
 #include <fmt/format.h>
 
 #include "bench/guard.hpp"
-#include "comm/communicator.hpp"
+#include "comm/registry.hpp"
 #include "util/error.hpp"
 
 namespace awsdt {
@@ -20,9 +20,13 @@ constexpr auto kProbeEvery = std::chrono::milliseconds(100);
 
 }  // namespace
 
-FaultProbe async_error_probe(const Communicator& comm) {
-  if (!comm.has_async_errors()) return {};  // nothing to poll (MPI reports its errors from the calls)
-  return [&comm] { return comm.async_error(); };
+FaultProbe async_error_probe(const CommWorld& world) {
+  if (!world.comms.front()->has_async_errors()) return {};  // nothing to poll (MPI reports errors from the calls)
+  return [&world] {
+    for (const auto& comm : world.comms)
+      if (std::string fault = comm->async_error(); !fault.empty()) return fault;
+    return std::string();
+  };
 }
 
 Watchdog::Watchdog(double timeout_s, FaultProbe probe) : timeout_s_(timeout_s), probe_(std::move(probe)) {

@@ -17,14 +17,14 @@
 
 namespace awsdt {
 
-class Communicator;
+struct CommWorld;
 
 /// A fault to end the job for, or empty while all is well. Called from the watchdog's thread.
 using FaultProbe = std::function<std::string()>;
 
-/// The probe of a communicator's asynchronous errors (none for a backend without them); `comm` must outlive the
-/// watchdog that polls it.
-FaultProbe async_error_probe(const Communicator& comm);
+/// The probe of the asynchronous errors of every communicator of `world` (none for a backend without them);
+/// `world` must outlive the watchdog that polls it.
+FaultProbe async_error_probe(const CommWorld& world);
 
 class Watchdog {
  public:
