@@ -423,6 +423,13 @@ TEST(BadInput, JobsThatCannotRunAsAskedAreRefused) {
     j.flags.extra = {"--qos=high"};
     expect_usage(j, "--extra \"--qos=high\" is passed to sbatch only; --cluster " + cluster + " has no use for it");
   }
+  j = golden_job("local");
+  j.flags.container = kImage;
+  expect_usage(j, "--container \"" + kImage + "\" needs a cluster that runs containers (slurm with pyxis, eks, "
+                  "hyperpod-eks, batch); --cluster local runs this machine's build");
+  j = golden_job("local");
+  j.flags.mounts = {"/fsx:/fsx"};
+  expect_usage(j, "--mount \"/fsx:/fsx\" is a container mount; --cluster local runs no container");
   for (const std::string image : {"awsdt:1 --privileged", "awsdt:1\n", "awsdt\t:1"}) {
     j = golden_job("eks");
     j.flags.container = image;

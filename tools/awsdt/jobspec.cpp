@@ -140,6 +140,14 @@ void validate(JobSpec& s, std::optional<int> instance_gpus) {
   if (!s.extra.empty() && !slurm)
     throw UsageError(fmt::format("--extra {} is passed to sbatch only; --cluster {} has no use for it",
                                  json_quote(s.extra.front()), s.cluster));
+  // The local cluster runs this machine's build directly: an image or mount it would ignore is refused, not dropped.
+  if (s.cluster == "local" && !s.container.empty())
+    throw UsageError(fmt::format("--container {} needs a cluster that runs containers (slurm with pyxis, eks, "
+                                 "hyperpod-eks, batch); --cluster local runs this machine's build",
+                                 json_quote(s.container)));
+  if (s.cluster == "local" && !s.mounts.empty())
+    throw UsageError(fmt::format("--mount {} is a container mount; --cluster local runs no container",
+                                 json_quote(s.mounts.front())));
   if (slurm && s.launcher == "mpirun" && !s.container.empty())
     throw UsageError(fmt::format("--launcher mpirun cannot start ranks in --container {} (pyxis works through "
                                  "srun); use --launcher srun", json_quote(s.container)));
