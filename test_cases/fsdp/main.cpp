@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "awsdt/config.hpp"
+#include "bench/cpu_share.hpp"
 #include "bench/guard.hpp"
 #include "bench/launch_check.hpp"
 #include "bench/watchdog.hpp"
@@ -118,8 +119,8 @@ struct ComputePeak {
   std::string line;  ///< how it was found, for the log
 };
 
-ComputePeak measure_cpu_peak(const Options& o) {
-  set_blas_threads(o.threads);
+ComputePeak measure_cpu_peak(const Options& o, int threads) {
+  set_blas_threads(threads);
   const SgemmPeak peak = measure_sgemm_peak(AWSDT_HAVE_BLAS ? o.calibrate_n : std::min(o.calibrate_n, 256), 0.5);
   return {peak.best_flops,
           fmt::format("sgemm peak: {:.2f} GFLOP/s (best of {} runs, n={}, {} BLAS thread(s); mean {:.2f} GFLOP/s)",
@@ -195,7 +196,15 @@ int run(int argc, char** argv) {
   auto data = std::make_unique<RankSliceSource>(std::move(sequences), plan.micro_batch, plan.global_batch, rank,
                                                 plan.world, checkpoints.first_sequence());
   checkpoints.check_data(data->describe());
-  const ComputePeak peak = on_gpu ? catalog_gpu_peak(comm.device()) : measure_cpu_peak(o);
+  // CPU ranks compute on their share of the CPUs they may run on, unless --threads says otherwise.
+  int threads = o.threads;
+  if (!on_gpu && threads == 0) {
+    const CpuShare share = cpu_share(*world.bootstrap);
+    threads = share.threads;
+    spdlog::info("threads: {} per rank ({} CPU(s) in this rank's affinity mask, shared by {} rank(s) of this host; "
+                 "--threads N to choose)", share.threads, share.cpus, share.sharing);
+  }
+  const ComputePeak peak = on_gpu ? catalog_gpu_peak(comm.device()) : measure_cpu_peak(o, threads);
   if (o.calibrate_only) {
     if (rank == 0) std::printf("%s\n", peak.line.c_str());
     return 0;

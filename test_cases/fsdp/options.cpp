@@ -19,7 +19,8 @@ void add_options(CLI::App& app, Options& o) {
                  "auto (cuda when a GPU is visible, else cpu), cpu (fp32 engine, FSDP over MPI ranks) or cuda[:N] "
                  "(bf16 engine, one GPU per rank, FSDP over NCCL)")
       ->capture_default_str();
-  app.add_option("--threads", o.threads, "CPU threads for GEMMs (OpenBLAS) and the other layers (OpenMP); 0: the libraries' defaults")->capture_default_str();
+  app.add_option("--threads", o.threads, "CPU threads per rank for GEMMs (OpenBLAS) and the other layers (OpenMP); 0: the rank's share of "
+                 "its CPUs (those in its affinity mask, over the ranks of its host that may use them)")->capture_default_str();
   app.add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
   app.add_option("--micro-batch-size", o.micro_batch_size, "sequences per forward/backward")->capture_default_str();
   app.add_option("--global-batch-size", o.global_batch_size,

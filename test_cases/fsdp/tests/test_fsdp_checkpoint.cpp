@@ -291,7 +291,7 @@ TEST(FsdpCheckpoint, ADirectoryWithANewerCheckpointIsRefused) {
   const std::string dir = temp_path("newer");
   fs::remove_all(dir);
   ASSERT_EQ(launch(1, " --steps 4 --checkpoint-every 2 --checkpoint-dir " + dir).status, 0);
-  for (const std::string resume : {std::string("none"), dir + "/step_00000002"}) {
+  for (const std::string& resume : {std::string("none"), dir + "/step_00000002"}) {
     const Outcome o = launch(1, " --steps 6 --resume " + resume + " --checkpoint-dir " + dir);
     EXPECT_EQ(o.status, 2) << o.output;
     EXPECT_NE(o.output.find("holds a newer checkpoint (" + dir + "/step_00000004)"), std::string::npos) << o.output;

@@ -1,0 +1,29 @@
+// How many compute threads a CPU rank should run when the user does not say. OpenBLAS and OpenMP default to
+// every CPU of the machine in every process: two ranks on two cores then run four busy threads, and a launcher
+// that binds each rank to one core (mpirun's default for small jobs) gets two threads fighting over it. torchrun
+// answers with OMP_NUM_THREADS=1; we give each rank its share of the CPUs it may run on instead.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "comm/bootstrap/bootstrap.hpp"
+
+namespace awsdt {
+
+struct CpuShare {
+  int threads = 1;  ///< this rank's share, at least 1
+  int cpus = 1;     ///< CPUs in this rank's affinity mask
+  int sharing = 1;  ///< ranks of this host whose masks overlap this rank's (itself included)
+};
+
+/// The share from every rank's affinity mask (`masks[r]`, one bit per CPU) and host: this rank's CPUs divided by
+/// the ranks of its host that may run on any of them. Pure, for tests; cpu_share(Bootstrap&) gathers the inputs.
+CpuShare cpu_share(const std::vector<std::vector<std::uint8_t>>& masks, const std::vector<std::string>& hosts,
+                   int rank);
+
+/// Gathers every rank's affinity mask through the bootstrap (a collective: every rank calls it).
+CpuShare cpu_share(Bootstrap& bootstrap);
+
+}  // namespace awsdt
