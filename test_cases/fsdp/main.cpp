@@ -37,6 +37,7 @@
 #include "options.hpp"
 #include "peak.hpp"
 #include "report.hpp"
+#include "run_summary.hpp"
 #include "results/result.hpp"
 #include "step_stats.hpp"
 #include "util/error.hpp"
@@ -88,7 +89,6 @@ nlohmann::json config_json(const Options& o, const Plan& p, const std::string& d
           {"reduce_dtype", o.reduce_dtype}};
 }
 
-double mib(std::int64_t b) { return static_cast<double>(b) / (1 << 20); }
 
 // Shard and replica communicators for plan's mode (nullptr: a group of one).
 struct Groups {
@@ -272,9 +272,11 @@ int run(int argc, char** argv) {
   doc.config["memory_estimate_per_rank"] = estimate_memory(plan).to_json();
 
   StepSeries series;
-  double compute_only_ms = 0;
-  std::int64_t ag_bytes = 0, rs_bytes = 0, ar_bytes = 0;
-  double final_loss = 0;
+  RunTotals totals;
+  totals.peak_flops = peak.flops;
+  totals.on_gpu = on_gpu;
+  totals.recompute = plan.recompute;
+  double& compute_only_ms = totals.compute_only_ms;
   bool finite = true;
   std::int32_t preempted_by = 0;
   Watchdog watchdog(o.step_timeout, async_error_probe(world));
@@ -299,23 +301,16 @@ int run(int argc, char** argv) {
       compute_only_ms = runs[1];
     }
     const double exposed = communicates ? std::max(0.0, st.compute_ms - compute_only_ms) : 0.0;
-    ag_bytes = fs.bytes_all_gathered;
-    rs_bytes = fs.bytes_reduce_scattered;
-    ar_bytes = fs.bytes_all_reduced;
+    totals.bytes_all_gathered = fs.bytes_all_gathered;
+    totals.bytes_reduce_scattered = fs.bytes_reduce_scattered;
+    totals.bytes_all_reduced = fs.bytes_all_reduced;
     const StepRates rates = step_rates(st.step_ms, flops, plan.tokens_per_step(), peak.flops, plan.world);
-    final_loss = st.loss;
+    totals.final_loss = st.loss;
     finite = finite && std::isfinite(st.loss) && std::isfinite(st.grad_norm);
     series.add(s + 1, fs, rates, exposed, s > start_step || o.steps == start_step + 1);
     if (rank == 0 && (s == 0 || (s + 1) % o.log_every == 0 || s + 1 == o.steps)) {
       std::printf("%s\n", step_line(s + 1, o.steps, st, rates).c_str());
-      const std::string how = communicates ? fmt::format("fwd+bwd {:.2f} ms - compute-only {:.2f} ms", st.compute_ms,
-                                                         compute_only_ms)
-                                           : "one rank: nothing to communicate";
-      const std::string cpu = on_gpu ? "" : fmt::format(" | comm thread CPU: {:.2f} ms", fs.comm_cpu_ms);
-      std::printf("comm %d/%d | exposed comm: %.2f ms (%s) | waits: %.2f ms%s | all-gathered: %.2f MiB | "
-                  "reduce-scattered: %.2f MiB | all-reduced: %.2f MiB\n",
-                  s + 1, o.steps, exposed, how.c_str(), fs.comm_wait_ms, cpu.c_str(), mib(fs.bytes_all_gathered),
-                  mib(fs.bytes_reduce_scattered), mib(fs.bytes_all_reduced));
+      std::printf("%s\n", comm_line(s + 1, o.steps, fs, exposed, communicates ? compute_only_ms : -1, on_gpu).c_str());
     }
     // A signal may reach only some ranks: all of them stop after the same step. One that arrives during the last
     // step stops nothing: the run is complete, and a requeue would run it again.
@@ -341,11 +336,11 @@ int run(int argc, char** argv) {
   }
 
   doc.rows = series.rows();
-  const Summary tps_s = series.tokens_per_s(), tps_device_s = series.tokens_per_s_per_device();
-  const Summary tflops_s = series.tflops_per_device(), mfu_s = series.mfu();
-  const Summary step_s = series.step_ms(), compute_s = series.compute_ms(), exposed_s = series.exposed_comm_ms();
-  const Summary wait_s = series.comm_wait_ms(), comm_cpu_s = series.comm_cpu_ms();
-  const std::int64_t rss = peak_rss_bytes(), max_rss = all_reduce_value(comm, rss, ReduceOp::max);
+  totals.memory = mem;
+  totals.activation_bytes = engine.activation_bytes();
+  totals.rss = peak_rss_bytes();
+  totals.max_rss = all_reduce_value(comm, totals.rss, ReduceOp::max);
+  if (on_gpu) totals.gpu_memory = {all_reduce_value(comm, gpu_memory_peak, ReduceOp::max), memory_use(comm.device()).total};
   if (!o.dump_params.empty()) {
     const std::vector<float> full = engine.full_params();
     if (rank == 0)
@@ -356,55 +351,17 @@ int run(int argc, char** argv) {
     engine.export_safetensors(o.export_path);
     if (rank == 0) std::printf("exported %s\n", o.export_path.c_str());
   }
-  doc.summary = {{"final_loss", final_loss},
-                 {"median_tokens_per_s", tps_s.p50},
-                 {"median_tokens_per_s_per_device", tps_device_s.p50},
-                 {"median_tflops_per_device", tflops_s.p50},
-                 {"median_mfu", mfu_s.count ? nlohmann::json(mfu_s.p50) : nlohmann::json()},  // null: no peak
-                 {"step_ms", step_s},
-                 {on_gpu ? "gpu_peak_bf16_tflops" : "sgemm_peak_tflops", peak.flops / 1e12},
-                 {"peak_rss_bytes", rss},
-                 {"max_peak_rss_bytes", max_rss},
-                 {"median_exposed_comm_ms", exposed_s.p50},
-                 {"median_comm_wait_ms", wait_s.p50},
-                 {"median_comm_cpu_ms", comm_cpu_s.p50},
-                 {"compute_only_ms", compute_only_ms},
-                 {"bytes_all_gathered_per_step", ag_bytes},
-                 {"bytes_reduce_scattered_per_step", rs_bytes},
-                 {"bytes_all_reduced_per_step", ar_bytes},
-                 {"per_rank_param_bytes", mem.params},
-                 {"per_rank_grad_bytes", mem.grads},
-                 {"per_rank_optimizer_bytes", mem.optimizer},
-                 {"per_rank_state_bytes", mem.state()},
-                 {"per_rank_gathered_buffer_bytes", mem.gathered},
-                 {"per_rank_activation_bytes", engine.activation_bytes()}};
-  const MemoryUse gpu_memory{on_gpu ? all_reduce_value(comm, gpu_memory_peak, ReduceOp::max) : 0,
-                             on_gpu ? memory_use(comm.device()).total : 0};
-  if (on_gpu) {
-    doc.summary["max_gpu_memory_used_bytes"] = gpu_memory.used;
-    doc.summary["gpu_memory_bytes"] = gpu_memory.total;
-  }
-  if (rank == 0) {
-    const std::string mfu = mfu_s.count ? fmt::format("{:.2f}%", mfu_s.p50) : std::string("n/a (peak unknown)");
-    std::printf("summary | final loss: %.6f | median tokens/s: %.1f (per device %.1f) | median TFLOP/s/device: %.4f | "
-                "median MFU: %s | %s peak TFLOP/s: %.4f | peak host RSS: %.1f MiB (max over ranks %.1f MiB) | median "
-                "exposed comm: %.2f ms | per-rank state: %.2f MiB | activations: %.2f MiB%s%s\n",
-                final_loss, tps_s.p50, tps_device_s.p50, tflops_s.p50, mfu.c_str(), on_gpu ? "bf16" : "sgemm",
-                peak.flops / 1e12, mib(rss), mib(max_rss), exposed_s.p50, mib(mem.state()),
-                mib(engine.activation_bytes()), plan.recompute ? " (recompute)" : "",
-                on_gpu ? fmt::format(" | GPU memory used: {:.2f} of {:.2f} GiB ({:.1f}%, max over ranks)",
-                                     gpu_memory.used / double(1 << 30), gpu_memory.total / double(1 << 30),
-                                     100.0 * gpu_memory.used / std::max<double>(1, gpu_memory.total)).c_str()
-                       : "");
-  }
+  doc.summary = summary_json(series, totals);
+  if (rank == 0) std::printf("%s\n", summary_line(series, totals).c_str());
 
   if (o.op_breakdown && rank == 0) {
     const OpBreakdown ob = measure_op_breakdown(plan.model, plan.micro_batch, plan.seq_len);
-    doc.summary["op_breakdown"] = report_op_breakdown(ob, compute_s.p50 / plan.grad_accum,
-                                                      step_s.p50 - compute_s.p50, flops / (plan.grad_accum * plan.world));
+    const double compute_ms = series.compute_ms().p50, step_ms = series.step_ms().p50;
+    doc.summary["op_breakdown"] = report_op_breakdown(ob, compute_ms / plan.grad_accum, step_ms - compute_ms,
+                                                      flops / (plan.grad_accum * plan.world));
   }
 
-  doc.add_check("finite loss", finite, fmt::format("final loss {}", final_loss));
+  doc.add_check("finite loss", finite, fmt::format("final loss {}", totals.final_loss));
   if (preempted_by) {
     doc.summary["preempted_by_signal"] = preempted_by;
     if (rank == 0 && !o.output.empty()) write_result_document(doc, o.output);

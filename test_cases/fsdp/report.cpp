@@ -122,6 +122,18 @@ std::string step_line(int step, int steps, const StepStats& s, const StepRates& 
       r.tflops_per_device, r.has_mfu() ? fmt::format("{:.2f}%", r.mfu_percent) : std::string("n/a (peak unknown)"));
 }
 
+std::string comm_line(int step, int steps, const FsdpStepStats& fs, double exposed_ms, double compute_only_ms,
+                      bool on_gpu) {
+  const std::string how = compute_only_ms >= 0 ? fmt::format("fwd+bwd {:.2f} ms - compute-only {:.2f} ms",
+                                                             fs.base.compute_ms, compute_only_ms)
+                                               : "one rank: nothing to communicate";
+  const std::string cpu = on_gpu ? "" : fmt::format(" | comm thread CPU: {:.2f} ms", fs.comm_cpu_ms);
+  return fmt::format("comm {}/{} | exposed comm: {:.2f} ms ({}) | waits: {:.2f} ms{} | all-gathered: {:.2f} MiB | "
+                     "reduce-scattered: {:.2f} MiB | all-reduced: {:.2f} MiB",
+                     step, steps, exposed_ms, how, fs.comm_wait_ms, cpu, mib(fs.bytes_all_gathered),
+                     mib(fs.bytes_reduce_scattered), mib(fs.bytes_all_reduced));
+}
+
 std::int64_t peak_rss_bytes() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);

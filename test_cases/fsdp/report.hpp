@@ -37,6 +37,12 @@ double step_flops(const Plan& plan);
 /// `step N/M | Loss: ... | tokens/s: (global) | tokens/s/device | TFLOP/s/device | MFU` (HyperPod's job monitor
 /// matches `.*Loss:.*`).
 std::string step_line(int step, int steps, const StepStats& s, const StepRates& rates);
+/// `comm N/M | exposed comm: ... | waits | comm thread CPU (CPUs) | bytes gathered, reduce-scattered, all-reduced`;
+/// `compute_only_ms` < 0 for one rank, which communicates nothing.
+std::string comm_line(int step, int steps, const FsdpStepStats& fs, double exposed_ms, double compute_only_ms,
+                      bool on_gpu);
+/// Bytes in MiB, for lines people read.
+inline double mib(std::int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 /// Peak resident set size of this process in bytes (getrusage).
 std::int64_t peak_rss_bytes();
 
