@@ -59,6 +59,10 @@ fsdp="$BUILD/bin/awsdt-fsdp"
 # catalog's peak), and a reduced llama3_1_8b (2 layers) for the FSDP issue's 1-GPU figures.
 step "fsdp llama3_2_1b, 4 layers, 1 GPU" on_gpus 0 1 29535 "$fsdp" --device cuda --model llama3_2_1b --n-layers 4 \
   --seq-len 2048 --micro-batch-size 4 --steps 12 --log-every 2 --output "$OUT/fsdp-llama3_2_1b.json"
+# The same with the flash-style attention kernels (CUDA cores) instead of the chunked tensor-core default.
+step "fsdp llama3_2_1b, 4 layers, 1 GPU, --attention flash" on_gpus 0 1 29538 "$fsdp" --device cuda \
+  --model llama3_2_1b --n-layers 4 --seq-len 2048 --micro-batch-size 4 --steps 6 --log-every 2 --attention flash \
+  --output "$OUT/fsdp-llama3_2_1b-flash.json"
 step "fsdp llama3_1_8b, 2 layers, 1 GPU" on_gpus 0 1 29536 "$fsdp" --device cuda --model llama3_1_8b --n-layers 2 \
   --seq-len 2048 --micro-batch-size 2 --steps 8 --log-every 2 --output "$OUT/fsdp-llama3_1_8b.json"
 

@@ -13,10 +13,11 @@ namespace k = kernels::cuda;
 
 class CudaBackend final : public UnitBackend {
  public:
-  CudaBackend(const nn::ModelConfig& config, int device, bool recompute)
+  CudaBackend(const nn::ModelConfig& config, int device, bool recompute, nn::AttentionKernel attention)
       : device_(Device::cuda(device)), model_(config, device), layouts_(nn::unit_layouts(config)),
         norm_acc_(sizeof(double), MemoryKind::Device, device_), compute_done_(device_) {
     model_.set_recompute(recompute);
+    model_.set_attention(attention);
   }
 
   const Device& device() const override { return device_; }
@@ -92,8 +93,9 @@ class CudaBackend final : public UnitBackend {
 
 }  // namespace
 
-std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device, bool recompute) {
-  return std::make_unique<CudaBackend>(config, device, recompute);
+std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device, bool recompute,
+                                               nn::AttentionKernel attention) {
+  return std::make_unique<CudaBackend>(config, device, recompute, attention);
 }
 
 }  // namespace awsdt::fsdp

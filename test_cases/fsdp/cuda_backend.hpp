@@ -4,12 +4,14 @@
 #include <memory>
 
 #include "nn/config.hpp"
+#include "nn/cuda_model.hpp"
 #include "unit_backend.hpp"
 
 namespace awsdt::fsdp {
 
 /// A backend running config's model on CUDA device `device`, with activation recomputation if asked (throws
 /// UsageError in builds without CUDA, or when the device is not visible).
-std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device, bool recompute);
+std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device, bool recompute,
+                                               nn::AttentionKernel attention = nn::AttentionKernel::automatic);
 
 }  // namespace awsdt::fsdp

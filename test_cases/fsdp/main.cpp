@@ -229,7 +229,7 @@ int run(int argc, char** argv) {
   eo.init_from = o.init_from;
   eo.param_dtype = plan.param_bf16 ? DataType::bf16 : DataType::f32;
   eo.reduce_dtype = plan.reduce_bf16 ? DataType::bf16 : DataType::f32;
-  FsdpEngine engine(on_gpu ? make_cuda_backend(plan.model, comm.device().index, plan.recompute)
+  FsdpEngine engine(on_gpu ? make_cuda_backend(plan.model, comm.device().index, plan.recompute, plan.attention)
                            : make_cpu_backend(plan.model, plan.recompute,
                                               o.emulate_gpu_compute ? DataType::bf16 : DataType::f32),
                     o.seed, eo, comm, groups.shard, groups.replicate);

@@ -51,6 +51,10 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--output,-o", o.output, "write the JSON result document here");
   app.add_flag("--recompute", o.recompute,
                "activation recomputation: keep only each block's input, re-run its forward in the backward");
+  app.add_option("--attention", o.attention,
+                 "CUDA attention: auto (chunked wherever head_dim is a multiple of 8), chunked (batched cuBLAS GEMMs "
+                 "on tensor cores over chunks of query rows) or flash (fused kernels on the CUDA cores)")
+      ->capture_default_str();
   app.add_flag("--print-config", o.print_config, "print parameters, FLOPs/token and a memory estimate, then exit");
   app.add_option("--ranks", o.print_config_ranks,
                  "with --print-config: the data-parallel ranks to plan the batch and per-rank memory for (a launched "
@@ -174,6 +178,17 @@ Plan make_plan(const Options& o, int world) {
                                                         o.model, p.model.max_seq_len));
   p.micro_batch = o.micro_batch_size;
   p.recompute = o.recompute;
+  if (o.attention == "auto") {
+    p.attention = nn::AttentionKernel::automatic;
+  } else if (o.attention == "chunked") {
+    p.attention = nn::AttentionKernel::chunked;
+    require(p.model.head_dim() % 8 == 0, fmt::format("--attention chunked needs head_dim a multiple of 8 (model "
+                                                     "'{}' has {}); use auto or flash", o.model, p.model.head_dim()));
+  } else if (o.attention == "flash") {
+    p.attention = nn::AttentionKernel::flash;
+  } else {
+    throw UsageError(fmt::format("--attention {} is not auto, chunked or flash", o.attention));
+  }
   const int per_step = p.micro_batch * world;
   require(o.global_batch_size >= 0, fmt::format("--global-batch-size must be positive (got {})", o.global_batch_size));
   p.global_batch = o.global_batch_size > 0 ? o.global_batch_size : per_step;

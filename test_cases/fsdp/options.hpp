@@ -8,6 +8,7 @@
 #include <CLI/CLI.hpp>
 
 #include "nn/config.hpp"
+#include "nn/cuda_model.hpp"
 #include "nn/data.hpp"
 #include "nn/lr_schedule.hpp"
 #include "nn/optimizer.hpp"
@@ -46,6 +47,7 @@ struct Options {
   int shard_group_size = 0;         ///< hybrid: ranks per shard group (0: ranks on one node... here: world / 2)
   bool no_overlap = false;          ///< serialize communication with compute
   bool recompute = false;           ///< recompute each block's activations in its backward
+  std::string attention = "auto";   ///< CUDA attention kernels: auto, chunked (tensor cores) or flash
   std::string param_dtype = "auto";   ///< dtype parameters are gathered in: auto (fp32 on CPUs, bf16 on GPUs), fp32, bf16
   std::string reduce_dtype = "fp32";  ///< dtype gradients are reduce-scattered in
   std::string dump_params;          ///< write the consolidated fp32 parameters here after training (raw, unit order)
@@ -82,6 +84,7 @@ struct Plan {
   ShardingMode sharding = ShardingMode::full;  ///< how state is distributed
   int shard_group = 1;          ///< ranks a unit is sharded over (world, 1 for none, the group for hybrid)
   bool recompute = false;       ///< activation recomputation per block
+  nn::AttentionKernel attention = nn::AttentionKernel::automatic;  ///< the CUDA engine's attention kernels
   bool param_bf16 = false;      ///< gather (and compute on) bf16-rounded parameters
   bool reduce_bf16 = false;     ///< reduce-scatter gradients in bf16
   int cuda_device = -1;         ///< the GPU of --device cuda[:N] (-1: the CPU engine)

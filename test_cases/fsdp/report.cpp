@@ -9,11 +9,20 @@
 
 #include <fmt/format.h>
 
+#include "kernels/cuda/chunked_attention.hpp"
 #include "nn/model.hpp"
 #include "sharding.hpp"
 
 namespace awsdt::fsdp {
+
 namespace {
+
+// Whether the CUDA engine runs the chunked tensor-core attention for this plan (CudaModel's rule).
+bool chunked_attention(const Plan& plan) {
+  return plan.attention != nn::AttentionKernel::flash &&
+         kernels::cuda::chunked_attention_supports({1, 1, plan.model.n_heads, plan.model.n_kv_heads,
+                                                    plan.model.head_dim()});
+}
 
 std::string gib(std::int64_t bytes) { return fmt::format("{:.3f} GiB", static_cast<double>(bytes) / (1 << 30)); }
 
@@ -65,6 +74,9 @@ MemoryEstimate estimate_memory(const Plan& plan) {
     const std::int64_t per_layer = 2 * (5 * N * C + 2 * N * KV + 3 * N * F) + 2 * 4 * N + lse;
     m.activations = kept_layers * per_layer + 2 * ((L + 1) * N * C + 2 * N * C + N * V) + 4 * 2 * N + 8 * N + 4 * rope;
     m.scratch = 2 * (4 * N * C + 2 * N * KV + 3 * N * F) + lse;
+    if (chunked_attention(plan))  // its workspace: pointers, a chunk's scores and probabilities, dK and dV in fp32
+      m.scratch += std::int64_t(kernels::cuda::chunked_attention_layout({int(B), int(T), int(NH), c.n_kv_heads,
+                                                                          c.head_dim()}).bytes);
   } else {  // nn/activations.cpp's fp32 buffers
     const std::int64_t per_layer = 5 * N * C + 2 * N + 2 * N * KV + B * NH * T * T + 3 * N * F;
     m.activations = 4 * (kept_layers * per_layer + (L + 1) * N * C + 2 * N * C + N + 2 * N * V + rope) + 8 * N;
@@ -95,7 +107,9 @@ std::string describe_plan(const Plan& plan, const Options& o) {
                    c.flops_per_token(plan.seq_len), plan.seq_len, c.matmul_parameter_count(),
                    c.tied_embeddings ? "every parameter; the tied table is the LM head" : "non-embedding");
   s += fmt::format("device           {} | sharding {}\n",
-                   plan.cuda_device >= 0 ? fmt::format("cuda:{} (bf16 engine, fp32 master weights)", plan.cuda_device)
+                   plan.cuda_device >= 0 ? fmt::format("cuda:{} (bf16 engine, fp32 master weights, {} attention)",
+                                                       plan.cuda_device,
+                                                       chunked_attention(plan) ? "chunked tensor-core" : "flash-style")
                                          : std::string("cpu (fp32 engine)"),
                    sharding_mode_name(plan.sharding));
   s += fmt::format("batch            micro {} x accum {} x ranks {} = global {} sequences = {} tokens/step\n",

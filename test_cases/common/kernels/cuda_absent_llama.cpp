@@ -1,6 +1,7 @@
 // Stand-ins for the CUDA layers of the Llama engine (kernels/cuda/llama_*.cu, adamw.cu, linear.cpp) in builds
 // without CUDA: CUDA streams and device memory cannot exist there, so these are unreachable in practice; they
 // fail loudly rather than silently.
+#include "kernels/cuda/chunked_attention.hpp"
 #include "kernels/cuda/linear.hpp"
 #include "kernels/cuda/llama_attention.hpp"
 #include "kernels/cuda/llama_layers.hpp"
@@ -41,13 +42,24 @@ void accumulate(float*, const float*, std::size_t, void*) { no_cuda(); }
 void accumulate(float*, const Bf16*, std::size_t, void*) { no_cuda(); }
 void adamw_step(float*, Bf16*, const float*, float*, float*, std::size_t, const AdamWScalars&, void*) { no_cuda(); }
 
-// ---- kernels/cuda/llama_attention.hpp (llama_attention.cu) and kernels/cuda/linear.hpp (linear.cpp) ----
+// ---- kernels/cuda/llama_attention.hpp (llama_attention.cu), chunked_attention.hpp (chunked_attention.cu) and kernels/cuda/linear.hpp (linear.cpp) ----
 
 void attention_forward(Bf16*, float*, const Bf16*, const Bf16*, const Bf16*, const AttentionShape&, void*) {
   no_cuda();
 }
 void attention_backward(Bf16*, Bf16*, Bf16*, const Bf16*, const Bf16*, const Bf16*, const Bf16*, const Bf16*,
                         const float*, float*, const AttentionShape&, void*) {
+  no_cuda();
+}
+
+void attention_output_dot(float*, const Bf16*, const Bf16*, const AttentionShape&, void*) { no_cuda(); }
+void chunked_attention_forward(Bf16*, float*, const Bf16*, const Bf16*, const Bf16*, const AttentionShape&, void*,
+                               void*, std::size_t) {
+  no_cuda();
+}
+void chunked_attention_backward(Bf16*, Bf16*, Bf16*, const Bf16*, const Bf16*, const Bf16*, const Bf16*,
+                                const Bf16*, const float*, float*, const AttentionShape&, void*, void*,
+                                std::size_t) {
   no_cuda();
 }
 

@@ -11,6 +11,7 @@
 
 #include "device/device.hpp"
 #include "kernels/cuda/linear.hpp"
+#include "kernels/cuda/chunked_attention.hpp"
 #include "kernels/cuda/llama_attention.hpp"
 #include "kernels/cuda/llama_layers.hpp"
 #include "nn/layout.hpp"
@@ -63,7 +64,9 @@ struct CudaModel::Impl {
   float dloss_scale = 0;
   Buffer tokens, targets, residual, lnf, rstdf, logits, losses, proj, rope_cos, rope_sin;
   std::vector<BlockActs> blocks;
-  Buffer dres, dln, dq, dk, dv, datty, dgate, dup, dh, attn_scratch, norm_acc;
+  Buffer dres, dln, dq, dk, dv, datty, dgate, dup, dh, attn_scratch, attn_work, norm_acc;
+  AttentionKernel attention = AttentionKernel::automatic;
+  bool chunked = false;  // the chunked tensor-core attention runs (else the flash-style kernels)
   std::vector<float> host_losses;
 
   Impl(const ModelConfig& c, int device)
@@ -135,6 +138,8 @@ struct CudaModel::Impl {
     dup = dbuf(n * F * kBf16);
     dh = dbuf(n * F * kBf16);
     attn_scratch = dbuf(heads_rows * kF32);
+    chunked = use_chunked(attention_shape_for(b, t));
+    attn_work = chunked ? dbuf(k::chunked_attention_layout(attention_shape_for(b, t)).bytes) : Buffer();
     host_losses.resize(n);
     // RoPE tables for positions [0, T), the CPU engine's values (Llama-3 scaling included).
     const auto table = model_rope_table(cfg, t);
@@ -147,8 +152,16 @@ struct CudaModel::Impl {
     T = t;
   }
 
-  k::AttentionShape attention_shape() const {
-    return {B, T, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim()};
+  k::AttentionShape attention_shape() const { return attention_shape_for(B, T); }
+  k::AttentionShape attention_shape_for(int b, int t) const {
+    return {b, t, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim()};
+  }
+  // automatic: the tensor-core kernels wherever they apply (head_dim a multiple of 8: every preset).
+  bool use_chunked(const k::AttentionShape& shape) const {
+    const bool fits = k::chunked_attention_supports(shape);
+    AWSDT_CHECK(attention != AttentionKernel::chunked || fits,
+                "--attention chunked needs head_dim a multiple of 8 (got " + std::to_string(shape.head_dim) + ")");
+    return attention != AttentionKernel::flash && fits;
   }
 
   BlockActs& acts(int l) { return blocks[recompute ? 0 : l]; }
@@ -175,8 +188,12 @@ struct CudaModel::Impl {
     k::rope_forward(p<Bf16>(a.q), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_heads, cfg.head_dim(), s());
     k::rope_forward(p<Bf16>(a.k), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_kv_heads, cfg.head_dim(),
                     s());
-    k::attention_forward(p<Bf16>(a.atty), p<float>(a.lse), p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v),
-                         attention_shape(), s());
+    if (chunked)
+      k::chunked_attention_forward(p<Bf16>(a.atty), p<float>(a.lse), p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v),
+                                   attention_shape(), attn_work.data(), s());
+    else
+      k::attention_forward(p<Bf16>(a.atty), p<float>(a.lse), p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v),
+                           attention_shape(), s());
     linear.forward(p<Bf16>(proj), p<Bf16>(a.atty), w(u, o.wo), n, C, C, s());
     k::residual_forward(p<Bf16>(a.res2), x, p<Bf16>(proj), NC, s());
     k::rmsnorm_forward(p<Bf16>(a.ln2), p<float>(a.rstd2), p<Bf16>(a.res2), w(u, o.mlp_norm), n, C,
@@ -203,9 +220,14 @@ struct CudaModel::Impl {
                         p<float>(a.rstd2), n, C, s());
     // Attention: res2 = x + o_proj(attention), the same pattern.
     linear.backward(p<Bf16>(datty), false, g(u, o.wo), p<Bf16>(dres), p<Bf16>(a.atty), w(u, o.wo), n, C, C, s());
-    k::attention_backward(p<Bf16>(dq), p<Bf16>(dk), p<Bf16>(dv), p<Bf16>(datty), p<Bf16>(a.atty), p<Bf16>(a.q),
-                          p<Bf16>(a.k), p<Bf16>(a.v), p<float>(a.lse), p<float>(attn_scratch), attention_shape(),
-                          s());
+    if (chunked)
+      k::chunked_attention_backward(p<Bf16>(dq), p<Bf16>(dk), p<Bf16>(dv), p<Bf16>(datty), p<Bf16>(a.atty),
+                                    p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v), p<float>(a.lse),
+                                    p<float>(attn_scratch), attention_shape(), attn_work.data(), s());
+    else
+      k::attention_backward(p<Bf16>(dq), p<Bf16>(dk), p<Bf16>(dv), p<Bf16>(datty), p<Bf16>(a.atty), p<Bf16>(a.q),
+                            p<Bf16>(a.k), p<Bf16>(a.v), p<float>(a.lse), p<float>(attn_scratch), attention_shape(),
+                            s());
     k::rope_backward(p<Bf16>(dq), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_heads, cfg.head_dim(), s());
     k::rope_backward(p<Bf16>(dk), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_kv_heads, cfg.head_dim(),
                      s());
@@ -272,6 +294,26 @@ void CudaModel::set_recompute(bool on) {
 }
 
 bool CudaModel::recompute() const { return impl_->recompute; }
+
+void CudaModel::set_attention(AttentionKernel kernel) {
+  Impl& m = *impl_;
+  if (kernel == m.attention) return;
+  const AttentionKernel before = m.attention;
+  m.attention = kernel;
+  try {
+    m.use_chunked(m.attention_shape_for(1, 1));  // an impossible choice fails now, not at the first forward
+  } catch (...) {
+    m.attention = before;
+    throw;
+  }
+  m.B = m.T = 0;  // the workspace follows the kernel: reallocate at the next forward
+  m.have_targets = false;
+}
+
+bool CudaModel::chunked_attention() const {
+  const Impl& m = *impl_;
+  return m.use_chunked(m.attention_shape_for(1, 1));
+}
 
 void CudaModel::bind(int unit, const void* params, float* grads) {
   Impl& m = *impl_;
@@ -435,7 +477,7 @@ std::int64_t CudaModel::activation_bytes() const {
   std::int64_t total = 0;
   for (const Buffer* b : {&m.tokens, &m.targets, &m.residual, &m.lnf, &m.rstdf, &m.logits, &m.losses, &m.proj,
                           &m.rope_cos, &m.rope_sin, &m.dres, &m.dln, &m.dq, &m.dk, &m.dv, &m.datty, &m.dgate, &m.dup,
-                          &m.dh, &m.attn_scratch})
+                          &m.dh, &m.attn_scratch, &m.attn_work})
     total += static_cast<std::int64_t>(b->bytes());
   for (const BlockActs& a : m.blocks)
     for (const Buffer* b : {&a.ln1, &a.rstd1, &a.q, &a.k, &a.v, &a.atty, &a.lse, &a.res2, &a.ln2, &a.rstd2, &a.gate,

@@ -1,5 +1,6 @@
 // CudaModel: the Llama decoder of nn::Model on one CUDA GPU, in mixed precision as llm.c and PyTorch AMP train:
-// bf16 weights and activations for compute (cuBLASLt GEMMs, flash-style attention), fp32 master weights,
+// bf16 weights and activations for compute (cuBLASLt GEMMs, attention on tensor cores in chunks of query rows
+// or flash-style), fp32 master weights,
 // gradients and AdamW state. Parameters keep nn::Model's units (one contiguous buffer each, same layout), so
 // weights move between the CPU engine, safetensors files and the GPU unit by unit. CUDA types never appear
 // here; builds without CUDA compile this class and fail at run time with a clear message.
@@ -15,6 +16,9 @@
 #include "nn/optimizer.hpp"
 
 namespace awsdt::nn {
+
+/// The CUDA attention kernels (kernels/cuda/chunked_attention.hpp, kernels/cuda/llama_attention.hpp).
+enum class AttentionKernel { automatic, chunked, flash };
 
 /// A Llama-family decoder training on CUDA device `device` (one stream; every call is ordered on it).
 class CudaModel {
@@ -56,6 +60,11 @@ class CudaModel {
   /// kept), so activation memory no longer grows with the layers. Changing it discards the last forward.
   void set_recompute(bool on);
   bool recompute() const;
+  /// Which attention kernels run: automatic (the default) is the chunked tensor-core one wherever head_dim is a
+  /// multiple of 8 and the flash-style kernels elsewhere; chunked with another head_dim is an error.
+  void set_attention(AttentionKernel kernel);
+  /// Whether the chunked tensor-core attention runs.
+  bool chunked_attention() const;
   /// Bytes of the activations and gradient scratch held for the last forward's (B, T).
   std::int64_t activation_bytes() const;
   /// Sets every gradient to zero.

@@ -534,6 +534,14 @@ void attention_forward(Bf16* out, float* lse, const Bf16* q, const Bf16* k, cons
   });
 }
 
+void attention_output_dot(float* D, const Bf16* dout, const Bf16* out, const AttentionShape& s, void* stream) {
+  const std::size_t rows = std::size_t(s.B) * s.T * s.n_heads;
+  constexpr int kRowThreads = 256;  // 8 rows per block
+  row_dot_kernel<<<unsigned((rows * kWarp + kRowThreads - 1) / kRowThreads), kRowThreads, 0,
+                   static_cast<cudaStream_t>(stream)>>>(D, dout, out, rows, s.T, s.n_heads, s.head_dim);
+  AWSDT_CHECK_CUDA(cudaGetLastError());
+}
+
 void attention_backward(Bf16* dq, Bf16* dk, Bf16* dv, const Bf16* dout, const Bf16* out, const Bf16* q,
                         const Bf16* k, const Bf16* v, const float* lse, float* scratch, const AttentionShape& s,
                         void* stream) {
@@ -542,11 +550,7 @@ void attention_backward(Bf16* dq, Bf16* dk, Bf16* dv, const Bf16* dout, const Bf
   const float scale = 1.f / std::sqrt(float(s.head_dim));
   const float qk_scale = scale * kLog2e;
 
-  const std::size_t rows = std::size_t(s.B) * s.T * s.n_heads;
-  constexpr int kRowThreads = 256;  // 8 rows per block
-  row_dot_kernel<<<unsigned((rows * kWarp + kRowThreads - 1) / kRowThreads), kRowThreads, 0, st>>>(
-      scratch, dout, out, rows, s.T, s.n_heads, s.head_dim);
-  AWSDT_CHECK_CUDA(cudaGetLastError());
+  attention_output_dot(scratch, dout, out, s, stream);
 
   with_padded_head_dim(s.head_dim, [&]<int HDP>() {
     constexpr int W = BackwardTiling<HDP>::warps, R = BackwardTiling<HDP>::rows;

@@ -22,4 +22,8 @@ void attention_backward(Bf16* dq, Bf16* dk, Bf16* dv, const Bf16* dout, const Bf
                         const Bf16* k, const Bf16* v, const float* lse, float* scratch, const AttentionShape& s,
                         void* stream);
 
+/// D[b, h, t] = Σ_d dout·out over the row's head_dim (B·NH·T floats): the backward's row term, softmax's
+/// Jacobian applied to its own output.
+void attention_output_dot(float* D, const Bf16* dout, const Bf16* out, const AttentionShape& s, void* stream);
+
 }  // namespace awsdt::kernels::cuda

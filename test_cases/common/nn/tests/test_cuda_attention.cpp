@@ -1,4 +1,4 @@
-// GPU tests (label gpu) of the CUDA flash-style attention (kernels/cuda/llama_attention): the forward's output
+// GPU tests (label gpu) of the CUDA attention, flash-style (kernels/cuda/llama_attention) and chunked on tensor cores (kernels/cuda/chunked_attention): the forward's output
 // and the backward's dq, dk, dv against the CPU reference kernels (fp32, on the same bf16-rounded inputs), lse
 // against log-sum-exp in double. GPU tests skip with a message where no GPU is visible; the shape checks, which
 // throw before anything reaches the GPU, run everywhere.
@@ -15,6 +15,7 @@
 
 #include "device/device.hpp"
 #include "kernels/cpu/llama_attention.hpp"
+#include "kernels/cuda/chunked_attention.hpp"
 #include "kernels/cuda/llama_attention.hpp"
 #include "util/error.hpp"
 #include "util/half.hpp"
@@ -115,9 +116,17 @@ double lse_double(const std::vector<float>& q, const std::vector<float>& k, cons
   return m + std::log(sum);
 }
 
+// Which CUDA attention runs: the flash-style kernels, or the chunked tensor-core one with a scores budget (a
+// small one cuts the rows into many chunks).
+struct Impl {
+  bool chunked = false;
+  std::size_t budget = kernels::cuda::kChunkedAttentionBudget;
+};
+constexpr Impl kFlash{};
+
 // Forward and backward on the GPU against the CPU reference (fp32) on the same bf16 inputs.
-void check_against_cpu(const AttentionShape& s, unsigned seed) {
-  SCOPED_TRACE(shape_name(s));
+void check_against_cpu(const AttentionShape& s, unsigned seed, Impl impl = kFlash) {
+  SCOPED_TRACE(shape_name(s) + (impl.chunked ? " chunked, budget " + std::to_string(impl.budget) : " flash"));
   std::mt19937 rng(seed);
   // q and k a little wider than N(0, 1) so that the softmax is far from uniform.
   const auto q = random_bf16(q_count(s), 1.5f, rng), k = random_bf16(kv_count(s), 1.5f, rng);
@@ -139,11 +148,23 @@ void check_against_cpu(const AttentionShape& s, unsigned seed) {
   // All ones: NaN in bf16 and fp32, so an element the kernels leave unwritten fails the comparisons.
   for (Buffer* b : {&out_d, &lse_d, &dq_d, &dk_d, &dv_d, &scratch_d}) memset_async(b->data(), 0xff, b->bytes(), stream);
 
-  kernels::cuda::attention_forward(out_d.as<Bf16>(), lse_d.as<float>(), q_d.as<Bf16>(), k_d.as<Bf16>(),
-                                   v_d.as<Bf16>(), s, stream.native_handle());
-  kernels::cuda::attention_backward(dq_d.as<Bf16>(), dk_d.as<Bf16>(), dv_d.as<Bf16>(), dout_d.as<Bf16>(),
-                                    out_d.as<Bf16>(), q_d.as<Bf16>(), k_d.as<Bf16>(), v_d.as<Bf16>(),
-                                    lse_d.as<float>(), scratch_d.as<float>(), s, stream.native_handle());
+  if (impl.chunked) {
+    Buffer work = device_buffer(kernels::cuda::chunked_attention_layout(s, impl.budget).bytes);
+    memset_async(work.data(), 0xff, work.bytes(), stream);  // NaN scores and probabilities until written
+    kernels::cuda::chunked_attention_forward(out_d.as<Bf16>(), lse_d.as<float>(), q_d.as<Bf16>(), k_d.as<Bf16>(),
+                                             v_d.as<Bf16>(), s, work.data(), stream.native_handle(), impl.budget);
+    kernels::cuda::chunked_attention_backward(dq_d.as<Bf16>(), dk_d.as<Bf16>(), dv_d.as<Bf16>(), dout_d.as<Bf16>(),
+                                              out_d.as<Bf16>(), q_d.as<Bf16>(), k_d.as<Bf16>(), v_d.as<Bf16>(),
+                                              lse_d.as<float>(), scratch_d.as<float>(), s, work.data(),
+                                              stream.native_handle(), impl.budget);
+    stream.synchronize();  // before the workspace goes
+  } else {
+    kernels::cuda::attention_forward(out_d.as<Bf16>(), lse_d.as<float>(), q_d.as<Bf16>(), k_d.as<Bf16>(),
+                                     v_d.as<Bf16>(), s, stream.native_handle());
+    kernels::cuda::attention_backward(dq_d.as<Bf16>(), dk_d.as<Bf16>(), dv_d.as<Bf16>(), dout_d.as<Bf16>(),
+                                      out_d.as<Bf16>(), q_d.as<Bf16>(), k_d.as<Bf16>(), v_d.as<Bf16>(),
+                                      lse_d.as<float>(), scratch_d.as<float>(), s, stream.native_handle());
+  }
   const auto out = widen(download<Bf16>(out_d, q_count(s), stream));
   const auto lse = download<float>(lse_d, lse_count(s), stream);
   const auto dq = widen(download<Bf16>(dq_d, q_count(s), stream));
@@ -251,6 +272,21 @@ TEST(CudaAttention, LongSequenceForwardMatchesDoubleOnSampledRows) {
   EXPECT_EQ(bad, 0u) << "sampled rows off";
 }
 
+// The chunked tensor-core attention: one chunk, many chunks with a ragged last one (64-row chunks: a budget of
+// 64 rows' scores and probabilities), Llama-3's head size with four query heads per kv head, one token.
+TEST(CudaAttention, ChunkedMatchesTheCpuReference) {
+  REQUIRE_GPU();
+  auto rows_budget = [](const AttentionShape& s) {
+    return std::size_t(s.B) * s.n_heads * kernels::chunked::score_ld(s) * 6 * 64;
+  };
+  const AttentionShape gqa{2, 300, 8, 2, 64}, llama3{1, 300, 8, 2, 128}, one{3, 1, 4, 2, 64};
+  check_against_cpu(gqa, 1, {true});
+  check_against_cpu(gqa, 1, {true, rows_budget(gqa)});
+  check_against_cpu(llama3, 10, {true, rows_budget(llama3)});
+  check_against_cpu(one, 3, {true});
+  check_against_cpu({1, 77, 6, 3, 96}, 4, {true, rows_budget({1, 77, 6, 3, 96})});
+}
+
 // Shapes the kernels cannot take are refused on the host, before anything is enqueued: no GPU needed.
 TEST(CudaAttention, RejectsUnsupportedShapes) {
   const AttentionShape bad_group{1, 8, 6, 4, 64};
@@ -267,6 +303,11 @@ TEST(CudaAttention, RejectsUnsupportedShapes) {
                Error);
   const AttentionShape too_many_rows{70000, 8, 1, 1, 64};  // B·NH past the grid's y limit
   EXPECT_THROW(kernels::cuda::attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, too_many_rows, nullptr),
+               Error);
+  const AttentionShape odd_head{1, 8, 4, 2, 36};  // not a multiple of 8: the flash kernels' job
+  EXPECT_FALSE(kernels::cuda::chunked_attention_supports(odd_head));
+  EXPECT_THROW(kernels::cuda::chunked_attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, odd_head,
+                                                        nullptr, nullptr),
                Error);
   // Empty shapes are valid and do nothing.
   EXPECT_NO_THROW(kernels::cuda::attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, {0, 8, 4, 2, 64},

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "device/device.hpp"
+#include "util/error.hpp"
 #include "nn/cuda_model.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
@@ -80,6 +81,24 @@ TEST(CudaModel, LossAndGradientsMatchTheCpuEngine) {
   CudaModel gpu(cpu, 0);
   expect_matches_cpu(c, gpu, cpu, 2, 96, 1);
   expect_matches_cpu(c, gpu, cpu, 3, 40, 3);  // another (B, T) on the same model: buffers resized
+}
+
+// Both attention implementations against the CPU engine; test_config's head_dim 64 runs the chunked one by default.
+TEST(CudaModel, ChunkedAndFlashAttentionBothMatchTheCpuEngine) {
+  REQUIRE_GPU();
+  const ModelConfig c = test_config();
+  Model cpu(c, 7);
+  CudaModel gpu(cpu, 0);
+  EXPECT_TRUE(gpu.chunked_attention());
+  expect_matches_cpu(c, gpu, cpu, 2, 96, 1);
+  gpu.set_attention(AttentionKernel::flash);
+  EXPECT_FALSE(gpu.chunked_attention());
+  expect_matches_cpu(c, gpu, cpu, 2, 96, 1);
+  ModelConfig odd = c;  // head_dim 36: not a multiple of 8, so the flash kernels, and chunked is refused
+  odd.dim = 144;
+  CudaModel shape_only(odd, 0);
+  EXPECT_FALSE(shape_only.chunked_attention());
+  EXPECT_THROW(shape_only.set_attention(AttentionKernel::chunked), Error);
 }
 
 TEST(CudaModel, UntiedHeadMatchesTheCpuEngine) {
