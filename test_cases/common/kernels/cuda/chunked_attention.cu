@@ -13,18 +13,11 @@
 #include <string>
 
 #include "device/cuda/check_cuda.hpp"
+#include "kernels/cuda/check_cublas.hpp"
 #include "kernels/cuda/llama_attention.hpp"
 #include "kernels/cuda/warp.cuh"
 #include "util/error.hpp"
 #include "util/half.hpp"
-
-#define AWSDT_CHECK_CUBLAS_STATUS(call)                                                                   \
-  do {                                                                                                    \
-    cublasStatus_t awsdt_st_ = (call);                                                                    \
-    if (awsdt_st_ != CUBLAS_STATUS_SUCCESS)                                                               \
-      throw ::awsdt::Error(std::string(#call) + " failed: cuBLAS status " + std::to_string(int(awsdt_st_)), \
-                           __FILE__, __LINE__);                                                           \
-  } while (0)
 
 namespace awsdt::kernels::cuda {
 namespace {
@@ -43,7 +36,7 @@ cublasHandle_t cublas_handle() {
   AWSDT_CHECK_CUDA(cudaGetDevice(&device));
   std::lock_guard<std::mutex> lock(mutex);
   cublasHandle_t& h = handles[device];
-  if (!h) AWSDT_CHECK_CUBLAS_STATUS(cublasCreate(&h));
+  if (!h) AWSDT_CHECK_CUBLAS(cublasCreate(&h));
   return h;
 }
 
@@ -67,29 +60,32 @@ __global__ void fill_pointers(void** out, PointerRule a, PointerRule b, PointerR
 
 __device__ __forceinline__ float bf16_in(Bf16 x) { return __uint_as_float(std::uint32_t(x) << 16); }
 
-// The row passes. Row i of the launch is query row q0 + r of (b, h) = (bh / NH, bh % NH), i = bh·rows + r; its
-// scores and probabilities start at (bh·R + r)·ld, its lse and D at bh·T + t.
+// The row passes, one warp per query row. Row i of a launch is query row t = q0 + r of (b, h) = (bh / NH, bh % NH),
+// i = bh·rows + r; its scores and probabilities start at (bh·R + r)·ld, its lse and D at bh·T + t.
 struct Rows {
   int q0, rows, kn, R, T;
   std::size_t ld;
-  __device__ void locate(std::size_t& at, std::size_t& stat, int& t) const {
-    const std::size_t i = (std::size_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
-    const std::size_t bh = i / std::size_t(rows);
-    const int r = int(i % std::size_t(rows));
-    t = q0 + r;
-    at = (bh * std::size_t(R) + std::size_t(r)) * ld;
-    stat = bh * std::size_t(T) + std::size_t(t);
-  }
 };
+
+struct Row {
+  bool valid;  // warp-uniform: blockDim.x is a multiple of 32
+  int lane, t;
+  std::size_t at, stat;
+};
+
+__device__ Row this_warps_row(const Rows& w, std::size_t total) {
+  const std::size_t i = (std::size_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
+  const std::size_t bh = i / std::size_t(w.rows), r = i % std::size_t(w.rows);
+  return {i < total, int(threadIdx.x % kWarp), w.q0 + int(r), (bh * std::size_t(w.R) + r) * w.ld,
+          bh * std::size_t(w.T) + std::size_t(w.q0) + r};
+}
 
 // P = softmax(scale·S) over keys 0..t (zero for t < j < kn), and lse = log Σ exp(scale·S), in log2 inside.
 __global__ void softmax_rows(Bf16* P, float* lse, const float* S, Rows w, std::size_t total, float qk_log2) {
-  const std::size_t i = (std::size_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
-  if (i >= total) return;  // warp-uniform
-  const int lane = threadIdx.x % kWarp;
-  std::size_t at = 0, stat = 0;
-  int t = 0;
-  w.locate(at, stat, t);
+  const Row row = this_warps_row(w, total);
+  if (!row.valid) return;
+  const int lane = row.lane, t = row.t;
+  const std::size_t at = row.at;
   const float* s = S + at;
   float m = -INFINITY;
   for (int j = lane; j <= t; j += kWarp) m = fmaxf(m, s[j] * qk_log2);
@@ -98,33 +94,26 @@ __global__ void softmax_rows(Bf16* P, float* lse, const float* S, Rows w, std::s
   for (int j = lane; j <= t; j += kWarp) sum += exp2f(s[j] * qk_log2 - m);
   sum = warp_sum(sum);
   const float lse2 = m + log2f(sum);
-  if (lane == 0) lse[stat] = lse2 * kLn2;
+  if (lane == 0) lse[row.stat] = lse2 * kLn2;
   for (int j = lane; j < w.kn; j += kWarp) P[at + j] = j <= t ? float_to_bf16(exp2f(s[j] * qk_log2 - lse2)) : Bf16(0);
 }
 
 // P = exp(scale·S − lse) over keys 0..t, zero after: the forward's probabilities again.
 __global__ void probs_rows(Bf16* P, const float* lse, const float* S, Rows w, std::size_t total, float qk_log2) {
-  const std::size_t i = (std::size_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
-  if (i >= total) return;
-  const int lane = threadIdx.x % kWarp;
-  std::size_t at = 0, stat = 0;
-  int t = 0;
-  w.locate(at, stat, t);
-  const float lse2 = lse[stat] * kLog2e;
-  for (int j = lane; j < w.kn; j += kWarp) P[at + j] = j <= t ? float_to_bf16(exp2f(S[at + j] * qk_log2 - lse2)) : Bf16(0);
+  const Row row = this_warps_row(w, total);
+  if (!row.valid) return;
+  const float lse2 = lse[row.stat] * kLog2e;
+  for (int j = row.lane; j < w.kn; j += kWarp)
+    P[row.at + j] = j <= row.t ? float_to_bf16(exp2f(S[row.at + j] * qk_log2 - lse2)) : Bf16(0);
 }
 
 // dS = scale·P ⊙ (dP − D), over P in place (dP is in the scores buffer).
 __global__ void grad_score_rows(Bf16* P, const float* dP, const float* D, Rows w, std::size_t total, float scale) {
-  const std::size_t i = (std::size_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;
-  if (i >= total) return;
-  const int lane = threadIdx.x % kWarp;
-  std::size_t at = 0, stat = 0;
-  int t = 0;
-  w.locate(at, stat, t);
-  const float d = D[stat];
-  for (int j = lane; j < w.kn; j += kWarp)
-    P[at + j] = j <= t ? float_to_bf16(scale * bf16_in(P[at + j]) * (dP[at + j] - d)) : Bf16(0);
+  const Row row = this_warps_row(w, total);
+  if (!row.valid) return;
+  const float d = D[row.stat];
+  for (int j = row.lane; j < w.kn; j += kWarp)
+    P[row.at + j] = j <= row.t ? float_to_bf16(scale * bf16_in(P[row.at + j]) * (dP[row.at + j] - d)) : Bf16(0);
 }
 
 // dk[b, t, kv, :] = Σ_g acc[b, t, kv·G + g, :], to bf16.
@@ -162,10 +151,10 @@ class Executor {
                                                               s_.n_heads);
     AWSDT_CHECK_CUDA(cudaGetLastError());
     cublasHandle_t h = cublas_handle();
-    AWSDT_CHECK_CUBLAS_STATUS(cublasSetStream(h, stream_));
+    AWSDT_CHECK_CUBLAS(cublasSetStream(h, stream_));
     const float alpha = 1.f, beta = g.beta;
     // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: B's matrices go first.
-    AWSDT_CHECK_CUBLAS_STATUS(cublasGemmBatchedEx(
+    AWSDT_CHECK_CUBLAS(cublasGemmBatchedEx(
         h, g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, g.N, g.M, g.K, &alpha,
         ptrs + count, type(g.b.buf), int(g.b.ld), ptrs, type(g.a.buf), int(g.a.ld), &beta,
         ptrs + 2 * count, type(g.c.buf), int(g.c.ld), count, CUBLAS_COMPUTE_32F,

@@ -84,17 +84,24 @@ struct ChunkOperands {
   }
 };
 
+/// Calls f(q0, rows, kn, operands) for each chunk of R query rows.
+template <class F>
+void for_each_chunk(const AttentionShape& s, int R, F&& f) {
+  for (int q0 = 0; q0 < s.T; q0 += R) {
+    const int rows = std::min(R, s.T - q0);
+    f(q0, rows, q0 + rows, ChunkOperands(s, R, q0));
+  }
+}
+
 /// Runs the forward on `ex`, which provides gemm(const Gemm&) and softmax(q0, rows, kn) (Scores → Probs, lse).
 template <class Executor>
 void forward(Executor& ex, const AttentionShape& s, int R) {
   const int hd = s.head_dim;
-  for (int q0 = 0; q0 < s.T; q0 += R) {
-    const int rows = std::min(R, s.T - q0), kn = q0 + rows;
-    const ChunkOperands x(s, R, q0);
+  for_each_chunk(s, R, [&](int q0, int rows, int kn, const ChunkOperands& x) {
     ex.gemm(Gemm{false, true, rows, kn, hd, x.q, x.k, x.scores, 0.f});
     ex.softmax(q0, rows, kn);
     ex.gemm(Gemm{false, false, rows, hd, kn, x.probs, x.v, x.o, 0.f});
-  }
+  });
 }
 
 /// Runs the backward on `ex`, which also provides zero_accumulators(), probs(q0, rows, kn) (Scores and lse →
@@ -104,9 +111,7 @@ template <class Executor>
 void backward(Executor& ex, const AttentionShape& s, int R) {
   const int hd = s.head_dim;
   ex.zero_accumulators();
-  for (int q0 = 0; q0 < s.T; q0 += R) {
-    const int rows = std::min(R, s.T - q0), kn = q0 + rows;
-    const ChunkOperands x(s, R, q0);
+  for_each_chunk(s, R, [&](int q0, int rows, int kn, const ChunkOperands& x) {
     ex.gemm(Gemm{false, true, rows, kn, hd, x.q, x.k, x.scores, 0.f});
     ex.probs(q0, rows, kn);
     ex.gemm(Gemm{true, false, kn, hd, rows, x.probs, x.dout, x.dv32, 1.f});
@@ -114,7 +119,7 @@ void backward(Executor& ex, const AttentionShape& s, int R) {
     ex.grad_scores(q0, rows, kn);
     ex.gemm(Gemm{false, false, rows, hd, kn, x.probs, x.k, x.dq, 0.f});
     ex.gemm(Gemm{true, false, kn, hd, rows, x.probs, x.q, x.dk32, 1.f});
-  }
+  });
   ex.sum_groups();
 }
 

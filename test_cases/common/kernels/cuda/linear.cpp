@@ -16,14 +16,7 @@
 #include <type_traits>
 
 #include "device/cuda/check_cuda.hpp"
-
-#define AWSDT_CHECK_CUBLAS(call)                                                                          \
-  do {                                                                                                    \
-    cublasStatus_t awsdt_st_ = (call);                                                                    \
-    if (awsdt_st_ != CUBLAS_STATUS_SUCCESS)                                                               \
-      throw ::awsdt::Error(std::string(#call) + " failed: cuBLAS status " + std::to_string(int(awsdt_st_)), \
-                           __FILE__, __LINE__);                                                           \
-  } while (0)
+#include "kernels/cuda/check_cublas.hpp"
 
 namespace awsdt::kernels::cuda {
 namespace {
