@@ -28,16 +28,27 @@ constexpr float kLog2e = 1.4426950408889634f;
 constexpr float kLn2 = 0.6931471805599453f;
 constexpr int kRowThreads = 256;  // 8 warps, one query row each
 
-// One cuBLAS handle per device for the process's life (creating one costs milliseconds; the driver reclaims it).
-cublasHandle_t cublas_handle() {
+// One cuBLAS handle per device for the process's life (creating one costs milliseconds; the driver reclaims it),
+// used under its lock: setting its stream and enqueueing a GEMM must not interleave with another thread's.
+struct LockedHandle {
+  std::unique_lock<std::mutex> lock;
+  cublasHandle_t handle;
+};
+
+LockedHandle cublas_handle() {
   static std::mutex mutex;
   static std::map<int, cublasHandle_t> handles;
   int device = 0;
   AWSDT_CHECK_CUDA(cudaGetDevice(&device));
-  std::lock_guard<std::mutex> lock(mutex);
+  std::unique_lock<std::mutex> lock(mutex);
   cublasHandle_t& h = handles[device];
-  if (!h) AWSDT_CHECK_CUBLAS(cublasCreate(&h));
-  return h;
+  if (!h) {
+    AWSDT_CHECK_CUBLAS(cublasCreate(&h));
+    // bf16 outputs (O, dQ): no split-K partial sums rounded to bf16; the sums stay in fp32 as the compute type.
+    AWSDT_CHECK_CUBLAS(cublasSetMathMode(h, cublasMath_t(CUBLAS_DEFAULT_MATH |
+                                                         CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
+  }
+  return {std::move(lock), h};
 }
 
 // An operand's (b, h) matrix address: base + (offset + b·stride_b + (h / head_div)·stride_h) elements.
@@ -150,7 +161,8 @@ class Executor {
     fill_pointers<<<(count + 255) / 256, 256, 0, stream_>>>(ptrs, rule(g.a), rule(g.b), rule(g.c), count,
                                                               s_.n_heads);
     AWSDT_CHECK_CUDA(cudaGetLastError());
-    cublasHandle_t h = cublas_handle();
+    const LockedHandle locked = cublas_handle();
+    cublasHandle_t h = locked.handle;
     AWSDT_CHECK_CUBLAS(cublasSetStream(h, stream_));
     const float alpha = 1.f, beta = g.beta;
     // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: B's matrices go first.
@@ -231,6 +243,9 @@ struct BackwardExecutor : Executor {
 };
 
 void check(const chunked::AttentionShape& s) {
+  AWSDT_CHECK(s.B >= 0 && s.T >= 0 && s.head_dim > 0,
+              "chunked attention: batch " + std::to_string(s.B) + ", sequence length " + std::to_string(s.T) +
+                  " and head_dim " + std::to_string(s.head_dim) + " must be non-negative, head_dim positive");
   AWSDT_CHECK(chunked_attention_supports(s), "chunked attention: head_dim " + std::to_string(s.head_dim) +
                                                  " is not a multiple of 8 (use the flash-style kernels)");
   AWSDT_CHECK(s.n_heads > 0 && s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads == 0,
