@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <string>
 
 #include <nlohmann/json.hpp>
 
@@ -94,4 +96,18 @@ TEST(Cli, BadInputGetsOneClearLine) {
                          "it; use the names the built-in template uses\n");
   EXPECT_FALSE(std::filesystem::exists(out));
   std::filesystem::remove_all(templates);
+}
+
+// Rendered files are what `run` submits: the trainer writes its result document and checkpoints into the job
+// directory (a job started from rendered files otherwise leaves no result.json).
+TEST(Cli, RenderWritesWhatRunWouldSubmit) {
+  auto out = std::filesystem::temp_directory_path() / "awsdt_cli_render";
+  std::filesystem::remove_all(out);
+  auto o = run_command(kAwsdt + " render fsdp --cluster local -o " + out.string());
+  ASSERT_EQ(o.status, 0) << o.output;
+  std::ifstream in(out / "run.sh");
+  const std::string script((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  EXPECT_NE(script.find("--output " + (out / "result.json").string()), std::string::npos) << script;
+  EXPECT_NE(script.find("--checkpoint-dir " + (out / "checkpoints").string()), std::string::npos) << script;
+  std::filesystem::remove_all(out);
 }
