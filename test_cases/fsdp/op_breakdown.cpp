@@ -101,10 +101,10 @@ OpBreakdown measure_op_breakdown(const nn::ModelConfig& c, int B, int T, int rep
     }
     rmsnorm_forward(y.data(), rstd.data(), x.data(), w.data(), N, C, c.norm_eps);
     cross_entropy_forward(y.data(), x.data(), tokens.data(), N, V);
-    cross_entropy_backward(dx.data(), y.data(), tokens.data(), N, V, 1.0f);
+    cross_entropy_backward(dx.data(), y.data(), tokens.data(), N, V, 1.0f, InputGrad::overwrite);  // as the model
     rmsnorm_backward(dx.data(), dw.data(), dy.data(), x.data(), w.data(), rstd.data(), N, C);
     for (int l = 0; l < c.n_layers; ++l) {
-      swiglu_backward(dx.data(), y.data(), dy.data(), x.data(), x.data(), NF);
+      swiglu_backward(dx.data(), y.data(), dy.data(), x.data(), x.data(), NF, InputGrad::overwrite);
       rope_backward(dq.data(), rope, B, T, c.n_heads, c.head_dim());
       rope_backward(dk.data(), rope, B, T, c.n_kv_heads, c.head_dim());
       for (int i = 0; i < 2; ++i)

@@ -185,8 +185,8 @@ void Model::backward_head() {
   GradScratch& g = scratch_;
   g.resize(config_, N);
 
-  zero(g.dlogits);
-  cross_entropy_backward(g.dlogits.data(), acts_.probs.data(), acts_.targets.data(), N, V, 1.0f);
+  cross_entropy_backward(g.dlogits.data(), acts_.probs.data(), acts_.targets.data(), N, V, 1.0f,
+                         InputGrad::overwrite);
   linear_backward(g.dln.data(), lm_head_grad(), g.dlogits.data(), acts_.lnf.data(), lm_head_weight(), N, C, V,
                   InputGrad::overwrite);
   zero(g.dres);
@@ -223,10 +223,8 @@ void Model::block_backward(int l) {
   // gradient as it stands, and each norm's backward adds its input gradient into g.dres in place (no copies).
   // MLP sub-block.
   linear_backward(g.dh.data(), G + o.w_down, g.dres.data(), a.h.data(), P + o.w_down, N, F, C, InputGrad::overwrite);
-  zero(g.dgate);
-  zero(g.dup);
   swiglu_backward(g.dgate.data(), g.dup.data(), g.dh.data(), a.gate.data(), a.up.data(),
-                  static_cast<std::size_t>(N) * F);
+                  static_cast<std::size_t>(N) * F, InputGrad::overwrite);
   linear_backward(g.dln.data(), G + o.w_gate, g.dgate.data(), a.ln2.data(), P + o.w_gate, N, C, F,
                   InputGrad::overwrite);
   linear_backward(g.dln.data(), G + o.w_up, g.dup.data(), a.ln2.data(), P + o.w_up, N, C, F);

@@ -57,23 +57,31 @@ T cross_entropy_forward(T* probs, const T* logits, const std::int32_t* targets, 
 }
 
 template <typename T>
-void cross_entropy_backward(T* dlogits, const T* probs, const std::int32_t* targets, int N, int V, T dloss) {
-  int valid = count_targets(targets, N);
-  if (valid == 0) return;
-  T scale = dloss / T(valid);
+void cross_entropy_backward(T* dlogits, const T* probs, const std::int32_t* targets, int N, int V, T dloss,
+                            InputGrad mode) {
+  const int valid = count_targets(targets, N);
+  const bool overwrite = mode == InputGrad::overwrite;
+  if (valid == 0 && !overwrite) return;
+  const T scale = valid == 0 ? T(0) : dloss / T(valid);
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {
-    std::int32_t y = targets[n];
-    if (y < 0) continue;
+    const std::int32_t y = targets[n];
     const T* p = probs + static_cast<std::size_t>(n) * V;
     T* d = dlogits + static_cast<std::size_t>(n) * V;
-    for (int i = 0; i < V; ++i) d[i] += scale * (p[i] - (i == y ? T(1) : T(0)));
+    if (y < 0) {
+      if (overwrite) std::fill(d, d + V, T(0));
+    } else if (overwrite) {
+      for (int i = 0; i < V; ++i) d[i] = scale * (p[i] - (i == y ? T(1) : T(0)));  // as accumulating onto 0
+    } else {
+      for (int i = 0; i < V; ++i) d[i] += scale * (p[i] - (i == y ? T(1) : T(0)));
+    }
   }
 }
 
 template float cross_entropy_forward<float>(float*, const float*, const std::int32_t*, int, int);
 template double cross_entropy_forward<double>(double*, const double*, const std::int32_t*, int, int);
-template void cross_entropy_backward<float>(float*, const float*, const std::int32_t*, int, int, float);
-template void cross_entropy_backward<double>(double*, const double*, const std::int32_t*, int, int, double);
+template void cross_entropy_backward<float>(float*, const float*, const std::int32_t*, int, int, float, InputGrad);
+template void cross_entropy_backward<double>(double*, const double*, const std::int32_t*, int, int, double,
+                                             InputGrad);
 
 }  // namespace awsdt::kernels::cpu

@@ -2,13 +2,13 @@
 // Like every llama_* backward, the backward accumulates (+=) into its gradient outputs.
 #pragma once
 
+#include "kernels/cpu/input_grad.hpp"
+
 namespace awsdt::kernels::cpu {
 
 /// out[N,OC] = inp[N,IC] · weight[OC,IC]ᵀ (cblas_sgemm for float).
 template <typename T>
 void linear_forward(T* out, const T* inp, const T* weight, int N, int IC, int OC);
-/// What the backward does with dinp's previous contents.
-enum class InputGrad { accumulate, overwrite };
 /// dinp[N,IC] += dout · weight (= with InputGrad::overwrite, which spares the caller zeroing it) and
 /// dweight[OC,IC] += doutᵀ · inp; dinp may be null to skip it.
 template <typename T>

@@ -31,8 +31,10 @@ void swiglu_forward(T* out, const T* gate, const T* up, std::size_t count) {
   }
 }
 
-template <typename T>
-void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, std::size_t count) {
+// The backward with `Acc` fixed at compile time, so that each loop vectorizes and the overwriting one never
+// reads the gradients' old values.
+template <bool Acc, typename T>
+void swiglu_backward_as(T* dgate, T* dup, const T* dout, const T* gate, const T* up, std::size_t count) {
 #pragma omp parallel for schedule(static)
   for (std::size_t b = 0; b < blocks_of(count); ++b) {
     const std::size_t end = std::min(count, (b + 1) * kBlock);
@@ -42,15 +44,27 @@ void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up
       T sig = T(1) / (T(1) + simd_exp(-g));
       T silu = g * sig;
       T dsilu = sig * (T(1) + g * (T(1) - sig));
-      dgate[i] += dout[i] * up[i] * dsilu;
-      dup[i] += dout[i] * silu;
+      const T dg = dout[i] * up[i] * dsilu, du = dout[i] * silu;
+      dgate[i] = Acc ? dgate[i] + dg : dg;
+      dup[i] = Acc ? dup[i] + du : du;
     }
   }
 }
 
+template <typename T>
+void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, std::size_t count,
+                     InputGrad mode) {
+  if (mode == InputGrad::overwrite)
+    swiglu_backward_as<false>(dgate, dup, dout, gate, up, count);
+  else
+    swiglu_backward_as<true>(dgate, dup, dout, gate, up, count);
+}
+
 template void swiglu_forward<float>(float*, const float*, const float*, std::size_t);
 template void swiglu_forward<double>(double*, const double*, const double*, std::size_t);
-template void swiglu_backward<float>(float*, float*, const float*, const float*, const float*, std::size_t);
-template void swiglu_backward<double>(double*, double*, const double*, const double*, const double*, std::size_t);
+template void swiglu_backward<float>(float*, float*, const float*, const float*, const float*, std::size_t,
+                                     InputGrad);
+template void swiglu_backward<double>(double*, double*, const double*, const double*, const double*, std::size_t,
+                                      InputGrad);
 
 }  // namespace awsdt::kernels::cpu

@@ -219,6 +219,12 @@ TEST(NnLayers, SwigluBackward) {
   swiglu_backward(dgate.data(), dup.data(), r.data(), gate.data(), up.data(), n);
   EXPECT_LT(fd_rel_error(gate, accumulated(dgate), loss), kTol);
   EXPECT_LT(fd_rel_error(up, accumulated(dup), loss), kTol);
+  // Overwriting ignores what the buffers held (NaN here) and writes what accumulating onto zero gives.
+  Vec og(n, NAN), ou(n, NAN), zg(n, 0.0), zu(n, 0.0);
+  swiglu_backward(og.data(), ou.data(), r.data(), gate.data(), up.data(), n, InputGrad::overwrite);
+  swiglu_backward(zg.data(), zu.data(), r.data(), gate.data(), up.data(), n);
+  EXPECT_EQ(og, zg);
+  EXPECT_EQ(ou, zu);
 }
 
 TEST(NnLayers, CrossEntropyBackward) {
@@ -239,6 +245,14 @@ TEST(NnLayers, CrossEntropyBackward) {
   Vec dlogits(N * V, kGradInit);
   cross_entropy_backward(dlogits.data(), probs.data(), targets.data(), N, V, 1.0);
   EXPECT_LT(fd_rel_error(logits, accumulated(dlogits), loss), kTol);
+  // Overwriting: the ignored row becomes 0, the others what accumulating onto zero gives; NaN before.
+  Vec over(N * V, NAN), onto_zero(N * V, 0.0);
+  cross_entropy_backward(over.data(), probs.data(), targets.data(), N, V, 1.0, InputGrad::overwrite);
+  cross_entropy_backward(onto_zero.data(), probs.data(), targets.data(), N, V, 1.0);
+  EXPECT_EQ(over, onto_zero);
+  std::vector<std::int32_t> none(N, -1);  // no target at all: every row 0
+  cross_entropy_backward(over.data(), probs.data(), none.data(), N, V, 1.0, InputGrad::overwrite);
+  EXPECT_EQ(over, Vec(N * V, 0.0));
 }
 
 TEST(NnLayers, CrossEntropyFloatStaysFiniteForLargeLogits) {
