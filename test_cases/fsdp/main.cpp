@@ -2,6 +2,7 @@
 // fp32 CPU engine over MPI, or the bf16 CUDA engine over NCCL (one GPU per rank); one engine, one loop. Rank 0 prints one line per logged step (HyperPod's monitor matches ".*Loss:.*") and writes
 // the result document.
 #include <csignal>
+#include <cstdlib>
 
 #include <algorithm>
 #include <array>
@@ -85,6 +86,10 @@ nlohmann::json config_json(const Options& o, const Plan& p, const std::string& d
           {"shard_group_size", p.shard_group},
           {"overlap", !o.no_overlap},
           {"recompute", p.recompute},
+          // The attention kernels that ran: they change speed, memory and the last bits of the loss.
+          {"attention", p.cuda_device < 0                                    ? "cpu"
+                        : nn::runs_chunked_attention(p.attention, p.model) ? "chunked"
+                                                                            : "flash"},
           {"param_dtype", p.param_bf16 ? "bf16" : "fp32"},
           {"reduce_dtype", o.reduce_dtype}};
 }
@@ -196,13 +201,23 @@ int run(int argc, char** argv) {
   auto data = std::make_unique<RankSliceSource>(std::move(sequences), plan.micro_batch, plan.global_batch, rank,
                                                 plan.world, checkpoints.first_sequence());
   checkpoints.check_data(data->describe());
-  // CPU ranks compute on their share of the CPUs they may run on, unless --threads says otherwise.
+  // CPU ranks compute on their share of the CPUs they may run on, unless --threads, OMP_NUM_THREADS or
+  // OPENBLAS_NUM_THREADS (torchrun sets the first) says otherwise. The share is gathered on every rank alike:
+  // it is a collective.
   int threads = o.threads;
   if (!on_gpu && threads == 0) {
     const CpuShare share = cpu_share(*world.bootstrap);
-    threads = share.threads;
-    spdlog::info("threads: {} per rank ({} CPU(s) in this rank's affinity mask, shared by {} rank(s) of this host; "
-                 "--threads N to choose)", share.threads, share.cpus, share.sharing);
+    const char* env = std::getenv("OMP_NUM_THREADS") ? "OMP_NUM_THREADS"
+                      : std::getenv("OPENBLAS_NUM_THREADS") ? "OPENBLAS_NUM_THREADS"
+                                                            : nullptr;
+    if (env) {
+      spdlog::info("threads: {} from {} ({} CPU(s) in this rank's affinity mask, shared by {} rank(s) of this host)",
+                   std::getenv(env), env, share.cpus, share.sharing);
+    } else {
+      threads = share.threads;
+      spdlog::info("threads: {} per rank ({} CPU(s) in this rank's affinity mask, shared by {} rank(s) of this "
+                   "host; --threads N to choose)", share.threads, share.cpus, share.sharing);
+    }
   }
   const ComputePeak peak = on_gpu ? catalog_gpu_peak(comm.device()) : measure_cpu_peak(o, threads);
   if (o.calibrate_only) {

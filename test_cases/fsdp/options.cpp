@@ -19,8 +19,9 @@ void add_options(CLI::App& app, Options& o) {
                  "auto (cuda when a GPU is visible, else cpu), cpu (fp32 engine, FSDP over MPI ranks) or cuda[:N] "
                  "(bf16 engine, one GPU per rank, FSDP over NCCL)")
       ->capture_default_str();
-  app.add_option("--threads", o.threads, "CPU threads per rank for GEMMs (OpenBLAS) and the other layers (OpenMP); 0: the rank's share of "
-                 "its CPUs (those in its affinity mask, over the ranks of its host that may use them)")->capture_default_str();
+  app.add_option("--threads", o.threads, "CPU threads per rank for GEMMs (OpenBLAS) and the other layers (OpenMP); 0: OMP_NUM_THREADS or "
+                 "OPENBLAS_NUM_THREADS when set, else the rank's share of its CPUs (those in its affinity mask, over "
+                 "the ranks of its host that may use them)")->capture_default_str();
   app.add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
   app.add_option("--micro-batch-size", o.micro_batch_size, "sequences per forward/backward")->capture_default_str();
   app.add_option("--global-batch-size", o.global_batch_size,
@@ -182,8 +183,7 @@ Plan make_plan(const Options& o, int world) {
     p.attention = nn::AttentionKernel::automatic;
   } else if (o.attention == "chunked") {
     p.attention = nn::AttentionKernel::chunked;
-    require(p.model.head_dim() % 8 == 0, fmt::format("--attention chunked needs head_dim a multiple of 8 (model "
-                                                     "'{}' has {}); use auto or flash", o.model, p.model.head_dim()));
+    nn::runs_chunked_attention(p.attention, p.model);  // throws where it cannot run
   } else if (o.attention == "flash") {
     p.attention = nn::AttentionKernel::flash;
   } else {

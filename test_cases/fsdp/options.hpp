@@ -20,7 +20,7 @@ namespace awsdt::fsdp {
 struct Options {
   std::string model = "tiny";       ///< preset name
   std::string device = "auto";      ///< auto (cuda when a GPU is visible), cpu, cuda or cuda:N
-  int threads = 0;                  ///< BLAS threads (0: the library's default)
+  int threads = 0;                  ///< CPU threads per rank (0: the environment's or the rank's share of its CPUs)
   int steps = 20;                   ///< optimizer steps
   int micro_batch_size = 4;         ///< sequences per forward/backward
   int global_batch_size = 0;        ///< sequences per optimizer step (0: micro_batch_size · world)

@@ -17,12 +17,7 @@ namespace awsdt::fsdp {
 
 namespace {
 
-// Whether the CUDA engine runs the chunked tensor-core attention for this plan (CudaModel's rule).
-bool chunked_attention(const Plan& plan) {
-  return plan.attention != nn::AttentionKernel::flash &&
-         kernels::cuda::chunked_attention_supports({1, 1, plan.model.n_heads, plan.model.n_kv_heads,
-                                                    plan.model.head_dim()});
-}
+bool chunked_attention(const Plan& plan) { return nn::runs_chunked_attention(plan.attention, plan.model); }
 
 std::string gib(std::int64_t bytes) { return fmt::format("{:.3f} GiB", static_cast<double>(bytes) / (1 << 30)); }
 

@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "checkpoint_args.hpp"
 #include "cluster/backend.hpp"
 #include "commands/job_flags.hpp"
 #include "render_data.hpp"
@@ -39,8 +40,11 @@ JobCommand golden_job(const std::string& cluster) {
 
 const std::string kImage = "123456789012.dkr.ecr.us-east-1.amazonaws.com/awsdt:1";
 
+// What `awsdt render` writes for j (the goldens are made by that command: tests/golden/update.sh).
 Artifacts render(const JobCommand& j) {
-  auto spec = resolve(j);
+  Manifest manifest;
+  auto spec = resolve(j, &manifest);
+  add_output_args(spec, manifest);
   return make_backend(spec.cluster)->render(spec, TemplateSet::embedded());
 }
 
@@ -280,6 +284,7 @@ TEST(Injection, HostileValuesRenderInertEverywhere) {
   ASSERT_EQ(out.status, 0) << out.output;
   std::string want = "<awsdt-collectives>\n";
   for (const auto& h : hostile) want += "<" + h + ">\n";
+  want += "<-J>\n</fsx/awsdt/jobs/golden/result.json>\n";  // the result file awsdt adds, after the user's args
   for (const auto& h : hostile) want += "[" + h + "]\n";
   EXPECT_EQ(out.output, want);
   EXPECT_FALSE(fs::exists("/tmp/awsdt_pwned"));
@@ -425,8 +430,8 @@ TEST(BadInput, JobsThatCannotRunAsAskedAreRefused) {
   }
   j = golden_job("local");
   j.flags.container = kImage;
-  expect_usage(j, "--container \"" + kImage + "\" needs a cluster that runs containers (slurm with pyxis, eks, "
-                  "hyperpod-eks, batch); --cluster local runs this machine's build");
+  expect_usage(j, "--container \"" + kImage + "\" needs a cluster that runs containers (slurm or hyperpod-slurm "
+                  "with pyxis, eks, hyperpod-eks, batch); --cluster local runs this machine's build");
   j = golden_job("local");
   j.flags.mounts = {"/fsx:/fsx"};
   expect_usage(j, "--mount \"/fsx:/fsx\" is a container mount; --cluster local runs no container");

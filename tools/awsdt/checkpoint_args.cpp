@@ -59,4 +59,9 @@ void add_result_arg(JobSpec& spec, const Manifest& manifest) {
   add_arg(spec, manifest.result_flag, result_file_for(spec));
 }
 
+void add_output_args(JobSpec& spec, const Manifest& manifest) {
+  add_result_arg(spec, manifest);
+  add_checkpoint_arg(spec, manifest);
+}
+
 }  // namespace awsdt::launcher

@@ -21,5 +21,7 @@ std::string result_file_for(const JobSpec& spec);
 void add_checkpoint_arg(JobSpec& spec, const Manifest& manifest);
 /// The same for the manifest's result flag and result_file_for(spec).
 void add_result_arg(JobSpec& spec, const Manifest& manifest);
+/// Both: what `run` submits and `render` writes (the result file, then the checkpoint directory).
+void add_output_args(JobSpec& spec, const Manifest& manifest);
 
 }  // namespace awsdt::launcher

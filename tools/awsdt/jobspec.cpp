@@ -142,8 +142,8 @@ void validate(JobSpec& s, std::optional<int> instance_gpus) {
                                  json_quote(s.extra.front()), s.cluster));
   // The local cluster runs this machine's build directly: an image or mount it would ignore is refused, not dropped.
   if (s.cluster == "local" && !s.container.empty())
-    throw UsageError(fmt::format("--container {} needs a cluster that runs containers (slurm with pyxis, eks, "
-                                 "hyperpod-eks, batch); --cluster local runs this machine's build",
+    throw UsageError(fmt::format("--container {} needs a cluster that runs containers (slurm or hyperpod-slurm "
+                                 "with pyxis, eks, hyperpod-eks, batch); --cluster local runs this machine's build",
                                  json_quote(s.container)));
   if (s.cluster == "local" && !s.mounts.empty())
     throw UsageError(fmt::format("--mount {} is a container mount; --cluster local runs no container",

@@ -2,6 +2,7 @@
 #include "bench/cpu_share.hpp"
 
 #include <sched.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <bit>
@@ -23,16 +24,27 @@ bool overlap(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>
   return false;
 }
 
+// Masks of this many bits travel between ranks, whatever the host: glibc's cpu_set_t stops at 1024 CPUs, and
+// sched_getaffinity refuses a set smaller than the kernel's CPU count (hosts of 1920 vCPUs exist).
+constexpr int kMaskCpus = 8192;
+
+void set_bit(std::vector<std::uint8_t>& mask, long cpu) {
+  mask[std::size_t(cpu / 8)] |= std::uint8_t(1u << (cpu % 8));
+}
+
 std::vector<std::uint8_t> affinity_mask() {
-  cpu_set_t set;
-  CPU_ZERO(&set);
-  std::vector<std::uint8_t> mask(CPU_SETSIZE / 8, 0);
-  if (sched_getaffinity(0, sizeof(set), &set) != 0) {  // unknown: claim CPU 0 only, a share of 1
-    mask[0] = 1;
-    return mask;
+  std::vector<std::uint8_t> mask(kMaskCpus / 8, 0);
+  cpu_set_t* set = CPU_ALLOC(kMaskCpus);
+  const std::size_t size = CPU_ALLOC_SIZE(kMaskCpus);
+  CPU_ZERO_S(size, set);
+  if (sched_getaffinity(0, size, set) == 0) {
+    for (int cpu = 0; cpu < kMaskCpus; ++cpu)
+      if (CPU_ISSET_S(cpu, size, set)) set_bit(mask, cpu);
+  } else {  // unknown: every online CPU
+    const long online = std::clamp(sysconf(_SC_NPROCESSORS_ONLN), 1L, long(kMaskCpus));
+    for (long cpu = 0; cpu < online; ++cpu) set_bit(mask, cpu);
   }
-  for (int cpu = 0; cpu < CPU_SETSIZE; ++cpu)
-    if (CPU_ISSET(cpu, &set)) mask[std::size_t(cpu / 8)] |= std::uint8_t(1u << (cpu % 8));
+  CPU_FREE(set);
   return mask;
 }
 

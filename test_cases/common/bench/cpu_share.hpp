@@ -14,7 +14,7 @@ namespace awsdt {
 
 struct CpuShare {
   int threads = 1;  ///< this rank's share, at least 1
-  int cpus = 1;     ///< CPUs in this rank's affinity mask
+  int cpus = 1;     ///< CPUs (hardware threads) in this rank's affinity mask
   int sharing = 1;  ///< ranks of this host whose masks overlap this rank's (itself included)
 };
 

@@ -20,6 +20,15 @@
 
 namespace awsdt::nn {
 
+bool runs_chunked_attention(AttentionKernel kernel, const ModelConfig& config) {
+  const bool fits = kernels::cuda::chunked_attention_supports(
+      {1, 1, config.n_heads, config.n_kv_heads, config.head_dim()});
+  if (kernel == AttentionKernel::chunked && !fits)
+    throw UsageError("--attention chunked needs head_dim a multiple of 8 (got " + std::to_string(config.head_dim()) +
+                     "); use auto or flash");
+  return kernel != AttentionKernel::flash && fits;
+}
+
 namespace k = kernels::cuda;
 using k::Bf16;
 
@@ -138,7 +147,7 @@ struct CudaModel::Impl {
     dup = dbuf(n * F * kBf16);
     dh = dbuf(n * F * kBf16);
     attn_scratch = dbuf(heads_rows * kF32);
-    chunked = use_chunked(attention_shape_for(b, t));
+    chunked = use_chunked();
     attn_work = chunked ? dbuf(k::chunked_attention_layout(attention_shape_for(b, t)).bytes) : Buffer();
     host_losses.resize(n);
     // RoPE tables for positions [0, T), the CPU engine's values (Llama-3 scaling included).
@@ -156,13 +165,7 @@ struct CudaModel::Impl {
   k::AttentionShape attention_shape_for(int b, int t) const {
     return {b, t, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim()};
   }
-  // automatic: the tensor-core kernels wherever they apply (head_dim a multiple of 8: every preset).
-  bool use_chunked(const k::AttentionShape& shape) const {
-    const bool fits = k::chunked_attention_supports(shape);
-    AWSDT_CHECK(attention != AttentionKernel::chunked || fits,
-                "--attention chunked needs head_dim a multiple of 8 (got " + std::to_string(shape.head_dim) + ")");
-    return attention != AttentionKernel::flash && fits;
-  }
+  bool use_chunked() const { return runs_chunked_attention(attention, cfg); }
 
   BlockActs& acts(int l) { return blocks[recompute ? 0 : l]; }
 
@@ -301,7 +304,7 @@ void CudaModel::set_attention(AttentionKernel kernel) {
   const AttentionKernel before = m.attention;
   m.attention = kernel;
   try {
-    m.use_chunked(m.attention_shape_for(1, 1));  // an impossible choice fails now, not at the first forward
+    m.use_chunked();  // an impossible choice fails now, not at the first forward
   } catch (...) {
     m.attention = before;
     throw;
@@ -312,7 +315,7 @@ void CudaModel::set_attention(AttentionKernel kernel) {
 
 bool CudaModel::chunked_attention() const {
   const Impl& m = *impl_;
-  return m.use_chunked(m.attention_shape_for(1, 1));
+  return m.use_chunked();
 }
 
 void CudaModel::bind(int unit, const void* params, float* grads) {

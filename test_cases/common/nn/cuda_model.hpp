@@ -19,6 +19,9 @@ namespace awsdt::nn {
 
 /// The CUDA attention kernels (kernels/cuda/chunked_attention.hpp, kernels/cuda/llama_attention.hpp).
 enum class AttentionKernel { automatic, chunked, flash };
+/// Whether `kernel` means the chunked tensor-core attention for `config`: automatic does wherever head_dim is a
+/// multiple of 8 (every preset), flash never; chunked where it cannot run throws awsdt::UsageError.
+bool runs_chunked_attention(AttentionKernel kernel, const ModelConfig& config);
 
 /// A Llama-family decoder training on CUDA device `device` (one stream; every call is ordered on it).
 class CudaModel {

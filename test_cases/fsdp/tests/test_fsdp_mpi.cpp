@@ -10,6 +10,7 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <string>
 #include <vector>
 
@@ -242,6 +243,28 @@ TEST(FsdpMpi, HungRankEndsTheJobAfterTheStepTimeout) {
   EXPECT_NE(o.output.find("step 3 did not finish within 4 s"), std::string::npos) << o.output;
   EXPECT_NE(o.output.find("error: rank "), std::string::npos) << o.output;
   EXPECT_LT(o.seconds, 60) << o.output;
+}
+
+// Without --threads each rank computes on its share of the CPUs it may use and says so, and the result records
+// that count (OpenBLAS's default, every CPU of the machine in every rank, would differ); torchrun's
+// OMP_NUM_THREADS, when set, wins.
+TEST(FsdpMpi, DefaultThreadsAreEachRanksShareOfItsCpus) {
+  const std::string json = temp_path("threads.json");
+  const std::string args = " --model tiny --steps 2 --calibrate-n 32";
+  const Outcome o = run_command("env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS " + mpirun(2) + kExe + args +
+                                    " --output " + json, 120);
+  ASSERT_EQ(o.status, 0) << o.output;
+  std::smatch m;
+  ASSERT_TRUE(std::regex_search(o.output, m, std::regex(R"(threads: (\d+) per rank \((\d+) CPU\(s\) in this )"
+                                                        R"(rank's affinity mask, shared by (\d+) rank)")))
+      << o.output;
+  const int threads = std::stoi(m[1]), cpus = std::stoi(m[2]), sharing = std::stoi(m[3]);
+  EXPECT_TRUE(sharing == 1 || sharing == 2) << o.output;
+  EXPECT_EQ(threads, std::max(1, cpus / sharing)) << o.output;
+  EXPECT_EQ(read_json(json)["config"]["threads"], threads);
+  const Outcome env = run_command("env OMP_NUM_THREADS=1 " + mpirun(2) + kExe + args, 120);
+  EXPECT_EQ(env.status, 0) << env.output;
+  EXPECT_NE(env.output.find("threads: 1 from OMP_NUM_THREADS"), std::string::npos) << env.output;
 }
 
 TEST(FsdpMpi, BadShardingIsAUsageError) {

@@ -33,9 +33,7 @@ void setup_render(CLI::App& app) {
     fs::path dir = out->empty() ? fs::path("awsdt-" + spec.test_case + "-" + spec.cluster) : fs::path(*out);
     // Where the job will find its files on the cluster: --job-dir when given, else where they are written.
     if (!job->flags.job_dir) spec.job_dir = fs::absolute(dir).lexically_normal().string();
-    // Rendered files are what `run` would submit: the result file and resume included.
-    add_result_arg(spec, manifest);
-    add_checkpoint_arg(spec, manifest);
+    add_output_args(spec, manifest);  // rendered files are what `run` would submit: result file and resume included
     auto artifacts = make_backend(spec.cluster)->render(spec, load_templates(job->templates_dir));
     write_artifacts(dir, artifacts, spec);
     for (const auto& [name, content] : artifacts.files) std::cout << (dir / name).string() << "\n";

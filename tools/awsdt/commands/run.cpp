@@ -36,8 +36,7 @@ void setup_run(CLI::App& app, int& exit_status) {
     auto templates = load_templates(o->job.templates_dir);
     if (o->dry_run) {
       if (spec.job_dir.empty()) spec.job_dir = JobDb::state_dir() + "/jobs/DRY-RUN";
-      add_result_arg(spec, manifest);
-      add_checkpoint_arg(spec, manifest);
+      add_output_args(spec, manifest);
       auto artifacts = backend->render(spec, templates);
       for (const auto& [name, content] : artifacts.files)
         std::cout << "# ---- " << spec.job_dir << "/" << name << "\n" << content;
@@ -52,8 +51,7 @@ void setup_run(CLI::App& app, int& exit_status) {
     if (own_dir) spec.job_dir = fmt::format("{}/jobs/{}-{}", JobDb::state_dir(), id, spec.name);
     std::string backend_id;
     try {
-      add_result_arg(spec, manifest);
-      add_checkpoint_arg(spec, manifest);
+      add_output_args(spec, manifest);
       db.update_spec(id, spec);
       auto artifacts = backend->render(spec, templates);
       write_artifacts(spec.job_dir, artifacts, spec);

@@ -1,6 +1,6 @@
 // Cross-entropy loss of the Llama LM head, mean over tokens, with the softmax fused into the backward.
 // Targets below zero (Hugging Face uses -100) are ignored and excluded from the mean.
-// Like every llama_* backward, the backward accumulates (+=) into its gradient outputs.
+// Like every llama_* backward, the backward accumulates (+=) into its gradient outputs unless told to overwrite.
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 // Bias-free linear layer of the Llama decoder: y = x Wᵀ with W stored [out, in] as Hugging Face stores it.
-// Like every llama_* backward, the backward accumulates (+=) into its gradient outputs.
+// Like every llama_* backward, the backward accumulates (+=) into its gradient outputs (dinp can be overwritten
+// instead: InputGrad).
 #pragma once
 
 #include "kernels/cpu/input_grad.hpp"

@@ -1,7 +1,8 @@
 // Causal grouped-query attention on CUDA through tensor cores: chunks of query rows whose scores against the
 // keys they may see are one batched cuBLAS GEMM (bf16 in, fp32 out), then a softmax pass, then another GEMM for
 // P·V; the backward recomputes the chunk's probabilities from the forward's log-sum-exp. Memory is a workspace of
-// about 512 MiB of scores whatever T (the chunk shrinks as T grows), never B·NH·T² (chunked_attention_plan.hpp
+// about 512 MiB of scores (the chunk shrinks as T grows, down to 64 rows) plus fp32 dK and dV accumulators
+// (8·B·T·NH·head_dim bytes), never B·NH·T² (chunked_attention_plan.hpp
 // has the schedule). The flash-style kernels (llama_attention.hpp) do the same math on the CUDA cores; this is
 // the fast path wherever head_dim is a multiple of 8 (cuBLAS's tensor-core alignment). Same conventions,
 // arguments and outputs as llama_attention.hpp.

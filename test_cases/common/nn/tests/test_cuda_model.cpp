@@ -98,7 +98,7 @@ TEST(CudaModel, ChunkedAndFlashAttentionBothMatchTheCpuEngine) {
   odd.dim = 144;
   CudaModel shape_only(odd, 0);
   EXPECT_FALSE(shape_only.chunked_attention());
-  EXPECT_THROW(shape_only.set_attention(AttentionKernel::chunked), Error);
+  EXPECT_THROW(shape_only.set_attention(AttentionKernel::chunked), UsageError);
 }
 
 TEST(CudaModel, UntiedHeadMatchesTheCpuEngine) {
