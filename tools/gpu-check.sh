@@ -63,6 +63,9 @@ step "fsdp llama3_2_1b, 4 layers, 1 GPU" on_gpus 0 1 29535 "$fsdp" --device cuda
 step "fsdp llama3_2_1b, 4 layers, 1 GPU, --attention flash" on_gpus 0 1 29538 "$fsdp" --device cuda \
   --model llama3_2_1b --n-layers 4 --seq-len 2048 --micro-batch-size 4 --steps 6 --log-every 2 --attention flash \
   --output "$OUT/fsdp-llama3_2_1b-flash.json"
+# The reference side by side: the same model and batch in a plain PyTorch loop (AMP bf16, SDPA, fused AdamW).
+step "llama3_2_1b, 4 layers: awsdt-fsdp vs PyTorch" python3 test_cases/fsdp/bench/gpu_vs_pytorch.py --exe "$fsdp" \
+  --steps 12 --awsdt-json "$OUT/fsdp-llama3_2_1b.json"
 step "fsdp llama3_1_8b, 2 layers, 1 GPU" on_gpus 0 1 29536 "$fsdp" --device cuda --model llama3_1_8b --n-layers 2 \
   --seq-len 2048 --micro-batch-size 2 --steps 8 --log-every 2 --output "$OUT/fsdp-llama3_1_8b.json"
 
