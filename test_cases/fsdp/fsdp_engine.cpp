@@ -289,7 +289,10 @@ void FsdpEngine::backward_micro_batch() {
     if (head && tied_) bind(0);
     backend_->backward_unit(u);
     issue_reduce(u);  // overlaps the next unit's backward
-    units_[static_cast<std::size_t>(u)].gathered = false;
+    // Units 1 and 0, the backward's last, are the next forward's first: when another micro-batch of this step
+    // follows (the parameters change only at the optimizer), they stay gathered in their slots rather than be
+    // gathered again at the boundary, where no compute would hide it.
+    if (last_micro_batch_ || u > 1) units_[static_cast<std::size_t>(u)].gathered = false;
   }
 }
 
@@ -308,6 +311,7 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   double loss = 0, data_ms = 0;
   for (int i = 0; i < options_.grad_accum; ++i) {
     first_micro_batch_ = i == 0;
+    last_micro_batch_ = i + 1 == options_.grad_accum;
     // Reading the batch is not compute: kept out of compute_ms, which measure_compute_only() is compared with.
     const auto td = Clock::now();
     data.next(batch_);

@@ -149,6 +149,7 @@ class FsdpEngine {
   std::int64_t adam_steps_ = 0;
   float grad_scale_ = 1.0f;         // 1 / (ranks · micro-batches): the shards hold sums, AdamW takes the mean
   bool first_micro_batch_ = false;  // its reduced gradients overwrite the shards (no zeroing, no add)
+  bool last_micro_batch_ = true;    // the step's last: its backward leaves no unit gathered
   bool kill_in_save_ = false;
   bool compute_only_ = false;  // measure_compute_only(): gathers and reduce-scatters are skipped
   double exposed_ms_ = 0;

@@ -213,8 +213,8 @@ TEST(FsdpMpi, FullShardingDividesState) {
 }
 
 TEST(FsdpMpi, FullShardingRegathersEveryBlockButTheLast) {
-  // grad_op gathers each unit once per micro-batch; full gathers the blocks again for the backward, except the
-  // last, which stays gathered from its forward to its backward (the next one to run).
+  // grad_op gathers each unit once per micro-batch (but see below); full gathers the blocks again for the
+  // backward, except the last, which stays gathered from its forward to its backward (the next one to run).
   const auto gathered = [](const RunResult& r) { return r.summary["bytes_all_gathered_per_step"].get<std::int64_t>(); };
   const std::int64_t once2 = gathered(run(2, " --sharding grad_op", "gather_once2", 1));
   const std::int64_t once4 = gathered(run(2, " --sharding grad_op --n-layers 4", "gather_once4", 1));
@@ -222,6 +222,17 @@ TEST(FsdpMpi, FullShardingRegathersEveryBlockButTheLast) {
   ASSERT_GT(block, 0);
   EXPECT_EQ(gathered(run(2, " --sharding full", "gather_full2", 1)), once2 + 1 * block);
   EXPECT_EQ(gathered(run(2, " --sharding full --n-layers 4", "gather_full4", 1)), once4 + 3 * block);
+
+  // Between the micro-batches of a step (6 here: 12 sequences on 2 ranks), the backward's last two units, the
+  // embedding and block 0, stay gathered for the next forward: against one micro-batch a step, 6 micro-batches
+  // gather 6 times the units less 5 times those two.
+  const std::string one = temp_path("gather_one_micro.json");
+  const Outcome o = run_command(mpirun(2) + kExe + " --model tiny --threads 1 --micro-batch-size 1 --global-batch-size 2"
+                                " --steps 1 --calibrate-n 32 --sharding grad_op --output " + one, 120);
+  ASSERT_EQ(o.status, 0) << o.output;
+  const std::int64_t per_micro_batch = read_json(one)["summary"]["bytes_all_gathered_per_step"].get<std::int64_t>();
+  const std::int64_t embedding = 512 * 128 * 4, block0 = block / 6;  // tiny: vocab 512 x dim 128, fp32
+  EXPECT_EQ(once2, 6 * per_micro_batch - 5 * (embedding + block0));
 }
 
 TEST(FsdpMpi, DeadRankEndsTheJob) {
