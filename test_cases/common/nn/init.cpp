@@ -2,6 +2,7 @@
 #include "nn/init.hpp"
 
 #include <cmath>
+#include <cstdint>
 #include <numbers>
 
 namespace awsdt::nn {
@@ -31,10 +32,15 @@ double normal_sample(std::uint64_t seed, std::uint64_t stream, std::uint64_t ind
 }
 
 void init_unit(float* buffer, const UnitLayout& layout, std::uint64_t seed, std::uint64_t stream, double std) {
+  // Every value is a function of its index alone, so the threads split the work without changing a bit; one
+  // thread took 40 s for llama3_2_1b's 0.5 billion parameters.
   for (const TensorSlot& t : layout.tensors) {
-    for (std::size_t i = 0; i < t.size(); ++i) {
-      std::size_t at = t.offset + i;
-      buffer[at] = t.cols == 1 ? 1.0f : static_cast<float>(std * normal_sample(seed, stream, at));
+    const std::int64_t n = static_cast<std::int64_t>(t.size());
+    const bool ones = t.cols == 1;
+#pragma omp parallel for schedule(static)
+    for (std::int64_t i = 0; i < n; ++i) {
+      const std::size_t at = t.offset + static_cast<std::size_t>(i);
+      buffer[at] = ones ? 1.0f : static_cast<float>(std * normal_sample(seed, stream, at));
     }
   }
 }
