@@ -1,7 +1,8 @@
 // How many compute threads a CPU rank should run when the user does not say. OpenBLAS and OpenMP default to
 // every CPU of the machine in every process: two ranks on two cores then run four busy threads, and a launcher
 // that binds each rank to one core (mpirun's default for small jobs) gets two threads fighting over it. torchrun
-// answers with OMP_NUM_THREADS=1; we give each rank its share of the CPUs it may run on instead.
+// answers with OMP_NUM_THREADS=1; we give each rank its share of the CPUs it may run on instead (a set
+// OMP_NUM_THREADS or OPENBLAS_NUM_THREADS still counts as the user saying: awsdt-fsdp's main keeps it).
 #pragma once
 
 #include <cstdint>
