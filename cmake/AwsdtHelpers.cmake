@@ -16,15 +16,21 @@ function(awsdt_add_executable name)
   awsdt_target_warnings(${target})
 endfunction()
 
-# awsdt_add_test(NAME SOURCES ... LIBS ... LABELS ... [RANKS n] [TIMEOUT s]):
+# awsdt_add_test(NAME SOURCES ... LIBS ... LABELS ... [EXECUTABLES target...] [RANKS n] [TIMEOUT s]):
 # a GoogleTest executable registered with CTest. With RANKS it runs under mpirun with that many ranks.
+# EXECUTABLES: the programs the test runs, built before it and found by tests/support/executables.hpp.
 function(awsdt_add_test name)
-  cmake_parse_arguments(ARG "" "RANKS;TIMEOUT" "SOURCES;LIBS;LABELS;ARGS" ${ARGN})
+  cmake_parse_arguments(ARG "" "RANKS;TIMEOUT" "SOURCES;LIBS;LABELS;ARGS;EXECUTABLES" ${ARGN})
   if(NOT TARGET test_${name})
     add_executable(test_${name} ${ARG_SOURCES})
     target_link_libraries(test_${name} PRIVATE ${ARG_LIBS} GTest::gtest GTest::gtest_main)
     set_target_properties(test_${name} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR}/tests)
+    target_include_directories(test_${name} PRIVATE ${PROJECT_SOURCE_DIR}/tests)
+    target_compile_definitions(test_${name} PRIVATE AWSDT_BUILD_DIR="${PROJECT_BINARY_DIR}")
     awsdt_target_warnings(test_${name})
+  endif()
+  if(ARG_EXECUTABLES)
+    add_dependencies(test_${name} ${ARG_EXECUTABLES})
   endif()
   if(ARG_RANKS)
     set(test_name ${name}_np${ARG_RANKS})

@@ -119,10 +119,9 @@ awsdt_resolve_option(BLAS ${_blas_found} "install OpenBLAS (apt-get install libo
 
 # The instruction set the CPU engine's own loops (norms, softmax, SwiGLU, AdamW; not the GEMMs, whose kernels
 # OpenBLAS picks at run time) are compiled for. AUTO: x86-64-v3 (AVX2, FMA: every x86 instance family AWS runs
-# GPUs in) when the building machine has it, the compiler's default otherwise; measured on `small`: attention
-# 69 -> 59 ms and the other layers 47 -> 33 ms per micro-batch. Set "" for a binary that must run on older x86-64
-# (same results within libm's ulps: awsdt_nn never contracts a*b+c into FMAs, see nn/CMakeLists.txt), or e.g.
-# "native".
+# GPUs in) when the building machine has it, the compiler's default otherwise (docs/benchmarks.md has the
+# figures). Set "" for a binary that must run on older x86-64 (same results within libm's ulps: the CPU compute
+# targets never contract a*b+c into FMAs, see AWSDT_CPU_MATH_FLAGS below), or e.g. "native".
 set(AWSDT_CPU_ARCH AUTO CACHE STRING "-march for the CPU engine's loops (AUTO|<arch>|empty for the default)")
 if(AWSDT_CPU_ARCH STREQUAL "AUTO")
   set(_cpu_arch "")
@@ -147,3 +146,10 @@ if(_cpu_arch)
 else()
   message(STATUS "awsdt: CPU engine loops compiled for: the compiler's default target")
 endif()
+
+# Floating-point flags of every CPU compute target (awsdt_kernels, awsdt_nn). sqrt (AdamW, RMSNorm) vectorizes
+# only when it need not set errno, which nothing here reads; IEEE sqrt is correctly rounded either way, so the
+# numbers are the same. No contraction: GCC would otherwise fuse a*b+c into FMAs wherever the ISA has them
+# (x86-64-v3, every aarch64), so the same source would round differently per machine, and an accumulation would
+# stop being exactly the sum of its parts.
+set(AWSDT_CPU_MATH_FLAGS -fno-math-errno -ffp-contract=off ${AWSDT_CPU_ARCH_FLAGS})

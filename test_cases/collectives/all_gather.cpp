@@ -5,7 +5,7 @@
 namespace awsdt::collectives {
 
 const Collective kAllGather{
-    "all_gather", false, false, true, true,
+    "all_gather", false, false, in_place_always,
     [](std::size_t count, int n) {
       std::size_t per = count / std::size_t(n);
       return Counts{per, per * std::size_t(n), per};

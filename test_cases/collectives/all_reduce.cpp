@@ -4,7 +4,7 @@
 namespace awsdt::collectives {
 
 const Collective kAllReduce{
-    "all_reduce", true, false, true, true,
+    "all_reduce", true, false, in_place_always,
     [](std::size_t count, int) { return Counts{count, count, count}; },
     [](int) { return 1.0; },
     [](int n) { return 2.0 * (n - 1) / n; },

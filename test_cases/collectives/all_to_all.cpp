@@ -5,7 +5,7 @@
 namespace awsdt::collectives {
 
 const Collective kAllToAll{
-    "all_to_all", false, false, false, true,
+    "all_to_all", false, false, [](const CommCapabilities& caps) { return caps.in_place_all_to_all; },
     [](std::size_t count, int n) {
       std::size_t per = count / std::size_t(n);
       return Counts{per * std::size_t(n), per * std::size_t(n), per};

@@ -4,7 +4,7 @@
 namespace awsdt::collectives {
 
 const Collective kBroadcast{
-    "broadcast", false, true, true, true,
+    "broadcast", false, true, in_place_always,
     [](std::size_t count, int) { return Counts{count, count, count}; },
     [](int) { return 1.0; },
     [](int) { return 1.0; },

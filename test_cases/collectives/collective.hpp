@@ -37,8 +37,8 @@ struct Collective {
   std::string_view name;   ///< all_reduce, all_gather, ...
   bool reduces;            ///< takes a reduction op (-o)
   bool rooted;             ///< takes a root (-r)
-  bool in_place_on_nccl;   ///< whether the in-place variant is defined on the NCCL backend
-  bool in_place_on_mpi;    ///< ... and on the MPI backend
+  /// Whether the in-place variant has a defined result on a communicator that can do `caps`.
+  bool (*in_place_defined)(const CommCapabilities& caps);
   /// nccl-tests' count rounding for a total of `count` elements over `nranks`.
   Counts (*counts)(std::size_t count, int nranks);
   /// algbw = param * element size * this / time (all_gather counts every rank's block, as nccl-tests does).
@@ -52,6 +52,10 @@ struct Collective {
   kernels::Expectation (*expectation)(const Params& p, const kernels::Pattern& pattern, std::size_t* check_count);
   void (*launch)(Communicator& comm, const void* send, void* recv, const Params& p, Stream& stream);
 };
+
+/// in_place_defined for collectives whose in-place variant is defined everywhere, or nowhere.
+inline bool in_place_always(const CommCapabilities&) { return true; }
+inline bool in_place_never(const CommCapabilities&) { return false; }
 
 /// Every collective, in the order `all` runs them.
 std::span<const Collective> all_collectives();

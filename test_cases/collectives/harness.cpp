@@ -143,10 +143,6 @@ Measurement measure(std::vector<Lane>& lanes, const std::vector<Params>& ps, con
   return m;
 }
 
-bool in_place_defined(const Collective& c, std::string_view backend) {
-  return backend == "nccl" ? c.in_place_on_nccl : c.in_place_on_mpi;
-}
-
 }  // namespace
 
 std::vector<std::uint64_t> sizes(const Options& o) {
@@ -178,7 +174,7 @@ std::vector<Row> run_cases(const Options& o, CommWorld& world, RowSink& sink) {
                      Buffer::on(comm->device(), o.max_bytes)});
 
   std::vector<Row> rows;
-  auto backend = world.comm().backend();
+  const CommCapabilities caps = world.comm().capabilities();
   for (auto* c : selected) {
     sink.begin_collective(*c);
     for (DataType type : o.dtypes) {
@@ -198,8 +194,8 @@ std::vector<Row> run_cases(const Options& o, CommWorld& world, RowSink& sink) {
           row.out_of_place = measure(lanes, ps, *c, false, true, o, *world.bootstrap);
           // nccl-tests times the in-place run of all_to_all and send_recv on NCCL too (one buffer, sent from and
           // received into: its contents are undefined, so #wrong is N/A) and counts it in the average busbw.
-          const bool defined = in_place_defined(*c, backend);
-          if (defined || backend == "nccl")
+          const bool defined = c->in_place_defined(caps);
+          if (defined || caps.runs_undefined_in_place)
             row.in_place = measure(lanes, ps, *c, true, defined, o, *world.bootstrap);
           sink.row(row);
           rows.push_back(std::move(row));

@@ -79,7 +79,7 @@ int run(int argc, char** argv) {
   int rank = world.bootstrap->rank();
   setup_logging(rank, o.common.verbose);
   check_not_alone(*world.bootstrap);
-  if (o.graph_launches > 0 && world.comm().backend() != "nccl")
+  if (o.graph_launches > 0 && !world.comm().capabilities().graph_capture)
     throw UsageError(fmt::format("-G/--cudagraph {} needs the NCCL backend (GPUs); this run uses {}", o.graph_launches,
                                  world.comm().backend()));
 

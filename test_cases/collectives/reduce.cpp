@@ -4,7 +4,7 @@
 namespace awsdt::collectives {
 
 const Collective kReduce{
-    "reduce", true, true, true, true,
+    "reduce", true, true, in_place_always,
     [](std::size_t count, int) { return Counts{count, count, count}; },
     [](int) { return 1.0; },
     [](int) { return 1.0; },

@@ -5,7 +5,7 @@
 namespace awsdt::collectives {
 
 const Collective kReduceScatter{
-    "reduce_scatter", true, false, true, true,
+    "reduce_scatter", true, false, in_place_always,
     [](std::size_t count, int n) {
       std::size_t per = count / std::size_t(n);
       return Counts{per * std::size_t(n), per, per};

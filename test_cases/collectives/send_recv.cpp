@@ -6,7 +6,7 @@
 namespace awsdt::collectives {
 
 const Collective kSendRecv{
-    "send_recv", false, false, false, false,
+    "send_recv", false, false, in_place_never,
     [](std::size_t count, int) { return Counts{count, count, count}; },
     [](int) { return 1.0; },
     [](int) { return 1.0; },

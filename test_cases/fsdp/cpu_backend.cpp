@@ -3,14 +3,14 @@
 // that it does not take cores from the compute side's team.
 #include "cpu_backend.hpp"
 
-#include <cstring>
-
+#include "kernels/cpu/elementwise.hpp"
 #include "nn/model.hpp"
 #include "util/error.hpp"
-#include "util/half.hpp"
 
 namespace awsdt::fsdp {
 namespace {
+
+namespace kc = kernels::cpu;
 
 class CpuBackend final : public UnitBackend {
  public:
@@ -30,7 +30,7 @@ class CpuBackend final : public UnitBackend {
     if (compute_ == DataType::bf16) {  // the test hook: widen the bf16 params the engine gathered
       std::vector<float>& wide = widened_[static_cast<std::size_t>(unit)];
       wide.resize(layouts_[static_cast<std::size_t>(unit)].size);
-      convert(wide.data(), DataType::f32, params, DataType::bf16, wide.size(), nullptr);
+      kc::convert(wide.data(), DataType::f32, params, DataType::bf16, wide.size(), kc::Threads::team);
       params = wide.data();
     }
     model_.bind(unit, static_cast<const float*>(params), grads);
@@ -47,42 +47,13 @@ class CpuBackend final : public UnitBackend {
   void synchronize() override {}
 
   void convert(void* dst, DataType dt, const void* src, DataType st, std::size_t n, Stream* on) override {
-    run(on, [=] {
-      if (dt == st) return void(std::memcpy(dst, src, n * dtype_size(dt)));
-      if (dt == DataType::bf16) {
-        auto* d = static_cast<std::uint16_t*>(dst);
-        const auto* x = static_cast<const float*>(src);
-#pragma omp parallel for schedule(static) if (!on)
-        for (std::size_t i = 0; i < n; ++i) d[i] = float_to_bf16(x[i]);
-      } else {
-        auto* d = static_cast<float*>(dst);
-        const auto* x = static_cast<const std::uint16_t*>(src);
-#pragma omp parallel for schedule(static) if (!on)
-        for (std::size_t i = 0; i < n; ++i) d[i] = bf16_to_float(x[i]);
-      }
-    });
+    run(on, [=](kc::Threads t) { kc::convert(dst, dt, src, st, n, t); });
   }
   void accumulate(float* acc, const void* src, DataType st, std::size_t n, Stream* on) override {
-    run(on, [=] {
-      if (st == DataType::bf16) {
-        const auto* x = static_cast<const std::uint16_t*>(src);
-#pragma omp parallel for schedule(static) if (!on)
-        for (std::size_t i = 0; i < n; ++i) acc[i] += bf16_to_float(x[i]);
-      } else {
-        const auto* x = static_cast<const float*>(src);
-#pragma omp parallel for schedule(static) if (!on)
-        for (std::size_t i = 0; i < n; ++i) acc[i] += x[i];
-      }
-    });
+    run(on, [=](kc::Threads t) { kc::accumulate(acc, src, st, n, t); });
   }
   void zero(void* dst, std::size_t bytes, Stream* on) override {
-    run(on, [=] {
-      auto* f = static_cast<char*>(dst);
-      constexpr std::size_t kBlock = 1 << 16;
-      const std::size_t blocks = (bytes + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (!on)
-      for (std::size_t b = 0; b < blocks; ++b) std::memset(f + b * kBlock, 0, std::min(kBlock, bytes - b * kBlock));
-    });
+    run(on, [=](kc::Threads t) { kc::zero(dst, bytes, t); });
   }
   double sum_of_squares(const std::vector<FloatSpan>& spans) override {
     double sq = 0;
@@ -99,9 +70,9 @@ class CpuBackend final : public UnitBackend {
   template <class F>
   static void run(Stream* on, F&& work) {
     if (on) {
-      on->enqueue(std::forward<F>(work));
+      on->enqueue([work = std::forward<F>(work)] { work(kc::Threads::caller); });
     } else {
-      work();
+      work(kc::Threads::team);
     }
   }
 

@@ -4,13 +4,13 @@
 #include <memory>
 
 #include "nn/config.hpp"
-#include "nn/cuda_model.hpp"
+#include "nn/attention_kernel.hpp"
 #include "unit_backend.hpp"
 
 namespace awsdt::fsdp {
 
 /// A backend running config's model on CUDA device `device`, with activation recomputation if asked (throws
-/// UsageError in builds without CUDA, or when the device is not visible).
+/// UsageError when the device is not visible). Compiled only in builds with CUDA.
 std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device, bool recompute,
                                                nn::AttentionKernel attention = nn::AttentionKernel::automatic);
 

@@ -21,7 +21,7 @@
 #include "nn/data.hpp"
 #include "nn/lr_schedule.hpp"
 #include "nn/optimizer.hpp"
-#include "checkpoint.hpp"
+#include "checkpoint_format.hpp"
 #include "sharding.hpp"
 #include "step_stats.hpp"
 #include "unit_backend.hpp"

@@ -86,26 +86,10 @@ void add_options(CLI::App& app, Options& o) {
   d->add_option("--backend", o.backend, "communication backend: auto (mpi on CPUs, nccl on GPUs), mpi or nccl")->capture_default_str();
   d->add_option("--mpi-wait", o.mpi_wait,
                 "MPI: poll (nonblocking collectives tested with short sleeps: the communication thread leaves the "
-                "core to the compute threads it shares it with; measured faster here) or spin (blocking "
+                "core to the compute threads it shares it with) or spin (blocking "
                 "collectives, lowest latency when communication has cores of its own)")
       ->capture_default_str();
-  app.add_flag("--emulate-gpu-compute", o.emulate_gpu_compute,
-               "test hook: the CPU engine receives bf16 params as the GPU engine does (its gather path under MPI)")
-      ->group("");
-  app.add_option("--fail-rank", o.fail_rank, "test hook: the rank that dies (with --fail-at-step)")
-      ->group("");
-  app.add_option("--fail-at-step", o.fail_at_step, "test hook: the step (1-based) in whose middle it dies")
-      ->group("");
-  app.add_flag("--fail-hang", o.fail_hangs, "test hook: with --fail-at-step, the rank hangs instead of dying")
-      ->group("");
-  app.add_option("--fail-in-save", o.fail_in_save, "test hook: it is SIGKILLed inside the save after this step")
-      ->group("");
-  app.add_option("--signal-at-step", o.signal_at_step,
-                 "test hook: every rank raises SIGTERM (deferred, as a scheduler's would be) at the start of this step")
-      ->group("");
-  app.add_flag("--signal-in-save", o.signal_in_save,
-               "test hook: with --signal-at-step, raise it inside that step's save instead")
-      ->group("");
+  o.faults.add_flags(app);
   auto* c = app.add_option_group("checkpoints", "sharded checkpoints, resume and preemption (SIGTERM/SIGUSR1/SIGUSR2: "
                                                 "finish the step, checkpoint, exit 75 = requeue)");
   c->add_option("--checkpoint-dir", o.checkpoint_dir, "directory of sharded checkpoints (on a shared filesystem)");

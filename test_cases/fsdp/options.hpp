@@ -7,8 +7,9 @@
 
 #include <CLI/CLI.hpp>
 
+#include "fault_injection.hpp"
 #include "nn/config.hpp"
-#include "nn/cuda_model.hpp"
+#include "nn/attention_kernel.hpp"
 #include "nn/data.hpp"
 #include "nn/lr_schedule.hpp"
 #include "nn/optimizer.hpp"
@@ -54,13 +55,7 @@ struct Options {
   std::string backend = "auto";     ///< communication backend (auto | mpi)
   std::string mpi_wait = "poll";    ///< how the MPI communication thread waits: poll | spin
   double step_timeout = 600;        ///< seconds a step (or a checkpoint save) may take before the job aborts
-  bool emulate_gpu_compute = false; ///< test hook: the CPU engine computes on bf16 params, as GPUs do
-  int fail_rank = -1;               ///< test hook: this rank dies ...
-  int fail_at_step = 0;             ///< ... in the middle of this step (1-based; 0: never)
-  int signal_at_step = 0;           ///< test hook: every rank raises SIGTERM at the start of this step
-  bool signal_in_save = false;      ///< test hook: ... and inside its save, with --signal-at-step
-  bool fail_hangs = false;          ///< ... and hangs there (sleeps forever) instead of dying
-  int fail_in_save = 0;             ///< ... or SIGKILLs itself inside the save after this step (0: never)
+  FaultInjection faults;            ///< test hooks (hidden flags)
   std::string checkpoint_dir;       ///< where sharded checkpoints go (empty: none)
   int checkpoint_every = 0;         ///< save every N steps (0: only when preempted and at the end)
   std::string resume = "auto";      ///< auto | none | a checkpoint (or a directory of them)

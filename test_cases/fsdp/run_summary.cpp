@@ -5,9 +5,55 @@
 
 #include <fmt/format.h>
 
+#include "bench/peak.hpp"
 #include "report.hpp"
 
 namespace awsdt::fsdp {
+
+nlohmann::json config_json(const Options& o, const Plan& p, const std::string& data) {
+  const nn::ModelConfig& c = p.model;
+  return {{"model", o.model},
+          {"vocab_size", c.vocab_size},
+          {"dim", c.dim},
+          {"n_layers", c.n_layers},
+          {"n_heads", c.n_heads},
+          {"n_kv_heads", c.n_kv_heads},
+          {"ffn_dim", c.ffn_dim},
+          {"tied_embeddings", c.tied_embeddings},
+          {"parameters", c.parameter_count()},
+          {"flops_per_token", c.flops_per_token(p.seq_len)},
+          {"device", resolve_device(o.device)},
+          {"threads", blas_threads()},
+          {"blas_kernels", blas_core()},
+          {"steps", o.steps},
+          {"micro_batch_size", p.micro_batch},
+          {"global_batch_size", p.global_batch},
+          {"grad_accum", p.grad_accum},
+          {"seq_len", p.seq_len},
+          {"lr", p.schedule.lr},
+          {"min_lr", p.schedule.min_lr},
+          {"warmup_steps", p.schedule.warmup_steps},
+          {"lr_schedule", nn::lr_decay_name(p.schedule.decay)},
+          {"weight_decay", o.adamw.weight_decay},
+          {"beta1", o.adamw.beta1},
+          {"beta2", o.adamw.beta2},
+          {"eps", o.adamw.eps},
+          {"grad_clip", o.grad_clip},
+          {"seed", o.seed},
+          {"data", data},
+          {"world_size", p.world},
+          {"sharding", sharding_mode_name(p.sharding)},
+          {"shard_group_size", p.shard_group},
+          {"overlap", !o.no_overlap},
+          {"recompute", p.recompute},
+          // The attention kernels that ran: they change speed, memory and the last bits of the loss.
+          {"attention", p.cuda_device < 0                                    ? "cpu"
+                        : nn::runs_chunked_attention(p.attention, p.model) ? "chunked"
+                                                                            : "flash"},
+          {"param_dtype", p.param_bf16 ? "bf16" : "fp32"},
+          {"reduce_dtype", o.reduce_dtype}};
+}
+
 
 nlohmann::json summary_json(const StepSeries& series, const RunTotals& t) {
   const Summary mfu = series.mfu();

@@ -9,6 +9,7 @@
 
 #include "device/device.hpp"
 #include "fsdp_engine.hpp"
+#include "options.hpp"
 #include "step_series.hpp"
 
 namespace awsdt::fsdp {
@@ -26,6 +27,9 @@ struct RunTotals {
   MemoryUse gpu_memory;               ///< the most any rank used, of one card's total (GPUs only)
 };
 
+/// The result document's "config" object: the run's model, batch, schedule, optimizer and parallelism, as
+/// resolved; `data` describes the data source.
+nlohmann::json config_json(const Options& o, const Plan& p, const std::string& data);
 /// The result document's "summary" object.
 nlohmann::json summary_json(const StepSeries& series, const RunTotals& totals);
 /// `summary | final loss: ... | median tokens/s: ... | ...`

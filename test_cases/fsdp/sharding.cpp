@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "comm/communicator.hpp"
 #include "util/error.hpp"
 
 namespace awsdt::fsdp {
@@ -34,6 +35,22 @@ UnitShardLayout shard_unit(std::size_t size, int group_size, int shard_rank) {
   s.shard = s.padded / g;
   s.begin = s.shard * static_cast<std::size_t>(shard_rank);
   return s;
+}
+
+ShardGroups make_shard_groups(Communicator& world, int shard_group) {
+  ShardGroups g;
+  const int n = world.size(), r = world.rank(), s = shard_group;
+  if (s == n) {
+    g.shard = n > 1 ? &world : nullptr;
+  } else if (s == 1) {
+    g.replicate = n > 1 ? &world : nullptr;
+  } else {
+    g.owned_shard = world.split(r / s, r);
+    g.owned_replicate = world.split(r % s, r);
+    g.shard = g.owned_shard.get();
+    g.replicate = g.owned_replicate.get();
+  }
+  return g;
 }
 
 }  // namespace awsdt::fsdp

@@ -3,7 +3,10 @@
 #pragma once
 
 #include <cstddef>
+#include <memory>
 #include <string_view>
+
+#include "comm/communicator.hpp"
 
 namespace awsdt::fsdp {
 
@@ -30,5 +33,15 @@ struct UnitShardLayout {
 
 /// The shard of a unit of `size` elements for rank `shard_rank` of a group of `group_size`.
 UnitShardLayout shard_unit(std::size_t size, int group_size, int shard_rank);
+
+/// The shard and replica communicators of a rank (nullptr: a group of one).
+struct ShardGroups {
+  std::unique_ptr<Communicator> owned_shard, owned_replicate;
+  Communicator* shard = nullptr;
+  Communicator* replicate = nullptr;
+};
+/// Collective: the groups of `world` for units sharded over `shard_group` ranks (world: full sharding, 1: none,
+/// else HSDP's consecutive groups, replicated across groups).
+ShardGroups make_shard_groups(Communicator& world, int shard_group);
 
 }  // namespace awsdt::fsdp

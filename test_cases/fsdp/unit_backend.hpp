@@ -20,6 +20,7 @@
 #include "nn/data.hpp"
 #include "nn/layout.hpp"
 #include "nn/optimizer.hpp"
+#include "nn/unit_model.hpp"
 
 namespace awsdt::fsdp {
 
@@ -79,9 +80,9 @@ class UnitBackend {
                      bool decay) = 0;
 };
 
-/// Unit `unit` of a model with nn::Model's per-unit methods (nn::Model, nn::CudaModel): 0 the embedding,
-/// 1..L the blocks, L + 1 the head, whose forward returns the loss.
-template <class Model>
+/// Unit `unit` of a unit model (nn::Model, nn::CudaModel): 0 the embedding, 1..L the blocks, L + 1 the head,
+/// whose forward returns the loss.
+template <nn::UnitModel Model>
 double forward_unit_of(Model& model, int unit) {
   const int head = model.config().n_layers + 1;
   if (unit == 0) {
@@ -94,7 +95,7 @@ double forward_unit_of(Model& model, int unit) {
   return 0.0;
 }
 
-template <class Model>
+template <nn::UnitModel Model>
 void backward_unit_of(Model& model, int unit) {
   const int head = model.config().n_layers + 1;
   if (unit == 0) {

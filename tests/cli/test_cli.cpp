@@ -9,12 +9,13 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/executables.hpp"
 #include "support/run_command.hpp"
 
 using awsdt::testing::run_command;
 
 namespace {
-const std::string kAwsdt = AWSDT_PATH;
+const std::string kAwsdt = awsdt::testing::built_executable("awsdt");
 }
 
 TEST(Cli, HelpListsTheSubcommands) {

@@ -11,6 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/executables.hpp"
 #include "support/run_command.hpp"
 
 using awsdt::testing::Outcome;
@@ -18,6 +19,8 @@ using awsdt::testing::run_command;
 namespace fs = std::filesystem;
 
 namespace {
+
+const std::string kAwsdt = awsdt::testing::built_executable("awsdt");
 
 // Every command runs with its own job database and from a directory other than the one that submitted.
 class Jobs : public ::testing::Test {
@@ -30,7 +33,7 @@ class Jobs : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(state_); }
   Outcome awsdt(const std::string& args, const std::string& cwd = "/", int limit = 180) {
-    return run_command("env XDG_STATE_HOME=" + state_.string() + " " + AWSDT_PATH + " " + args, limit, cwd);
+    return run_command("env XDG_STATE_HOME=" + state_.string() + " " + kAwsdt + " " + args, limit, cwd);
   }
   // The job number `awsdt run` printed (last line of stdout).
   static std::string job_number(const Outcome& o) {
@@ -170,7 +173,7 @@ TEST_F(Jobs, FailedRenderOrSubmitLeavesNoGhostJob) {
                        (state_ / "a b").string() + "'");  // refused while rendering, after the job had a number
   EXPECT_EQ(bad_dir.status, 2) << bad_dir.output;
   EXPECT_NE(bad_dir.output.find("job directory"), std::string::npos) << bad_dir.output;
-  auto no_sbatch = run_command("env PATH=/nonexistent XDG_STATE_HOME=" + state_.string() + " " + AWSDT_PATH +
+  auto no_sbatch = run_command("env PATH=/nonexistent XDG_STATE_HOME=" + state_.string() + " " + kAwsdt +
                                " run collectives --cluster slurm -N 1 --gpus-per-node 0 --tasks-per-node 1");
   EXPECT_NE(no_sbatch.status, 0) << no_sbatch.output;
   EXPECT_NE(no_sbatch.output.find("sbatch"), std::string::npos) << no_sbatch.output;
@@ -204,7 +207,8 @@ TEST_F(Jobs, AwsCliAcceptsTheBatchRequests) {
 
 TEST_F(Jobs, SlurmJobCompletesWithItsExitStatusAndResult) {
   if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
-  std::string flags = " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " + std::string(BIN_DIR);
+  std::string flags = " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " +
+                      fs::path(kAwsdt).parent_path().string();
   auto run = awsdt("run collectives --wait" + flags + kSmall, state_.string(), 240);
   ASSERT_EQ(run.status, 0) << run.output;
   auto id = job_number(run);
@@ -224,7 +228,8 @@ TEST_F(Jobs, SlurmJobCompletesWithItsExitStatusAndResult) {
 
 TEST_F(Jobs, SlurmCancelEndsInCancelled) {
   if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
-  std::string flags = " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " + std::string(BIN_DIR);
+  std::string flags = " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " +
+                      fs::path(kAwsdt).parent_path().string();
   auto run = awsdt("run collectives" + flags + " -- all_reduce -b 1K -e 1K -n 100000000 -w 0 -c 0", state_.string());
   ASSERT_EQ(run.status, 0) << run.output;
   auto id = job_number(run);
@@ -268,16 +273,16 @@ TEST_F(Jobs, BatchEntryBuildsTheHostfileFromEveryNode) {
   Outcome worker;
   std::thread t([&] {
     worker = run_command("env AWS_BATCH_JOB_NODE_INDEX=1 AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS=127.0.0.1" +
-                         common + AWSDT_PATH + tail, 60);
+                         common + kAwsdt + tail, 60);
   });
-  auto main = run_command("env AWS_BATCH_JOB_NODE_INDEX=0" + common + AWSDT_PATH + tail, 60);
+  auto main = run_command("env AWS_BATCH_JOB_NODE_INDEX=0" + common + kAwsdt + tail, 60);
   t.join();
   EXPECT_EQ(main.status, 0) << main.output;
   EXPECT_EQ(worker.status, 0) << worker.output;
   std::regex hostfile(R"((\S+) slots=8\n(\S+) slots=8\nmpirun --hostfile \S+ -np 16 .*)"
                       R"( -x PATH -x LD_LIBRARY_PATH -x FI_PROVIDER -x NCCL_DEBUG awsdt-collectives -b 8\n)");
   EXPECT_TRUE(std::regex_search(main.output, hostfile)) << main.output;
-  auto missing = run_command(std::string(AWSDT_PATH) + tail);
+  auto missing = run_command(kAwsdt + tail);
   EXPECT_EQ(missing.status, 2);
   EXPECT_NE(missing.output.find("AWS_BATCH_JOB_NODE_INDEX is not set"), std::string::npos) << missing.output;
 }
@@ -293,9 +298,9 @@ TEST_F(Jobs, BatchEntryWorkerArrivesOnlyOnceSshdListens) {
   fs::permissions(dead, fs::perms::owner_all);
   Outcome worker;
   std::thread t([&] {
-    worker = run_command(worker_env + AWSDT_PATH + " batch-entry --sshd " + dead.string() + tail, 60);
+    worker = run_command(worker_env + kAwsdt + " batch-entry --sshd " + dead.string() + tail, 60);
   });
-  auto main = run_command(env + "AWS_BATCH_JOB_NODE_INDEX=0 " + AWSDT_PATH + " batch-entry --print-only" + tail, 60);
+  auto main = run_command(env + "AWS_BATCH_JOB_NODE_INDEX=0 " + kAwsdt + " batch-entry --print-only" + tail, 60);
   t.join();
   EXPECT_NE(worker.status, 0) << worker.output;
   EXPECT_NE(worker.output.find(dead.string() + " ended (status 3) before listening on "), std::string::npos)
@@ -311,9 +316,9 @@ TEST_F(Jobs, BatchEntryWorkerArrivesOnlyOnceSshdListens) {
                          "s.listen(); s.accept()'\n";
   fs::permissions(slow, fs::perms::owner_all);
   std::thread t2([&] {
-    worker = run_command(worker_env + AWSDT_PATH + " batch-entry --sshd " + slow.string() + tail, 60);
+    worker = run_command(worker_env + kAwsdt + " batch-entry --sshd " + slow.string() + tail, 60);
   });
-  main = run_command(env + "AWS_BATCH_JOB_NODE_INDEX=0 " + AWSDT_PATH + " batch-entry --print-only" + tail, 60);
+  main = run_command(env + "AWS_BATCH_JOB_NODE_INDEX=0 " + kAwsdt + " batch-entry --print-only" + tail, 60);
   t2.join();
   EXPECT_EQ(worker.status, 0) << worker.output;
   EXPECT_EQ(main.status, 0) << main.output;

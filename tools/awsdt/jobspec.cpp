@@ -10,6 +10,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include "device/device.hpp"
+#include "cluster/backend.hpp"
 #include "escape.hpp"
 #include "util/env.hpp"
 #include "util/error.hpp"
@@ -126,31 +127,7 @@ void validate(JobSpec& s, std::optional<int> instance_gpus) {
     throw UsageError(fmt::format("--time {} is not minutes or [D-]HH:MM:SS", json_quote(s.time_limit)));
   if (s.launcher != "srun" && s.launcher != "mpirun" && s.launcher != "torchrun")
     throw UsageError(fmt::format("--launcher {} is not srun, mpirun or torchrun", json_quote(s.launcher)));
-  if (s.launcher == "torchrun" && s.cluster != "eks")
-    throw UsageError(fmt::format("--launcher torchrun renders a PyTorchJob and needs --cluster eks (not {})", s.cluster));
-  if (s.cluster == "eks" || s.cluster == "hyperpod-eks") {
-    if (!std::regex_match(s.name, std::regex(R"([a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?)")))
-      throw UsageError(fmt::format("job name {} is not a Kubernetes name (lowercase letters, digits, '-')",
-                                   json_quote(s.name)));
-    if (!std::regex_match(s.namespace_, std::regex(R"([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)")))
-      throw UsageError(fmt::format("--namespace {} is not a Kubernetes namespace", json_quote(s.namespace_)));
-  }
   for (const auto& e : s.env) require_env_name(e.name);
-  bool slurm = s.cluster == "slurm" || s.cluster == "hyperpod-slurm";
-  if (!s.extra.empty() && !slurm)
-    throw UsageError(fmt::format("--extra {} is passed to sbatch only; --cluster {} has no use for it",
-                                 json_quote(s.extra.front()), s.cluster));
-  // The local cluster runs this machine's build directly: an image or mount it would ignore is refused, not dropped.
-  if (s.cluster == "local" && !s.container.empty())
-    throw UsageError(fmt::format("--container {} needs a cluster that runs containers (slurm or hyperpod-slurm "
-                                 "with pyxis, eks, hyperpod-eks, batch); --cluster local runs this machine's build",
-                                 json_quote(s.container)));
-  if (s.cluster == "local" && !s.mounts.empty())
-    throw UsageError(fmt::format("--mount {} is a container mount; --cluster local runs no container",
-                                 json_quote(s.mounts.front())));
-  if (slurm && s.launcher == "mpirun" && !s.container.empty())
-    throw UsageError(fmt::format("--launcher mpirun cannot start ranks in --container {} (pyxis works through "
-                                 "srun); use --launcher srun", json_quote(s.container)));
   for (const auto& x : s.extra)
     if (!x.starts_with("--") || x.find_first_of("\r\n") != std::string::npos)
       throw UsageError(fmt::format("--extra {} must be one scheduler option starting with -- on one line", json_quote(x)));
@@ -160,24 +137,7 @@ void validate(JobSpec& s, std::optional<int> instance_gpus) {
         m.find_first_of(",\n") != std::string::npos)
       throw UsageError(fmt::format("--mount {} must be /host/path:/container/path (absolute, no commas)", json_quote(m)));
   }
-  if ((s.cluster == "eks" || s.cluster == "hyperpod-eks" || s.cluster == "batch") && s.container.empty())
-    throw UsageError(fmt::format("--cluster {} runs containers: pass --container IMAGE", s.cluster));
-  if (s.cluster == "batch" && s.queue.empty())
-    throw UsageError("--cluster batch needs --queue (the AWS Batch job queue to submit to)");
-  if ((s.cluster == "eks" || s.cluster == "hyperpod-eks" || s.cluster == "batch") && s.instance_type.empty())
-    throw UsageError(fmt::format("--cluster {} needs --instance-type (GPU, EFA and memory requests come from it)",
-                                 s.cluster));
-  // EFA by construction: a multi-node job either has the EFA environment or says it does without.
-  bool efa_env = std::any_of(s.env.begin(), s.env.end(),
-                             [](const EnvVar& e) { return e.name == "FI_PROVIDER" && e.value == "efa"; });
-  if (s.nodes > 1 && s.cluster != "local" && !s.allow_no_efa) {
-    if (s.instance_type.empty())
-      throw UsageError("a multi-node job needs --instance-type so awsdt can configure EFA (or --allow-no-efa)");
-    if (s.efa_devices > 0 && !efa_env)
-      throw UsageError(fmt::format("{} has {} EFA devices but this job would not use EFA (FI_PROVIDER is not efa); "
-                                   "pass --allow-no-efa to run over TCP anyway",
-                                   s.instance_type, s.efa_devices));
-  }
+  make_backend(s.cluster)->validate(s);
 }
 
 }  // namespace

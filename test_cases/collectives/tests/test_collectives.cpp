@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/executables.hpp"
 #include "support/files.hpp"
 #include "support/run_command.hpp"
 
@@ -21,7 +22,7 @@ using awsdt::testing::run_command;
 
 namespace {
 
-const std::string kExe = COLLECTIVES_PATH;
+const std::string kExe = awsdt::testing::built_executable("awsdt-collectives");
 
 // One data line of an nccl-tests table: size count type redop root, then time algbw busbw #wrong twice.
 struct TableRow {

@@ -67,16 +67,16 @@ std::vector<double> time_loop(std::span<Stream> streams, const LoopConfig& c, co
   if (c.graph_launches > 0) {
     AWSDT_CHECK(streams[0].device().is_cuda(), "CUDA graphs (-G) need GPU streams");
     std::vector<void*> graphs;
-    for (auto& s : streams) cuda::graph_capture_begin(s.native_handle());
+    for (auto& s : streams) cuda::api().graph_capture_begin(s.native_handle());
     for (int i = 0; i < c.iters; ++i) launch(i);
-    for (auto& s : streams) graphs.push_back(cuda::graph_capture_end(s.native_handle()));
+    for (auto& s : streams) graphs.push_back(cuda::api().graph_capture_end(s.native_handle()));
     auto start = make_events(), stop = make_events();
     record(start);
     for (int g = 0; g < c.graph_launches; ++g)
-      for (std::size_t k = 0; k < streams.size(); ++k) cuda::graph_launch(graphs[k], streams[k].native_handle());
+      for (std::size_t k = 0; k < streams.size(); ++k) cuda::api().graph_launch(graphs[k], streams[k].native_handle());
     record(stop);
     sync_all(streams, c.timeout_s);
-    for (void* g : graphs) cuda::graph_destroy(g);
+    for (void* g : graphs) cuda::api().graph_destroy(g);
     return {elapsed_us(start, stop) / (double(c.iters) * c.graph_launches)};
   }
 

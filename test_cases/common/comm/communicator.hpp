@@ -15,6 +15,16 @@
 
 namespace awsdt {
 
+/// What a backend can do beyond the interface's common ground: generic code asks these, never the backend's name.
+struct CommCapabilities {
+  /// all_to_all with one buffer for send and receive has a defined result (MPI_IN_PLACE; NCCL: undefined).
+  bool in_place_all_to_all = true;
+  /// Operations whose in-place result is undefined still run, and are timed as nccl-tests times them.
+  bool runs_undefined_in_place = false;
+  /// Operations enqueued on a stream can be captured into a CUDA graph and replayed.
+  bool graph_capture = false;
+};
+
 class Communicator {
  public:
   virtual ~Communicator() = default;
@@ -23,8 +33,10 @@ class Communicator {
   virtual int size() const = 0;
   /// Where this rank's buffers must live.
   virtual const Device& device() const = 0;
-  /// "mpi" or "nccl".
+  /// "mpi" or "nccl": for output and result documents.
   virtual std::string_view backend() const = 0;
+  /// What this backend can do (see CommCapabilities).
+  virtual CommCapabilities capabilities() const { return {}; }
   /// Host name of every rank, indexed by rank.
   virtual const std::vector<std::string>& hosts() const = 0;
 

@@ -44,11 +44,11 @@ Device Device::parse(std::string_view text) {
 std::string Device::str() const { return is_cuda() ? fmt::format("cuda:{}", index) : "cpu"; }
 
 void Device::make_current() const {
-  if (is_cuda()) cuda::set_device(index);
+  if (is_cuda()) cuda::api().set_device(index);
 }
 
 std::string device_description(const Device& device) {
-  if (device.is_cuda()) return cuda::device_name(device.index);
+  if (device.is_cuda()) return cuda::api().device_name(device.index);
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line))
@@ -59,13 +59,21 @@ std::string device_description(const Device& device) {
 MemoryUse memory_use(const Device& device) {
   if (!device.is_cuda()) return {};
   std::size_t free = 0, total = 0;
-  cuda::memory_info(device.index, &free, &total);
+  cuda::api().memory_info(device.index, &free, &total);
   return {static_cast<std::int64_t>(total - free), static_cast<std::int64_t>(total)};
 }
 
+namespace cuda {
+const CudaApi& api() {
+  const CudaApi* runtime = cuda_runtime();
+  if (!runtime) AWSDT_THROW("this build of awsdt has no CUDA support (configured without CUDA)");
+  return *runtime;
+}
+}  // namespace cuda
+
 int cuda_device_count() {
   try {
-    return cuda::device_count();
+    return cuda::available() ? cuda::api().device_count() : 0;
   } catch (const std::exception&) {
     return 0;
   }
@@ -84,8 +92,8 @@ Buffer::Buffer(std::size_t bytes, MemoryKind kind, Device device) : bytes_(bytes
       data_ = std::aligned_alloc(kHostAlignment, (bytes + kHostAlignment - 1) / kHostAlignment * kHostAlignment);
       if (!data_) AWSDT_THROW(fmt::format("out of host memory allocating {} bytes", bytes));
       break;
-    case MemoryKind::Pinned: data_ = cuda::malloc_pinned(bytes); break;
-    case MemoryKind::Device: data_ = cuda::malloc_device(bytes, device.index); break;
+    case MemoryKind::Pinned: data_ = cuda::api().malloc_pinned(bytes); break;
+    case MemoryKind::Device: data_ = cuda::api().malloc_device(bytes, device.index); break;
   }
 }
 
@@ -116,8 +124,8 @@ void Buffer::release() noexcept {
   if (!data_) return;
   switch (kind_) {
     case MemoryKind::Host: std::free(data_); break;
-    case MemoryKind::Pinned: cuda::free_pinned(data_); break;
-    case MemoryKind::Device: cuda::free_device(data_); break;
+    case MemoryKind::Pinned: cuda::api().free_pinned(data_); break;
+    case MemoryKind::Device: cuda::api().free_device(data_); break;
   }
   data_ = nullptr;
 }
@@ -213,7 +221,7 @@ struct Stream::Impl {
 
   explicit Impl(const Device& d) : device(d) {
     if (d.is_cuda()) {
-      cuda_stream = cuda::stream_create(d.index);
+      cuda_stream = cuda::api().stream_create(d.index);
       return;
     }
     cpu = std::make_shared<CpuQueue>();
@@ -222,7 +230,7 @@ struct Stream::Impl {
 
   ~Impl() {
     if (cuda_stream) {
-      cuda::stream_destroy(cuda_stream);
+      cuda::api().stream_destroy(cuda_stream);
       return;
     }
     bool idle;
@@ -264,7 +272,7 @@ void Stream::enqueue(std::function<void()> task) {
 bool Stream::synchronize_for(std::chrono::milliseconds timeout) {
   if (impl_->cuda_stream) {
     auto deadline = std::chrono::steady_clock::now() + timeout;
-    while (!cuda::stream_query(impl_->cuda_stream)) {
+    while (!cuda::api().stream_query(impl_->cuda_stream)) {
       if (std::chrono::steady_clock::now() >= deadline) return false;
       std::this_thread::sleep_for(std::chrono::microseconds(50));
     }
@@ -274,7 +282,7 @@ bool Stream::synchronize_for(std::chrono::milliseconds timeout) {
 }
 
 void Stream::synchronize() {
-  if (impl_->cuda_stream) return cuda::stream_synchronize(impl_->cuda_stream);
+  if (impl_->cuda_stream) return cuda::api().stream_synchronize(impl_->cuda_stream);
   synchronize_for(std::chrono::hours(24 * 365));
 }
 
@@ -292,17 +300,17 @@ struct Event::Impl {
   std::chrono::steady_clock::time_point when;
 
   explicit Impl(const Device& d) : device(d) {
-    if (d.is_cuda()) cuda_event = cuda::event_create(d.index);
+    if (d.is_cuda()) cuda_event = cuda::api().event_create(d.index);
   }
   ~Impl() {
-    if (cuda_event) cuda::event_destroy(cuda_event);
+    if (cuda_event) cuda::api().event_destroy(cuda_event);
   }
 };
 
 Event::Event(const Device& device) : impl_(std::make_shared<Impl>(device)) {}
 
 void Event::record(Stream& stream) {
-  if (impl_->cuda_event) return cuda::event_record(impl_->cuda_event, stream.native_handle());
+  if (impl_->cuda_event) return cuda::api().event_record(impl_->cuda_event, stream.native_handle());
   std::size_t ticket;
   {
     std::lock_guard lock(impl_->mutex);
@@ -320,26 +328,26 @@ void Event::record(Stream& stream) {
 }
 
 void Event::synchronize() const {
-  if (impl_->cuda_event) return cuda::event_synchronize(impl_->cuda_event);
+  if (impl_->cuda_event) return cuda::api().event_synchronize(impl_->cuda_event);
   std::unique_lock lock(impl_->mutex);
   impl_->cv.wait(lock, [&] { return impl_->completed >= impl_->recorded; });
 }
 
 bool Event::done() const {
-  if (impl_->cuda_event) return cuda::event_query(impl_->cuda_event);
+  if (impl_->cuda_event) return cuda::api().event_query(impl_->cuda_event);
   std::lock_guard lock(impl_->mutex);
   return impl_->completed >= impl_->recorded;
 }
 
 double Event::elapsed_ms(const Event& start, const Event& end) {
-  if (start.impl_->cuda_event) return cuda::event_elapsed_ms(start.impl_->cuda_event, end.impl_->cuda_event);
+  if (start.impl_->cuda_event) return cuda::api().event_elapsed_ms(start.impl_->cuda_event, end.impl_->cuda_event);
   start.synchronize();
   end.synchronize();
   return std::chrono::duration<double, std::milli>(end.impl_->when - start.impl_->when).count();
 }
 
 void Stream::wait(const Event& event) {
-  if (impl_->cuda_stream) return cuda::stream_wait_event(impl_->cuda_stream, event.impl_->cuda_event);
+  if (impl_->cuda_stream) return cuda::api().stream_wait_event(impl_->cuda_stream, event.impl_->cuda_event);
   std::size_t target;
   {
     std::lock_guard lock(event.impl_->mutex);
@@ -355,12 +363,12 @@ void Stream::wait(const Event& event) {
 // ---------------------------------------------------------------------------------------------- copies
 
 void copy_async(void* dst, const void* src, std::size_t bytes, Stream& stream) {
-  if (stream.device().is_cuda()) return cuda::memcpy_async(dst, src, bytes, stream.native_handle());
+  if (stream.device().is_cuda()) return cuda::api().memcpy_async(dst, src, bytes, stream.native_handle());
   stream.enqueue([=] { std::memcpy(dst, src, bytes); });
 }
 
 void memset_async(void* dst, int value, std::size_t bytes, Stream& stream) {
-  if (stream.device().is_cuda()) return cuda::memset_async(dst, value, bytes, stream.native_handle());
+  if (stream.device().is_cuda()) return cuda::api().memset_async(dst, value, bytes, stream.native_handle());
   stream.enqueue([=] { std::memset(dst, value, bytes); });
 }
 

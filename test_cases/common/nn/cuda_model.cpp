@@ -4,6 +4,7 @@
 // over the logits during the forward (llm.c's fused classifier); one residual-gradient buffer is updated in
 // place through the blocks (each RMSNorm backward adds its share to it).
 #include "nn/cuda_model.hpp"
+#include "nn/unit_model.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -19,15 +20,6 @@
 #include "util/error.hpp"
 
 namespace awsdt::nn {
-
-bool runs_chunked_attention(AttentionKernel kernel, const ModelConfig& config) {
-  const bool fits = kernels::cuda::chunked_attention_supports(
-      {1, 1, config.n_heads, config.n_kv_heads, config.head_dim()});
-  if (kernel == AttentionKernel::chunked && !fits)
-    throw UsageError("--attention chunked needs head_dim a multiple of 8 (got " + std::to_string(config.head_dim()) +
-                     "); use auto or flash");
-  return kernel != AttentionKernel::flash && fits;
-}
 
 namespace k = kernels::cuda;
 using k::Bf16;
@@ -213,16 +205,16 @@ struct CudaModel::Impl {
     const int n = N(), C = cfg.dim, KV = cfg.kv_dim(), F = cfg.ffn_dim, u = 1 + l;
     BlockActs& a = acts(l);
     // MLP: out = res2 + down(h), so ∂/∂branch = ∂/∂out = dres, and dres also flows on to res2.
-    linear.backward(p<Bf16>(dh), false, g(u, o.w_down), p<Bf16>(dres), p<Bf16>(a.h), w(u, o.w_down), n, F, C, s());
+    linear.backward(p<Bf16>(dh), k::InputGrad::overwrite, g(u, o.w_down), p<Bf16>(dres), p<Bf16>(a.h), w(u, o.w_down), n, F, C, s());
     k::swiglu_backward(p<Bf16>(dgate), p<Bf16>(dup), p<Bf16>(dh), p<Bf16>(a.gate), p<Bf16>(a.up),
                        static_cast<std::size_t>(n) * F, s());
-    linear.backward(p<Bf16>(dln), false, g(u, o.w_gate), p<Bf16>(dgate), p<Bf16>(a.ln2), w(u, o.w_gate), n, C, F,
+    linear.backward(p<Bf16>(dln), k::InputGrad::overwrite, g(u, o.w_gate), p<Bf16>(dgate), p<Bf16>(a.ln2), w(u, o.w_gate), n, C, F,
                     s());
-    linear.backward(p<Bf16>(dln), true, g(u, o.w_up), p<Bf16>(dup), p<Bf16>(a.ln2), w(u, o.w_up), n, C, F, s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.w_up), p<Bf16>(dup), p<Bf16>(a.ln2), w(u, o.w_up), n, C, F, s());
     k::rmsnorm_backward(p<Bf16>(dres), g(u, o.mlp_norm), p<Bf16>(dln), p<Bf16>(a.res2), w(u, o.mlp_norm),
                         p<float>(a.rstd2), n, C, s());
     // Attention: res2 = x + o_proj(attention), the same pattern.
-    linear.backward(p<Bf16>(datty), false, g(u, o.wo), p<Bf16>(dres), p<Bf16>(a.atty), w(u, o.wo), n, C, C, s());
+    linear.backward(p<Bf16>(datty), k::InputGrad::overwrite, g(u, o.wo), p<Bf16>(dres), p<Bf16>(a.atty), w(u, o.wo), n, C, C, s());
     if (chunked)
       k::chunked_attention_backward(p<Bf16>(dq), p<Bf16>(dk), p<Bf16>(dv), p<Bf16>(datty), p<Bf16>(a.atty),
                                     p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v), p<float>(a.lse),
@@ -234,9 +226,9 @@ struct CudaModel::Impl {
     k::rope_backward(p<Bf16>(dq), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_heads, cfg.head_dim(), s());
     k::rope_backward(p<Bf16>(dk), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_kv_heads, cfg.head_dim(),
                      s());
-    linear.backward(p<Bf16>(dln), false, g(u, o.wq), p<Bf16>(dq), p<Bf16>(a.ln1), w(u, o.wq), n, C, C, s());
-    linear.backward(p<Bf16>(dln), true, g(u, o.wk), p<Bf16>(dk), p<Bf16>(a.ln1), w(u, o.wk), n, C, KV, s());
-    linear.backward(p<Bf16>(dln), true, g(u, o.wv), p<Bf16>(dv), p<Bf16>(a.ln1), w(u, o.wv), n, C, KV, s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::overwrite, g(u, o.wq), p<Bf16>(dq), p<Bf16>(a.ln1), w(u, o.wq), n, C, C, s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.wk), p<Bf16>(dk), p<Bf16>(a.ln1), w(u, o.wk), n, C, KV, s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.wv), p<Bf16>(dv), p<Bf16>(a.ln1), w(u, o.wv), n, C, KV, s());
     k::rmsnorm_backward(p<Bf16>(dres), g(u, o.attn_norm), p<Bf16>(dln), resid(l), w(u, o.attn_norm),
                         p<float>(a.rstd1), n, C, s());
   }
@@ -412,7 +404,7 @@ void CudaModel::backward_head() {
   m.dev.make_current();
   const int n = m.N();
   // The forward left ∂(grad_weight · loss)/∂logits in `logits`.
-  m.linear.backward(m.p<Bf16>(m.dln), false, m.g(m.lm_unit(), m.lm_offset()), m.p<Bf16>(m.logits),
+  m.linear.backward(m.p<Bf16>(m.dln), k::InputGrad::overwrite, m.g(m.lm_unit(), m.lm_offset()), m.p<Bf16>(m.logits),
                     m.p<Bf16>(m.lnf), m.w(m.lm_unit(), m.lm_offset()), n, c.dim, c.vocab_size, m.s());
   memset_async(m.dres.data(), 0, m.dres.bytes(), m.stream);
   k::rmsnorm_backward(m.p<Bf16>(m.dres), m.g(m.head_unit(), m.ho.final_norm), m.p<Bf16>(m.dln),
@@ -502,5 +494,7 @@ std::int64_t CudaModel::device_bytes() const {
 void CudaModel::synchronize() { impl_->stream.synchronize(); }
 
 Stream& CudaModel::stream() { return impl_->stream; }
+
+static_assert(UnitModel<CudaModel>);
 
 }  // namespace awsdt::nn

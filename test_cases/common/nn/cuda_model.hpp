@@ -3,7 +3,7 @@
 // or flash-style), fp32 master weights,
 // gradients and AdamW state. Parameters keep nn::Model's units (one contiguous buffer each, same layout), so
 // weights move between the CPU engine, safetensors files and the GPU unit by unit. CUDA types never appear
-// here; builds without CUDA compile this class and fail at run time with a clear message.
+// here; only builds with CUDA compile it.
 #pragma once
 
 #include <cstdint>
@@ -11,17 +11,12 @@
 #include <vector>
 
 #include "device/device.hpp"
+#include "nn/attention_kernel.hpp"
 #include "nn/config.hpp"
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 
 namespace awsdt::nn {
-
-/// The CUDA attention kernels (kernels/cuda/chunked_attention.hpp, kernels/cuda/llama_attention.hpp).
-enum class AttentionKernel { automatic, chunked, flash };
-/// Whether `kernel` means the chunked tensor-core attention for `config`: automatic does wherever head_dim is a
-/// multiple of 8 (every preset), flash never; chunked where it cannot run throws awsdt::UsageError.
-bool runs_chunked_attention(AttentionKernel kernel, const ModelConfig& config);
 
 /// A Llama-family decoder training on CUDA device `device` (one stream; every call is ordered on it).
 class CudaModel {
@@ -45,9 +40,7 @@ class CudaModel {
   /// Adds ∂(grad_weight · loss)/∂parameters of the last forward (which had targets) to the fp32 gradients.
   void backward();
 
-  /// Unit by unit, as nn::Model (FSDP runs units one at a time, each with only its own buffers present):
-  /// forward_begin, forward_embedding, forward_block(0..L-1), forward_head equal forward(); backward_head,
-  /// backward_block(L-1..0), backward_embedding equal backward(). Only forward_head waits for the GPU.
+  /// Unit by unit (nn/unit_model.hpp states the contract). Only forward_head waits for the GPU.
   void forward_begin(const std::int32_t* tokens, const std::int32_t* targets, int B, int T, float grad_weight = 1.0f);
   void forward_embedding();
   void forward_block(int layer);
@@ -55,12 +48,10 @@ class CudaModel {
   void backward_head();
   void backward_block(int layer);
   void backward_embedding();
-  /// Unit `unit` computes with params (bf16, device memory, the unit's layout; only read) and adds its
-  /// gradients into grads (fp32, device memory) instead of its own buffers.
+  /// Params are bf16 and grads fp32, both in device memory.
   void bind(int unit, const void* params, float* grads);
-  /// Activation recomputation (off by default), as nn::Model's: on, the blocks share one set of saved
-  /// activations and backward_block(l) first re-runs block l's forward from its input (the residual stream is
-  /// kept), so activation memory no longer grows with the layers. Changing it discards the last forward.
+  /// Activation recomputation (off by default; nn/unit_model.hpp): activation memory no longer grows with the
+  /// layers. Changing it discards the last forward.
   void set_recompute(bool on);
   bool recompute() const;
   /// Which attention kernels run: automatic (the default) is the chunked tensor-core one wherever head_dim is a

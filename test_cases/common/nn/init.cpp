@@ -32,8 +32,8 @@ double normal_sample(std::uint64_t seed, std::uint64_t stream, std::uint64_t ind
 }
 
 void init_unit(float* buffer, const UnitLayout& layout, std::uint64_t seed, std::uint64_t stream, double std) {
-  // Every value is a function of its index alone, so the threads split the work without changing a bit; one
-  // thread took 40 s for llama3_2_1b's 0.5 billion parameters.
+  // Every value is a function of its index alone, so the threads split the work without changing a bit (large
+  // presets draw billions of values: on one thread, start-up would take tens of seconds).
   for (const TensorSlot& t : layout.tensors) {
     const std::int64_t n = static_cast<std::int64_t>(t.size());
     const bool ones = t.cols == 1;

@@ -1,5 +1,6 @@
 // Model forward and backward, composed from the kernels/cpu/llama_* layers, llm.c style.
 #include "nn/model.hpp"
+#include "nn/unit_model.hpp"
 
 #include <algorithm>
 #include <string>
@@ -246,5 +247,7 @@ void Model::block_backward(int l) {
   linear_backward(g.dln.data(), G + o.wv, g.dv.data(), a.ln1.data(), P + o.wv, N, C, KV);
   rmsnorm_backward(g.dres.data(), G + o.attn_norm, g.dln.data(), x, P + o.attn_norm, a.rstd1.data(), N, C);
 }
+
+static_assert(UnitModel<Model>);
 
 }  // namespace awsdt::nn

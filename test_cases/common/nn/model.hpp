@@ -53,33 +53,21 @@ class Model {
   void backward();
   /// Sets every gradient to zero (gradients accumulate across backward() calls).
   void zero_grad();
-  /// Per-unit stepping (FSDP runs units one at a time, each with only its own buffers present):
-  /// forward_begin, forward_embedding, forward_block(0..L-1), forward_head equal forward().
-  /// Validates the shape and stores tokens and targets (as forward() does) without computing anything.
+  /// Unit by unit (nn/unit_model.hpp states the contract); a unit needs only its own buffers present.
   void forward_begin(const std::int32_t* tokens, const std::int32_t* targets, int B, int T);
-  /// Embedding lookup (needs the embedding unit's params).
   void forward_embedding();
-  /// Transformer block `layer` (needs that block's params).
   void forward_block(int layer);
-  /// Final norm, LM head and loss (needs the head unit, and the embedding when tied); returns what forward() does.
   float forward_head();
-  /// backward_head, backward_block(L-1..0), backward_embedding equal backward().
-  /// Head backward (needs head params and grads, and the embedding's when tied).
   void backward_head();
-  /// Block `layer` backward (needs that block's params and grads).
   void backward_block(int layer);
-  /// Embedding backward (needs the embedding unit's grads).
   void backward_embedding();
-  /// Points unit `unit`'s compute at external buffers of its layout (a sharded trainer's gathered params and
-  /// full-unit gradients) instead of units()[unit]; nullptr restores the unit's own buffer.
+  /// Params are fp32 here; nullptr restores the unit's own buffer (units()[unit]).
   void bind(int unit, const float* params, float* grads);
   /// Logits [B,T,vocab] of the last forward.
   const std::vector<float>& logits() const { return acts_.logits; }
 
-  /// Activation recomputation (off by default). On, the blocks share one set of intermediates: forward_block
-  /// keeps only the block's input (the residual stream), and backward_block(l) first re-runs block l's forward
-  /// from it with block l's params, so it needs no other unit. Loss and gradients are bit-identical either way.
-  /// Changing it discards the last forward: run a forward again before a backward.
+  /// Activation recomputation (off by default; nn/unit_model.hpp). On, the blocks share one set of
+  /// intermediates and forward_block keeps only the block's input. Changing it discards the last forward.
   void set_recompute(bool on);
   /// Whether activation recomputation is on.
   bool recompute() const { return recompute_; }

@@ -1,4 +1,4 @@
-// The one result document every benchmark writes (DESIGN.md "Results"): what ran, where, with which versions
+// The one result document every benchmark writes (docs/architecture.md, results/): what ran, where, with which versions
 // and settings, the rows measured, a summary and the pass/fail of its checks. Round-trips through JSON.
 #pragma once
 

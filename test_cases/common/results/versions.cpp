@@ -38,12 +38,12 @@ std::string first_line_of_file(const std::string& path, const std::string& conta
 }
 
 ComponentVersion probe_cuda_runtime() {
-  return {"cuda_runtime", AWSDT_HAVE_CUDA ? AWSDT_CUDA_VERSION : "-", cuda_version_string(cuda::runtime_version()),
+  return {"cuda_runtime", AWSDT_HAVE_CUDA ? AWSDT_CUDA_VERSION : "-", cuda_version_string(cuda::available() ? cuda::api().runtime_version() : 0),
           ""};
 }
 
 ComponentVersion probe_cuda_driver() {
-  ComponentVersion v{"cuda_driver", "-", cuda_version_string(cuda::driver_version()), ""};
+  ComponentVersion v{"cuda_driver", "-", cuda_version_string(cuda::available() ? cuda::api().driver_version() : 0), ""};
   auto line = first_line_of_file("/proc/driver/nvidia/version", "Kernel Module");
   if (!line.empty()) v.detail = line;
   return v;

@@ -4,12 +4,13 @@
 
 #include <string>
 
+#include "support/executables.hpp"
 #include "support/run_command.hpp"
 #include "util/error.hpp"
 
 namespace {
 awsdt::testing::Outcome run(const std::string& args) {
-  return awsdt::testing::run_command(awsdt::testing::mpirun(3) + PROBE_PATH " " + args, 60);
+  return awsdt::testing::run_command(awsdt::testing::mpirun(3) + awsdt::testing::built_executable("awsdt_comm_probe") + " " + args, 60);
 }
 }  // namespace
 

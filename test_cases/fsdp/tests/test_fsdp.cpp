@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/executables.hpp"
 #include "support/files.hpp"
 #include "support/run_command.hpp"
 
@@ -21,7 +22,7 @@ using awsdt::testing::run_command;
 
 namespace {
 
-const std::string kExe = FSDP_PATH;
+const std::string kExe = awsdt::testing::built_executable("awsdt-fsdp");
 
 std::string temp_path(const std::string& name) { return awsdt::testing::temp_path("fsdp", name); }
 using awsdt::testing::read_json;

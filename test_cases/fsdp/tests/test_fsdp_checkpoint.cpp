@@ -24,6 +24,7 @@
 #include "nn/config.hpp"
 #include "nn/model.hpp"
 #include "nn/safetensors.hpp"
+#include "support/executables.hpp"
 #include "support/files.hpp"
 #include "support/run_command.hpp"
 
@@ -35,7 +36,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kExe = FSDP_PATH;
+const std::string kExe = awsdt::testing::built_executable("awsdt-fsdp");
 // The global batch of 12 splits over 2, 3 and 4 ranks. Runs cut short by a signal keep the default cosine
 // schedule, its warm-up spanning the preemption, so that a resume at the wrong point in it shows in the losses;
 // a constant learning rate makes runs of different lengths (cut short by --steps) share one schedule.

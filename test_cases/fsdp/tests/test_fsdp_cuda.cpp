@@ -13,6 +13,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/executables.hpp"
 #include "support/files.hpp"
 #include "support/gpu.hpp"
 #include "support/run_command.hpp"
@@ -24,7 +25,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kExe = FSDP_PATH;
+const std::string kExe = awsdt::testing::built_executable("awsdt-fsdp");
 const std::string kCommon =
     " --model tiny --micro-batch-size 2 --global-batch-size 4 --log-every 5 --lr 3e-3 --lr-schedule constant"
     " --warmup-steps 0 --synthetic pattern";

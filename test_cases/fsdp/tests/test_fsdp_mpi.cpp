@@ -16,6 +16,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "support/executables.hpp"
 #include "support/files.hpp"
 #include "support/run_command.hpp"
 
@@ -25,7 +26,7 @@ using awsdt::testing::run_command;
 
 namespace {
 
-const std::string kExe = FSDP_PATH;
+const std::string kExe = awsdt::testing::built_executable("awsdt-fsdp");
 const std::string kCommon =
     " --model tiny --threads 1 --micro-batch-size 1 --global-batch-size 12 --log-every 20"
     " --calibrate-n 32";

@@ -42,6 +42,9 @@ std::string preempted_detail();
 class ClusterBackend {
  public:
   virtual ~ClusterBackend() = default;
+  /// Throws UsageError naming the value when `spec` asks for what this cluster cannot run. The fields every
+  /// cluster shares (counts, names, time, syntax of mounts and options) are checked before, by jobspec.cpp.
+  virtual void validate(const JobSpec& spec) const = 0;
   /// The files for `spec`; artifacts are written into `job_dir` by the caller.
   virtual Artifacts render(const JobSpec& spec, const TemplateSet& templates) const = 0;
   /// Submits the artifacts already written in `job_dir`; returns the scheduler's job id.

@@ -72,6 +72,9 @@ class NcclCommunicator final : public Communicator {
   int size() const override { return size_; }
   const Device& device() const override { return device_; }
   std::string_view backend() const override { return "nccl"; }
+  CommCapabilities capabilities() const override {
+    return {.in_place_all_to_all = false, .runs_undefined_in_place = true, .graph_capture = true};
+  }
   const std::vector<std::string>& hosts() const override { return hosts_; }
 
   void all_reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 
+#include "awsdt/config.hpp"
+
 namespace awsdt::kernels {
 
 namespace {
@@ -69,14 +71,17 @@ std::uint64_t count_mismatches(const void* buf, std::size_t count, DataType type
 
 void fill_pattern(void* buf, std::size_t count, DataType type, const Pattern& pattern, int rank,
                   std::size_t first_index, Stream& stream) {
-  if (stream.device().is_cuda())
-    return cuda::fill_pattern(buf, count, type, pattern, rank, first_index, stream.native_handle());
+  // A CUDA stream exists only in builds with CUDA, which alone compile kernels/cuda/.
+  if constexpr (AWSDT_HAVE_CUDA)
+    if (stream.device().is_cuda())
+      return cuda::fill_pattern(buf, count, type, pattern, rank, first_index, stream.native_handle());
   stream.enqueue([=] { cpu::fill_pattern(buf, count, type, pattern, rank, first_index); });
 }
 
 std::uint64_t count_mismatches(const void* buf, std::size_t count, DataType type, const Expectation& expect,
                                Stream& stream) {
-  if (stream.device().is_cuda()) return cuda::count_mismatches(buf, count, type, expect, stream.native_handle());
+  if constexpr (AWSDT_HAVE_CUDA)
+    if (stream.device().is_cuda()) return cuda::count_mismatches(buf, count, type, expect, stream.native_handle());
   stream.synchronize();
   return cpu::count_mismatches(buf, count, type, expect);
 }

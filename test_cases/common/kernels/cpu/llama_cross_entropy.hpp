@@ -5,7 +5,7 @@
 
 #include <cstdint>
 
-#include "kernels/cpu/input_grad.hpp"
+#include "kernels/input_grad.hpp"
 
 namespace awsdt::kernels::cpu {
 

@@ -3,7 +3,7 @@
 // instead: InputGrad).
 #pragma once
 
-#include "kernels/cpu/input_grad.hpp"
+#include "kernels/input_grad.hpp"
 
 namespace awsdt::kernels::cpu {
 

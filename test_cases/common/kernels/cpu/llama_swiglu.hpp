@@ -4,7 +4,7 @@
 
 #include <cstddef>
 
-#include "kernels/cpu/input_grad.hpp"
+#include "kernels/input_grad.hpp"
 
 namespace awsdt::kernels::cpu {
 

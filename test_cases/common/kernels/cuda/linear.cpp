@@ -130,9 +130,10 @@ void LinearContext::forward(Bf16* out, const Bf16* inp, const Bf16* weight, int 
   impl_->run({OC, N, IC, true, false, false, false}, weight, inp, out, 0.0f, stream);
 }
 
-void LinearContext::backward(Bf16* dinp, bool accumulate_dinp, float* dweight, const Bf16* dout, const Bf16* inp,
+void LinearContext::backward(Bf16* dinp, InputGrad dinp_mode, float* dweight, const Bf16* dout, const Bf16* inp,
                              const Bf16* weight, int N, int IC, int OC, void* stream) {
   if (dinp != nullptr) {
+    const bool accumulate_dinp = dinp_mode == InputGrad::accumulate;
     impl_->run({IC, N, OC, false, false, false, accumulate_dinp}, weight, dout, dinp, accumulate_dinp ? 1.0f : 0.0f,
                stream);
   }

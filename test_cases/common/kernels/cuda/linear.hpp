@@ -7,6 +7,7 @@
 #include <memory>
 
 #include "kernels/cuda/llama_layers.hpp"
+#include "kernels/input_grad.hpp"
 
 namespace awsdt::kernels::cuda {
 
@@ -20,8 +21,9 @@ class LinearContext {
 
   /// out[N,OC] = inp[N,IC] · weight[OC,IC]ᵀ.
   void forward(Bf16* out, const Bf16* inp, const Bf16* weight, int N, int IC, int OC, void* stream);
-  /// dinp[N,IC] (= or += by accumulate_dinp; null to skip) = dout · weight, and dweight[OC,IC] += doutᵀ · inp.
-  void backward(Bf16* dinp, bool accumulate_dinp, float* dweight, const Bf16* dout, const Bf16* inp,
+  /// dinp[N,IC] (overwritten or accumulated onto, by dinp_mode; null to skip) = dout · weight, and
+  /// dweight[OC,IC] += doutᵀ · inp.
+  void backward(Bf16* dinp, InputGrad dinp_mode, float* dweight, const Bf16* dout, const Bf16* inp,
                 const Bf16* weight, int N, int IC, int OC, void* stream);
 
   /// GPU memory each context holds for cuBLASLt's workspace.

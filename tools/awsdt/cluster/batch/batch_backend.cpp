@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "escape.hpp"
+#include "cluster/checks.hpp"
 #include "process.hpp"
 #include "render_data.hpp"
 #include "util/error.hpp"
@@ -89,6 +90,15 @@ std::string BatchBackend::logs(const std::string& id, const JobSpec&, const fs::
 
 void BatchBackend::cancel(const std::string& id, const JobSpec&, const fs::path&) {
   run_checked({aws_cli(), "batch", "terminate-job", "--job-id", id, "--reason", "cancelled with awsdt cancel"});
+}
+
+void BatchBackend::validate(const JobSpec& s) const {
+  checks::refuse_torchrun(s);
+  checks::refuse_extra(s);
+  checks::require_container(s);
+  if (s.queue.empty()) throw UsageError("--cluster batch needs --queue (the AWS Batch job queue to submit to)");
+  checks::require_instance_type(s);
+  checks::require_efa_across_nodes(s);
 }
 
 }  // namespace awsdt::launcher

@@ -2,8 +2,13 @@
 // launcher an MPIJob; HyperPod EKS always renders a HyperPodPyTorchJob.
 #include "cluster/eks/eks_backend.hpp"
 
+#include <regex>
+
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include "cluster/checks.hpp"
+#include "escape.hpp"
 #include "process.hpp"
 #include "render_data.hpp"
 #include "util/error.hpp"
@@ -72,6 +77,19 @@ std::string EksBackend::logs(const std::string&, const JobSpec& spec, const fs::
 
 void EksBackend::cancel(const std::string& id, const JobSpec& spec, const fs::path&) {
   run_checked({"kubectl", "delete", id, "-n", spec.namespace_});
+}
+
+void EksBackend::validate(const JobSpec& s) const {
+  if (hyperpod_) checks::refuse_torchrun(s);
+  if (!std::regex_match(s.name, std::regex(R"([a-z0-9]([-a-z0-9]{0,50}[a-z0-9])?)")))
+    throw UsageError(fmt::format("job name {} is not a Kubernetes name (lowercase letters, digits, '-')",
+                                 json_quote(s.name)));
+  if (!std::regex_match(s.namespace_, std::regex(R"([a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)")))
+    throw UsageError(fmt::format("--namespace {} is not a Kubernetes namespace", json_quote(s.namespace_)));
+  checks::refuse_extra(s);
+  checks::require_container(s);
+  checks::require_instance_type(s);
+  checks::require_efa_across_nodes(s);
 }
 
 }  // namespace awsdt::launcher

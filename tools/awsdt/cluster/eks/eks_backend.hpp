@@ -8,6 +8,7 @@ namespace awsdt::launcher {
 
 class EksBackend final : public ClusterBackend {
  public:
+  void validate(const JobSpec& spec) const override;
   explicit EksBackend(bool hyperpod) : hyperpod_(hyperpod) {}
   Artifacts render(const JobSpec& spec, const TemplateSet& templates) const override;
   std::string submit(const JobSpec& spec, const Artifacts& artifacts, const std::filesystem::path& job_dir) override;

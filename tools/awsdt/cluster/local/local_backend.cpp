@@ -11,6 +11,8 @@
 #include <fmt/format.h>
 
 #include "awsdt/config.hpp"
+#include "cluster/checks.hpp"
+#include "escape.hpp"
 #include "process.hpp"
 #include "render_data.hpp"
 #include "util/error.hpp"
@@ -78,6 +80,19 @@ std::string LocalBackend::logs(const std::string&, const JobSpec& spec, const fs
 void LocalBackend::cancel(const std::string& id, const JobSpec&, const fs::path& dir) {
   std::ofstream(dir / "cancelled") << "1\n";
   ::kill(-std::stoi(id), SIGTERM);  // the whole session: wrapper, mpirun and its ranks
+}
+
+// The local cluster runs this machine's build directly: an image or mount it would ignore is refused, not dropped.
+void LocalBackend::validate(const JobSpec& s) const {
+  checks::refuse_torchrun(s);
+  checks::refuse_extra(s);
+  if (!s.container.empty())
+    throw UsageError(fmt::format("--container {} needs a cluster that runs containers (slurm or hyperpod-slurm "
+                                 "with pyxis, eks, hyperpod-eks, batch); --cluster local runs this machine's build",
+                                 json_quote(s.container)));
+  if (!s.mounts.empty())
+    throw UsageError(fmt::format("--mount {} is a container mount; --cluster local runs no container",
+                                 json_quote(s.mounts.front())));
 }
 
 }  // namespace awsdt::launcher

@@ -7,6 +7,7 @@ namespace awsdt::launcher {
 
 class LocalBackend final : public ClusterBackend {
  public:
+  void validate(const JobSpec& spec) const override;
   Artifacts render(const JobSpec& spec, const TemplateSet& templates) const override;
   std::string submit(const JobSpec& spec, const Artifacts& artifacts, const std::filesystem::path& job_dir) override;
   std::map<std::string, JobStatus> status(const std::vector<std::string>& ids,

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "escape.hpp"
+#include "cluster/checks.hpp"
 #include "process.hpp"
 #include "render_data.hpp"
 #include "util/error.hpp"
@@ -126,5 +127,13 @@ std::string SlurmBackend::logs(const std::string& id, const JobSpec&, const fs::
 }
 
 void SlurmBackend::cancel(const std::string& id, const JobSpec&, const fs::path&) { run_checked({"scancel", id}); }
+
+void SlurmBackend::validate(const JobSpec& s) const {
+  checks::refuse_torchrun(s);
+  if (s.launcher == "mpirun" && !s.container.empty())
+    throw UsageError(fmt::format("--launcher mpirun cannot start ranks in --container {} (pyxis works through "
+                                 "srun); use --launcher srun", json_quote(s.container)));
+  checks::require_efa_across_nodes(s);
+}
 
 }  // namespace awsdt::launcher

@@ -1,5 +1,5 @@
-// Sharded checkpoint files and directories (see checkpoint.hpp).
-#include "checkpoint.hpp"
+// Sharded checkpoint files and directories (see checkpoint_format.hpp).
+#include "checkpoint_format.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>

@@ -11,7 +11,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "checkpoint.hpp"
+#include "checkpoint_format.hpp"
 #include "options.hpp"
 
 namespace awsdt {
@@ -25,15 +25,15 @@ class FsdpEngine;
 /// The model fields a checkpoint must agree on with the run that resumes it.
 nlohmann::json model_shape_json(const nn::ModelConfig& config);
 
-/// Checkpointing of one run, built from its flags.
-class Checkpointing {
+/// The checkpoint policy of one run, built from its flags.
+class CheckpointPolicy {
  public:
   /// Collective. Resolves --resume on every rank and checks that all ranks chose the same checkpoint and that
   /// it fits plan's model and sequence length; refuses a --checkpoint-dir holding a newer checkpoint than the
   /// one resumed (this run's saves would be pruned for it, and a requeue would continue it); proves the
   /// directory writable by every rank and the same directory on every node. Throws UsageError naming the
   /// checkpoint, the field, or the rank and host that failed.
-  Checkpointing(const Options& options, const Plan& plan, Communicator& comm);
+  CheckpointPolicy(const Options& options, const Plan& plan, Communicator& comm);
 
   /// Throws UsageError when the resumed checkpoint was trained on other data than `description` (a data
   /// source's describe(): the token file, or the synthetic kind and seed).

@@ -1,12 +1,12 @@
 // GPU peak lookup in the instance catalog.
-#include "gpu_peak.hpp"
+#include "results/catalog.hpp"
 
 #include <algorithm>
 #include <cctype>
 
 #include <nlohmann/json.hpp>
 
-namespace awsdt::fsdp {
+namespace awsdt {
 namespace {
 
 std::string upper(std::string s) {
@@ -37,4 +37,4 @@ std::optional<double> gpu_peak_tflops(const std::string& gpu_name, std::string_v
   return best;
 }
 
-}  // namespace awsdt::fsdp
+}  // namespace awsdt

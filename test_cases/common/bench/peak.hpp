@@ -4,7 +4,9 @@
 
 #include <string>
 
-namespace awsdt::fsdp {
+#include "device/device.hpp"
+
+namespace awsdt {
 
 /// Debian 12's OpenBLAS (0.3.21) picks its kernels from the CPU model when it loads and does not know recent
 /// Xeons: under a hypervisor that reports a generic model (AWS's Sapphire Rapids instances, this build machine)
@@ -33,4 +35,15 @@ int blas_threads();
 /// `seconds` after one warm-up run (at least three timed runs).
 SgemmPeak measure_sgemm_peak(int n = 1024, double seconds = 0.5);
 
-}  // namespace awsdt::fsdp
+/// What MFU and % of peak are measured against, per rank.
+struct ComputePeak {
+  double flops = 0;  ///< per rank (0: unknown, MFU reported as 0)
+  std::string line;  ///< how it was found, for the log
+};
+
+/// The CPU's: sets the BLAS threads, then an sgemm calibration at n (capped at 256 without BLAS).
+ComputePeak cpu_compute_peak(int calibrate_n, int threads);
+/// A GPU's: the instance catalog's dense bf16 peak for the device's model (results/catalog.hpp).
+ComputePeak gpu_compute_peak(const Device& gpu);
+
+}  // namespace awsdt

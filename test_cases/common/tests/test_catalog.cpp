@@ -4,10 +4,10 @@
 
 #include <string>
 
-#include "gpu_peak.hpp"
+#include "results/catalog.hpp"
 
-using awsdt::fsdp::embedded_instance_catalog;
-using awsdt::fsdp::gpu_peak_tflops;
+using awsdt::embedded_instance_catalog;
+using awsdt::gpu_peak_tflops;
 
 TEST(GpuPeak, DriverNamesOfAwsGpusFindTheirCatalogPeak) {
   const std::string_view catalog = embedded_instance_catalog();

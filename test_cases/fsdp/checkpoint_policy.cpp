@@ -1,5 +1,5 @@
-// Checkpoint policy and metadata (see checkpointing.hpp).
-#include "checkpointing.hpp"
+// Checkpoint policy and metadata (see checkpoint_policy.hpp).
+#include "checkpoint_policy.hpp"
 
 #include <cstdio>
 #include <filesystem>
@@ -87,7 +87,7 @@ nlohmann::json model_shape_json(const nn::ModelConfig& c) {
           {"tied_embeddings", c.tied_embeddings}};
 }
 
-Checkpointing::Checkpointing(const Options& options, const Plan& plan, Communicator& comm)
+CheckpointPolicy::CheckpointPolicy(const Options& options, const Plan& plan, Communicator& comm)
     : options_(options), plan_(plan) {
   std::string failure;
   try {
@@ -133,7 +133,7 @@ Checkpointing::Checkpointing(const Options& options, const Plan& plan, Communica
                  "in sequences", resume_->path, data.at("global_batch").get<int>(), plan.global_batch);
 }
 
-void Checkpointing::check_data(const std::string& description) const {
+void CheckpointPolicy::check_data(const std::string& description) const {
   if (!resume_) return;
   const std::string trained = data_read(resume_->meta.at("data").value("source", std::string()));
   if (trained != data_read(description))
@@ -142,17 +142,17 @@ void Checkpointing::check_data(const std::string& description) const {
                                  resume_->path, trained, data_read(description)));
 }
 
-std::int64_t Checkpointing::first_sequence() const {
+std::int64_t CheckpointPolicy::first_sequence() const {
   return resume_ ? resume_->meta.at("data").at("sequences_consumed").get<std::int64_t>() : 0;
 }
 
-bool Checkpointing::due(std::int64_t completed_steps, bool preempted) const {
+bool CheckpointPolicy::due(std::int64_t completed_steps, bool preempted) const {
   if (options_.checkpoint_dir.empty()) return false;
   if (preempted || completed_steps == options_.steps) return true;
   return options_.checkpoint_every > 0 && completed_steps % options_.checkpoint_every == 0;
 }
 
-std::string Checkpointing::save(FsdpEngine& engine, std::int64_t completed_steps, int world, int rank,
+std::string CheckpointPolicy::save(FsdpEngine& engine, std::int64_t completed_steps, int world, int rank,
                                 const std::string& data_description) const {
   const Plan& p = plan_;
   const Options& o = options_;

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace awsdt::fsdp {
+namespace awsdt {
 
 /// The catalog's peak_bf16_tflops for the GPU whose name (as the driver reports it, e.g. "NVIDIA H100 80GB
 /// HBM3") contains the model of a catalog entry's "gpu" (the part before the first '-', e.g. "H100" of
@@ -17,4 +17,4 @@ std::optional<double> gpu_peak_tflops(const std::string& gpu_name, std::string_v
 /// architectures/instances.json as it was at build time.
 std::string_view embedded_instance_catalog();
 
-}  // namespace awsdt::fsdp
+}  // namespace awsdt

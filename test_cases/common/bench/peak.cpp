@@ -1,5 +1,5 @@
 // sgemm calibration and BLAS threads.
-#include "peak.hpp"
+#include "bench/peak.hpp"
 
 #include <strings.h>
 #include <unistd.h>
@@ -10,8 +10,11 @@
 #include <cstring>
 #include <vector>
 
+#include <fmt/format.h>
+
 #include "awsdt/config.hpp"
 #include "kernels/cpu/llama_gemm.hpp"
+#include "results/catalog.hpp"
 
 #if AWSDT_HAVE_BLAS
 #include <cblas.h>
@@ -20,7 +23,7 @@
 #include <omp.h>
 #endif
 
-namespace awsdt::fsdp {
+namespace awsdt {
 
 void select_blas_kernels(char** argv) {
 #if AWSDT_HAVE_BLAS && defined(__x86_64__)
@@ -104,4 +107,22 @@ SgemmPeak measure_sgemm_peak(int n, double seconds) {
   return p;
 }
 
-}  // namespace awsdt::fsdp
+ComputePeak cpu_compute_peak(int calibrate_n, int threads) {
+  set_blas_threads(threads);
+  const SgemmPeak peak = measure_sgemm_peak(AWSDT_HAVE_BLAS ? calibrate_n : std::min(calibrate_n, 256), 0.5);
+  return {peak.best_flops,
+          fmt::format("sgemm peak: {:.2f} GFLOP/s (best of {} runs, n={}, {} BLAS thread(s); mean {:.2f} GFLOP/s)",
+                      peak.best_flops / 1e9, peak.runs, peak.n, blas_threads(), peak.mean_flops / 1e9) +
+              " | OpenBLAS kernels: " + blas_core()};
+}
+
+ComputePeak gpu_compute_peak(const Device& gpu) {
+  const std::string name = device_description(gpu);
+  const std::optional<double> tflops = gpu_peak_tflops(name, embedded_instance_catalog());
+  return {tflops ? *tflops * 1e12 : 0.0,
+          fmt::format("device: {} | peak bf16: {}", name,
+                      tflops ? fmt::format("{:.0f} TFLOP/s (instance catalog)", *tflops)
+                             : "not in the instance catalog (MFU not reported)")};
+}
+
+}  // namespace awsdt
