@@ -15,7 +15,7 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev libfabric-bin libfabric-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libgtest-dev
   libopenblas-openmp-dev libsqlite3-dev libcpp-httplib-dev libkainjow-mustache-dev
-  slurm-wlm munge awscli shellcheck
+  slurm-wlm munge awscli shellcheck clang-format
 )
 
 missing=()

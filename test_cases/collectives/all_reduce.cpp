@@ -3,18 +3,25 @@
 
 namespace awsdt::collectives {
 
-const Collective kAllReduce{
-    "all_reduce", true, false, in_place_always,
-    [](std::size_t count, int) { return Counts{count, count, count}; },
-    [](int) { return 1.0; },
-    [](int n) { return 2.0 * (n - 1) / n; },
-    [](const Params&) { return InPlace{0, 0}; },
-    [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
-      *check = p.counts.recv;
-      return kernels::Expectation{true, p.op, p.nranks, 0, 0, 0, pattern, avg_tolerance(p, pattern)};
-    },
-    [](Communicator& c, const void* send, void* recv, const Params& p, Stream& s) {
-      c.all_reduce(send, recv, p.counts.param, p.type, p.op, s);
-    }};
+const Collective kAllReduce{"all_reduce",
+                            true,
+                            false,
+                            in_place_always,
+                            [](std::size_t count, int) {
+                              return Counts{count, count, count};
+                            },
+                            [](int) { return 1.0; },
+                            [](int n) { return 2.0 * (n - 1) / n; },
+                            [](const Params&) {
+                              return InPlace{0, 0};
+                            },
+                            [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
+                              *check = p.counts.recv;
+                              return kernels::Expectation{true, p.op, p.nranks, 0,
+                                                          0,    0,    pattern,  avg_tolerance(p, pattern)};
+                            },
+                            [](Communicator& c, const void* send, void* recv, const Params& p, Stream& s) {
+                              c.all_reduce(send, recv, p.counts.param, p.type, p.op, s);
+                            }};
 
 }  // namespace awsdt::collectives

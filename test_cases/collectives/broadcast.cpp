@@ -3,18 +3,24 @@
 
 namespace awsdt::collectives {
 
-const Collective kBroadcast{
-    "broadcast", false, true, in_place_always,
-    [](std::size_t count, int) { return Counts{count, count, count}; },
-    [](int) { return 1.0; },
-    [](int) { return 1.0; },
-    [](const Params&) { return InPlace{0, 0}; },
-    [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
-      *check = p.counts.recv;
-      return kernels::Expectation{false, p.op, p.nranks, 0, 0, p.root, pattern, 0};
-    },
-    [](Communicator& c, const void* send, void* recv, const Params& p, Stream& s) {
-      c.broadcast(send, recv, p.counts.param, p.type, p.root, s);
-    }};
+const Collective kBroadcast{"broadcast",
+                            false,
+                            true,
+                            in_place_always,
+                            [](std::size_t count, int) {
+                              return Counts{count, count, count};
+                            },
+                            [](int) { return 1.0; },
+                            [](int) { return 1.0; },
+                            [](const Params&) {
+                              return InPlace{0, 0};
+                            },
+                            [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
+                              *check = p.counts.recv;
+                              return kernels::Expectation{false, p.op, p.nranks, 0, 0, p.root, pattern, 0};
+                            },
+                            [](Communicator& c, const void* send, void* recv, const Params& p, Stream& s) {
+                              c.broadcast(send, recv, p.counts.param, p.type, p.root, s);
+                            }};
 
 }  // namespace awsdt::collectives

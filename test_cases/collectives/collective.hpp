@@ -13,9 +13,9 @@ namespace awsdt::collectives {
 
 /// Element counts for one size, as nccl-tests' getCollByteCount computes them.
 struct Counts {
-  std::size_t send = 0;        ///< elements in the send buffer
-  std::size_t recv = 0;        ///< elements in the receive buffer
-  std::size_t param = 0;       ///< the count passed to the operation (printed in the count column)
+  std::size_t send = 0;   ///< elements in the send buffer
+  std::size_t recv = 0;   ///< elements in the receive buffer
+  std::size_t param = 0;  ///< the count passed to the operation (printed in the count column)
 };
 
 /// In place, send and receive share one buffer B: send = B + send, recv = B + recv (in elements).
@@ -34,9 +34,9 @@ struct Params {
 };
 
 struct Collective {
-  std::string_view name;   ///< all_reduce, all_gather, ...
-  bool reduces;            ///< takes a reduction op (-o)
-  bool rooted;             ///< takes a root (-r)
+  std::string_view name;  ///< all_reduce, all_gather, ...
+  bool reduces;           ///< takes a reduction op (-o)
+  bool rooted;            ///< takes a root (-r)
   /// Whether the in-place variant has a defined result on a communicator that can do `caps`.
   bool (*in_place_defined)(const CommCapabilities& caps);
   /// nccl-tests' count rounding for a total of `count` elements over `nranks`.

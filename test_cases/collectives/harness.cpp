@@ -161,7 +161,8 @@ std::vector<Row> run_cases(const Options& o, CommWorld& world, RowSink& sink) {
   for (const auto& name : o.collectives) {
     if (name == "all")
       for (const auto& c : all_collectives()) selected.push_back(&c);
-    else selected.push_back(&find_collective(name));
+    else
+      selected.push_back(&find_collective(name));
   }
   int nranks = world.comm().size();
   for (auto* c : selected)

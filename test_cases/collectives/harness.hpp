@@ -17,11 +17,11 @@ namespace awsdt::collectives {
 
 /// One half (out-of-place or in-place) of a table row.
 struct Measurement {
-  double time_us = 0;       ///< per-iteration time after the -a reduction across ranks
-  double algbw = 0;         ///< GB/s (1e9 B/s)
-  double busbw = 0;         ///< GB/s
-  std::int64_t wrong = -1;  ///< mismatched elements summed over ranks; -1 when not checked
-  RankSpread spread;        ///< per-rank loop times
+  double time_us = 0;                    ///< per-iteration time after the -a reduction across ranks
+  double algbw = 0;                      ///< GB/s (1e9 B/s)
+  double busbw = 0;                      ///< GB/s
+  std::int64_t wrong = -1;               ///< mismatched elements summed over ranks; -1 when not checked
+  RankSpread spread;                     ///< per-rank loop times
   std::optional<Summary> per_iteration;  ///< -I: stats of the per-iteration max over ranks
   std::vector<double> iteration_times_us;
 };

@@ -38,7 +38,8 @@ std::vector<std::string> device_lines(CommWorld& world) {
   std::vector<std::string> lines;
   std::size_t stride = kLen * world.comms.size();
   for (std::size_t off = 0; off < all.size(); off += stride) {
-    std::string block(reinterpret_cast<const char*>(all.data() + off), strnlen(reinterpret_cast<const char*>(all.data() + off), stride));
+    std::string block(reinterpret_cast<const char*>(all.data() + off),
+                      strnlen(reinterpret_cast<const char*>(all.data() + off), stride));
     std::size_t start = 0;
     for (std::size_t nl; (nl = block.find('\n', start)) != std::string::npos; start = nl + 1)
       lines.push_back(block.substr(start, nl - start));

@@ -36,16 +36,20 @@ void add_options(CLI::App& app, Options& o) {
       "-d,--datatype",
       [&o](const std::string& v) {
         o.dtypes.clear();
-        if (v == "all") o.dtypes.assign(all_dtypes().begin(), all_dtypes().end());
-        else o.dtypes.push_back(parse_dtype(v));
+        if (v == "all")
+          o.dtypes.assign(all_dtypes().begin(), all_dtypes().end());
+        else
+          o.dtypes.push_back(parse_dtype(v));
       },
       "float, double, half, bfloat16, int8, uint8, int32, uint32, int64, uint64, or all");
   app.add_option_function<std::string>(
       "-o,--op",
       [&o](const std::string& v) {
         o.ops.clear();
-        if (v == "all") o.ops.assign(all_ops().begin(), all_ops().end());
-        else o.ops.push_back(parse_op(v));
+        if (v == "all")
+          o.ops.assign(all_ops().begin(), all_ops().end());
+        else
+          o.ops.push_back(parse_op(v));
       },
       "sum, prod, min, max, avg, or all");
   app.add_option("-r,--root", o.root, "root rank of broadcast and reduce");

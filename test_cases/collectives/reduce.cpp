@@ -3,18 +3,25 @@
 
 namespace awsdt::collectives {
 
-const Collective kReduce{
-    "reduce", true, true, in_place_always,
-    [](std::size_t count, int) { return Counts{count, count, count}; },
-    [](int) { return 1.0; },
-    [](int) { return 1.0; },
-    [](const Params&) { return InPlace{0, 0}; },
-    [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
-      *check = p.rank == p.root ? p.counts.recv : 0;
-      return kernels::Expectation{true, p.op, p.nranks, 0, 0, 0, pattern, avg_tolerance(p, pattern)};
-    },
-    [](Communicator& c, const void* send, void* recv, const Params& p, Stream& s) {
-      c.reduce(send, recv, p.counts.param, p.type, p.op, p.root, s);
-    }};
+const Collective kReduce{"reduce",
+                         true,
+                         true,
+                         in_place_always,
+                         [](std::size_t count, int) {
+                           return Counts{count, count, count};
+                         },
+                         [](int) { return 1.0; },
+                         [](int) { return 1.0; },
+                         [](const Params&) {
+                           return InPlace{0, 0};
+                         },
+                         [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
+                           *check = p.rank == p.root ? p.counts.recv : 0;
+                           return kernels::Expectation{true, p.op, p.nranks, 0,
+                                                       0,    0,    pattern,  avg_tolerance(p, pattern)};
+                         },
+                         [](Communicator& c, const void* send, void* recv, const Params& p, Stream& s) {
+                           c.reduce(send, recv, p.counts.param, p.type, p.op, p.root, s);
+                         }};
 
 }  // namespace awsdt::collectives

@@ -33,7 +33,8 @@ void TableReport::preamble(const CommWorld& world, const std::vector<std::string
              o.ngpus, o.min_bytes, o.max_bytes, factor ? o.step_factor : o.step_bytes, factor ? "factor" : "bytes",
              o.warmup, o.iters, o.check, o.graph_launches);
   if (o.blocking) fmt::print(out_, "# Blocking Enabled: wait for completion after each collective\n");
-  if (o.per_iteration) fmt::print(out_, "# Per-Iteration Report: stream event timing; i_* uses max over process rows\n");
+  if (o.per_iteration)
+    fmt::print(out_, "# Per-Iteration Report: stream event timing; i_* uses max over process rows\n");
   fmt::print(out_, "#\n# Using devices\n");
   for (const auto& line : device_lines) fmt::print(out_, "{}\n", line);
   std::fflush(out_);
@@ -61,8 +62,9 @@ void TableReport::header() {
                cols("(us)", "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)", "(%)"),
                cols("(us)", "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)", "(%)"));
   } else {
-    fmt::print(out_, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}           out-of-place                       in-place          \n",
-               "", "", "", "", "");
+    fmt::print(
+        out_, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}           out-of-place                       in-place          \n",
+        "", "", "", "", "");
     fmt::print(out_, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}\n",
                "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw", "busbw",
                "#wrong");
@@ -85,8 +87,8 @@ std::string TableReport::half(const std::optional<Measurement>& m) const {
   if (options_.per_iteration && m->per_iteration) {
     const auto& st = *m->per_iteration;
     double cv = st.mean > 0 ? st.stdev / st.mean * 100.0 : 0.0;
-    s += fmt::format("  {}  {}  {}  {}", format_number(st.min, 7), format_number(st.max, 7),
-                     format_number(st.p99, 7), format_number(cv, 7));
+    s += fmt::format("  {}  {}  {}  {}", format_number(st.min, 7), format_number(st.max, 7), format_number(st.p99, 7),
+                     format_number(cv, 7));
   }
   return s;
 }
@@ -179,8 +181,8 @@ nlohmann::json rows_json(const std::vector<Row>& rows, int iters) {
 }
 
 Table rows_table(const std::vector<Row>& rows) {
-  Table t{{"collective", "size", "count", "type", "redop", "root", "oop_time_us", "oop_algbw", "oop_busbw",
-           "oop_wrong", "ip_time_us", "ip_algbw", "ip_busbw", "ip_wrong"},
+  Table t{{"collective", "size", "count", "type", "redop", "root", "oop_time_us", "oop_algbw", "oop_busbw", "oop_wrong",
+           "ip_time_us", "ip_algbw", "ip_busbw", "ip_wrong"},
           {}};
   auto cells = [](const std::optional<Measurement>& m, std::vector<std::string>& row) {
     if (!m) {
@@ -193,8 +195,12 @@ Table rows_table(const std::vector<Row>& rows) {
     row.push_back(m->wrong < 0 ? "" : std::to_string(m->wrong));
   };
   for (const auto& r : rows) {
-    std::vector<std::string> row{std::string(r.collective->name), std::to_string(r.bytes), std::to_string(r.count),
-                                 std::string(dtype_name(r.type)), r.redop, std::to_string(r.root)};
+    std::vector<std::string> row{std::string(r.collective->name),
+                                 std::to_string(r.bytes),
+                                 std::to_string(r.count),
+                                 std::string(dtype_name(r.type)),
+                                 r.redop,
+                                 std::to_string(r.root)};
     cells(r.out_of_place, row);
     cells(r.in_place, row);
     t.rows.push_back(std::move(row));

@@ -5,21 +5,28 @@
 
 namespace awsdt::collectives {
 
-const Collective kSendRecv{
-    "send_recv", false, false, in_place_never,
-    [](std::size_t count, int) { return Counts{count, count, count}; },
-    [](int) { return 1.0; },
-    [](int) { return 1.0; },
-    [](const Params&) { return InPlace{0, 0}; },
-    [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
-      *check = p.counts.recv;
-      return kernels::Expectation{false, p.op, p.nranks, 0, 0, (p.rank + p.nranks - 1) % p.nranks, pattern, 0};
-    },
-    [](Communicator& c, const void* send, void* recv, const Params& p, Stream& s) {
-      c.group_start();
-      c.send(send, p.counts.param, p.type, (p.rank + 1) % p.nranks, s);
-      c.recv(recv, p.counts.param, p.type, (p.rank + p.nranks - 1) % p.nranks, s);
-      c.group_end();
-    }};
+const Collective kSendRecv{"send_recv",
+                           false,
+                           false,
+                           in_place_never,
+                           [](std::size_t count, int) {
+                             return Counts{count, count, count};
+                           },
+                           [](int) { return 1.0; },
+                           [](int) { return 1.0; },
+                           [](const Params&) {
+                             return InPlace{0, 0};
+                           },
+                           [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
+                             *check = p.counts.recv;
+                             return kernels::Expectation{
+                                 false, p.op, p.nranks, 0, 0, (p.rank + p.nranks - 1) % p.nranks, pattern, 0};
+                           },
+                           [](Communicator& c, const void* send, void* recv, const Params& p, Stream& s) {
+                             c.group_start();
+                             c.send(send, p.counts.param, p.type, (p.rank + 1) % p.nranks, s);
+                             c.recv(recv, p.counts.param, p.type, (p.rank + p.nranks - 1) % p.nranks, s);
+                             c.group_end();
+                           }};
 
 }  // namespace awsdt::collectives

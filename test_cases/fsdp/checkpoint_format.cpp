@@ -81,12 +81,11 @@ std::optional<std::string> find_latest_checkpoint(const std::string& dir) {
 }
 
 CheckpointInfo open_checkpoint(const std::string& path) {
-  const auto bad = [&](const std::string& what) {
-    throw UsageError(fmt::format("checkpoint '{}': {}", path, what));
-  };
+  const auto bad = [&](const std::string& what) { throw UsageError(fmt::format("checkpoint '{}': {}", path, what)); };
   if (!fs::is_directory(path)) bad("not a directory");
   const fs::path meta_path = fs::path(path) / kMetadata;
-  if (!fs::exists(meta_path)) bad(fmt::format("no {}: incomplete (a save that did not finish) or not a checkpoint", kMetadata));
+  if (!fs::exists(meta_path))
+    bad(fmt::format("no {}: incomplete (a save that did not finish) or not a checkpoint", kMetadata));
   CheckpointInfo info;
   info.path = path;
   info.meta = nlohmann::json::parse(read_file(meta_path.string()), nullptr, /*allow_exceptions=*/false);
@@ -130,12 +129,18 @@ std::optional<CheckpointInfo> resolve_resume(const std::string& resume, const st
     if (!latest) return std::nullopt;
     return open_checkpoint(*latest);
   }
-  if (!fs::exists(resume)) throw UsageError(fmt::format("--resume '{}': no such checkpoint (expected auto, none or a "
-                                                        "checkpoint directory)", resume));
+  if (!fs::exists(resume))
+    throw UsageError(
+        fmt::format("--resume '{}': no such checkpoint (expected auto, none or a "
+                    "checkpoint directory)",
+                    resume));
   if (fs::exists(fs::path(resume) / kMetadata) || step_of(resume) >= 0) return open_checkpoint(resume);
   const auto latest = find_latest_checkpoint(resume);
-  if (!latest) throw UsageError(fmt::format("--resume '{}': neither a checkpoint nor a directory holding a complete "
-                                            "one", resume));
+  if (!latest)
+    throw UsageError(
+        fmt::format("--resume '{}': neither a checkpoint nor a directory holding a complete "
+                    "one",
+                    resume));
   return open_checkpoint(*latest);
 }
 
@@ -184,7 +189,8 @@ ShardFile::ShardFile(std::string path) : path_(std::move(path)) {
   const std::uint64_t file_size = fs::file_size(path_, ec);
   std::uint64_t len = 0;
   if (ec || file_size < 8 || ::pread(fd_, &len, 8, 0) != 8) bad("truncated: no header");
-  if (len > kMaxHeaderBytes || len > file_size - 8) bad(fmt::format("truncated or not safetensors: header of {} bytes", len));
+  if (len > kMaxHeaderBytes || len > file_size - 8)
+    bad(fmt::format("truncated or not safetensors: header of {} bytes", len));
   std::string text(len, '\0');
   if (::pread(fd_, text.data(), len, 8) != static_cast<ssize_t>(len)) bad("cannot read the header");
   const nlohmann::json header = nlohmann::json::parse(text, nullptr, false);

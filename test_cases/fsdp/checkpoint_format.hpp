@@ -35,10 +35,10 @@ std::optional<std::string> find_latest_checkpoint(const std::string& dir);
 
 /// A checkpoint whose metadata has been read and checked.
 struct CheckpointInfo {
-  std::string path;     ///< its directory
-  nlohmann::json meta;  ///< metadata.json
+  std::string path;       ///< its directory
+  nlohmann::json meta;    ///< metadata.json
   std::int64_t step = 0;  ///< completed optimizer steps
-  int shards = 1;       ///< shard files (the shard group size it was written with)
+  int shards = 1;         ///< shard files (the shard group size it was written with)
 };
 
 /// Reads path/metadata.json and checks the format, the version and every shard file's presence and size.

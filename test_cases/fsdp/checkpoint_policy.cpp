@@ -75,15 +75,17 @@ void probe_directory(Communicator& comm, const std::string& dir) {
 }
 
 // What a data description reads, without the rank's slice ("...; rank 0 of 2 reads sequences ...").
-std::string data_read(const std::string& description) {
-  return description.substr(0, description.rfind("; rank "));
-}
+std::string data_read(const std::string& description) { return description.substr(0, description.rfind("; rank ")); }
 
 }  // namespace
 
 nlohmann::json model_shape_json(const nn::ModelConfig& c) {
-  return {{"vocab_size", c.vocab_size}, {"dim", c.dim},         {"n_layers", c.n_layers},
-          {"n_heads", c.n_heads},       {"n_kv_heads", c.n_kv_heads}, {"ffn_dim", c.ffn_dim},
+  return {{"vocab_size", c.vocab_size},
+          {"dim", c.dim},
+          {"n_layers", c.n_layers},
+          {"n_heads", c.n_heads},
+          {"n_kv_heads", c.n_kv_heads},
+          {"ffn_dim", c.ffn_dim},
           {"tied_embeddings", c.tied_embeddings}};
 }
 
@@ -100,9 +102,10 @@ CheckpointPolicy::CheckpointPolicy(const Options& options, const Plan& plan, Com
   const std::int64_t mine = resume_ ? resume_->step : -1;
   const std::int64_t lo = all_reduce_value(comm, mine, ReduceOp::min), hi = all_reduce_value(comm, mine, ReduceOp::max);
   if (lo != hi)
-    throw UsageError(fmt::format("--resume {}: ranks chose different checkpoints (steps {} to {}, -1: none); the "
-                                 "checkpoint directory must be one shared filesystem that every node sees alike",
-                                 options.resume, lo, hi));
+    throw UsageError(
+        fmt::format("--resume {}: ranks chose different checkpoints (steps {} to {}, -1: none); the "
+                    "checkpoint directory must be one shared filesystem that every node sees alike",
+                    options.resume, lo, hi));
   if (!options.checkpoint_dir.empty()) {
     if (const auto latest = find_latest_checkpoint(options.checkpoint_dir)) {
       const std::int64_t newest = open_checkpoint(*latest).step;
@@ -129,17 +132,20 @@ CheckpointPolicy::CheckpointPolicy(const Options& options, const Plan& plan, Com
     throw UsageError(fmt::format("checkpoint '{}' was trained with --seq-len {}, this run has {}", resume_->path,
                                  data.at("seq_len").get<int>(), plan.seq_len));
   if (data.at("global_batch").get<int>() != plan.global_batch)
-    spdlog::warn("checkpoint {} was trained with global batch {}, this run uses {}: the data position carries over "
-                 "in sequences", resume_->path, data.at("global_batch").get<int>(), plan.global_batch);
+    spdlog::warn(
+        "checkpoint {} was trained with global batch {}, this run uses {}: the data position carries over "
+        "in sequences",
+        resume_->path, data.at("global_batch").get<int>(), plan.global_batch);
 }
 
 void CheckpointPolicy::check_data(const std::string& description) const {
   if (!resume_) return;
   const std::string trained = data_read(resume_->meta.at("data").value("source", std::string()));
   if (trained != data_read(description))
-    throw UsageError(fmt::format("checkpoint '{}' was trained on {}, this run reads {}: it would not continue the "
-                                 "same data (pass the same --data, --synthetic and --seed)",
-                                 resume_->path, trained, data_read(description)));
+    throw UsageError(
+        fmt::format("checkpoint '{}' was trained on {}, this run reads {}: it would not continue the "
+                    "same data (pass the same --data, --synthetic and --seed)",
+                    resume_->path, trained, data_read(description)));
 }
 
 std::int64_t CheckpointPolicy::first_sequence() const {
@@ -153,7 +159,7 @@ bool CheckpointPolicy::due(std::int64_t completed_steps, bool preempted) const {
 }
 
 std::string CheckpointPolicy::save(FsdpEngine& engine, std::int64_t completed_steps, int world, int rank,
-                                const std::string& data_description) const {
+                                   const std::string& data_description) const {
   const Plan& p = plan_;
   const Options& o = options_;
   const std::int64_t consumed = first_sequence() + (completed_steps - start_step()) * p.global_batch;
@@ -164,12 +170,20 @@ std::string CheckpointPolicy::save(FsdpEngine& engine, std::int64_t completed_st
       {"model", model_shape_json(p.model)},
       {"preset", o.model},
       {"training",
-       {{"steps", o.steps}, {"lr", p.schedule.lr}, {"min_lr", p.schedule.min_lr},
-        {"warmup_steps", p.schedule.warmup_steps}, {"lr_schedule", nn::lr_decay_name(p.schedule.decay)},
-        {"beta1", o.adamw.beta1}, {"beta2", o.adamw.beta2}, {"eps", o.adamw.eps},
-        {"weight_decay", o.adamw.weight_decay}, {"grad_clip", o.grad_clip}}},
+       {{"steps", o.steps},
+        {"lr", p.schedule.lr},
+        {"min_lr", p.schedule.min_lr},
+        {"warmup_steps", p.schedule.warmup_steps},
+        {"lr_schedule", nn::lr_decay_name(p.schedule.decay)},
+        {"beta1", o.adamw.beta1},
+        {"beta2", o.adamw.beta2},
+        {"eps", o.adamw.eps},
+        {"weight_decay", o.adamw.weight_decay},
+        {"grad_clip", o.grad_clip}}},
       {"data",
-       {{"sequences_consumed", consumed}, {"global_batch", p.global_batch}, {"seq_len", p.seq_len},
+       {{"sequences_consumed", consumed},
+        {"global_batch", p.global_batch},
+        {"seq_len", p.seq_len},
         {"source", data_description}}},
       {"rng", {{"seed", o.seed}, {"note", "counter-based: data and init are functions of the seed and indices"}}}};
   const std::string path = checkpoint_path(o.checkpoint_dir, completed_steps);

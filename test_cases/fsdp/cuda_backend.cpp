@@ -14,8 +14,11 @@ namespace k = kernels::cuda;
 class CudaBackend final : public UnitBackend {
  public:
   CudaBackend(const nn::ModelConfig& config, int device, bool recompute, nn::AttentionKernel attention)
-      : device_(Device::cuda(device)), model_(config, device), layouts_(nn::unit_layouts(config)),
-        norm_acc_(sizeof(double), MemoryKind::Device, device_), compute_done_(device_) {
+      : device_(Device::cuda(device)),
+        model_(config, device),
+        layouts_(nn::unit_layouts(config)),
+        norm_acc_(sizeof(double), MemoryKind::Device, device_),
+        compute_done_(device_) {
     model_.set_recompute(recompute);
     model_.set_attention(attention);
   }

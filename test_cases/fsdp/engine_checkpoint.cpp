@@ -22,7 +22,9 @@ namespace awsdt::fsdp {
 namespace {
 
 // Collective agreement on a per-rank outcome: true on every rank only if ok on every rank.
-bool all_ok(Communicator& comm, bool ok) { return all_reduce_value(comm, std::int32_t{ok ? 1 : 0}, ReduceOp::min) == 1; }
+bool all_ok(Communicator& comm, bool ok) {
+  return all_reduce_value(comm, std::int32_t{ok ? 1 : 0}, ReduceOp::min) == 1;
+}
 
 std::string tensor_name(std::size_t u, const char* what) { return fmt::format("unit.{}.{}", u, what); }
 
@@ -54,8 +56,8 @@ void FsdpEngine::save_checkpoint(const std::string& path, nlohmann::json meta) {
       host.reserve(3 * units_.size());
       for (std::size_t u = 0; u < units_.size(); ++u) {
         const Unit& x = units_[u];
-        for (const auto& [what, buffer] : {std::pair{"param", &x.params}, std::pair{"exp_avg", &x.m},
-                                           std::pair{"exp_avg_sq", &x.v}}) {
+        for (const auto& [what, buffer] :
+             {std::pair{"param", &x.params}, std::pair{"exp_avg", &x.m}, std::pair{"exp_avg_sq", &x.v}}) {
           host.push_back(download(*buffer, x.layout.shard));
           tensors.push_back({tensor_name(u, what), host.back()});
         }

@@ -23,11 +23,14 @@ namespace awsdt::fsdp {
 
 using Clock = std::chrono::steady_clock;
 
-
 FsdpEngine::FsdpEngine(std::unique_ptr<UnitBackend> backend, std::uint64_t seed, EngineOptions options,
                        Communicator& world, Communicator* shard, Communicator* replicate)
-    : backend_(std::move(backend)), options_(std::move(options)), world_(world), shard_(shard),
-      replicate_(replicate), stream_(backend_->device()) {
+    : backend_(std::move(backend)),
+      options_(std::move(options)),
+      world_(world),
+      shard_(shard),
+      replicate_(replicate),
+      stream_(backend_->device()) {
   AWSDT_CHECK(options_.grad_accum >= 1, "FsdpEngine: grad_accum must be >= 1");
   // One rank moves only host values (loss, norms, flags), which a communicator stages itself, so a CPU run may
   // use a GPU's communicator: on a GPU machine without MPI that is the only one there is (the CUDA engine's
@@ -162,7 +165,7 @@ void FsdpEngine::issue_gather(int u) {
   backend_->comm_waits_for_compute(stream_);  // the unit that used this slot before has finished with it
   const DataType wire = options_.param_dtype, compute = backend_->compute_dtype();
   void* landing = s.wire.bytes() ? s.wire.data() : s.buf.data();  // where the gathered (or rounded) unit lands
-  const void* full = x.params.data();                     // the whole unit in `wire` dtype, once it exists
+  const void* full = x.params.data();                             // the whole unit in `wire` dtype, once it exists
   if (wire == DataType::f32) {
     if (sharded()) {
       shard_->all_gather(x.params.data(), landing, x.layout.shard, DataType::f32, stream_);
@@ -190,8 +193,8 @@ void FsdpEngine::wait_params(int u) {
 void FsdpEngine::bind(int u) {
   Unit& x = units_[static_cast<std::size_t>(u)];
   const void* params = gathers() ? param_slots_[static_cast<std::size_t>(x.param_slot)].buf.data() : x.params.data();
-  float* grads = grads_in_place() ? x.grads.as<float>()
-                                  : grad_slots_[static_cast<std::size_t>(x.grad_slot)].buf.as<float>();
+  float* grads =
+      grads_in_place() ? x.grads.as<float>() : grad_slots_[static_cast<std::size_t>(x.grad_slot)].buf.as<float>();
   backend_->bind(u, params, grads);
 }
 
@@ -307,7 +310,7 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
       for (;;) std::this_thread::sleep_for(std::chrono::seconds(1));  // a hung rank: its peers must not wait forever
     if (step == options_.fail_step && i == 0)
       throw std::runtime_error("test hook: rank " + std::to_string(world_.rank()) + " dies in the middle of step " +
-                  std::to_string(step + 1) + " (--fail-at-step)");
+                               std::to_string(step + 1) + " (--fail-at-step)");
     backward_micro_batch();
   }
   backend_->synchronize();  // the compute issued (on GPUs, queued) so far: not a wait for communication
@@ -401,8 +404,10 @@ std::vector<float> FsdpEngine::full_params() {
     if (sharded()) {
       Buffer tmp = alloc(x.layout.padded * sizeof(float));
       shard_->all_gather(x.params.data(), tmp.data(), x.layout.shard, DataType::f32, stream_);
-      if (keep) unit = download(tmp, x.layout.padded);
-      else stream_.synchronize();  // tmp is freed here
+      if (keep)
+        unit = download(tmp, x.layout.padded);
+      else
+        stream_.synchronize();  // tmp is freed here
     } else if (keep) {
       unit = download(x.params, x.layout.shard);
     }

@@ -49,7 +49,7 @@ struct EngineOptions {
 
 /// What one step measured, besides the single-process metrics.
 struct FsdpStepStats {
-  StepStats base;                            ///< loss (global mean), grad norm, lr, times
+  StepStats base;  ///< loss (global mean), grad norm, lr, times
   /// Host time spent waiting for communication: on CPUs every wait of the compute thread; on GPUs only the
   /// step's tail (the compute stream waits on events without the host), so there exposed communication is the
   /// figure to read (the step's forward/backward minus its compute-only time).
@@ -57,9 +57,9 @@ struct FsdpStepStats {
   /// CPU time of the communication thread this step (CPUs; 0 on GPUs): copies, reductions and polling, cycles
   /// taken from the compute whenever every core computes, overlap or not.
   double comm_cpu_ms = 0;
-  std::int64_t bytes_all_gathered = 0;       ///< gathered (full, padded) parameter bytes received this step
-  std::int64_t bytes_reduce_scattered = 0;   ///< gradient bytes fed to reduce-scatters this step
-  std::int64_t bytes_all_reduced = 0;        ///< gradient bytes all-reduced across replicas this step
+  std::int64_t bytes_all_gathered = 0;      ///< gathered (full, padded) parameter bytes received this step
+  std::int64_t bytes_reduce_scattered = 0;  ///< gradient bytes fed to reduce-scatters this step
+  std::int64_t bytes_all_reduced = 0;       ///< gradient bytes all-reduced across replicas this step
 };
 
 /// Bytes this rank holds, by kind.

@@ -18,8 +18,9 @@ using namespace awsdt::fsdp;
 namespace {
 
 int run(int argc, char** argv) {
-  CLI::App app{"awsdt-fsdp: Llama pre-training, FSDP-sharded: the fp32 CPU engine over MPI ranks or the bf16 "
-               "CUDA engine over NCCL"};
+  CLI::App app{
+      "awsdt-fsdp: Llama pre-training, FSDP-sharded: the fp32 CPU engine over MPI ranks or the bf16 "
+      "CUDA engine over NCCL"};
   Options o;
   add_options(app, o);
   app.set_version_flag("--version", AWSDT_VERSION);

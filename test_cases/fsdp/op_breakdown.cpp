@@ -115,13 +115,13 @@ OpBreakdown measure_op_breakdown(const nn::ModelConfig& c, int B, int T, int rep
   return r;
 }
 
-nlohmann::json report_op_breakdown(const OpBreakdown& ob, double micro_ms, double optimizer_ms,
-                                   double model_flops) {
+nlohmann::json report_op_breakdown(const OpBreakdown& ob, double micro_ms, double optimizer_ms, double model_flops) {
   const double rest = micro_ms - ob.gemm_ms - ob.attention_ms - ob.other_ms;
   const double matmul_flops = ob.gemm_flops + ob.attention_flops;
-  std::printf("op breakdown (one micro-batch fwd+bwd, median %.1f ms; GEMM and attention timed alone on the same "
-              "shapes):\n",
-              micro_ms);
+  std::printf(
+      "op breakdown (one micro-batch fwd+bwd, median %.1f ms; GEMM and attention timed alone on the same "
+      "shapes):\n",
+      micro_ms);
   std::printf("  gemm       %8.1f ms  %5.1f%%  %.2f GFLOP/s\n", ob.gemm_ms, 100 * ob.gemm_ms / micro_ms,
               ob.gemm_flops / ob.gemm_ms / 1e6);
   std::printf("  attention  %8.1f ms  %5.1f%%  %.2f GFLOP/s\n", ob.attention_ms, 100 * ob.attention_ms / micro_ms,
@@ -131,12 +131,14 @@ nlohmann::json report_op_breakdown(const OpBreakdown& ob, double micro_ms, doubl
   std::printf("  unaccounted %7.1f ms  %5.1f%%  (step minus the isolated classes: scratch zeroing, copies, noise)\n",
               rest, 100 * rest / micro_ms);
   std::printf("  optimizer  %8.1f ms  per step (clip + AdamW)\n", optimizer_ms);
-  std::printf("  matmul FLOPs per micro-batch %.4e (model count %.4e: its 6·N "
-              "also counts the RMSNorm weights): %.2f GFLOP/s executed\n",
-              matmul_flops, model_flops, matmul_flops / micro_ms / 1e6);
-  return {{"micro_batch_ms", micro_ms}, {"gemm_ms", ob.gemm_ms},     {"attention_ms", ob.attention_ms},
-          {"other_ms", ob.other_ms},    {"unaccounted_ms", rest},    {"optimizer_ms", optimizer_ms},
-          {"gemm_flops", ob.gemm_flops}, {"attention_flops", ob.attention_flops}};
+  std::printf(
+      "  matmul FLOPs per micro-batch %.4e (model count %.4e: its 6·N "
+      "also counts the RMSNorm weights): %.2f GFLOP/s executed\n",
+      matmul_flops, model_flops, matmul_flops / micro_ms / 1e6);
+  return {{"micro_batch_ms", micro_ms},      {"gemm_ms", ob.gemm_ms},
+          {"attention_ms", ob.attention_ms}, {"other_ms", ob.other_ms},
+          {"unaccounted_ms", rest},          {"optimizer_ms", optimizer_ms},
+          {"gemm_flops", ob.gemm_flops},     {"attention_flops", ob.attention_flops}};
 }
 
 }  // namespace awsdt::fsdp

@@ -13,15 +13,18 @@
 namespace awsdt::fsdp {
 
 void add_options(CLI::App& app, Options& o) {
-  app.add_option("--model", o.model, "model preset (" + fmt::format("{}", fmt::join(nn::model_preset_names(), ", ")) + ")")
+  app.add_option("--model", o.model,
+                 "model preset (" + fmt::format("{}", fmt::join(nn::model_preset_names(), ", ")) + ")")
       ->capture_default_str();
   app.add_option("--device", o.device,
                  "auto (cuda when a GPU is visible, else cpu), cpu (fp32 engine, FSDP over MPI ranks) or cuda[:N] "
                  "(bf16 engine, one GPU per rank, FSDP over NCCL)")
       ->capture_default_str();
-  app.add_option("--threads", o.threads, "CPU threads per rank for GEMMs (OpenBLAS) and the other layers (OpenMP); 0: OMP_NUM_THREADS or "
+  app.add_option("--threads", o.threads,
+                 "CPU threads per rank for GEMMs (OpenBLAS) and the other layers (OpenMP); 0: OMP_NUM_THREADS or "
                  "OPENBLAS_NUM_THREADS when set, else the rank's share of its CPUs (those in its affinity mask, over "
-                 "the ranks of its host that may use them)")->capture_default_str();
+                 "the ranks of its host that may use them)")
+      ->capture_default_str();
   app.add_option("--steps", o.steps, "optimizer steps")->capture_default_str();
   app.add_option("--micro-batch-size", o.micro_batch_size, "sequences per forward/backward")->capture_default_str();
   app.add_option("--global-batch-size", o.global_batch_size,
@@ -67,13 +70,13 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("--op-breakdown", o.op_breakdown, "after training, time GEMMs and attention alone on the same shapes");
   app.add_flag("-v,--verbose", o.verbose, "debug logging");
   auto* d = app.add_option_group("distributed", "FSDP over the ranks mpirun started");
-  d->add_option("--sharding", o.sharding,
-                "full (ZeRO-3), grad_op (ZeRO-2), none (DDP) or hybrid (HSDP)")
+  d->add_option("--sharding", o.sharding, "full (ZeRO-3), grad_op (ZeRO-2), none (DDP) or hybrid (HSDP)")
       ->capture_default_str();
   d->add_option("--shard-group-size", o.shard_group_size, "hybrid: ranks per shard group (0: world / 2)");
   d->add_flag("--no-overlap", o.no_overlap, "wait for every gather and reduce-scatter before computing on");
   d->add_option("--param-dtype", o.param_dtype,
-                "dtype parameters are gathered in: auto (fp32 on CPUs, bf16 on GPUs), fp32 or bf16 (CPUs compute in it, GPUs always in bf16; fp32 master weights stay in the shards)")
+                "dtype parameters are gathered in: auto (fp32 on CPUs, bf16 on GPUs), fp32 or bf16 (CPUs compute in "
+                "it, GPUs always in bf16; fp32 master weights stay in the shards)")
       ->capture_default_str();
   d->add_option("--reduce-dtype", o.reduce_dtype,
                 "dtype gradients are reduce-scattered in (accumulated in fp32): fp32 or bf16")
@@ -83,15 +86,17 @@ void add_options(CLI::App& app, Options& o) {
                 "peer died or hangs; collectives never time out on their own). 0: wait forever")
       ->capture_default_str();
   d->add_option("--dump-params", o.dump_params, "after training, write the consolidated fp32 parameters (raw)");
-  d->add_option("--backend", o.backend, "communication backend: auto (mpi on CPUs, nccl on GPUs), mpi or nccl")->capture_default_str();
+  d->add_option("--backend", o.backend, "communication backend: auto (mpi on CPUs, nccl on GPUs), mpi or nccl")
+      ->capture_default_str();
   d->add_option("--mpi-wait", o.mpi_wait,
                 "MPI: poll (nonblocking collectives tested with short sleeps: the communication thread leaves the "
                 "core to the compute threads it shares it with) or spin (blocking "
                 "collectives, lowest latency when communication has cores of its own)")
       ->capture_default_str();
   o.faults.add_flags(app);
-  auto* c = app.add_option_group("checkpoints", "sharded checkpoints, resume and preemption (SIGTERM/SIGUSR1/SIGUSR2: "
-                                                "finish the step, checkpoint, exit 75 = requeue)");
+  auto* c = app.add_option_group("checkpoints",
+                                 "sharded checkpoints, resume and preemption (SIGTERM/SIGUSR1/SIGUSR2: "
+                                 "finish the step, checkpoint, exit 75 = requeue)");
   c->add_option("--checkpoint-dir", o.checkpoint_dir, "directory of sharded checkpoints (on a shared filesystem)");
   c->add_option("--checkpoint-every", o.checkpoint_every,
                 "save every N steps (0: only when preempted and after the last step)")
@@ -131,12 +136,14 @@ Plan make_plan(const Options& o, int world) {
   p.world = world;
   if (device.is_cuda()) {
     require(world == 1 || o.device == "cuda",
-            "--device " + o.device + " names one GPU; with several ranks use --device cuda (each rank takes the GPU "
-            "of its local rank)");
+            "--device " + o.device +
+                " names one GPU; with several ranks use --device cuda (each rank takes the GPU "
+                "of its local rank)");
     require(!o.calibrate_only && !o.op_breakdown,
             "--calibrate-only and --op-breakdown need --device cpu (they measure the CPU engine's sgemm and layers)");
     // After the flag checks, so that a wrong combination is named the same way in every build.
-    require(AWSDT_HAVE_CUDA, "--device " + o.device + ": this build of awsdt has no CUDA (configure with nvcc present)");
+    require(AWSDT_HAVE_CUDA,
+            "--device " + o.device + ": this build of awsdt has no CUDA (configure with nvcc present)");
     p.cuda_device = device.index;
   }
   p.model = nn::model_preset(o.model);
@@ -159,8 +166,8 @@ Plan make_plan(const Options& o, int world) {
   require(o.micro_batch_size >= 1, fmt::format("--micro-batch-size must be >= 1 (got {})", o.micro_batch_size));
   require(o.seq_len >= 0, fmt::format("--seq-len must be positive (got {})", o.seq_len));
   p.seq_len = o.seq_len > 0 ? o.seq_len : std::min(p.model.max_seq_len, 1024);
-  require(p.seq_len <= p.model.max_seq_len, fmt::format("--seq-len {} exceeds model '{}' max_seq_len {}", p.seq_len,
-                                                        o.model, p.model.max_seq_len));
+  require(p.seq_len <= p.model.max_seq_len,
+          fmt::format("--seq-len {} exceeds model '{}' max_seq_len {}", p.seq_len, o.model, p.model.max_seq_len));
   p.micro_batch = o.micro_batch_size;
   p.recompute = o.recompute;
   if (o.attention == "auto") {
@@ -198,8 +205,7 @@ Plan make_plan(const Options& o, int world) {
   require(o.step_timeout >= 0, fmt::format("--step-timeout must be >= 0 seconds (got {})", o.step_timeout));
   require(o.checkpoint_every >= 0, fmt::format("--checkpoint-every must be >= 0 (got {})", o.checkpoint_every));
   require(o.keep_checkpoints >= 0, fmt::format("--keep-checkpoints must be >= 0 (got {})", o.keep_checkpoints));
-  require(o.checkpoint_dir.empty() ? o.checkpoint_every == 0 : true,
-          "--checkpoint-every needs --checkpoint-dir");
+  require(o.checkpoint_dir.empty() ? o.checkpoint_every == 0 : true, "--checkpoint-every needs --checkpoint-dir");
   require(o.param_dtype == "auto" || o.param_dtype == "fp32" || o.param_dtype == "bf16",
           fmt::format("--param-dtype must be auto, fp32 or bf16 (got '{}')", o.param_dtype));
   require(o.reduce_dtype == "fp32" || o.reduce_dtype == "bf16",
@@ -217,8 +223,8 @@ Plan make_plan(const Options& o, int world) {
   if (p.sharding == ShardingMode::none) p.shard_group = 1;
   if (p.sharding == ShardingMode::hybrid) {
     p.shard_group = o.shard_group_size > 0 ? o.shard_group_size : std::max(1, world / 2);
-    require(world % p.shard_group == 0, fmt::format("--shard-group-size {} does not divide the {} rank(s)",
-                                                    p.shard_group, world));
+    require(world % p.shard_group == 0,
+            fmt::format("--shard-group-size {} does not divide the {} rank(s)", p.shard_group, world));
   }
   return p;
 }

@@ -24,7 +24,7 @@ std::string gib(std::int64_t bytes) { return fmt::format("{:.3f} GiB", static_ca
 }  // namespace
 
 nlohmann::json MemoryEstimate::to_json() const {
-  return {{"params", params},           {"grads", grads},   {"optimizer", optimizer}, {"gathered", gathered},
+  return {{"params", params},           {"grads", grads},     {"optimizer", optimizer}, {"gathered", gathered},
           {"activations", activations}, {"scratch", scratch}, {"total", total()}};
 }
 
@@ -58,8 +58,7 @@ MemoryEstimate estimate_memory(const Plan& plan) {
     every_unit += padded;
   }
   const std::int64_t slot_elems = alternating[0] + alternating[1] + alternating[2];
-  if (gathers)
-    m.gathered += (keep_all ? every_unit : slot_elems) * (compute_bytes + (param_wire ? param_bytes : 0));
+  if (gathers) m.gathered += (keep_all ? every_unit : slot_elems) * (compute_bytes + (param_wire ? param_bytes : 0));
   if (!grads_in_place) m.gathered += slot_elems * (4 + (plan.reduce_bf16 ? 2 : 0));
 
   const std::int64_t kept_layers = plan.recompute ? 1 : L;  // recomputation keeps one block's intermediates
@@ -70,8 +69,8 @@ MemoryEstimate estimate_memory(const Plan& plan) {
     m.activations = kept_layers * per_layer + 2 * ((L + 1) * N * C + 2 * N * C + N * V) + 4 * 2 * N + 8 * N + 4 * rope;
     m.scratch = 2 * (4 * N * C + 2 * N * KV + 3 * N * F) + lse;
     if (chunked_attention(plan))  // its workspace: pointers, a chunk's scores and probabilities, dK and dV in fp32
-      m.scratch += std::int64_t(kernels::cuda::chunked_attention_layout({int(B), int(T), int(NH), c.n_kv_heads,
-                                                                          c.head_dim()}).bytes);
+      m.scratch += std::int64_t(
+          kernels::cuda::chunked_attention_layout({int(B), int(T), int(NH), c.n_kv_heads, c.head_dim()}).bytes);
   } else {  // nn/activations.cpp's fp32 buffers
     const std::int64_t per_layer = 5 * N * C + 2 * N + 2 * N * KV + B * NH * T * T + 3 * N * F;
     m.activations = 4 * (kept_layers * per_layer + (L + 1) * N * C + 2 * N * C + N + 2 * N * V + rope) + 8 * N;
@@ -94,32 +93,35 @@ std::string describe_plan(const Plan& plan, const Options& o) {
   s += fmt::format("rope             theta {:g}{}\n", c.rope_theta,
                    c.rope_scaled() ? fmt::format(", Llama-3 scaling: factor {:g}, low/high freq factors {:g}/{:g}, "
                                                  "original context {}",
-                                                 c.rope_scaling_factor, c.rope_low_freq_factor,
-                                                 c.rope_high_freq_factor, c.rope_original_max_seq_len)
+                                                 c.rope_scaling_factor, c.rope_low_freq_factor, c.rope_high_freq_factor,
+                                                 c.rope_original_max_seq_len)
                                    : std::string(" (no scaling)"));
   s += fmt::format("parameters       {} ({} non-embedding)\n", c.parameter_count(), c.non_embedding_parameter_count());
-  s += fmt::format("FLOPs/token      {:.4e} (6·N + 12·L·dim·T, T = {}, N = {}: {})\n",
-                   c.flops_per_token(plan.seq_len), plan.seq_len, c.matmul_parameter_count(),
+  s += fmt::format("FLOPs/token      {:.4e} (6·N + 12·L·dim·T, T = {}, N = {}: {})\n", c.flops_per_token(plan.seq_len),
+                   plan.seq_len, c.matmul_parameter_count(),
                    c.tied_embeddings ? "every parameter; the tied table is the LM head" : "non-embedding");
   s += fmt::format("device           {} | sharding {}\n",
-                   plan.cuda_device >= 0 ? fmt::format("cuda:{} (bf16 engine, fp32 master weights, {} attention)",
-                                                       plan.cuda_device,
-                                                       chunked_attention(plan) ? "chunked tensor-core" : "flash-style")
-                                         : std::string("cpu (fp32 engine)"),
+                   plan.cuda_device >= 0
+                       ? fmt::format("cuda:{} (bf16 engine, fp32 master weights, {} attention)", plan.cuda_device,
+                                     chunked_attention(plan) ? "chunked tensor-core" : "flash-style")
+                       : std::string("cpu (fp32 engine)"),
                    sharding_mode_name(plan.sharding));
   s += fmt::format("batch            micro {} x accum {} x ranks {} = global {} sequences = {} tokens/step\n",
                    plan.micro_batch, plan.grad_accum, plan.world, plan.global_batch, plan.tokens_per_step());
   s += fmt::format("schedule         lr {:g} -> {:g} ({}, {} warm-up steps of {})\n", plan.schedule.lr,
                    plan.schedule.min_lr, nn::lr_decay_name(plan.schedule.decay), plan.schedule.warmup_steps,
                    plan.schedule.total_steps);
-  s += fmt::format("optimizer        AdamW betas ({:g}, {:g}) eps {:g} weight decay {:g} (matrices only), grad clip {:g}\n",
-                   o.adamw.beta1, o.adamw.beta2, o.adamw.eps, o.adamw.weight_decay, o.grad_clip);
-  s += fmt::format("memory estimate  {} per rank = params {} + grads {} + AdamW {} ({}) + gathered {} + activations "
-                   "{} + scratch {}\n",
-                   gib(m.total()), gib(m.params), gib(m.grads), gib(m.optimizer),
-                   plan.shard_group > 1 ? fmt::format("1/{} shards", plan.shard_group) : std::string("unsharded"),
-                   gib(m.gathered), gib(m.activations), gib(m.scratch));
-  if (plan.recompute) s += "                 (activations with recomputation: one block's intermediates + every block's input)\n";
+  s += fmt::format(
+      "optimizer        AdamW betas ({:g}, {:g}) eps {:g} weight decay {:g} (matrices only), grad clip {:g}\n",
+      o.adamw.beta1, o.adamw.beta2, o.adamw.eps, o.adamw.weight_decay, o.grad_clip);
+  s += fmt::format(
+      "memory estimate  {} per rank = params {} + grads {} + AdamW {} ({}) + gathered {} + activations "
+      "{} + scratch {}\n",
+      gib(m.total()), gib(m.params), gib(m.grads), gib(m.optimizer),
+      plan.shard_group > 1 ? fmt::format("1/{} shards", plan.shard_group) : std::string("unsharded"), gib(m.gathered),
+      gib(m.activations), gib(m.scratch));
+  if (plan.recompute)
+    s += "                 (activations with recomputation: one block's intermediates + every block's input)\n";
   return s;
 }
 
@@ -127,8 +129,8 @@ std::string step_line(int step, int steps, const StepStats& s, const StepRates& 
   return fmt::format(
       "step {}/{} | Loss: {:.6f} | grad norm: {:.4f} | lr: {:.4e} | step time: {:.1f} ms | tokens/s: {:.1f} | "
       "tokens/s/device: {:.1f} | TFLOP/s/device: {:.4f} | MFU: {}",
-      step, steps, s.loss, s.grad_norm, s.lr, s.step_ms, r.tokens_per_s, r.tokens_per_s_per_device,
-      r.tflops_per_device, r.has_mfu() ? fmt::format("{:.2f}%", r.mfu_percent) : std::string("n/a (peak unknown)"));
+      step, steps, s.loss, s.grad_norm, s.lr, s.step_ms, r.tokens_per_s, r.tokens_per_s_per_device, r.tflops_per_device,
+      r.has_mfu() ? fmt::format("{:.2f}%", r.mfu_percent) : std::string("n/a (peak unknown)"));
 }
 
 std::string comm_line(int step, int steps, const FsdpStepStats& fs, double exposed_ms, double compute_only_ms,
@@ -137,10 +139,11 @@ std::string comm_line(int step, int steps, const FsdpStepStats& fs, double expos
                                                              fs.base.compute_ms, compute_only_ms)
                                                : "one rank: nothing to communicate";
   const std::string cpu = on_gpu ? "" : fmt::format(" | comm thread CPU: {:.2f} ms", fs.comm_cpu_ms);
-  return fmt::format("comm {}/{} | exposed comm: {:.2f} ms ({}) | waits: {:.2f} ms{} | all-gathered: {:.2f} MiB | "
-                     "reduce-scattered: {:.2f} MiB | all-reduced: {:.2f} MiB",
-                     step, steps, exposed_ms, how, fs.comm_wait_ms, cpu, mib(fs.bytes_all_gathered),
-                     mib(fs.bytes_reduce_scattered), mib(fs.bytes_all_reduced));
+  return fmt::format(
+      "comm {}/{} | exposed comm: {:.2f} ms ({}) | waits: {:.2f} ms{} | all-gathered: {:.2f} MiB | "
+      "reduce-scattered: {:.2f} MiB | all-reduced: {:.2f} MiB",
+      step, steps, exposed_ms, how, fs.comm_wait_ms, cpu, mib(fs.bytes_all_gathered), mib(fs.bytes_reduce_scattered),
+      mib(fs.bytes_all_reduced));
 }
 
 std::int64_t peak_rss_bytes() {

@@ -47,13 +47,12 @@ nlohmann::json config_json(const Options& o, const Plan& p, const std::string& d
           {"overlap", !o.no_overlap},
           {"recompute", p.recompute},
           // The attention kernels that ran: they change speed, memory and the last bits of the loss.
-          {"attention", p.cuda_device < 0                                    ? "cpu"
+          {"attention", p.cuda_device < 0                                  ? "cpu"
                         : nn::runs_chunked_attention(p.attention, p.model) ? "chunked"
-                                                                            : "flash"},
+                                                                           : "flash"},
           {"param_dtype", p.param_bf16 ? "bf16" : "fp32"},
           {"reduce_dtype", o.reduce_dtype}};
 }
-
 
 nlohmann::json summary_json(const StepSeries& series, const RunTotals& t) {
   const Summary mfu = series.mfu();
@@ -92,10 +91,10 @@ std::string summary_line(const StepSeries& series, const RunTotals& t) {
       "summary | final loss: {:.6f} | median tokens/s: {:.1f} (per device {:.1f}) | median TFLOP/s/device: {:.4f} | "
       "median MFU: {} | {} peak TFLOP/s: {:.4f} | peak host RSS: {:.1f} MiB (max over ranks {:.1f} MiB) | median "
       "exposed comm: {:.2f} ms | per-rank state: {:.2f} MiB | activations: {:.2f} MiB{}",
-      t.final_loss, series.tokens_per_s().p50, series.tokens_per_s_per_device().p50,
-      series.tflops_per_device().p50, mfu.count ? fmt::format("{:.2f}%", mfu.p50) : "n/a (peak unknown)",
-      t.on_gpu ? "bf16" : "sgemm", t.peak_flops / 1e12, mib(t.rss), mib(t.max_rss), series.exposed_comm_ms().p50,
-      mib(t.memory.state()), mib(t.activation_bytes), t.recompute ? " (recompute)" : "");
+      t.final_loss, series.tokens_per_s().p50, series.tokens_per_s_per_device().p50, series.tflops_per_device().p50,
+      mfu.count ? fmt::format("{:.2f}%", mfu.p50) : "n/a (peak unknown)", t.on_gpu ? "bf16" : "sgemm",
+      t.peak_flops / 1e12, mib(t.rss), mib(t.max_rss), series.exposed_comm_ms().p50, mib(t.memory.state()),
+      mib(t.activation_bytes), t.recompute ? " (recompute)" : "");
   if (t.on_gpu)
     line += fmt::format(" | GPU memory used: {:.2f} of {:.2f} GiB ({:.1f}%, max over ranks)",
                         t.gpu_memory.used / double(1 << 30), t.gpu_memory.total / double(1 << 30),

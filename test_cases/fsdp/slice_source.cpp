@@ -11,7 +11,11 @@ namespace awsdt::fsdp {
 
 RankSliceSource::RankSliceSource(std::unique_ptr<nn::TokenSource> sequences, int B, int global_batch, int rank,
                                  int world, std::int64_t first_sequence)
-    : sequences_(std::move(sequences)), B_(B), global_batch_(global_batch), rank_(rank), world_(world),
+    : sequences_(std::move(sequences)),
+      B_(B),
+      global_batch_(global_batch),
+      rank_(rank),
+      world_(world),
       per_rank_(global_batch / world) {
   AWSDT_CHECK(B >= 1 && world >= 1 && global_batch % world == 0 && per_rank_ % B == 0,
               "RankSliceSource: the global batch must split into whole micro-batches per rank");
@@ -22,8 +26,8 @@ RankSliceSource::RankSliceSource(std::unique_ptr<nn::TokenSource> sequences, int
 void RankSliceSource::next(nn::TokenBatch& batch) {
   for (int b = 0; b < B_; ++b) {
     const std::int64_t k = delivered_++;
-    const std::int64_t target = (k / per_rank_) * global_batch_ + static_cast<std::int64_t>(rank_) * per_rank_ +
-                                k % per_rank_;
+    const std::int64_t target =
+        (k / per_rank_) * global_batch_ + static_cast<std::int64_t>(rank_) * per_rank_ + k % per_rank_;
     do {
       sequences_->next(one_);
     } while (consumed_++ < target);

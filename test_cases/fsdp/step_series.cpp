@@ -13,12 +13,11 @@ StepRates step_rates(double step_ms, double flops, double tokens, double peak_fl
   const double flops_per_device = flops / seconds / ranks;
   r.tflops_per_device = flops_per_device / 1e12;
   r.mfu_percent = peak_flops_per_rank > 0 ? 100.0 * flops_per_device / peak_flops_per_rank
-                                           : std::numeric_limits<double>::quiet_NaN();  // unknown, not 0
+                                          : std::numeric_limits<double>::quiet_NaN();  // unknown, not 0
   return r;
 }
 
-void StepSeries::add(int step, const FsdpStepStats& fs, const StepRates& rates, double exposed_comm_ms,
-                     bool counted) {
+void StepSeries::add(int step, const FsdpStepStats& fs, const StepRates& rates, double exposed_comm_ms, bool counted) {
   const StepStats& st = fs.base;
   if (counted) {
     tokens_per_s_.push_back(rates.tokens_per_s);

@@ -43,7 +43,8 @@ class StepSeries {
 
  private:
   nlohmann::json rows_ = nlohmann::json::array();
-  std::vector<double> tokens_per_s_, tokens_per_device_, tflops_, mfu_, step_ms_, compute_ms_, exposed_ms_, wait_ms_, comm_cpu_ms_;
+  std::vector<double> tokens_per_s_, tokens_per_device_, tflops_, mfu_, step_ms_, compute_ms_, exposed_ms_, wait_ms_,
+      comm_cpu_ms_;
 };
 
 }  // namespace awsdt::fsdp

@@ -67,9 +67,10 @@ void Trainer::start_communication() {
   plan_ = make_plan(o_, comm_->size());
   if (on_gpu_ && plan_.cuda_device != 0 && plan_.cuda_device != comm_->device().index) {
     // NCCL puts each rank on the GPU of its local rank; the model must live there too.
-    throw UsageError(fmt::format("--device {}: this rank's GPU is cuda:{} (its local rank); to train on another "
-                                 "GPU, select it with CUDA_VISIBLE_DEVICES and pass --device cuda",
-                                 o_.device, comm_->device().index));
+    throw UsageError(
+        fmt::format("--device {}: this rank's GPU is cuda:{} (its local rank); to train on another "
+                    "GPU, select it with CUDA_VISIBLE_DEVICES and pass --device cuda",
+                    o_.device, comm_->device().index));
   }
   groups_ = make_shard_groups(*comm_, plan_.shard_group);
 }
@@ -82,9 +83,8 @@ void Trainer::open_data() {
     nn::make_file_source(o_.data, plan_.data_dtype, plan_.model.vocab_size, plan_.micro_batch, plan_.seq_len, rank_,
                          plan_.world);
   std::unique_ptr<nn::TokenSource> sequences =
-      o_.data.empty()
-          ? nn::make_synthetic_source(plan_.synthetic, plan_.model.vocab_size, 1, plan_.seq_len, o_.seed)
-          : nn::make_file_source(o_.data, plan_.data_dtype, plan_.model.vocab_size, 1, plan_.seq_len, 0, 1);
+      o_.data.empty() ? nn::make_synthetic_source(plan_.synthetic, plan_.model.vocab_size, 1, plan_.seq_len, o_.seed)
+                      : nn::make_file_source(o_.data, plan_.data_dtype, plan_.model.vocab_size, 1, plan_.seq_len, 0, 1);
   data_ = std::make_unique<RankSliceSource>(std::move(sequences), plan_.micro_batch, plan_.global_batch, rank_,
                                             plan_.world, checkpoints_->first_sequence());
   checkpoints_->check_data(data_->describe());
@@ -104,9 +104,10 @@ int Trainer::cpu_threads() {
                  std::getenv(env), env, share.cpus, share.sharing);
     return 0;
   }
-  spdlog::info("threads: {} per rank ({} CPU(s) in this rank's affinity mask, shared by {} rank(s) of this "
-               "host; --threads N to choose)",
-               share.threads, share.cpus, share.sharing);
+  spdlog::info(
+      "threads: {} per rank ({} CPU(s) in this rank's affinity mask, shared by {} rank(s) of this "
+      "host; --threads N to choose)",
+      share.threads, share.cpus, share.sharing);
   return share.threads;
 }
 
@@ -151,8 +152,8 @@ void Trainer::build_engine() {
   eo.reduce_dtype = plan_.reduce_bf16 ? DataType::bf16 : DataType::f32;
   std::unique_ptr<UnitBackend> backend;
   if (!on_gpu_) {
-    backend = make_cpu_backend(plan_.model, plan_.recompute,
-                               o_.faults.emulate_gpu_compute ? DataType::bf16 : DataType::f32);
+    backend =
+        make_cpu_backend(plan_.model, plan_.recompute, o_.faults.emulate_gpu_compute ? DataType::bf16 : DataType::f32);
   } else if constexpr (AWSDT_HAVE_CUDA) {
     backend = make_cuda_backend(plan_.model, comm_->device().index, plan_.recompute, plan_.attention);
   } else {
@@ -167,10 +168,11 @@ bool Trainer::resume() {
   if (const auto& from = checkpoints_->resume()) {
     engine_->load_checkpoint(*from);
     if (rank_ == 0)
-      std::printf("resumed from %s at step %lld (written by %d rank(s) in %d shard(s)); data continues at sequence "
-                  "%lld\n",
-                  from->path.c_str(), static_cast<long long>(start_step_), from->meta.value("world_size", 0),
-                  from->shards, static_cast<long long>(checkpoints_->first_sequence()));
+      std::printf(
+          "resumed from %s at step %lld (written by %d rank(s) in %d shard(s)); data continues at sequence "
+          "%lld\n",
+          from->path.c_str(), static_cast<long long>(start_step_), from->meta.value("world_size", 0), from->shards,
+          static_cast<long long>(checkpoints_->first_sequence()));
   }
   if (start_step_ < o_.steps) return true;
   if (rank_ == 0)
@@ -186,13 +188,14 @@ bool Trainer::resume() {
 void Trainer::start_result_document() {
   const ShardMemory mem = engine_->memory();
   if (rank_ == 0)
-    std::printf("fsdp | ranks: %d | sharding: %s | shard group: %d | overlap: %s | param/reduce dtype: %s/%s | "
-                "per-rank bytes: params %lld, grads %lld, optimizer %lld, state %lld (%.2f MiB), gathered buffers "
-                "%lld\n",
-                plan_.world, sharding_mode_name(plan_.sharding), plan_.shard_group, o_.no_overlap ? "off" : "on",
-                plan_.param_bf16 ? "bf16" : "fp32", o_.reduce_dtype.c_str(), static_cast<long long>(mem.params),
-                static_cast<long long>(mem.grads), static_cast<long long>(mem.optimizer),
-                static_cast<long long>(mem.state()), mib(mem.state()), static_cast<long long>(mem.gathered));
+    std::printf(
+        "fsdp | ranks: %d | sharding: %s | shard group: %d | overlap: %s | param/reduce dtype: %s/%s | "
+        "per-rank bytes: params %lld, grads %lld, optimizer %lld, state %lld (%.2f MiB), gathered buffers "
+        "%lld\n",
+        plan_.world, sharding_mode_name(plan_.sharding), plan_.shard_group, o_.no_overlap ? "off" : "on",
+        plan_.param_bf16 ? "bf16" : "fp32", o_.reduce_dtype.c_str(), static_cast<long long>(mem.params),
+        static_cast<long long>(mem.grads), static_cast<long long>(mem.optimizer), static_cast<long long>(mem.state()),
+        mib(mem.state()), static_cast<long long>(mem.gathered));
   flops_ = step_flops(plan_);
   doc_ = make_result_document("fsdp", argc_, argv_);
   doc_.world_size = plan_.world;
@@ -238,8 +241,7 @@ void Trainer::step(int s) {
   series_.add(s + 1, fs, rates, exposed, s > start_step_ || o_.steps == start_step_ + 1);
   if (rank_ == 0 && (s == 0 || (s + 1) % o_.log_every == 0 || s + 1 == o_.steps)) {
     std::printf("%s\n", step_line(s + 1, o_.steps, st, rates).c_str());
-    std::printf("%s\n",
-                comm_line(s + 1, o_.steps, fs, exposed, communicates ? compute_only_ms : -1, on_gpu_).c_str());
+    std::printf("%s\n", comm_line(s + 1, o_.steps, fs, exposed, communicates ? compute_only_ms : -1, on_gpu_).c_str());
   }
 }
 
@@ -268,9 +270,7 @@ void Trainer::checkpoint_if_due(int s) {
 
 // "Requeue me" only with a checkpoint to resume from. Without one a requeued job would start over, and on a time
 // limit (Slurm's USR1 before it) start over forever: exit as the signal would have ended the process.
-int Trainer::preempted_exit_status() const {
-  return o_.checkpoint_dir.empty() ? 128 + preempted_by_ : kExitRequeue;
-}
+int Trainer::preempted_exit_status() const { return o_.checkpoint_dir.empty() ? 128 + preempted_by_ : kExitRequeue; }
 
 int Trainer::finish() {
   doc_.rows = series_.rows();
@@ -278,8 +278,7 @@ int Trainer::finish() {
   totals_.rss = peak_rss_bytes();
   totals_.max_rss = all_reduce_value(*comm_, totals_.rss, ReduceOp::max);
   if (on_gpu_)
-    totals_.gpu_memory = {all_reduce_value(*comm_, gpu_memory_peak_, ReduceOp::max),
-                          memory_use(comm_->device()).total};
+    totals_.gpu_memory = {all_reduce_value(*comm_, gpu_memory_peak_, ReduceOp::max), memory_use(comm_->device()).total};
   if (!o_.dump_params.empty()) {
     const std::vector<float> full = engine_->full_params();
     if (rank_ == 0)

@@ -62,8 +62,7 @@ class UnitBackend {
 
   // --- Element-wise work; `on` is the stream to run on, nullptr the compute side.
   /// dst[i] = src[i] converted (f32 ↔ bf16, or a copy when the types are equal).
-  virtual void convert(void* dst, DataType dst_type, const void* src, DataType src_type, std::size_t n,
-                       Stream* on) = 0;
+  virtual void convert(void* dst, DataType dst_type, const void* src, DataType src_type, std::size_t n, Stream* on) = 0;
   /// acc[i] += src[i] (src f32 or bf16).
   virtual void accumulate(float* acc, const void* src, DataType src_type, std::size_t n, Stream* on) = 0;
   /// Zero bytes at dst.

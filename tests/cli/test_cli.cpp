@@ -93,8 +93,9 @@ TEST(Cli, BadInputGetsOneClearLine) {
   auto typo = run_command(kAwsdt + " render collectives --cluster slurm --templates " + templates.string() + " -o " +
                           out.string());
   EXPECT_EQ(typo.status, 2);
-  EXPECT_EQ(typo.output, "error: template 'slurm/sbatch.sh.mustache' uses {{nodez}}, which awsdt does not define for "
-                         "it; use the names the built-in template uses\n");
+  EXPECT_EQ(typo.output,
+            "error: template 'slurm/sbatch.sh.mustache' uses {{nodez}}, which awsdt does not define for "
+            "it; use the names the built-in template uses\n");
   EXPECT_FALSE(std::filesystem::exists(out));
   std::filesystem::remove_all(templates);
 }

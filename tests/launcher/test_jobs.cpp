@@ -157,7 +157,8 @@ TEST_F(Jobs, DryRunPrintsManifestsAndCommandsWithoutTheClients) {
   ASSERT_EQ(eks.status, 0) << eks.output;
   EXPECT_NE(eks.output.find("kind: MPIJob"), std::string::npos);
   EXPECT_NE(eks.output.find("kubectl apply -f "), std::string::npos);
-  auto batch = awsdt("run collectives --cluster batch -N 2 --instance-type p5.48xlarge --container img:1 --queue q --dry-run");
+  auto batch =
+      awsdt("run collectives --cluster batch -N 2 --instance-type p5.48xlarge --container img:1 --queue q --dry-run");
   ASSERT_EQ(batch.status, 0) << batch.output;
   EXPECT_NE(batch.output.find("batch register-job-definition --cli-input-json file://"), std::string::npos);
   EXPECT_NE(batch.output.find("batch submit-job --cli-input-json file://"), std::string::npos);
@@ -188,12 +189,16 @@ TEST_F(Jobs, FailedRenderOrSubmitLeavesNoGhostJob) {
 TEST_F(Jobs, AwsCliAcceptsTheBatchRequests) {
   if (!fs::exists("/usr/bin/aws")) GTEST_SKIP() << "AWS CLI v2 (/usr/bin/aws) not installed";
   auto dir = state_ / "batch";
-  auto r = awsdt("render fsdp --cluster batch -N 2 --instance-type p4d.24xlarge --container img:1 --queue q "
-                 "--mount /fsx:/fsx -o " + dir.string());  // fsdp with a mount: volumes, mountPoints, retry rules
+  auto r = awsdt(
+      "render fsdp --cluster batch -N 2 --instance-type p4d.24xlarge --container img:1 --queue q "
+      "--mount /fsx:/fsx -o " +
+      dir.string());  // fsdp with a mount: volumes, mountPoints, retry rules
   ASSERT_EQ(r.status, 0) << r.output;
-  std::string aws = "env AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y AWS_EC2_METADATA_DISABLED=true /usr/bin/aws "
-                    "--endpoint-url http://127.0.0.1:9 --region us-east-1 --cli-connect-timeout 2 batch ";
-  auto reg = run_command(aws + "register-job-definition --cli-input-json file://" + (dir / "job-definition.json").string(), 60);
+  std::string aws =
+      "env AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y AWS_EC2_METADATA_DISABLED=true /usr/bin/aws "
+      "--endpoint-url http://127.0.0.1:9 --region us-east-1 --cli-connect-timeout 2 batch ";
+  auto reg = run_command(
+      aws + "register-job-definition --cli-input-json file://" + (dir / "job-definition.json").string(), 60);
   EXPECT_EQ(reg.status, 255) << reg.output;
   auto sub = run_command(aws + "submit-job --cli-input-json file://" + (dir / "submit-job.json").string(), 60);
   EXPECT_EQ(sub.status, 255) << sub.output;
@@ -201,14 +206,15 @@ TEST_F(Jobs, AwsCliAcceptsTheBatchRequests) {
   auto def = nlohmann::json::parse(std::ifstream(dir / "job-definition.json"));
   def.erase("type");
   std::ofstream(dir / "broken.json") << def.dump();
-  auto broken = run_command(aws + "register-job-definition --cli-input-json file://" + (dir / "broken.json").string(), 60);
+  auto broken =
+      run_command(aws + "register-job-definition --cli-input-json file://" + (dir / "broken.json").string(), 60);
   EXPECT_EQ(broken.status, 252) << broken.output;
 }
 
 TEST_F(Jobs, SlurmJobCompletesWithItsExitStatusAndResult) {
   if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
-  std::string flags = " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " +
-                      fs::path(kAwsdt).parent_path().string();
+  std::string flags =
+      " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " + fs::path(kAwsdt).parent_path().string();
   auto run = awsdt("run collectives --wait" + flags + kSmall, state_.string(), 240);
   ASSERT_EQ(run.status, 0) << run.output;
   auto id = job_number(run);
@@ -228,8 +234,8 @@ TEST_F(Jobs, SlurmJobCompletesWithItsExitStatusAndResult) {
 
 TEST_F(Jobs, SlurmCancelEndsInCancelled) {
   if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
-  std::string flags = " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " +
-                      fs::path(kAwsdt).parent_path().string();
+  std::string flags =
+      " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " + fs::path(kAwsdt).parent_path().string();
   auto run = awsdt("run collectives" + flags + " -- all_reduce -b 1K -e 1K -n 100000000 -w 0 -c 0", state_.string());
   ASSERT_EQ(run.status, 0) << run.output;
   auto id = job_number(run);
@@ -268,12 +274,14 @@ TEST_F(Jobs, SlurmRequeueOn75ResumesFromTheCheckpoint) {
 // awsdt batch-entry as AWS Batch runs it on two nodes (here two processes on this machine).
 TEST_F(Jobs, BatchEntryBuildsTheHostfileFromEveryNode) {
   std::string common = " AWS_BATCH_JOB_NUM_NODES=2 AWS_BATCH_JOB_MAIN_NODE_INDEX=0 ";
-  std::string tail = " batch-entry --tasks-per-node 8 --port 29533 --timeout 20 --print-only "
-                     "--forward-env FI_PROVIDER,NCCL_DEBUG -- awsdt-collectives -b 8";
+  std::string tail =
+      " batch-entry --tasks-per-node 8 --port 29533 --timeout 20 --print-only "
+      "--forward-env FI_PROVIDER,NCCL_DEBUG -- awsdt-collectives -b 8";
   Outcome worker;
   std::thread t([&] {
     worker = run_command("env AWS_BATCH_JOB_NODE_INDEX=1 AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS=127.0.0.1" +
-                         common + kAwsdt + tail, 60);
+                             common + kAwsdt + tail,
+                         60);
   });
   auto main = run_command("env AWS_BATCH_JOB_NODE_INDEX=0" + common + kAwsdt + tail, 60);
   t.join();
@@ -297,9 +305,7 @@ TEST_F(Jobs, BatchEntryWorkerArrivesOnlyOnceSshdListens) {
   std::ofstream(dead) << "#!/bin/bash\nsleep 1\nexit 3\n";
   fs::permissions(dead, fs::perms::owner_all);
   Outcome worker;
-  std::thread t([&] {
-    worker = run_command(worker_env + kAwsdt + " batch-entry --sshd " + dead.string() + tail, 60);
-  });
+  std::thread t([&] { worker = run_command(worker_env + kAwsdt + " batch-entry --sshd " + dead.string() + tail, 60); });
   auto main = run_command(env + "AWS_BATCH_JOB_NODE_INDEX=0 " + kAwsdt + " batch-entry --print-only" + tail, 60);
   t.join();
   EXPECT_NE(worker.status, 0) << worker.output;
@@ -315,9 +321,8 @@ TEST_F(Jobs, BatchEntryWorkerArrivesOnlyOnceSshdListens) {
                          "s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1); s.bind((\"\", 29535)); "
                          "s.listen(); s.accept()'\n";
   fs::permissions(slow, fs::perms::owner_all);
-  std::thread t2([&] {
-    worker = run_command(worker_env + kAwsdt + " batch-entry --sshd " + slow.string() + tail, 60);
-  });
+  std::thread t2(
+      [&] { worker = run_command(worker_env + kAwsdt + " batch-entry --sshd " + slow.string() + tail, 60); });
   main = run_command(env + "AWS_BATCH_JOB_NODE_INDEX=0 " + kAwsdt + " batch-entry --print-only" + tail, 60);
   t2.join();
   EXPECT_EQ(worker.status, 0) << worker.output;

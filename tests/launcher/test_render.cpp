@@ -104,9 +104,12 @@ TEST(Parse, KubernetesManifestsHaveEfaHugepagesAndShm) {
     YAML::Node doc = YAML::Load(golden(file));
     YAML::Node pod;
     std::string kind = doc["kind"].as<std::string>();
-    if (kind == "MPIJob") pod = doc["spec"]["mpiReplicaSpecs"]["Worker"]["template"]["spec"];
-    else if (kind == "PyTorchJob") pod = doc["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"];
-    else pod = doc["spec"]["replicaSpecs"][0]["template"]["spec"];
+    if (kind == "MPIJob")
+      pod = doc["spec"]["mpiReplicaSpecs"]["Worker"]["template"]["spec"];
+    else if (kind == "PyTorchJob")
+      pod = doc["spec"]["pytorchReplicaSpecs"]["Master"]["template"]["spec"];
+    else
+      pod = doc["spec"]["replicaSpecs"][0]["template"]["spec"];
     ASSERT_TRUE(pod) << file;
     auto res = pod["containers"][0]["resources"];
     for (const char* side : {"requests", "limits"}) {
@@ -116,7 +119,8 @@ TEST(Parse, KubernetesManifestsHaveEfaHugepagesAndShm) {
     }
     EXPECT_EQ(pod["volumes"][0]["emptyDir"]["medium"].as<std::string>(), "Memory") << file;
     EXPECT_EQ(pod["nodeSelector"]["node.kubernetes.io/instance-type"].as<std::string>(),
-              kind == "HyperPodPyTorchJob" ? "ml.p5.48xlarge" : "p5.48xlarge") << file;
+              kind == "HyperPodPyTorchJob" ? "ml.p5.48xlarge" : "p5.48xlarge")
+        << file;
     bool efa = false;
     for (const auto& e : pod["containers"][0]["env"])
       efa |= e["name"].as<std::string>() == "FI_PROVIDER" && e["value"].as<std::string>() == "efa";
@@ -135,7 +139,8 @@ TEST(Parse, HyperPodSelectsSageMakerInstanceNamesAndOpensTheAgentPort) {
     auto hp = golden_job("hyperpod-eks");
     hp.flags.container = kImage;
     hp.flags.instance_type = type;
-    auto pod = YAML::Load(file_of(render(hp), "hyperpodpytorchjob.yaml"))["spec"]["replicaSpecs"][0]["template"]["spec"];
+    auto pod =
+        YAML::Load(file_of(render(hp), "hyperpodpytorchjob.yaml"))["spec"]["replicaSpecs"][0]["template"]["spec"];
     EXPECT_EQ(pod["nodeSelector"]["node.kubernetes.io/instance-type"].as<std::string>(), "ml.p5.48xlarge");
     EXPECT_EQ(pod["containers"][0]["ports"][0]["containerPort"].as<int>(), 8080);
     EXPECT_EQ(pod["containers"][0]["resources"]["limits"]["vpc.amazonaws.com/efa"].as<int>(), 32);
@@ -170,7 +175,8 @@ TEST(Pyxis, ImageReferencesSeparateTheRegistryWithHash) {
   j.flags.container = kImage;
   auto script = file_of(render(j), "job.sbatch");
   EXPECT_NE(script.find(" --container-image='123456789012.dkr.ecr.us-east-1.amazonaws.com#awsdt:1' "),
-            std::string::npos) << script;
+            std::string::npos)
+      << script;
 }
 
 // A name the data does not define would render as nothing (`#SBATCH --nodes=`): every tag is checked, with the
@@ -206,7 +212,8 @@ TEST(Templates, UndefinedNamesAreRefusedWithTheTemplateAndTheName) {
     } catch (const UsageError& e) {
       EXPECT_EQ(std::string(e.what()), "template 'slurm/sbatch.sh.mustache' uses " + named +
                                            ", which awsdt does not define for it; use the names the built-in "
-                                           "template uses") << text;
+                                           "template uses")
+          << text;
     }
   }
   fs::remove_all(dir);
@@ -260,8 +267,9 @@ TEST(Parse, ShellPassesBashAndShellcheck) {
 // Hostile values in env values and arguments: rendered, then run with stub srun/kubectl-free parsers, they
 // come back byte for byte.
 TEST(Injection, HostileValuesRenderInertEverywhere) {
-  const std::vector<std::string> hostile{"it's", "say \"hi\"", "$(touch /tmp/awsdt_pwned)", "`touch /tmp/awsdt_pwned`",
-                                         "a,b;c", "line1\nline2", "caf\xc3\xa9 \xe2\x9c\x93", "--flag=$HOME"};
+  const std::vector<std::string> hostile{
+      "it's",  "say \"hi\"",   "$(touch /tmp/awsdt_pwned)", "`touch /tmp/awsdt_pwned`",
+      "a,b;c", "line1\nline2", "caf\xc3\xa9 \xe2\x9c\x93",  "--flag=$HOME"};
   fs::remove("/tmp/awsdt_pwned");
   // Slurm: run the script with a stub srun that prints its arguments after its own options, and the variables.
   auto job = golden_job("slurm");
@@ -276,9 +284,10 @@ TEST(Injection, HostileValuesRenderInertEverywhere) {
   EXPECT_EQ(sc.status, 0) << sc.output;
   auto stub_dir = fs::temp_directory_path() / "awsdt_stub_bin";
   fs::create_directories(stub_dir);
-  write_file_atomic((stub_dir / "srun").string(),
-                    "#!/bin/bash\nwhile [[ $1 == --* ]]; do shift; done\nfor a in \"$@\"; do printf '<%s>\\n' \"$a\"; done\n"
-                    "for i in 0 1 2 3 4 5 6 7; do v=HOSTILE_$i; printf '[%s]\\n' \"${!v}\"; done\n");
+  write_file_atomic(
+      (stub_dir / "srun").string(),
+      "#!/bin/bash\nwhile [[ $1 == --* ]]; do shift; done\nfor a in \"$@\"; do printf '<%s>\\n' \"$a\"; done\n"
+      "for i in 0 1 2 3 4 5 6 7; do v=HOSTILE_$i; printf '[%s]\\n' \"${!v}\"; done\n");
   fs::permissions(stub_dir / "srun", fs::perms::owner_all);
   auto out = awsdt::testing::run_command("env PATH=" + stub_dir.string() + ":/usr/bin:/bin bash " + script);
   ASSERT_EQ(out.status, 0) << out.output;
@@ -349,7 +358,8 @@ TEST(Efa, MultiNodeJobsGetEfaByConstruction) {
     FAIL() << "a multi-node EFA job over TCP rendered without --allow-no-efa";
   } catch (const UsageError& e) {
     EXPECT_NE(std::string(e.what()).find("p5.48xlarge has 32 EFA devices but this job would not use EFA"),
-              std::string::npos) << e.what();
+              std::string::npos)
+        << e.what();
   }
   j.flags.allow_no_efa = true;
   EXPECT_NO_THROW(render(j));
@@ -430,8 +440,9 @@ TEST(BadInput, JobsThatCannotRunAsAskedAreRefused) {
   }
   j = golden_job("local");
   j.flags.container = kImage;
-  expect_usage(j, "--container \"" + kImage + "\" needs a cluster that runs containers (slurm or hyperpod-slurm "
-                  "with pyxis, eks, hyperpod-eks, batch); --cluster local runs this machine's build");
+  expect_usage(j, "--container \"" + kImage +
+                      "\" needs a cluster that runs containers (slurm or hyperpod-slurm "
+                      "with pyxis, eks, hyperpod-eks, batch); --cluster local runs this machine's build");
   j = golden_job("local");
   j.flags.mounts = {"/fsx:/fsx"};
   expect_usage(j, "--mount \"/fsx:/fsx\" is a container mount; --cluster local runs no container");

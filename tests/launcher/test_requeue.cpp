@@ -79,8 +79,9 @@ ScriptRun run_script(const std::string& script, int launcher_status, int scontro
   stub("mpirun", launcher_status);
   stub("scontrol", scontrol_status);
   write_file_atomic((dir / "job.sbatch").string(), script);
-  auto out = awsdt::testing::run_command("env PATH=" + dir.string() + ":/usr/bin:/bin SLURM_JOB_ID=4242 SLURM_NTASKS=1 " +
-                                         env + " bash " + (dir / "job.sbatch").string());
+  auto out =
+      awsdt::testing::run_command("env PATH=" + dir.string() + ":/usr/bin:/bin SLURM_JOB_ID=4242 SLURM_NTASKS=1 " +
+                                  env + " bash " + (dir / "job.sbatch").string());
   std::string calls = fs::exists(dir / "calls") ? read_file((dir / "calls").string()) : "";
   fs::remove_all(dir);
   return {out.status, out.output, calls};

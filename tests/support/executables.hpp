@@ -14,7 +14,8 @@ inline std::string built_executable(std::string_view name) {
     const std::filesystem::path path = std::filesystem::path(AWSDT_BUILD_DIR) / dir / name;
     if (std::filesystem::exists(path)) return path.string();
   }
-  throw std::runtime_error("executable '" + std::string(name) + "' is not built in " AWSDT_BUILD_DIR
+  throw std::runtime_error("executable '" + std::string(name) +
+                           "' is not built in " AWSDT_BUILD_DIR
                            " (name it in the test's awsdt_add_test(... EXECUTABLES ...))");
 }
 

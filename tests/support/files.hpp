@@ -14,8 +14,7 @@ namespace awsdt::testing {
 
 /// A path in the temporary directory, unique to this process: <tmp>/awsdt_<prefix>_<pid>_<name>.
 inline std::string temp_path(const std::string& prefix, const std::string& name) {
-  return (std::filesystem::temp_directory_path() /
-          ("awsdt_" + prefix + "_" + std::to_string(::getpid()) + "_" + name))
+  return (std::filesystem::temp_directory_path() / ("awsdt_" + prefix + "_" + std::to_string(::getpid()) + "_" + name))
       .string();
 }
 

@@ -13,16 +13,16 @@
 namespace awsdt::testing {
 
 struct Outcome {
-  int status = -1;      ///< exit status, or 128+signal
-  std::string output;   ///< stdout and stderr together
+  int status = -1;     ///< exit status, or 128+signal
+  std::string output;  ///< stdout and stderr together
   double seconds = 0;
 };
 
 /// Runs `command` (a program and its arguments, optionally after `env K=V`) through the shell, in `cwd` when
 /// given, with stderr merged into stdout, killed after `limit_s` seconds.
 inline Outcome run_command(const std::string& command, int limit_s = 120, const std::string& cwd = "") {
-  std::string cmd = (cwd.empty() ? "" : "cd '" + cwd + "' && ") + "timeout " + std::to_string(limit_s) + " " +
-                    command + " 2>&1";
+  std::string cmd =
+      (cwd.empty() ? "" : "cd '" + cwd + "' && ") + "timeout " + std::to_string(limit_s) + " " + command + " 2>&1";
   auto t0 = std::chrono::steady_clock::now();
   Outcome o;
   FILE* p = ::popen(cmd.c_str(), "r");
@@ -38,7 +38,8 @@ inline Outcome run_command(const std::string& command, int limit_s = 120, const 
 inline std::string mpirun(int np) {
   return std::string(AWSDT_MPIRUN) +
          " --oversubscribe --allow-run-as-root --mca btl self,vader,tcp --mca btl_tcp_if_include lo"
-         " --mca oob_tcp_if_include lo -np " + std::to_string(np) + " ";
+         " --mca oob_tcp_if_include lo -np " +
+         std::to_string(np) + " ";
 }
 
 }  // namespace awsdt::testing

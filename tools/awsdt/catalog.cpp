@@ -28,7 +28,8 @@ std::vector<PresetVar> read_vars(const nlohmann::json& j, const fs::path& file) 
   std::vector<PresetVar> out;
   try {
     for (const auto& v : j.at("variables"))
-      out.push_back({v.at("name").get<std::string>(), v.at("value").get<std::string>(), v.at("reason").get<std::string>()});
+      out.push_back(
+          {v.at("name").get<std::string>(), v.at("value").get<std::string>(), v.at("reason").get<std::string>()});
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(fmt::format("'{}': {} (each variable needs name, value, reason)", file.string(), e.what()));
   }

@@ -15,8 +15,10 @@ std::string shell_quote(std::string_view value) {
     return std::string(value);
   std::string out = "'";
   for (char c : value) {
-    if (c == '\'') out += "'\\''";
-    else out += c;
+    if (c == '\'')
+      out += "'\\''";
+    else
+      out += c;
   }
   return out + "'";
 }
@@ -31,16 +33,16 @@ void require_plain(std::string_view value, std::string_view what) {
   for (unsigned char c : value)
     ok = ok && (std::isalnum(c) || std::string_view("._:/@+=,-").find(char(c)) != std::string_view::npos);
   if (!ok)
-    throw UsageError(fmt::format("{} {} is not accepted here; use letters, digits and ._:/@+=,- only", what,
-                                 json_quote(value)));
+    throw UsageError(
+        fmt::format("{} {} is not accepted here; use letters, digits and ._:/@+=,- only", what, json_quote(value)));
 }
 
 void require_env_name(std::string_view name) {
   bool ok = !name.empty() && (std::isalpha(static_cast<unsigned char>(name[0])) || name[0] == '_');
   for (unsigned char c : name) ok = ok && (std::isalnum(c) || c == '_');
   if (!ok)
-    throw UsageError(fmt::format("environment variable name {} is not valid; expected [A-Za-z_][A-Za-z0-9_]*",
-                                 json_quote(name)));
+    throw UsageError(
+        fmt::format("environment variable name {} is not valid; expected [A-Za-z_][A-Za-z0-9_]*", json_quote(name)));
 }
 
 }  // namespace awsdt::launcher

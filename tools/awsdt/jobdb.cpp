@@ -103,11 +103,18 @@ long JobDb::add(const JobSpec& spec) {
 void JobDb::remove(long id) { Statement(db_, "DELETE FROM jobs WHERE id = ?").bind(1, id).step(); }
 
 void JobDb::set_backend_id(long id, const std::string& backend_id) {
-  Statement(db_, "UPDATE jobs SET backend_id = ?, state = 'SUBMITTED' WHERE id = ?").bind(1, backend_id).bind(2, id).step();
+  Statement(db_, "UPDATE jobs SET backend_id = ?, state = 'SUBMITTED' WHERE id = ?")
+      .bind(1, backend_id)
+      .bind(2, id)
+      .step();
 }
 
 void JobDb::set_state(long id, const std::string& state, int exit_code) {
-  Statement(db_, "UPDATE jobs SET state = ?, exit_code = ? WHERE id = ?").bind(1, state).bind(2, long(exit_code)).bind(3, id).step();
+  Statement(db_, "UPDATE jobs SET state = ?, exit_code = ? WHERE id = ?")
+      .bind(1, state)
+      .bind(2, long(exit_code))
+      .bind(3, id)
+      .step();
 }
 
 JobRecord JobDb::find(const std::string& job) const {
@@ -125,7 +132,10 @@ JobRecord JobDb::find(const std::string& job) const {
 
 void JobDb::update_spec(long id, const JobSpec& spec) {
   Statement(db_, "UPDATE jobs SET spec = ?, job_dir = ? WHERE id = ?")
-      .bind(1, nlohmann::json(spec).dump()).bind(2, spec.job_dir).bind(3, id).step();
+      .bind(1, nlohmann::json(spec).dump())
+      .bind(2, spec.job_dir)
+      .bind(3, id)
+      .step();
 }
 
 std::vector<JobRecord> JobDb::list(int limit) const {

@@ -13,9 +13,9 @@ struct sqlite3;
 namespace awsdt::launcher {
 
 struct JobRecord {
-  long id = 0;                 ///< awsdt's job number
-  std::string backend_id;      ///< the scheduler's id
-  std::string submitted_at;    ///< ISO 8601 UTC
+  long id = 0;               ///< awsdt's job number
+  std::string backend_id;    ///< the scheduler's id
+  std::string submitted_at;  ///< ISO 8601 UTC
   std::string state = "SUBMITTED";
   int exit_code = -1;
   JobSpec spec;

@@ -29,11 +29,13 @@ void from_json(const nlohmann::json& j, EnvVar& v) {
   v.reason = j.value("reason", "");
 }
 
-#define AWSDT_JOBSPEC_FIELDS(X)                                                                                     \
-  X(name) X(test_case) X(executable) X(bin_dir) X(args) X(cluster) X(nodes) X(gpus_per_node) X(tasks_per_node)   \
-  X(instance_type) X(efa_devices) X(vcpus) X(memory_gib) X(container) X(mounts) X(env) X(time_limit) X(partition) \
-  X(account) X(namespace_) X(queue) X(retries) X(auto_resume) X(launcher) X(extra) X(allow_no_efa) X(job_dir)      \
-  X(image_pull_policy)
+// clang-format off
+#define AWSDT_JOBSPEC_FIELDS(X) \
+  X(name) X(test_case) X(executable) X(bin_dir) X(args) X(cluster) X(nodes) X(gpus_per_node) \
+  X(tasks_per_node) X(instance_type) X(efa_devices) X(vcpus) X(memory_gib) X(container) X(mounts) X(env) \
+  X(time_limit) X(partition) X(account) X(namespace_) X(queue) X(retries) X(auto_resume) X(launcher) X(extra) \
+  X(allow_no_efa) X(job_dir) X(image_pull_policy)
+// clang-format on
 
 void to_json(nlohmann::json& j, const JobSpec& s) {
   j = nlohmann::json::object();
@@ -99,8 +101,10 @@ void apply_profile(const std::string& profile, JobFlags& flags) {
 
 void set_env(std::vector<EnvVar>& env, EnvVar v) {
   auto it = std::find_if(env.begin(), env.end(), [&](const EnvVar& e) { return e.name == v.name; });
-  if (it != env.end()) *it = std::move(v);
-  else env.push_back(std::move(v));
+  if (it != env.end())
+    *it = std::move(v);
+  else
+    env.push_back(std::move(v));
 }
 
 // `instance_gpus`: the instance type's GPU count, when one was named.
@@ -112,8 +116,8 @@ void validate(JobSpec& s, std::optional<int> instance_gpus) {
   if (s.gpus_per_node < 0) throw UsageError(fmt::format("--gpus-per-node {} must not be negative", s.gpus_per_node));
   if (s.retries < 0) throw UsageError(fmt::format("--retries {} must not be negative", s.retries));
   if (instance_gpus && s.gpus_per_node > *instance_gpus)
-    throw UsageError(fmt::format("--gpus-per-node {} is more than {} has ({})", s.gpus_per_node, s.instance_type,
-                                 *instance_gpus));
+    throw UsageError(
+        fmt::format("--gpus-per-node {} is more than {} has ({})", s.gpus_per_node, s.instance_type, *instance_gpus));
   if (s.gpus_per_node > 0 && s.tasks_per_node > s.gpus_per_node)
     throw UsageError(fmt::format("--tasks-per-node {} is more than --gpus-per-node {}: NCCL runs one rank per GPU",
                                  s.tasks_per_node, s.gpus_per_node));
@@ -130,12 +134,14 @@ void validate(JobSpec& s, std::optional<int> instance_gpus) {
   for (const auto& e : s.env) require_env_name(e.name);
   for (const auto& x : s.extra)
     if (!x.starts_with("--") || x.find_first_of("\r\n") != std::string::npos)
-      throw UsageError(fmt::format("--extra {} must be one scheduler option starting with -- on one line", json_quote(x)));
+      throw UsageError(
+          fmt::format("--extra {} must be one scheduler option starting with -- on one line", json_quote(x)));
   for (const auto& m : s.mounts) {
     auto colon = m.find(':');
     if (colon == std::string::npos || m.size() < 3 || m[0] != '/' || m[colon + 1] != '/' ||
         m.find_first_of(",\n") != std::string::npos)
-      throw UsageError(fmt::format("--mount {} must be /host/path:/container/path (absolute, no commas)", json_quote(m)));
+      throw UsageError(
+          fmt::format("--mount {} must be /host/path:/container/path (absolute, no commas)", json_quote(m)));
   }
   make_backend(s.cluster)->validate(s);
 }

@@ -19,10 +19,10 @@ struct EnvVar {
 };
 
 struct JobSpec {
-  std::string name;             ///< job name (scheduler-visible)
+  std::string name;  ///< job name (scheduler-visible)
   std::string test_case;
-  std::string executable;       ///< awsdt-<name>, resolved inside the job's environment (PATH or bin dir)
-  std::string bin_dir;          ///< where executables live on the cluster ("" = on PATH, e.g. in the container)
+  std::string executable;  ///< awsdt-<name>, resolved inside the job's environment (PATH or bin dir)
+  std::string bin_dir;     ///< where executables live on the cluster ("" = on PATH, e.g. in the container)
   std::vector<std::string> args;
   std::string cluster = "local";
   int nodes = 1;
@@ -35,14 +35,14 @@ struct JobSpec {
   std::string container;
   std::vector<std::string> mounts;  ///< SRC:DST
   std::vector<EnvVar> env;
-  std::string time_limit;       ///< minutes or [D-]HH:MM:SS ("" = scheduler default)
+  std::string time_limit;  ///< minutes or [D-]HH:MM:SS ("" = scheduler default)
   std::string partition, account, namespace_ = "default", queue;
-  int retries = 0;              ///< restarts allowed (requeues, pod restarts, Batch attempts - 1)
-  bool auto_resume = false;     ///< HyperPod Slurm --auto-resume=1
-  std::string launcher = "srun";  ///< slurm: srun (--mpi=pmix) or mpirun
+  int retries = 0;                 ///< restarts allowed (requeues, pod restarts, Batch attempts - 1)
+  bool auto_resume = false;        ///< HyperPod Slurm --auto-resume=1
+  std::string launcher = "srun";   ///< slurm: srun (--mpi=pmix) or mpirun
   std::vector<std::string> extra;  ///< passthrough scheduler arguments (#SBATCH lines, ...)
   bool allow_no_efa = false;
-  std::string job_dir;          ///< where logs and artifacts live
+  std::string job_dir;  ///< where logs and artifacts live
   std::string image_pull_policy = "IfNotPresent";
 
   int total_tasks() const { return nodes * tasks_per_node; }

@@ -44,10 +44,11 @@ Manifest load_manifest(const fs::path& file) {
   if (m.name.empty() || m.executable.empty())
     throw UsageError(fmt::format("manifest '{}': name and executable must not be empty", file.string()));
   if (!m.checkpoint_flag.empty() && !m.checkpoint_flag.starts_with("-"))
-    throw UsageError(fmt::format("manifest '{}': checkpoint_flag '{}' must be an option starting with -",
-                                 file.string(), m.checkpoint_flag));
+    throw UsageError(fmt::format("manifest '{}': checkpoint_flag '{}' must be an option starting with -", file.string(),
+                                 m.checkpoint_flag));
   if (m.local_ranks < 1)
-    throw UsageError(fmt::format("manifest '{}': resources.local_ranks {} must be at least 1", file.string(), m.local_ranks));
+    throw UsageError(
+        fmt::format("manifest '{}': resources.local_ranks {} must be at least 1", file.string(), m.local_ranks));
   return m;
 }
 
@@ -79,8 +80,8 @@ Manifest find_manifest(const fs::path& dir, const std::string& name) {
     if (m.name == name) return m;
     names.push_back(m.name);
   }
-  throw UsageError(fmt::format("unknown test case '{}'; known: {} (from {})", name, fmt::join(names, ", "),
-                               dir.string()));
+  throw UsageError(
+      fmt::format("unknown test case '{}'; known: {} (from {})", name, fmt::join(names, ", "), dir.string()));
 }
 
 }  // namespace awsdt::launcher

@@ -11,15 +11,15 @@ namespace awsdt::launcher {
 
 struct Manifest {
   std::string name;
-  std::string executable;   ///< awsdt-<name>, found beside the awsdt binary
-  std::string description;  ///< one line
+  std::string executable;                 ///< awsdt-<name>, found beside the awsdt binary
+  std::string description;                ///< one line
   std::vector<std::string> default_args;  ///< arguments of a local run, and of every run without cluster_args
   /// Arguments on a cluster's GPU nodes (a real model, nccl-tests' sizes): what a local run can afford is a toy
   /// there. Empty: default_args everywhere.
   std::vector<std::string> cluster_args;
-  int tasks_per_node = 1;   ///< ranks per node on GPU instances (one per GPU)
+  int tasks_per_node = 1;  ///< ranks per node on GPU instances (one per GPU)
   int gpus_per_node = 0;
-  int local_ranks = 2;      ///< ranks for a local CPU run
+  int local_ranks = 2;  ///< ranks for a local CPU run
   std::vector<std::string> metrics;
   std::string result_flag;  ///< the benchmark's flag for its JSON result file (-J, --output); "" = none
   /// The benchmark's flag for a checkpoint directory it resumes from (--checkpoint-dir); "" = it does not

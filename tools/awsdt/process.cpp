@@ -48,7 +48,8 @@ ProcessResult run_process(const std::vector<std::string>& argv) {
     for (int k = 0; k < 2; ++k) {
       if (fds[k].fd < 0 || !(fds[k].revents & (POLLIN | POLLHUP))) continue;
       ssize_t n = ::read(fds[k].fd, buf, sizeof(buf));
-      if (n > 0) (k == 0 ? r.out : r.err).append(buf, std::size_t(n));
+      if (n > 0)
+        (k == 0 ? r.out : r.err).append(buf, std::size_t(n));
       else if (n == 0 || errno != EINTR) {
         ::close(fds[k].fd);
         fds[k].fd = -1;
@@ -57,8 +58,7 @@ ProcessResult run_process(const std::vector<std::string>& argv) {
     }
   }
   int status = 0;
-  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {
-  }
+  while (::waitpid(pid, &status, 0) < 0 && errno == EINTR) {}
   r.status = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return r;
 }
@@ -83,8 +83,7 @@ int spawn_detached(const std::vector<std::string>& argv, const std::string& log_
   }
   ::close(started[1]);
   char byte;
-  while (pid > 0 && ::read(started[0], &byte, 1) < 0 && errno == EINTR) {
-  }
+  while (pid > 0 && ::read(started[0], &byte, 1) < 0 && errno == EINTR) {}
   ::close(started[0]);
   if (pid < 0) AWSDT_THROW(fmt::format("fork failed: {}", std::strerror(errno)));
   return pid;
@@ -103,8 +102,9 @@ ProcessResult run_checked(const std::vector<std::string>& argv) {
 std::string display_command(const std::vector<std::string>& argv) {
   std::string out;
   for (const auto& a : argv) {
-    bool plain = !a.empty() && a.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
-                                                   "._-/:=@,+%") == std::string::npos;
+    bool plain = !a.empty() && a.find_first_not_of(
+                                   "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+                                   "._-/:=@,+%") == std::string::npos;
     out += (out.empty() ? "" : " ") + (plain ? a : shell_quote(a));
   }
   return out;

@@ -101,8 +101,10 @@ data template_data(const JobSpec& s, const std::string& file_name) {
     data v;
     v.set("name", e.name);
     v.set("value", e.value);
-    if (!e.reason.empty()) v.set("reason", e.reason);
-    else v.set("reason", data::type::bool_false);
+    if (!e.reason.empty())
+      v.set("reason", e.reason);
+    else
+      v.set("reason", data::type::bool_false);
     env.push_back(v);
   }
   d.set("env", env);

@@ -54,8 +54,10 @@ class NameCheck {
       }
       const data* value = lookup(name);
       if (!value && name != "." && !open_scope()) return name;
-      if (sigil == '#') push_section(value);
-      else if (sigil == '^') scopes_.push_back({{}, false});
+      if (sigil == '#')
+        push_section(value);
+      else if (sigil == '^')
+        scopes_.push_back({{}, false});
     }
     return "";
   }
@@ -130,9 +132,10 @@ std::string TemplateSet::render(const std::string& name, const kainjow::mustache
     data.set(base, kainjow::mustache::partial([body] { return *body; }));
   }
   if (auto bad = NameCheck(data_in, partials).first_undefined(it->second); !bad.empty())
-    throw UsageError(fmt::format("template '{}.mustache' uses {}, which awsdt does not define for it; use the names "
-                                 "the built-in template uses",
-                                 name, bad.starts_with("partial ") ? bad : "{{" + bad + "}}"));
+    throw UsageError(
+        fmt::format("template '{}.mustache' uses {}, which awsdt does not define for it; use the names "
+                    "the built-in template uses",
+                    name, bad.starts_with("partial ") ? bad : "{{" + bad + "}}"));
   auto out = tmpl.render(data);
   if (!tmpl.is_valid()) throw UsageError(fmt::format("template '{}.mustache': {}", name, tmpl.error_message()));
   return out;

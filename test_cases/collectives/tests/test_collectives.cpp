@@ -51,12 +51,22 @@ ParsedTable parse_nccl_tests_output(const std::string& text) {
   std::smatch m;
   auto num = [](const std::string& s) { return s == "N/A" ? NAN : std::stod(s); };
   while (std::getline(in, line)) {
-    if (std::regex_match(line, m, oob)) t.out_of_bounds = std::stoll(m[1]);
-    else if (std::regex_match(line, m, avg)) t.avg_busbw = std::stod(m[1]);
+    if (std::regex_match(line, m, oob))
+      t.out_of_bounds = std::stoll(m[1]);
+    else if (std::regex_match(line, m, avg))
+      t.avg_busbw = std::stod(m[1]);
     else if (std::regex_match(line, m, row))
-      t.rows.push_back({std::stoll(m[1]), std::stoll(m[2]), m[3], m[4], std::stoi(m[5]),
-                        {num(m[6]), num(m[10])}, {num(m[7]), num(m[11])}, {num(m[8]), num(m[12])}, {m[9], m[13]}});
-    else if (!line.empty() && line[0] != '#') t.unparsed.push_back(line);
+      t.rows.push_back({std::stoll(m[1]),
+                        std::stoll(m[2]),
+                        m[3],
+                        m[4],
+                        std::stoi(m[5]),
+                        {num(m[6]), num(m[10])},
+                        {num(m[7]), num(m[11])},
+                        {num(m[8]), num(m[12])},
+                        {m[9], m[13]}});
+    else if (!line.empty() && line[0] != '#')
+      t.unparsed.push_back(line);
   }
   return t;
 }
@@ -81,8 +91,10 @@ TEST_P(EveryCollective, ReportsZeroWrong) {
   std::size_t in_place_na = 0;
   for (const auto& r : t.rows) {
     EXPECT_EQ(r.wrong[0], "0") << r.size << " " << r.type << " " << r.redop;
-    if (r.wrong[1] == "N/A") ++in_place_na;
-    else EXPECT_EQ(r.wrong[1], "0") << r.size << " " << r.type << " " << r.redop;
+    if (r.wrong[1] == "N/A")
+      ++in_place_na;
+    else
+      EXPECT_EQ(r.wrong[1], "0") << r.size << " " << r.type << " " << r.redop;
   }
   EXPECT_EQ(in_place_na, 4u * 10u);  // send_recv only: in place is not defined for a ring
 }
@@ -117,9 +129,9 @@ TEST(Collectives, TableJsonAndCsvAgreeAndFollowTheFormulas) {
   EXPECT_EQ(doc["results"], doc["rows"]);  // nccl-tests' -J layout beside ours
   EXPECT_EQ(doc["out_of_bounds"]["count"], 0);
   ASSERT_EQ(doc["rows"].size(), t.rows.size());
-  const std::map<std::string, double> busbw_factor{{"all_reduce", 2.0 * 3 / 4}, {"all_gather", 3.0 / 4},
-                                                   {"reduce_scatter", 3.0 / 4}, {"all_to_all", 3.0 / 4},
-                                                   {"broadcast", 1.0}, {"reduce", 1.0}, {"send_recv", 1.0}};
+  const std::map<std::string, double> busbw_factor{
+      {"all_reduce", 2.0 * 3 / 4}, {"all_gather", 3.0 / 4}, {"reduce_scatter", 3.0 / 4}, {"all_to_all", 3.0 / 4},
+      {"broadcast", 1.0},          {"reduce", 1.0},         {"send_recv", 1.0}};
   double busbw_sum = 0;
   int halves = 0;
   for (std::size_t i = 0; i < t.rows.size(); ++i) {
@@ -164,7 +176,8 @@ TEST(Collectives, PerIterationTimingAddsColumns) {
   auto o = run_command(mpirun(2) + kExe + " all_reduce -b 1K -e 1K -n 5 -w 1 -I");
   ASSERT_EQ(o.status, 0) << o.output;
   EXPECT_NE(o.output.find("i_p99"), std::string::npos);
-  std::regex row(R"(^\s*1024\s+256\s+float\s+sum\s+-1(\s+[\d.e+]+){4}(\s+[\d.e+]+){4}(\s+[\d.e+]+){4}(\s+[\d.e+]+){4}\s*$)");
+  std::regex row(
+      R"(^\s*1024\s+256\s+float\s+sum\s+-1(\s+[\d.e+]+){4}(\s+[\d.e+]+){4}(\s+[\d.e+]+){4}(\s+[\d.e+]+){4}\s*$)");
   bool found = false;
   std::istringstream in(o.output);
   std::string line;

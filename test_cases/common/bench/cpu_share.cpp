@@ -28,9 +28,7 @@ bool overlap(const std::vector<std::uint8_t>& a, const std::vector<std::uint8_t>
 // sched_getaffinity refuses a set smaller than the kernel's CPU count (hosts of 1920 vCPUs exist).
 constexpr int kMaskCpus = 8192;
 
-void set_bit(std::vector<std::uint8_t>& mask, long cpu) {
-  mask[std::size_t(cpu / 8)] |= std::uint8_t(1u << (cpu % 8));
-}
+void set_bit(std::vector<std::uint8_t>& mask, long cpu) { mask[std::size_t(cpu / 8)] |= std::uint8_t(1u << (cpu % 8)); }
 
 std::vector<std::uint8_t> affinity_mask() {
   std::vector<std::uint8_t> mask(kMaskCpus / 8, 0);
@@ -71,7 +69,8 @@ CpuShare cpu_share(Bootstrap& bootstrap) {
   AWSDT_CHECK(all.size() == mine.size() * std::size_t(n), "cpu_share: gathered masks of the wrong size");
   std::vector<std::vector<std::uint8_t>> masks;
   for (int r = 0; r < n; ++r)
-    masks.emplace_back(all.begin() + std::ptrdiff_t(mine.size()) * r, all.begin() + std::ptrdiff_t(mine.size()) * (r + 1));
+    masks.emplace_back(all.begin() + std::ptrdiff_t(mine.size()) * r,
+                       all.begin() + std::ptrdiff_t(mine.size()) * (r + 1));
   return cpu_share(masks, bootstrap.hosts(), bootstrap.rank());
 }
 

@@ -51,8 +51,8 @@ void set_abort_target(const Communicator& comm) {
     g_abort = comm.abort_action();
   }
   install_abort_on_signal([](int signo) {
-    std::string msg = "awsdt: rank " + std::to_string(process_rank()) + " on " + host_name() +
-                      " received signal " + std::to_string(signo) + ", aborting\n";
+    std::string msg = "awsdt: rank " + std::to_string(process_rank()) + " on " + host_name() + " received signal " +
+                      std::to_string(signo) + ", aborting\n";
     (void)!::write(2, msg.data(), msg.size());
     abort_communicator();
   });

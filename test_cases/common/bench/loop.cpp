@@ -83,8 +83,10 @@ std::vector<double> time_loop(std::span<Stream> streams, const LoopConfig& c, co
   // On CPU streams the whole timed loop is one stream task, so the time is the operations' and not the queue's
   // (the CPU counterpart of replaying a captured CUDA graph).
   auto as_one_task = [&](const std::function<void()>& body) {
-    if (streams.size() == 1 && !streams[0].device().is_cuda()) streams[0].enqueue(body);
-    else body();
+    if (streams.size() == 1 && !streams[0].device().is_cuda())
+      streams[0].enqueue(body);
+    else
+      body();
   };
 
   if (c.per_iteration) {

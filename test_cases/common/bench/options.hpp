@@ -11,11 +11,11 @@ namespace awsdt {
 
 struct CommonOptions {
   CommConfig comm;
-  std::string json_output;  ///< result document path ("" = none)
-  std::string csv_output;   ///< CSV path ("" = none)
-  bool json_stdout = false; ///< print the result document on stdout instead of the table
+  std::string json_output;   ///< result document path ("" = none)
+  std::string csv_output;    ///< CSV path ("" = none)
+  bool json_stdout = false;  ///< print the result document on stdout instead of the table
   bool verbose = false;
-  double timeout_s = 0;     ///< per-operation watchdog (0 = none): a stuck operation aborts the job
+  double timeout_s = 0;  ///< per-operation watchdog (0 = none): a stuck operation aborts the job
 };
 
 /// Adds the "Communication" and "Output" groups. `json_flag` is the flag name for the result file

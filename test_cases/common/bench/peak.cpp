@@ -37,8 +37,8 @@ void select_blas_kernels(char** argv) {
   if (!fallback) return;
   __builtin_cpu_init();
   const char* better = nullptr;
-  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-      __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl")) {
+  if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512dq") &&
+      __builtin_cpu_supports("avx512vl")) {
     better = "SkylakeX";
   } else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) {
     better = "Haswell";
@@ -119,10 +119,9 @@ ComputePeak cpu_compute_peak(int calibrate_n, int threads) {
 ComputePeak gpu_compute_peak(const Device& gpu) {
   const std::string name = device_description(gpu);
   const std::optional<double> tflops = gpu_peak_tflops(name, embedded_instance_catalog());
-  return {tflops ? *tflops * 1e12 : 0.0,
-          fmt::format("device: {} | peak bf16: {}", name,
-                      tflops ? fmt::format("{:.0f} TFLOP/s (instance catalog)", *tflops)
-                             : "not in the instance catalog (MFU not reported)")};
+  return {tflops ? *tflops * 1e12 : 0.0, fmt::format("device: {} | peak bf16: {}", name,
+                                                     tflops ? fmt::format("{:.0f} TFLOP/s (instance catalog)", *tflops)
+                                                            : "not in the instance catalog (MFU not reported)")};
 }
 
 }  // namespace awsdt

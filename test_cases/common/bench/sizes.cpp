@@ -13,8 +13,8 @@ namespace awsdt {
 
 std::uint64_t parse_bytes(std::string_view text, std::string_view what) {
   auto bad = [&] {
-    return UsageError(fmt::format("invalid {} '{}'; expected a byte count like 8, 64K, 128M or 16G (powers of 1024)",
-                                  what, text));
+    return UsageError(
+        fmt::format("invalid {} '{}'; expected a byte count like 8, 64K, 128M or 16G (powers of 1024)", what, text));
   };
   std::string_view s = text;
   if (!s.empty() && (s.back() == 'B' || s.back() == 'b')) s.remove_suffix(1);

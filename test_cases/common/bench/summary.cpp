@@ -39,8 +39,8 @@ Summary summarize(std::span<const double> samples) {
 }
 
 void to_json(nlohmann::json& j, const Summary& s) {
-  j = {{"count", s.count}, {"min", s.min}, {"max", s.max}, {"mean", s.mean}, {"p50", s.p50},
-       {"p95", s.p95},     {"p99", s.p99}, {"stdev", s.stdev}};
+  j = {{"count", s.count}, {"min", s.min}, {"max", s.max}, {"mean", s.mean},
+       {"p50", s.p50},     {"p95", s.p95}, {"p99", s.p99}, {"stdev", s.stdev}};
 }
 
 void from_json(const nlohmann::json& j, Summary& s) {

@@ -64,8 +64,8 @@ void Watchdog::disarm() {
 void Watchdog::watch() {
   using Clock = std::chrono::steady_clock;
   // Without a deadline, a day between looks at the clock: only the probe (or a new phase) wakes the thread.
-  const auto limit = std::chrono::duration_cast<Clock::duration>(
-      std::chrono::duration<double>(timeout_s_ > 0 ? timeout_s_ : 86400.0));
+  const auto limit =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(timeout_s_ > 0 ? timeout_s_ : 86400.0));
   std::unique_lock lock(mutex_);
   while (!stop_) {
     if (!armed_) {

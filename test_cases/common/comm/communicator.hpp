@@ -51,8 +51,7 @@ class Communicator {
   /// Block r of send goes to rank r; block r of recv comes from rank r. Blocks are `count` elements.
   virtual void all_to_all(const void* send, void* recv, std::size_t count, DataType type, Stream& stream) = 0;
   /// recv = root's send on every rank (send is read on root only).
-  virtual void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root,
-                         Stream& stream) = 0;
+  virtual void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root, Stream& stream) = 0;
   /// recv on root = op over ranks of send (recv is written on root only).
   virtual void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op, int root,
                       Stream& stream) = 0;

@@ -15,17 +15,22 @@ struct DtypeInfo {
   std::size_t size;
 };
 constexpr std::array<DtypeInfo, 10> kDtypes{{
-    {DataType::f32, "float", "f32", 4},   {DataType::f64, "double", "f64", 8}, {DataType::f16, "half", "f16", 2},
-    {DataType::bf16, "bfloat16", "bf16", 2}, {DataType::i8, "int8", "i8", 1}, {DataType::u8, "uint8", "u8", 1},
-    {DataType::i32, "int32", "i32", 4},   {DataType::u32, "uint32", "u32", 4}, {DataType::i64, "int64", "i64", 8},
+    {DataType::f32, "float", "f32", 4},
+    {DataType::f64, "double", "f64", 8},
+    {DataType::f16, "half", "f16", 2},
+    {DataType::bf16, "bfloat16", "bf16", 2},
+    {DataType::i8, "int8", "i8", 1},
+    {DataType::u8, "uint8", "u8", 1},
+    {DataType::i32, "int32", "i32", 4},
+    {DataType::u32, "uint32", "u32", 4},
+    {DataType::i64, "int64", "i64", 8},
     {DataType::u64, "uint64", "u64", 8},
 }};
 constexpr std::array<DataType, 10> kAllDtypes{DataType::f32, DataType::f64, DataType::f16, DataType::bf16,
                                               DataType::i8,  DataType::u8,  DataType::i32, DataType::u32,
                                               DataType::i64, DataType::u64};
 constexpr std::array<std::string_view, 5> kOpNames{"sum", "prod", "min", "max", "avg"};
-constexpr std::array<ReduceOp, 5> kAllOps{ReduceOp::sum, ReduceOp::prod, ReduceOp::min, ReduceOp::max,
-                                          ReduceOp::avg};
+constexpr std::array<ReduceOp, 5> kAllOps{ReduceOp::sum, ReduceOp::prod, ReduceOp::min, ReduceOp::max, ReduceOp::avg};
 }  // namespace
 
 std::size_t dtype_size(DataType t) { return kDtypes[std::size_t(t)].size; }

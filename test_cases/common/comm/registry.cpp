@@ -64,8 +64,8 @@ CommWorld make_comm_world(const CommConfig& config) {
   if (config.gpus_per_process < 1)
     throw UsageError(fmt::format("GPUs per process must be at least 1, got {}", config.gpus_per_process));
   if (backend == "mpi" && config.gpus_per_process != 1)
-    throw UsageError(fmt::format("the mpi backend runs one rank per process; -g {} needs --backend nccl",
-                                 config.gpus_per_process));
+    throw UsageError(
+        fmt::format("the mpi backend runs one rank per process; -g {} needs --backend nccl", config.gpus_per_process));
   world.bootstrap = make_bootstrap(config.bootstrap, backend, config.timeout);
 #if AWSDT_HAVE_MPI
   if (backend == "mpi") world.comms.push_back(make_mpi_communicator(parse_mpi_wait(config.mpi_wait)));
@@ -75,9 +75,8 @@ CommWorld make_comm_world(const CommConfig& config) {
     int visible = cuda_device_count();
     int first = world.bootstrap->local_rank() * config.gpus_per_process;
     if (first + config.gpus_per_process > visible)
-      throw UsageError(fmt::format("local rank {} needs GPUs {}..{} but {} are visible",
-                                   world.bootstrap->local_rank(), first, first + config.gpus_per_process - 1,
-                                   visible));
+      throw UsageError(fmt::format("local rank {} needs GPUs {}..{} but {} are visible", world.bootstrap->local_rank(),
+                                   first, first + config.gpus_per_process - 1, visible));
     std::vector<Device> devices;
     for (int i = 0; i < config.gpus_per_process; ++i) devices.push_back(Device::cuda(first + i));
     world.comms = make_nccl_communicators(*world.bootstrap, devices);

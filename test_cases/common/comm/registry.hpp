@@ -16,7 +16,7 @@ struct CommConfig {
   std::string bootstrap = "auto";  ///< auto | mpi | env (auto: how this process was launched)
   int gpus_per_process = 1;        ///< NCCL only: GPUs this process drives
   std::chrono::milliseconds timeout{std::chrono::seconds(60)};  ///< rendezvous deadline
-  std::string mpi_wait = "spin";   ///< MPI only: spin (blocking collectives) or poll (see MpiWait)
+  std::string mpi_wait = "spin";  ///< MPI only: spin (blocking collectives) or poll (see MpiWait)
 };
 
 /// Everything a benchmark needs to talk: the bootstrap and one communicator per device this process drives.

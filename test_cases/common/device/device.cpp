@@ -33,8 +33,10 @@ Device Device::parse(std::string_view text) {
     int value = 0;
     bool ok = !idx.empty();
     for (char c : idx) {
-      if (c < '0' || c > '9') ok = false;
-      else value = value * 10 + (c - '0');
+      if (c < '0' || c > '9')
+        ok = false;
+      else
+        value = value * 10 + (c - '0');
     }
     if (ok) return cuda(value);
   }
@@ -242,8 +244,10 @@ struct Stream::Impl {
     cpu->work_cv.notify_all();
     // An idle worker exits at once. A busy one may be blocked for good (on an unreachable peer): like
     // cudaStreamDestroy, return now and let the work finish, or the process end, without us.
-    if (idle) worker.join();
-    else worker.detach();
+    if (idle)
+      worker.join();
+    else
+      worker.detach();
   }
 
   std::size_t push(std::function<void()> task) { return cpu->push(std::move(task)); }
@@ -259,8 +263,7 @@ double Stream::cpu_time_ms() const {
   if (!impl_->cpu) return 0.0;
   clockid_t clock;
   timespec ts{};
-  if (pthread_getcpuclockid(impl_->worker.native_handle(), &clock) != 0 || clock_gettime(clock, &ts) != 0)
-    return 0.0;
+  if (pthread_getcpuclockid(impl_->worker.native_handle(), &clock) != 0 || clock_gettime(clock, &ts) != 0) return 0.0;
   return static_cast<double>(ts.tv_sec) * 1e3 + static_cast<double>(ts.tv_nsec) / 1e6;
 }
 

@@ -60,8 +60,14 @@ class Buffer {
 
   void* data() { return data_; }
   const void* data() const { return data_; }
-  template <class T> T* as() { return static_cast<T*>(data_); }
-  template <class T> const T* as() const { return static_cast<const T*>(data_); }
+  template <class T>
+  T* as() {
+    return static_cast<T*>(data_);
+  }
+  template <class T>
+  const T* as() const {
+    return static_cast<const T*>(data_);
+  }
   std::size_t bytes() const { return bytes_; }
   MemoryKind kind() const { return kind_; }
   const Device& device() const { return device_; }

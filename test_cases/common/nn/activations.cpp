@@ -52,8 +52,8 @@ std::int64_t Activations::bytes() const {
   std::int64_t total = bytes_of(tokens) + bytes_of(targets) + bytes_of(residual) + bytes_of(lnf) + bytes_of(rstdf) +
                        bytes_of(logits) + bytes_of(probs) + bytes_of(proj) + bytes_of(rope.cos) + bytes_of(rope.sin);
   for (const LayerActivations& a : layers) {
-    for (const auto* buf : {&a.ln1, &a.rstd1, &a.q, &a.k, &a.v, &a.att, &a.atty, &a.res2, &a.ln2, &a.rstd2, &a.gate,
-                            &a.up, &a.h})
+    for (const auto* buf :
+         {&a.ln1, &a.rstd1, &a.q, &a.k, &a.v, &a.att, &a.atty, &a.res2, &a.ln2, &a.rstd2, &a.gate, &a.up, &a.h})
       total += bytes_of(*buf);
   }
   return total;

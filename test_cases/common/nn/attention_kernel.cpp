@@ -9,8 +9,8 @@
 namespace awsdt::nn {
 
 bool runs_chunked_attention(AttentionKernel kernel, const ModelConfig& config) {
-  const bool fits = kernels::cuda::chunked_attention_supports(
-      {1, 1, config.n_heads, config.n_kv_heads, config.head_dim()});
+  const bool fits =
+      kernels::cuda::chunked_attention_supports({1, 1, config.n_heads, config.n_kv_heads, config.head_dim()});
   if (kernel == AttentionKernel::chunked && !fits)
     throw UsageError("--attention chunked needs head_dim a multiple of 8 (got " + std::to_string(config.head_dim()) +
                      "); use auto or flash");

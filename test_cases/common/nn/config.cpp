@@ -88,8 +88,7 @@ std::int64_t ModelConfig::matmul_parameter_count() const {
 }
 
 double ModelConfig::flops_per_token(int seq) const {
-  return 6.0 * static_cast<double>(matmul_parameter_count()) +
-         12.0 * n_layers * static_cast<double>(dim) * seq;
+  return 6.0 * static_cast<double>(matmul_parameter_count()) + 12.0 * n_layers * static_cast<double>(dim) * seq;
 }
 
 std::vector<std::string> model_preset_names() {

@@ -37,12 +37,12 @@ struct DeviceUnit {
 
 // One transformer block's saved activations (bf16 unless noted).
 struct BlockActs {
-  Buffer ln1, rstd1;  // [N,C], rstd fp32 [N]
-  Buffer q, k, v;     // after RoPE: [N,C], [N,KV], [N,KV]
-  Buffer atty, lse;   // attention output [N,C], log-sum-exp fp32 [B,NH,T]
-  Buffer res2;        // residual after attention [N,C]
-  Buffer ln2, rstd2;  // [N,C], fp32 [N]
-  Buffer gate, up, h; // [N,F]
+  Buffer ln1, rstd1;   // [N,C], rstd fp32 [N]
+  Buffer q, k, v;      // after RoPE: [N,C], [N,KV], [N,KV]
+  Buffer atty, lse;    // attention output [N,C], log-sum-exp fp32 [B,NH,T]
+  Buffer res2;         // residual after attention [N,C]
+  Buffer ln2, rstd2;   // [N,C], fp32 [N]
+  Buffer gate, up, h;  // [N,F]
 };
 
 }  // namespace
@@ -71,8 +71,12 @@ struct CudaModel::Impl {
   std::vector<float> host_losses;
 
   Impl(const ModelConfig& c, int device)
-      : cfg(c), dev(Device::cuda(device)), stream((dev.make_current(), dev)), o(block_offsets(c)),
-        ho(head_offsets(c)), weights(static_cast<std::size_t>(c.n_layers) + 2, nullptr),
+      : cfg(c),
+        dev(Device::cuda(device)),
+        stream((dev.make_current(), dev)),
+        o(block_offsets(c)),
+        ho(head_offsets(c)),
+        weights(static_cast<std::size_t>(c.n_layers) + 2, nullptr),
         grad_ptrs(weights.size(), nullptr) {}
 
   void* s() { return stream.native_handle(); }
@@ -181,8 +185,7 @@ struct CudaModel::Impl {
     linear.forward(p<Bf16>(a.k), p<Bf16>(a.ln1), w(u, o.wk), n, C, KV, s());
     linear.forward(p<Bf16>(a.v), p<Bf16>(a.ln1), w(u, o.wv), n, C, KV, s());
     k::rope_forward(p<Bf16>(a.q), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_heads, cfg.head_dim(), s());
-    k::rope_forward(p<Bf16>(a.k), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_kv_heads, cfg.head_dim(),
-                    s());
+    k::rope_forward(p<Bf16>(a.k), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_kv_heads, cfg.head_dim(), s());
     if (chunked)
       k::chunked_attention_forward(p<Bf16>(a.atty), p<float>(a.lse), p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v),
                                    attention_shape(), attn_work.data(), s());
@@ -191,8 +194,8 @@ struct CudaModel::Impl {
                            attention_shape(), s());
     linear.forward(p<Bf16>(proj), p<Bf16>(a.atty), w(u, o.wo), n, C, C, s());
     k::residual_forward(p<Bf16>(a.res2), x, p<Bf16>(proj), NC, s());
-    k::rmsnorm_forward(p<Bf16>(a.ln2), p<float>(a.rstd2), p<Bf16>(a.res2), w(u, o.mlp_norm), n, C,
-                       float(cfg.norm_eps), s());
+    k::rmsnorm_forward(p<Bf16>(a.ln2), p<float>(a.rstd2), p<Bf16>(a.res2), w(u, o.mlp_norm), n, C, float(cfg.norm_eps),
+                       s());
     linear.forward(p<Bf16>(a.gate), p<Bf16>(a.ln2), w(u, o.w_gate), n, C, F, s());
     linear.forward(p<Bf16>(a.up), p<Bf16>(a.ln2), w(u, o.w_up), n, C, F, s());
     k::swiglu_forward(p<Bf16>(a.h), p<Bf16>(a.gate), p<Bf16>(a.up), static_cast<std::size_t>(n) * F, s());
@@ -205,32 +208,37 @@ struct CudaModel::Impl {
     const int n = N(), C = cfg.dim, KV = cfg.kv_dim(), F = cfg.ffn_dim, u = 1 + l;
     BlockActs& a = acts(l);
     // MLP: out = res2 + down(h), so ∂/∂branch = ∂/∂out = dres, and dres also flows on to res2.
-    linear.backward(p<Bf16>(dh), k::InputGrad::overwrite, g(u, o.w_down), p<Bf16>(dres), p<Bf16>(a.h), w(u, o.w_down), n, F, C, s());
+    linear.backward(p<Bf16>(dh), k::InputGrad::overwrite, g(u, o.w_down), p<Bf16>(dres), p<Bf16>(a.h), w(u, o.w_down),
+                    n, F, C, s());
     k::swiglu_backward(p<Bf16>(dgate), p<Bf16>(dup), p<Bf16>(dh), p<Bf16>(a.gate), p<Bf16>(a.up),
                        static_cast<std::size_t>(n) * F, s());
-    linear.backward(p<Bf16>(dln), k::InputGrad::overwrite, g(u, o.w_gate), p<Bf16>(dgate), p<Bf16>(a.ln2), w(u, o.w_gate), n, C, F,
-                    s());
-    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.w_up), p<Bf16>(dup), p<Bf16>(a.ln2), w(u, o.w_up), n, C, F, s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::overwrite, g(u, o.w_gate), p<Bf16>(dgate), p<Bf16>(a.ln2),
+                    w(u, o.w_gate), n, C, F, s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.w_up), p<Bf16>(dup), p<Bf16>(a.ln2), w(u, o.w_up), n,
+                    C, F, s());
     k::rmsnorm_backward(p<Bf16>(dres), g(u, o.mlp_norm), p<Bf16>(dln), p<Bf16>(a.res2), w(u, o.mlp_norm),
                         p<float>(a.rstd2), n, C, s());
     // Attention: res2 = x + o_proj(attention), the same pattern.
-    linear.backward(p<Bf16>(datty), k::InputGrad::overwrite, g(u, o.wo), p<Bf16>(dres), p<Bf16>(a.atty), w(u, o.wo), n, C, C, s());
+    linear.backward(p<Bf16>(datty), k::InputGrad::overwrite, g(u, o.wo), p<Bf16>(dres), p<Bf16>(a.atty), w(u, o.wo), n,
+                    C, C, s());
     if (chunked)
       k::chunked_attention_backward(p<Bf16>(dq), p<Bf16>(dk), p<Bf16>(dv), p<Bf16>(datty), p<Bf16>(a.atty),
-                                    p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v), p<float>(a.lse),
-                                    p<float>(attn_scratch), attention_shape(), attn_work.data(), s());
+                                    p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v), p<float>(a.lse), p<float>(attn_scratch),
+                                    attention_shape(), attn_work.data(), s());
     else
       k::attention_backward(p<Bf16>(dq), p<Bf16>(dk), p<Bf16>(dv), p<Bf16>(datty), p<Bf16>(a.atty), p<Bf16>(a.q),
                             p<Bf16>(a.k), p<Bf16>(a.v), p<float>(a.lse), p<float>(attn_scratch), attention_shape(),
                             s());
     k::rope_backward(p<Bf16>(dq), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_heads, cfg.head_dim(), s());
-    k::rope_backward(p<Bf16>(dk), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_kv_heads, cfg.head_dim(),
-                     s());
-    linear.backward(p<Bf16>(dln), k::InputGrad::overwrite, g(u, o.wq), p<Bf16>(dq), p<Bf16>(a.ln1), w(u, o.wq), n, C, C, s());
-    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.wk), p<Bf16>(dk), p<Bf16>(a.ln1), w(u, o.wk), n, C, KV, s());
-    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.wv), p<Bf16>(dv), p<Bf16>(a.ln1), w(u, o.wv), n, C, KV, s());
-    k::rmsnorm_backward(p<Bf16>(dres), g(u, o.attn_norm), p<Bf16>(dln), resid(l), w(u, o.attn_norm),
-                        p<float>(a.rstd1), n, C, s());
+    k::rope_backward(p<Bf16>(dk), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_kv_heads, cfg.head_dim(), s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::overwrite, g(u, o.wq), p<Bf16>(dq), p<Bf16>(a.ln1), w(u, o.wq), n, C, C,
+                    s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.wk), p<Bf16>(dk), p<Bf16>(a.ln1), w(u, o.wk), n, C,
+                    KV, s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.wv), p<Bf16>(dv), p<Bf16>(a.ln1), w(u, o.wv), n, C,
+                    KV, s());
+    k::rmsnorm_backward(p<Bf16>(dres), g(u, o.attn_norm), p<Bf16>(dln), resid(l), w(u, o.attn_norm), p<float>(a.rstd1),
+                        n, C, s());
   }
 };
 
@@ -374,16 +382,16 @@ float CudaModel::forward_head() {
   const ModelConfig& c = m.cfg;
   const int n = m.N();
   m.dev.make_current();
-  k::rmsnorm_forward(m.p<Bf16>(m.lnf), m.p<float>(m.rstdf), m.resid(c.n_layers), m.w(m.head_unit(), m.ho.final_norm),
-                     n, c.dim, float(c.norm_eps), m.s());
+  k::rmsnorm_forward(m.p<Bf16>(m.lnf), m.p<float>(m.rstdf), m.resid(c.n_layers), m.w(m.head_unit(), m.ho.final_norm), n,
+                     c.dim, float(c.norm_eps), m.s());
   m.linear.forward(m.p<Bf16>(m.logits), m.p<Bf16>(m.lnf), m.w(m.lm_unit(), m.lm_offset()), n, c.dim, c.vocab_size,
                    m.s());
   if (!m.have_targets) {
     m.stream.synchronize();
     return 0.0f;
   }
-  k::cross_entropy_fused(m.p<Bf16>(m.logits), m.p<float>(m.losses), m.p<Bf16>(m.logits),
-                         m.p<std::int32_t>(m.targets), n, c.vocab_size, m.dloss_scale, m.s());
+  k::cross_entropy_fused(m.p<Bf16>(m.logits), m.p<float>(m.losses), m.p<Bf16>(m.logits), m.p<std::int32_t>(m.targets),
+                         n, c.vocab_size, m.dloss_scale, m.s());
   copy_async(m.host_losses.data(), m.losses.data(), static_cast<std::size_t>(n) * kF32, m.stream);
   m.stream.synchronize();
   double sum = 0;
@@ -407,8 +415,8 @@ void CudaModel::backward_head() {
   m.linear.backward(m.p<Bf16>(m.dln), k::InputGrad::overwrite, m.g(m.lm_unit(), m.lm_offset()), m.p<Bf16>(m.logits),
                     m.p<Bf16>(m.lnf), m.w(m.lm_unit(), m.lm_offset()), n, c.dim, c.vocab_size, m.s());
   memset_async(m.dres.data(), 0, m.dres.bytes(), m.stream);
-  k::rmsnorm_backward(m.p<Bf16>(m.dres), m.g(m.head_unit(), m.ho.final_norm), m.p<Bf16>(m.dln),
-                      m.resid(c.n_layers), m.w(m.head_unit(), m.ho.final_norm), m.p<float>(m.rstdf), n, c.dim, m.s());
+  k::rmsnorm_backward(m.p<Bf16>(m.dres), m.g(m.head_unit(), m.ho.final_norm), m.p<Bf16>(m.dln), m.resid(c.n_layers),
+                      m.w(m.head_unit(), m.ho.final_norm), m.p<float>(m.rstdf), n, c.dim, m.s());
   m.have_targets = false;  // the logits buffer now holds gradients consumed above
 }
 
@@ -434,7 +442,8 @@ double CudaModel::optimizer_step(const AdamWOptions& options, double lr, double 
   Impl& m = *impl_;
   m.dev.make_current();
   memset_async(m.norm_acc.data(), 0, sizeof(double), m.stream);
-  for (DeviceUnit& u : m.units) k::add_sum_of_squares(m.norm_acc.as<double>(), u.grads.as<float>(), u.layout.size, m.s());
+  for (DeviceUnit& u : m.units)
+    k::add_sum_of_squares(m.norm_acc.as<double>(), u.grads.as<float>(), u.layout.size, m.s());
   double sq = 0;
   copy_async(&sq, m.norm_acc.data(), sizeof(double), m.stream);
   m.stream.synchronize();
@@ -470,13 +479,13 @@ void CudaModel::download(std::vector<ParamUnit>& units, bool grads) const {
 std::int64_t CudaModel::activation_bytes() const {
   const Impl& m = *impl_;
   std::int64_t total = 0;
-  for (const Buffer* b : {&m.tokens, &m.targets, &m.residual, &m.lnf, &m.rstdf, &m.logits, &m.losses, &m.proj,
-                          &m.rope_cos, &m.rope_sin, &m.dres, &m.dln, &m.dq, &m.dk, &m.dv, &m.datty, &m.dgate, &m.dup,
-                          &m.dh, &m.attn_scratch, &m.attn_work})
+  for (const Buffer* b : {&m.tokens, &m.targets,  &m.residual, &m.lnf,  &m.rstdf, &m.logits,       &m.losses,
+                          &m.proj,   &m.rope_cos, &m.rope_sin, &m.dres, &m.dln,   &m.dq,           &m.dk,
+                          &m.dv,     &m.datty,    &m.dgate,    &m.dup,  &m.dh,    &m.attn_scratch, &m.attn_work})
     total += static_cast<std::int64_t>(b->bytes());
   for (const BlockActs& a : m.blocks)
-    for (const Buffer* b : {&a.ln1, &a.rstd1, &a.q, &a.k, &a.v, &a.atty, &a.lse, &a.res2, &a.ln2, &a.rstd2, &a.gate,
-                            &a.up, &a.h})
+    for (const Buffer* b :
+         {&a.ln1, &a.rstd1, &a.q, &a.k, &a.v, &a.atty, &a.lse, &a.res2, &a.ln2, &a.rstd2, &a.gate, &a.up, &a.h})
       total += static_cast<std::int64_t>(b->bytes());
   return total;
 }
@@ -486,8 +495,8 @@ std::int64_t CudaModel::device_bytes() const {
   std::int64_t total =
       static_cast<std::int64_t>(m.norm_acc.bytes() + k::LinearContext::workspace_bytes()) + activation_bytes();
   for (const DeviceUnit& u : m.units)
-    total += static_cast<std::int64_t>(u.master.bytes() + u.compute.bytes() + u.grads.bytes() + u.m.bytes() +
-                                       u.v.bytes());
+    total +=
+        static_cast<std::int64_t>(u.master.bytes() + u.compute.bytes() + u.grads.bytes() + u.m.bytes() + u.v.bytes());
   return total;
 }
 

@@ -56,9 +56,9 @@ class SyntheticSource final : public TokenSource {
     for (int b = 0; b < B_; ++b) {
       if (kind_ == SyntheticKind::random) {
         for (int t = 0; t <= T_; ++t)
-          row[t] = static_cast<std::int32_t>(
-              draw(seed_ ^ 0x5eedULL, static_cast<std::uint64_t>(rank_), k, static_cast<std::uint64_t>(b) * (T_ + 1) + t) %
-              static_cast<std::uint64_t>(vocab_));
+          row[t] = static_cast<std::int32_t>(draw(seed_ ^ 0x5eedULL, static_cast<std::uint64_t>(rank_), k,
+                                                  static_cast<std::uint64_t>(b) * (T_ + 1) + t) %
+                                             static_cast<std::uint64_t>(vocab_));
       } else {
         const std::size_t period = cycle_.size();
         const std::size_t start = draw(seed_, 2 + static_cast<std::uint64_t>(rank_), k, b) % period;
@@ -73,10 +73,9 @@ class SyntheticSource final : public TokenSource {
   void skip(std::int64_t n) override { index_ += static_cast<std::uint64_t>(n); }
 
   std::string describe() const override {
-    return kind_ == SyntheticKind::random
-               ? fmt::format("synthetic random tokens (vocab {}, seed {})", vocab_, seed_)
-               : fmt::format("synthetic repeating pattern of {} tokens (vocab {}, seed {})", cycle_.size(), vocab_,
-                             seed_);
+    return kind_ == SyntheticKind::random ? fmt::format("synthetic random tokens (vocab {}, seed {})", vocab_, seed_)
+                                          : fmt::format("synthetic repeating pattern of {} tokens (vocab {}, seed {})",
+                                                        cycle_.size(), vocab_, seed_);
   }
 
  private:
@@ -101,7 +100,8 @@ class FileSource final : public TokenSource {
     const auto bytes = std::filesystem::file_size(path, ec);
     if (ec) throw UsageError(fmt::format("data file '{}': {}", path, ec.message()));
     if (bytes % width != 0)
-      throw UsageError(fmt::format("data file '{}' has {} bytes, not a whole number of {} token ids", path, bytes, type));
+      throw UsageError(
+          fmt::format("data file '{}' has {} bytes, not a whole number of {} token ids", path, bytes, type));
     total_ = bytes / width;
     const std::size_t slice = total_ / static_cast<std::size_t>(world);
     const std::size_t need = static_cast<std::size_t>(B) * T + 1;
@@ -121,10 +121,10 @@ class FileSource final : public TokenSource {
     tokens_.resize(slice);
     for (std::size_t i = 0; i < slice; ++i) {
       const unsigned char* p = raw.data() + i * width;
-      std::uint32_t id = width == 2 ? static_cast<std::uint32_t>(p[0] | (p[1] << 8))
-                                    : static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
-                                          (static_cast<std::uint32_t>(p[2]) << 16) |
-                                          (static_cast<std::uint32_t>(p[3]) << 24);
+      std::uint32_t id = width == 2
+                             ? static_cast<std::uint32_t>(p[0] | (p[1] << 8))
+                             : static_cast<std::uint32_t>(p[0]) | (static_cast<std::uint32_t>(p[1]) << 8) |
+                                   (static_cast<std::uint32_t>(p[2]) << 16) | (static_cast<std::uint32_t>(p[3]) << 24);
       if (id >= static_cast<std::uint32_t>(vocab))
         throw UsageError(fmt::format("data file '{}': token {} at index {} is outside the vocabulary of {}", path, id,
                                      first + i, vocab));

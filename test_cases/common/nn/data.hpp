@@ -13,10 +13,10 @@ namespace awsdt::nn {
 
 /// One micro-batch: inputs[B·T] and targets[B·T] (targets[i] is the token after inputs[i]).
 struct TokenBatch {
-  int B = 0;                           ///< sequences
-  int T = 0;                           ///< tokens per sequence
-  std::vector<std::int32_t> inputs;    ///< [B,T]
-  std::vector<std::int32_t> targets;   ///< [B,T]
+  int B = 0;                          ///< sequences
+  int T = 0;                          ///< tokens per sequence
+  std::vector<std::int32_t> inputs;   ///< [B,T]
+  std::vector<std::int32_t> targets;  ///< [B,T]
 };
 
 /// What synthetic data looks like.

@@ -16,10 +16,10 @@ std::string lr_decay_name(LrDecay decay);
 
 /// Warm-up then decay over total_steps steps, indexed from 0 (llm.c's convention for the warm-up).
 struct LrSchedule {
-  double lr = 3e-4;            ///< peak learning rate
-  double min_lr = 0.0;         ///< learning rate at the last step (cosine and linear)
-  int warmup_steps = 0;        ///< steps of linear warm-up
-  int total_steps = 1;         ///< steps of the whole run
+  double lr = 3e-4;                 ///< peak learning rate
+  double min_lr = 0.0;              ///< learning rate at the last step (cosine and linear)
+  int warmup_steps = 0;             ///< steps of linear warm-up
+  int total_steps = 1;              ///< steps of the whole run
   LrDecay decay = LrDecay::cosine;  ///< shape after warm-up
 
   /// The rate for 0-based step s: s < warmup: lr·(s+1)/warmup; then with progress

@@ -186,8 +186,7 @@ void Model::backward_head() {
   GradScratch& g = scratch_;
   g.resize(config_, N);
 
-  cross_entropy_backward(g.dlogits.data(), acts_.probs.data(), acts_.targets.data(), N, V, 1.0f,
-                         InputGrad::overwrite);
+  cross_entropy_backward(g.dlogits.data(), acts_.probs.data(), acts_.targets.data(), N, V, 1.0f, InputGrad::overwrite);
   linear_backward(g.dln.data(), lm_head_grad(), g.dlogits.data(), acts_.lnf.data(), lm_head_weight(), N, C, V,
                   InputGrad::overwrite);
   zero(g.dres);
@@ -229,8 +228,7 @@ void Model::block_backward(int l) {
   linear_backward(g.dln.data(), G + o.w_gate, g.dgate.data(), a.ln2.data(), P + o.w_gate, N, C, F,
                   InputGrad::overwrite);
   linear_backward(g.dln.data(), G + o.w_up, g.dup.data(), a.ln2.data(), P + o.w_up, N, C, F);
-  rmsnorm_backward(g.dres.data(), G + o.mlp_norm, g.dln.data(), a.res2.data(), P + o.mlp_norm, a.rstd2.data(), N,
-                   C);
+  rmsnorm_backward(g.dres.data(), G + o.mlp_norm, g.dln.data(), a.res2.data(), P + o.mlp_norm, a.rstd2.data(), N, C);
 
   // Attention sub-block.
   linear_backward(g.datty.data(), G + o.wo, g.dres.data(), a.atty.data(), P + o.wo, N, C, C, InputGrad::overwrite);

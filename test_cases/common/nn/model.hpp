@@ -14,9 +14,9 @@ namespace awsdt::nn {
 
 /// One unit's layout, parameters and gradients (params.size() == grads.size() == layout.size).
 struct ParamUnit {
-  UnitLayout layout;         ///< tensor names and offsets
-  std::vector<float> params; ///< the contiguous parameter buffer
-  std::vector<float> grads;  ///< gradients, same layout
+  UnitLayout layout;          ///< tensor names and offsets
+  std::vector<float> params;  ///< the contiguous parameter buffer
+  std::vector<float> grads;   ///< gradients, same layout
 };
 
 /// Every unit's layout, in unit order (embedding, blocks, head).

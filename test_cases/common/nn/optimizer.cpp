@@ -70,8 +70,8 @@ void AdamW::step(std::span<float> params, std::span<const float> grads, double l
   const AdamWScalars s = adamw_scalars(options_, lr, t_);
   const bool decays = options_.weight_decay != 0.0;
   for (const DecaySegment& seg : segments_)
-    adamw_update(params.data() + seg.offset, grads.data() + seg.offset, m_.data() + seg.offset,
-                 v_.data() + seg.offset, seg.size, s, decays && seg.decay);
+    adamw_update(params.data() + seg.offset, grads.data() + seg.offset, m_.data() + seg.offset, v_.data() + seg.offset,
+                 seg.size, s, decays && seg.decay);
 }
 
 double sum_of_squares(std::span<const float> grads) {

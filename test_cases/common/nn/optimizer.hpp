@@ -16,10 +16,10 @@ namespace awsdt::nn {
 
 /// AdamW hyper-parameters (defaults as torchtitan's Llama recipes: betas 0.9/0.95, eps 1e-8, decay 0.1).
 struct AdamWOptions {
-  double beta1 = 0.9;          ///< first-moment decay
-  double beta2 = 0.95;         ///< second-moment decay
-  double eps = 1e-8;           ///< added to sqrt(v̂)
-  double weight_decay = 0.1;   ///< decoupled decay, multiplied by the learning rate (as torch.optim.AdamW)
+  double beta1 = 0.9;         ///< first-moment decay
+  double beta2 = 0.95;        ///< second-moment decay
+  double eps = 1e-8;          ///< added to sqrt(v̂)
+  double weight_decay = 0.1;  ///< decoupled decay, multiplied by the learning rate (as torch.optim.AdamW)
 };
 
 /// A run of elements of a flat buffer that is (or is not) weight-decayed.

@@ -176,8 +176,7 @@ class Reader {
 
 }  // namespace
 
-void save_safetensors(const Model& model, const std::string& path,
-                      const std::map<std::string, std::string>& metadata) {
+void save_safetensors(const Model& model, const std::string& path, const std::map<std::string, std::string>& metadata) {
   nlohmann::json header = nlohmann::json::object();
   nlohmann::json meta = nlohmann::json::object();
   for (const auto& [k, v] : metadata) meta[k] = v;
@@ -187,7 +186,8 @@ void save_safetensors(const Model& model, const std::string& path,
   for (const ParamUnit& unit : model.units()) {
     for (const TensorSlot& slot : unit.layout.tensors) {
       const std::uint64_t bytes = slot.size() * sizeof(float);
-      header[slot.name] = {{"dtype", "F32"}, {"shape", expected_shape(slot)}, {"data_offsets", {offset, offset + bytes}}};
+      header[slot.name] = {
+          {"dtype", "F32"}, {"shape", expected_shape(slot)}, {"data_offsets", {offset, offset + bytes}}};
       offset += bytes;
     }
   }
@@ -277,8 +277,8 @@ void load_safetensors(Model& model, const std::string& path) {
     reader.read(*embed, a.data(), n);
     reader.read(*tied_head, b.data(), n);
     if (std::memcmp(a.data(), b.data(), n * sizeof(float)) != 0) {
-      reader.fail(fmt::format("tensor 'lm_head.weight' differs from '{}', but the model ties its embeddings",
-                              embed_name));
+      reader.fail(
+          fmt::format("tensor 'lm_head.weight' differs from '{}', but the model ties its embeddings", embed_name));
     }
   }
 

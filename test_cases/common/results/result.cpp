@@ -69,19 +69,20 @@ void to_json(nlohmann::json& j, const ResultDocument& d) {
        {"passed", d.passed()}};
   for (const auto& [key, value] : d.extra.items())
     if (!j.contains(key)) j[key] = value;
-  if (!d.extra.empty()) j["extra_keys"] = [&] {
-    auto keys = nlohmann::json::array();
-    for (const auto& [key, value] : d.extra.items()) keys.push_back(key);
-    return keys;
-  }();
+  if (!d.extra.empty())
+    j["extra_keys"] = [&] {
+      auto keys = nlohmann::json::array();
+      for (const auto& [key, value] : d.extra.items()) keys.push_back(key);
+      return keys;
+    }();
 }
 
 void from_json(const nlohmann::json& j, ResultDocument& d) {
   try {
     j.at("schema_version").get_to(d.schema_version);
     if (d.schema_version != ResultDocument::kSchemaVersion)
-      AWSDT_THROW(fmt::format("result document has schema_version {}; this awsdt reads version {}",
-                              d.schema_version, ResultDocument::kSchemaVersion));
+      AWSDT_THROW(fmt::format("result document has schema_version {}; this awsdt reads version {}", d.schema_version,
+                              ResultDocument::kSchemaVersion));
     j.at("benchmark").get_to(d.benchmark);
     j.at("awsdt_version").get_to(d.awsdt_version);
     j.at("git_sha").get_to(d.git_sha);
@@ -96,7 +97,8 @@ void from_json(const nlohmann::json& j, ResultDocument& d) {
     d.rows = j.at("rows");
     d.summary = j.at("summary");
     j.at("checks").get_to(d.checks);
-    for (const auto& key : j.value("extra_keys", nlohmann::json::array())) d.extra[key.get<std::string>()] = j.at(key.get<std::string>());
+    for (const auto& key : j.value("extra_keys", nlohmann::json::array()))
+      d.extra[key.get<std::string>()] = j.at(key.get<std::string>());
   } catch (const nlohmann::json::exception& e) {
     AWSDT_THROW(fmt::format("malformed result document: {}", e.what()));
   }

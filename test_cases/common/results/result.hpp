@@ -24,11 +24,11 @@ struct ResultDocument {
   std::string git_sha;
   nlohmann::json versions = nlohmann::json::object();  ///< compile/run-time versions (see versions.hpp)
   std::vector<std::string> argv;
-  std::map<std::string, std::string> environment;      ///< filtered: NCCL_*, FI_*, CUDA_*, OMPI_*, SLURM_*, ...
-  std::vector<std::string> hosts;                      ///< host of each rank
+  std::map<std::string, std::string> environment;  ///< filtered: NCCL_*, FI_*, CUDA_*, OMPI_*, SLURM_*, ...
+  std::vector<std::string> hosts;                  ///< host of each rank
   int world_size = 1;
   std::string backend;
-  std::string started_at;                              ///< ISO 8601 UTC
+  std::string started_at;  ///< ISO 8601 UTC
   nlohmann::json config = nlohmann::json::object();
   nlohmann::json rows = nlohmann::json::array();
   nlohmann::json summary = nlohmann::json::object();

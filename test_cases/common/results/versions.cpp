@@ -25,9 +25,7 @@
 namespace awsdt {
 namespace {
 
-std::string cuda_version_string(int v) {
-  return v > 0 ? fmt::format("{}.{}", v / 1000, (v % 1000) / 10) : "-";
-}
+std::string cuda_version_string(int v) { return v > 0 ? fmt::format("{}.{}", v / 1000, (v % 1000) / 10) : "-"; }
 
 std::string first_line_of_file(const std::string& path, const std::string& containing) {
   std::ifstream in(path);
@@ -38,8 +36,8 @@ std::string first_line_of_file(const std::string& path, const std::string& conta
 }
 
 ComponentVersion probe_cuda_runtime() {
-  return {"cuda_runtime", AWSDT_HAVE_CUDA ? AWSDT_CUDA_VERSION : "-", cuda_version_string(cuda::available() ? cuda::api().runtime_version() : 0),
-          ""};
+  return {"cuda_runtime", AWSDT_HAVE_CUDA ? AWSDT_CUDA_VERSION : "-",
+          cuda_version_string(cuda::available() ? cuda::api().runtime_version() : 0), ""};
 }
 
 ComponentVersion probe_cuda_driver() {

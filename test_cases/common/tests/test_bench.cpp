@@ -69,7 +69,8 @@ TEST(TimeLoop, RunsTheBarrierOnceBetweenWarmUpAndTheTimedIterations) {
     c.iters = 3;
     c.blocking = blocking;
     c.before_timing = [&] { note("barrier"); };
-    time_loop(std::span<Stream>(&stream, 1), c, [&](int i) { stream.enqueue([&note, i] { note(std::to_string(i)); }); });
+    time_loop(std::span<Stream>(&stream, 1), c,
+              [&](int i) { stream.enqueue([&note, i] { note(std::to_string(i)); }); });
     EXPECT_EQ(order, (std::vector<std::string>{"0", "1", "barrier", "0", "1", "2"})) << "blocking " << blocking;
   }
 }

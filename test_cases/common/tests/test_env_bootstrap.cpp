@@ -125,8 +125,8 @@ TEST(EnvBootstrap, WatchedRanksThatFinishAtDifferentTimesEndCleanly) {
 
 TEST(EnvBootstrap, APeerThatDiesEndsTheOthersNamingIt) {
   // Ranks 0 and 1 would work for a minute (a collective that can never finish); rank 2 dies after 300 ms.
-  const auto job = run_watched({seconds(60), seconds(60), milliseconds(300)},
-                               {Ending::finishes, Ending::finishes, Ending::dies});
+  const auto job =
+      run_watched({seconds(60), seconds(60), milliseconds(300)}, {Ending::finishes, Ending::finishes, Ending::dies});
   EXPECT_EQ(job.statuses, (std::vector<int>{7, 7, 9})) << job.lines;
   EXPECT_LT(job.seconds, 10.0);
   // Both survivors name rank 2 (rank 1 learns it from rank 0), each line saying which rank it ends.
@@ -138,8 +138,8 @@ TEST(EnvBootstrap, APeerThatDiesEndsTheOthersNamingIt) {
 }
 
 TEST(EnvBootstrap, ARootThatDiesIsNamedByTheOthers) {
-  const auto job = run_watched({milliseconds(300), seconds(60), seconds(60)},
-                               {Ending::dies, Ending::finishes, Ending::finishes});
+  const auto job =
+      run_watched({milliseconds(300), seconds(60), seconds(60)}, {Ending::dies, Ending::finishes, Ending::finishes});
   EXPECT_EQ(job.statuses, (std::vector<int>{9, 7, 7})) << job.lines;
   EXPECT_LT(job.seconds, 10.0);
   EXPECT_NE(job.lines.find("rank 0 on "), std::string::npos) << job.lines;
@@ -148,8 +148,8 @@ TEST(EnvBootstrap, ARootThatDiesIsNamedByTheOthers) {
 TEST(EnvBootstrap, ARankThatFailsLeavesWithoutTheCleanBarrier) {
   // An exception unwinds rank 1's bootstrap: it must not wait for the others at the end-of-job barrier (they
   // would wait a minute), and they must see it go.
-  const auto job = run_watched({seconds(60), milliseconds(300), seconds(60)},
-                               {Ending::finishes, Ending::throws, Ending::finishes});
+  const auto job =
+      run_watched({seconds(60), milliseconds(300), seconds(60)}, {Ending::finishes, Ending::throws, Ending::finishes});
   EXPECT_EQ(job.statuses, (std::vector<int>{7, 4, 7})) << job.lines;
   EXPECT_LT(job.seconds, 10.0);
   EXPECT_NE(job.lines.find("rank 1 on "), std::string::npos) << job.lines;

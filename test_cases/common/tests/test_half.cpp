@@ -44,8 +44,8 @@ TEST(Bf16, RoundTripsEveryBf16AndRoundsToNearestEven) {
     if (std::isnan(f)) continue;
     ASSERT_EQ(float_to_bf16(f), h);
   }
-  EXPECT_EQ(bf16_to_float(float_to_bf16(1.00390625f)), 1.0f);        // tie, rounds to even
-  EXPECT_EQ(bf16_to_float(float_to_bf16(1.01171875f)), 1.015625f);   // tie, rounds up to even
-  EXPECT_EQ(bf16_to_float(float_to_bf16(1.0042f)), 1.0078125f);      // above the tie
+  EXPECT_EQ(bf16_to_float(float_to_bf16(1.00390625f)), 1.0f);       // tie, rounds to even
+  EXPECT_EQ(bf16_to_float(float_to_bf16(1.01171875f)), 1.015625f);  // tie, rounds up to even
+  EXPECT_EQ(bf16_to_float(float_to_bf16(1.0042f)), 1.0078125f);     // above the tie
   EXPECT_TRUE(std::isnan(bf16_to_float(float_to_bf16(NAN))));
 }

@@ -329,7 +329,7 @@ TEST(MpiComm, CollectiveOverlapsWithCompute) {
   EXPECT_EQ(out, 2.0);
   if (c.rank() == 0) {
     double serial = compute_ms + kDelayMs;
-    EXPECT_LT(both_ms, 0.8 * serial) << "compute " << compute_ms << " ms, collective ~" << kDelayMs
-                                     << " ms, together " << both_ms << " ms";
+    EXPECT_LT(both_ms, 0.8 * serial) << "compute " << compute_ms << " ms, collective ~" << kDelayMs << " ms, together "
+                                     << both_ms << " ms";
   }
 }

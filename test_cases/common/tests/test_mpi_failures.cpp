@@ -10,7 +10,8 @@
 
 namespace {
 awsdt::testing::Outcome run(const std::string& args) {
-  return awsdt::testing::run_command(awsdt::testing::mpirun(3) + awsdt::testing::built_executable("awsdt_comm_probe") + " " + args, 60);
+  return awsdt::testing::run_command(
+      awsdt::testing::mpirun(3) + awsdt::testing::built_executable("awsdt_comm_probe") + " " + args, 60);
 }
 }  // namespace
 

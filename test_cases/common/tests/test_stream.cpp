@@ -35,8 +35,8 @@ TEST(Stream, FailedTaskSkipsLaterWorkAndRethrowsOnce) {
 TEST(Stream, OverlapsWithTheCallerLikeAGpuStream) {
   Stream s(Device::cpu());
   auto t0 = steady_clock::now();
-  s.enqueue([] { std::this_thread::sleep_for(milliseconds(300)); });   // "communication"
-  std::this_thread::sleep_for(milliseconds(300));                        // "compute" on the caller
+  s.enqueue([] { std::this_thread::sleep_for(milliseconds(300)); });  // "communication"
+  std::this_thread::sleep_for(milliseconds(300));                     // "compute" on the caller
   s.synchronize();
   double ms = duration<double, std::milli>(steady_clock::now() - t0).count();
   EXPECT_LT(ms, 450.0) << "stream work did not overlap with the caller";
@@ -76,8 +76,7 @@ TEST(Stream, CountsItsWorkersCpuTimeNotItsSleep) {
   EXPECT_LT(after_sleep - before, 50.0);  // sleeping costs no CPU
   s.enqueue([] {
     const auto end = steady_clock::now() + milliseconds(150);
-    while (steady_clock::now() < end) {
-    }
+    while (steady_clock::now() < end) {}
   });
   s.synchronize();
   // Busy for 150 ms of wall time; on a loaded machine the thread may get somewhat less of a core.

@@ -36,9 +36,9 @@ std::string env_required(const char* name, const char* why) {
 }
 
 std::map<std::string, std::string> captured_environment() {
-  static constexpr std::string_view prefixes[] = {"NCCL_", "FI_", "CUDA_", "OMPI_", "SLURM_", "PMIX_RANK",
-                                                  "MASTER_ADDR", "MASTER_PORT", "RANK", "WORLD_SIZE",
-                                                  "LOCAL_RANK", "LOCAL_WORLD_SIZE", "AWS_BATCH_JOB_"};
+  static constexpr std::string_view prefixes[] = {
+      "NCCL_",       "FI_",  "CUDA_",      "OMPI_",      "SLURM_",           "PMIX_RANK",     "MASTER_ADDR",
+      "MASTER_PORT", "RANK", "WORLD_SIZE", "LOCAL_RANK", "LOCAL_WORLD_SIZE", "AWS_BATCH_JOB_"};
   std::map<std::string, std::string> out;
   for (char** e = environ; e && *e; ++e) {
     std::string_view kv(*e);

@@ -42,9 +42,10 @@ void set_process_identity(int rank, std::string host) {
 int process_rank() { return g_rank; }
 
 Error::Error(const std::string& message, const char* file, int line)
-    : std::runtime_error(process_rank() >= 0 ? fmt::format("[rank {} on {}] {} ({}:{})", process_rank(), host_name(),
-                                                           message, base_name(file), line)
-                                             : fmt::format("[{}] {} ({}:{})", host_name(), message, base_name(file), line)),
+    : std::runtime_error(
+          process_rank() >= 0
+              ? fmt::format("[rank {} on {}] {} ({}:{})", process_rank(), host_name(), message, base_name(file), line)
+              : fmt::format("[{}] {} ({}:{})", host_name(), message, base_name(file), line)),
       message_(message),
       rank_(process_rank()),
       host_(host_name()) {}

@@ -37,7 +37,7 @@ class UsageError : public std::runtime_error {
 }  // namespace awsdt
 
 #define AWSDT_THROW(msg) throw ::awsdt::Error((msg), __FILE__, __LINE__)
-#define AWSDT_CHECK(cond, msg)                                            \
-  do {                                                                    \
+#define AWSDT_CHECK(cond, msg)                                               \
+  do {                                                                       \
     if (!(cond)) throw ::awsdt::Error(std::string(msg), __FILE__, __LINE__); \
   } while (0)

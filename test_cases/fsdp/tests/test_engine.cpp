@@ -45,8 +45,8 @@ Training train(int micro, int steps, double grad_clip = 1.0, std::uint64_t seed 
   o.grad_clip = grad_clip;
   o.schedule = schedule;
   FsdpEngine engine(make_cpu_backend(c, false), seed, o, world(), nullptr, nullptr);
-  RankSliceSource data(nn::make_synthetic_source(nn::SyntheticKind::pattern, c.vocab_size, 1, 32, seed), micro, 4,
-                       0, 1);
+  RankSliceSource data(nn::make_synthetic_source(nn::SyntheticKind::pattern, c.vocab_size, 1, 32, seed), micro, 4, 0,
+                       1);
   Training r;
   for (int s = 0; s < steps; ++s) r.steps.push_back(engine.step(data, s));
   r.params = engine.full_params();
@@ -59,8 +59,7 @@ Training plain_loop(int steps, double grad_clip, const nn::LrSchedule& schedule,
   const nn::ModelConfig c = nn::model_preset("tiny");
   const nn::AdamWOptions adamw;
   nn::Model model(c, seed);
-  RankSliceSource data(nn::make_synthetic_source(nn::SyntheticKind::pattern, c.vocab_size, 1, 32, seed), 4, 4, 0,
-                       1);
+  RankSliceSource data(nn::make_synthetic_source(nn::SyntheticKind::pattern, c.vocab_size, 1, 32, seed), 4, 4, 0, 1);
   std::vector<std::vector<float>> m, v;
   for (const nn::ParamUnit& u : model.units()) {
     m.emplace_back(u.params.size(), 0.0f);
@@ -91,7 +90,8 @@ Training plain_loop(int steps, double grad_clip, const nn::LrSchedule& schedule,
           if (decay) p *= 1.0 - lr * adamw.weight_decay;
           m[k][i] = float(adamw.beta1 * m[k][i] + (1 - adamw.beta1) * g);
           v[k][i] = float(adamw.beta2 * v[k][i] + (1 - adamw.beta2) * g * g);
-          const double m_hat = m[k][i] / (1 - std::pow(adamw.beta1, t)), v_hat = v[k][i] / (1 - std::pow(adamw.beta2, t));
+          const double m_hat = m[k][i] / (1 - std::pow(adamw.beta1, t)),
+                       v_hat = v[k][i] / (1 - std::pow(adamw.beta2, t));
           u.params[i] = float(p - lr * m_hat / (std::sqrt(v_hat) + adamw.eps));
         }
       }

@@ -45,7 +45,8 @@ TEST(Fsdp, LossFallsOnPatternData) {
   const std::string json = temp_path("pattern.json");
   const Outcome o = run_command(kExe +
                                     " --model tiny --threads 1 --synthetic pattern --steps 100 --lr 3e-3"
-                                    " --warmup-steps 10 --log-every 10 --output " + json,
+                                    " --warmup-steps 10 --log-every 10 --output " +
+                                    json,
                                 180);
   ASSERT_EQ(o.status, 0) << o.output;
   const auto doc = read_json(json);
@@ -53,9 +54,11 @@ TEST(Fsdp, LossFallsOnPatternData) {
   const double first = doc["rows"][0]["loss"], last = doc["summary"]["final_loss"];
   EXPECT_NEAR(first, std::log(512.0), 0.5);  // starts near ln(vocab)
   EXPECT_LT(last, 0.05) << o.output;
-  for (const char* key : {"median_tokens_per_s", "median_tokens_per_s_per_device", "median_tflops_per_device", "median_mfu", "peak_rss_bytes", "sgemm_peak_tflops"})
+  for (const char* key : {"median_tokens_per_s", "median_tokens_per_s_per_device", "median_tflops_per_device",
+                          "median_mfu", "peak_rss_bytes", "sgemm_peak_tflops"})
     EXPECT_TRUE(doc["summary"].contains(key)) << key;
-  for (const char* key : {"loss", "grad_norm", "lr", "step_ms", "tokens_per_s", "tokens_per_s_per_device", "tflops_per_device"})
+  for (const char* key :
+       {"loss", "grad_norm", "lr", "step_ms", "tokens_per_s", "tokens_per_s_per_device", "tflops_per_device"})
     EXPECT_TRUE(doc["rows"][5].contains(key)) << key;
   EXPECT_EQ(doc["benchmark"], "fsdp");
   ASSERT_FALSE(doc["checks"].empty());
@@ -80,8 +83,10 @@ TEST(Fsdp, LossFallsOnPatternData) {
 TEST(Fsdp, SameSeedGivesIdenticalLosses) {
   auto losses = [](const std::string& extra) {
     const std::string json = temp_path("seed.json");
-    const Outcome o = run_command(kExe + " --model tiny --threads 1 --steps 4 --micro-batch-size 2 "
-                                         "--global-batch-size 4 --output " + json + " " + extra,
+    const Outcome o = run_command(kExe +
+                                      " --model tiny --threads 1 --steps 4 --micro-batch-size 2 "
+                                      "--global-batch-size 4 --output " +
+                                      json + " " + extra,
                                   120);
     EXPECT_EQ(o.status, 0) << o.output;
     std::vector<double> v;

@@ -88,7 +88,8 @@ const std::map<int, Row>& reference(const std::string& schedule) {
 }
 
 // Runs `args` on 2 ranks in the background, waits for the step line `wait_for`, sends `signal` to `target`
-// (mpirun's pid, or every rank's: command lines that start with the executable and name the unique directory), and returns the outcome.
+// (mpirun's pid, or every rank's: command lines that start with the executable and name the unique directory), and
+// returns the outcome.
 Outcome interrupt(const std::string& args, const std::string& dir, const std::string& wait_for,
                   const std::string& signal, bool to_ranks) {
   const std::string log = temp_path("interrupt.log"), script = temp_path("interrupt.sh");
@@ -176,9 +177,9 @@ TEST(FsdpCheckpoint, ResumeOnMoreRanksReshards) {
   ASSERT_EQ(launch(2, kConstant + " --steps 8 --checkpoint-dir " + dir).status, 0);
   for (int np : {3, 4}) {
     const std::string json = temp_path("reshard_" + std::to_string(np) + ".json");
-    const Outcome r = launch(np, kConstant + " --steps 16 --keep-checkpoints 0 --resume " + dir +
-                                     "/step_00000008 --checkpoint-dir " + temp_path("reshard_out_" + std::to_string(np)) +
-                                     " --output " + json);
+    const Outcome r =
+        launch(np, kConstant + " --steps 16 --keep-checkpoints 0 --resume " + dir + "/step_00000008 --checkpoint-dir " +
+                       temp_path("reshard_out_" + std::to_string(np)) + " --output " + json);
     ASSERT_EQ(r.status, 0) << r.output;
     EXPECT_NE(r.output.find("written by 2 rank(s) in 2 shard(s)"), std::string::npos) << r.output;
     const auto after = rows(json);
@@ -256,8 +257,9 @@ TEST(FsdpCheckpoint, ExportIsReadBackByInitFrom) {
   EXPECT_NEAR(exported, last, 0.25 * (start - last)) << "the export holds the trained weights";
   // A run on 1 rank reads the same file: same loss up to summation order.
   const std::string one = temp_path("init1.json");
-  ASSERT_EQ(run_command(kExe + kCommon + learnable + " --steps 1 --lr 0 --init-from " + model + " --output " + one).status,
-            0);
+  ASSERT_EQ(
+      run_command(kExe + kCommon + learnable + " --steps 1 --lr 0 --init-from " + model + " --output " + one).status,
+      0);
   EXPECT_NEAR(rows(one).at(1).loss, exported, 1e-5 * exported);
 }
 

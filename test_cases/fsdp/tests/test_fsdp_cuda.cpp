@@ -79,8 +79,8 @@ TEST(FsdpCuda, ModeBufferPathsDtypesAndRecomputeAgreeOnOneGpu) {
   // The compute is bf16 either way, so gathering fp32 (and rounding after) changes nothing against the default
   // bf16 gather; the gradients reduced in bf16 round once more.
   expect_close(train(" --device cuda --n-layers 4 --steps 12 --param-dtype fp32", "pfp32"), full, 1e-3, "param fp32");
-  expect_close(train(" --device cuda --n-layers 4 --steps 12 --param-dtype bf16 --reduce-dtype bf16", "bf16"), full, 0.02,
-               "param+reduce bf16");
+  expect_close(train(" --device cuda --n-layers 4 --steps 12 --param-dtype bf16 --reduce-dtype bf16", "bf16"), full,
+               0.02, "param+reduce bf16");
 }
 
 TEST(FsdpCuda, CheckpointResumeContinuesTheRun) {

@@ -55,7 +55,9 @@ struct RunResult {
 RunResult run(int np, const std::string& args, const std::string& tag, int steps = 20) {
   const std::string json = temp_path(tag + ".json"), dump = temp_path(tag + ".bin");
   const std::string launch = np == 1 ? kExe : mpirun(np) + kExe;
-  const Outcome o = run_command(launch + kCommon + " --steps " + std::to_string(steps) + args + " --output " + json + " --dump-params " + dump, 240);
+  const Outcome o = run_command(
+      launch + kCommon + " --steps " + std::to_string(steps) + args + " --output " + json + " --dump-params " + dump,
+      240);
   EXPECT_EQ(o.status, 0) << launch << args << "\n" << o.output;
   RunResult r;
   if (o.status != 0) return r;
@@ -88,7 +90,8 @@ double rel_l2(const std::vector<float>& a, const std::vector<float>& b) {
 }
 
 // Largest |a-b| / max(|b|, floor) over the elements.
-template <class A, class B> double max_rel(const A& a, const B& b, double floor) {
+template <class A, class B>
+double max_rel(const A& a, const B& b, double floor) {
   double m = 0;
   for (std::size_t i = 0; i < a.size(); ++i)
     m = std::max(m, std::abs(static_cast<double>(a[i]) - b[i]) / std::max(std::abs(static_cast<double>(b[i])), floor));
@@ -115,9 +118,10 @@ void expect_equivalent(int np, const std::string& mode, bool overlap, const std:
   EXPECT_LE(loss_err, 1e-5) << np << " ranks" << args;
   EXPECT_LE(norm_err, norm_tol) << np << " ranks" << args;
   EXPECT_LE(param_err, 1e-5) << np << " ranks" << args;
-  std::printf("np %d%s: max relative loss error %.3g, grad norm error %.3g, parameter relative L2 error %.3g (max "
-              "element %.3g)\n",
-              np, args.c_str(), loss_err, norm_err, param_err, elem_err);
+  std::printf(
+      "np %d%s: max relative loss error %.3g, grad norm error %.3g, parameter relative L2 error %.3g (max "
+      "element %.3g)\n",
+      np, args.c_str(), loss_err, norm_err, param_err, elem_err);
 }
 
 class Equivalence : public ::testing::TestWithParam<int> {};
@@ -176,8 +180,8 @@ TEST(FsdpMpi, Bf16CommunicationFollowsTheFp32Curve) {
     const RunResult r = run(np, args, "bf16_" + std::to_string(np));
     ASSERT_EQ(r.losses.size(), ref.losses.size()) << args;
     const double loss_err = max_rel(r.losses, ref.losses, 1e-6), param_err = rel_l2(r.params, ref.params);
-    std::printf("np %d%s: max relative loss error %.3g, parameter relative L2 error %.3g\n", np, args.c_str(),
-                loss_err, param_err);
+    std::printf("np %d%s: max relative loss error %.3g, parameter relative L2 error %.3g\n", np, args.c_str(), loss_err,
+                param_err);
     EXPECT_LE(loss_err, 2e-3) << args;
     EXPECT_GT(loss_err, 1e-7) << args << ": no trace of bf16 rounding";
     EXPECT_LE(param_err, 5e-3) << args;
@@ -228,8 +232,11 @@ TEST(FsdpMpi, FullShardingRegathersEveryBlockButTheLast) {
   // embedding and block 0, stay gathered for the next forward: against one micro-batch a step, 6 micro-batches
   // gather 6 times the units less 5 times those two.
   const std::string one = temp_path("gather_one_micro.json");
-  const Outcome o = run_command(mpirun(2) + kExe + " --model tiny --threads 1 --micro-batch-size 1 --global-batch-size 2"
-                                " --steps 1 --calibrate-n 32 --sharding grad_op --output " + one, 120);
+  const Outcome o = run_command(mpirun(2) + kExe +
+                                    " --model tiny --threads 1 --micro-batch-size 1 --global-batch-size 2"
+                                    " --steps 1 --calibrate-n 32 --sharding grad_op --output " +
+                                    one,
+                                120);
   ASSERT_EQ(o.status, 0) << o.output;
   const std::int64_t per_micro_batch = read_json(one)["summary"]["bytes_all_gathered_per_step"].get<std::int64_t>();
   const std::int64_t embedding = 512 * 128 * 4, block0 = block / 6;  // tiny: vocab 512 x dim 128, fp32
@@ -263,12 +270,13 @@ TEST(FsdpMpi, HungRankEndsTheJobAfterTheStepTimeout) {
 TEST(FsdpMpi, DefaultThreadsAreEachRanksShareOfItsCpus) {
   const std::string json = temp_path("threads.json");
   const std::string args = " --model tiny --steps 2 --calibrate-n 32";
-  const Outcome o = run_command("env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS " + mpirun(2) + kExe + args +
-                                    " --output " + json, 120);
+  const Outcome o = run_command(
+      "env -u OMP_NUM_THREADS -u OPENBLAS_NUM_THREADS " + mpirun(2) + kExe + args + " --output " + json, 120);
   ASSERT_EQ(o.status, 0) << o.output;
   std::smatch m;
-  ASSERT_TRUE(std::regex_search(o.output, m, std::regex(R"(threads: (\d+) per rank \((\d+) CPU\(s\) in this )"
-                                                        R"(rank's affinity mask, shared by (\d+) rank)")))
+  ASSERT_TRUE(std::regex_search(o.output, m,
+                                std::regex(R"(threads: (\d+) per rank \((\d+) CPU\(s\) in this )"
+                                           R"(rank's affinity mask, shared by (\d+) rank)")))
       << o.output;
   const int threads = std::stoi(m[1]), cpus = std::stoi(m[2]), sharing = std::stoi(m[3]);
   EXPECT_TRUE(sharing == 1 || sharing == 2) << o.output;

@@ -40,7 +40,7 @@ TEST(StepSeries, RowsHoldEveryStepAndMediansOnlyTheCountedOnes) {
   EXPECT_EQ(series.step_ms().count, 3u);
   EXPECT_DOUBLE_EQ(series.step_ms().p50, 200.0);
   EXPECT_DOUBLE_EQ(series.compute_ms().p50, 190.0);
-  EXPECT_DOUBLE_EQ(series.tokens_per_s().p50, 5000.0);  // 1000 tokens in 200 ms
+  EXPECT_DOUBLE_EQ(series.tokens_per_s().p50, 5000.0);             // 1000 tokens in 200 ms
   EXPECT_DOUBLE_EQ(series.tokens_per_s_per_device().p50, 5000.0);  // one rank
   EXPECT_DOUBLE_EQ(series.tflops_per_device().p50, 5.0);
   EXPECT_DOUBLE_EQ(series.exposed_comm_ms().p50, 6.0);

@@ -16,7 +16,7 @@ namespace awsdt::launcher {
 /// Rendered files (byte-for-byte reproducible) and the commands that submit them.
 struct Artifacts {
   std::vector<std::pair<std::string, std::string>> files;  ///< file name -> content
-  std::vector<std::vector<std::string>> submit_commands;    ///< what run would execute, for --dry-run
+  std::vector<std::vector<std::string>> submit_commands;   ///< what run would execute, for --dry-run
 };
 
 /// Preempted: the job ended with exit status 75 (kExitRequeue: it checkpointed after a preemption signal) and

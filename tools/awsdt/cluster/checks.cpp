@@ -12,7 +12,8 @@ namespace awsdt::launcher::checks {
 
 void refuse_torchrun(const JobSpec& s) {
   if (s.launcher == "torchrun")
-    throw UsageError(fmt::format("--launcher torchrun renders a PyTorchJob and needs --cluster eks (not {})", s.cluster));
+    throw UsageError(
+        fmt::format("--launcher torchrun renders a PyTorchJob and needs --cluster eks (not {})", s.cluster));
 }
 
 void refuse_extra(const JobSpec& s) {
@@ -22,13 +23,14 @@ void refuse_extra(const JobSpec& s) {
 }
 
 void require_container(const JobSpec& s) {
-  if (s.container.empty()) throw UsageError(fmt::format("--cluster {} runs containers: pass --container IMAGE", s.cluster));
+  if (s.container.empty())
+    throw UsageError(fmt::format("--cluster {} runs containers: pass --container IMAGE", s.cluster));
 }
 
 void require_instance_type(const JobSpec& s) {
   if (s.instance_type.empty())
-    throw UsageError(fmt::format("--cluster {} needs --instance-type (GPU, EFA and memory requests come from it)",
-                                 s.cluster));
+    throw UsageError(
+        fmt::format("--cluster {} needs --instance-type (GPU, EFA and memory requests come from it)", s.cluster));
 }
 
 void require_efa_across_nodes(const JobSpec& s) {
@@ -38,9 +40,10 @@ void require_efa_across_nodes(const JobSpec& s) {
   if (s.instance_type.empty())
     throw UsageError("a multi-node job needs --instance-type so awsdt can configure EFA (or --allow-no-efa)");
   if (s.efa_devices > 0 && !efa_env)
-    throw UsageError(fmt::format("{} has {} EFA devices but this job would not use EFA (FI_PROVIDER is not efa); "
-                                 "pass --allow-no-efa to run over TCP anyway",
-                                 s.instance_type, s.efa_devices));
+    throw UsageError(
+        fmt::format("{} has {} EFA devices but this job would not use EFA (FI_PROVIDER is not efa); "
+                    "pass --allow-no-efa to run over TCP anyway",
+                    s.instance_type, s.efa_devices));
 }
 
 }  // namespace awsdt::launcher::checks

@@ -44,10 +44,10 @@ JobStatus with_preemption(JobStatus st) {
 }
 
 std::unique_ptr<ClusterBackend> make_backend(const std::string& cluster) {
-  if (cluster == "local") return std::make_unique<LocalBackend>();
-  if (cluster == "slurm" || cluster == "hyperpod-slurm") return std::make_unique<SlurmBackend>();
-  if (cluster == "eks" || cluster == "hyperpod-eks") return std::make_unique<EksBackend>(cluster == "hyperpod-eks");
-  if (cluster == "batch") return std::make_unique<BatchBackend>();
+  if (cluster == "local") return make_local_backend();
+  if (cluster == "slurm" || cluster == "hyperpod-slurm") return make_slurm_backend();
+  if (cluster == "eks" || cluster == "hyperpod-eks") return make_eks_backend(cluster == "hyperpod-eks");
+  if (cluster == "batch") return make_batch_backend();
   throw UsageError(fmt::format("unknown cluster '{}'", cluster));
 }
 

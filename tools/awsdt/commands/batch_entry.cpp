@@ -83,8 +83,8 @@ pid_t start_sshd(const std::string& sshd, const std::string& ip, int port, std::
     if (up) return pid;
     int status = 0;
     if (::waitpid(pid, &status, WNOHANG) == pid)
-      AWSDT_THROW(fmt::format("{} ended (status {}) before listening on {}:{}; mpirun needs it on every worker",
-                              sshd, WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ip, port));
+      AWSDT_THROW(fmt::format("{} ended (status {}) before listening on {}:{}; mpirun needs it on every worker", sshd,
+                              WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status), ip, port));
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid, SIGTERM);
       AWSDT_THROW(fmt::format("{} is not listening on {}:{} after {} s", sshd, ip, port, timeout.count() / 1000));
@@ -124,15 +124,16 @@ void setup_batch_entry(CLI::App& app, int& exit_status) {
     auto nodes = env_required("AWS_BATCH_JOB_NUM_NODES", "(set by AWS Batch on every node)");
     auto main_index = env_string("AWS_BATCH_JOB_MAIN_NODE_INDEX").value_or("0");
     if (main_index != "0")
-      throw UsageError(fmt::format("AWS_BATCH_JOB_MAIN_NODE_INDEX={}: awsdt's job definitions make node 0 the main node",
-                                   main_index));
+      throw UsageError(fmt::format(
+          "AWS_BATCH_JOB_MAIN_NODE_INDEX={}: awsdt's job definitions make node 0 the main node", main_index));
     bool is_main = index == main_index;
     std::string ip = own_ipv4();
     set_process_identity(-1, ip);  // the host table then holds addresses, which mpirun can reach
-    ::setenv("MASTER_ADDR", is_main ? ip.c_str()
-                                    : env_required("AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS",
-                                                   "on worker nodes (set by AWS Batch)")
-                                          .c_str(),
+    ::setenv("MASTER_ADDR",
+             is_main
+                 ? ip.c_str()
+                 : env_required("AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS", "on worker nodes (set by AWS Batch)")
+                       .c_str(),
              1);
     ::setenv("MASTER_PORT", std::to_string(o->port).c_str(), 1);
     ::setenv("RANK", index.c_str(), 1);
@@ -156,8 +157,9 @@ void setup_batch_entry(CLI::App& app, int& exit_status) {
     auto boot = make_env_bootstrap(timeout);
     std::string hostfile;
     for (const auto& h : boot->hosts()) hostfile += fmt::format("{} slots={}\n", h, o->tasks_per_node);
-    std::vector<std::string> mpirun{"mpirun", "--hostfile", o->hostfile, "-np",
-                                    std::to_string(int(boot->hosts().size()) * o->tasks_per_node), "--bind-to", "none"};
+    std::vector<std::string> mpirun{
+        "mpirun",    "--hostfile", o->hostfile, "-np", std::to_string(int(boot->hosts().size()) * o->tasks_per_node),
+        "--bind-to", "none"};
     if (::geteuid() == 0) mpirun.push_back("--allow-run-as-root");
     // Ranks started over ssh see none of the container's environment: pass the job's variables and the search
     // paths (Open MPI, libfabric and aws-ofi-nccl live under /opt/amazon in the AWS EFA images).

@@ -16,11 +16,13 @@ void repeatable(CLI::Option* o) {
 void add_job_flags(CLI::App* cmd, JobCommand& j) {
   auto& f = j.flags;
   cmd->add_option("test_case", j.test_case, "test case name (see `awsdt list`)")->required();
-  cmd->add_option("--cluster", f.cluster, "local | slurm | hyperpod-slurm | eks | hyperpod-eks | batch (default local)");
+  cmd->add_option("--cluster", f.cluster,
+                  "local | slurm | hyperpod-slurm | eks | hyperpod-eks | batch (default local)");
   cmd->add_option("-N,--nodes", f.nodes, "nodes");
   cmd->add_option("--gpus-per-node", f.gpus_per_node, "GPUs per node (default: the instance type's)");
   cmd->add_option("--tasks-per-node", f.tasks_per_node, "ranks per node (default: one per GPU)");
-  cmd->add_option("--instance-type", f.instance_type, "EC2 instance type (architectures/instances.json); SageMaker's ml. prefix is accepted");
+  cmd->add_option("--instance-type", f.instance_type,
+                  "EC2 instance type (architectures/instances.json); SageMaker's ml. prefix is accepted");
   cmd->add_option("--container", f.container, "container image (pyxis on Slurm; required on EKS and Batch)");
   repeatable(cmd->add_option("--mount", f.mounts, "SRC:DST container mount (repeatable)"));
   repeatable(cmd->add_option("--env", f.env, "KEY=VALUE for every rank (repeatable)"));
@@ -29,8 +31,9 @@ void add_job_flags(CLI::App* cmd, JobCommand& j) {
   cmd->add_option("--account", f.account, "Slurm account");
   cmd->add_option("--namespace", f.namespace_, "Kubernetes namespace (default: default)");
   cmd->add_option("--queue", f.queue, "AWS Batch job queue");
-  cmd->add_option("--retries", f.retries, "restarts after a failure or preemption (Slurm requeues; EKS backoffLimit; "
-                                          "Batch attempts-1); default 3 for test cases that checkpoint, else 0");
+  cmd->add_option("--retries", f.retries,
+                  "restarts after a failure or preemption (Slurm requeues; EKS backoffLimit; "
+                  "Batch attempts-1); default 3 for test cases that checkpoint, else 0");
   cmd->add_option("--launcher", f.launcher, "srun (default, --mpi=pmix) | mpirun | torchrun (EKS PyTorchJob)");
   cmd->add_option("--name", f.name, "job name (default awsdt-<test case>)");
   cmd->add_option("--bin-dir", f.bin_dir, "where the awsdt executables are on the cluster (default: on PATH)");

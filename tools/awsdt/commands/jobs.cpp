@@ -45,7 +45,8 @@ void setup_status(CLI::App& app) {
   cmd->callback([job] {
     JobDb db;
     std::vector<JobRecord> jobs;
-    if (!job->empty()) jobs.push_back(db.find(*job));
+    if (!job->empty())
+      jobs.push_back(db.find(*job));
     else
       for (auto& j : db.list(200))
         if (!is_terminal_state(j.state)) jobs.push_back(j);

@@ -130,8 +130,10 @@ class EnvBootstrap final : public Bootstrap {
     hosts_.assign(size_, "");
     hosts_[rank_] = host_name();
     if (size_ == 1) return;
-    if (rank_ == 0) serve();
-    else join();
+    if (rank_ == 0)
+      serve();
+    else
+      join();
   }
 
   ~EnvBootstrap() override {
@@ -231,8 +233,7 @@ class EnvBootstrap final : public Bootstrap {
         } else {
           lost = notice_from_root().value_or(0);
         }
-        on_lost(fmt::format("{} ended before the job did; ending rank {} on {}", peer_name(lost), rank_,
-                            host_name()));
+        on_lost(fmt::format("{} ended before the job did; ending rank {} on {}", peer_name(lost), rank_, host_name()));
         return;
       }
     }
@@ -288,7 +289,8 @@ class EnvBootstrap final : public Bootstrap {
     }
     // Everyone is here: send the host table.
     for (int r = 1; r < size_; ++r)
-      for (int q = 0; q < size_; ++q) send_bytes(peers_[r].fd(), hosts_[q].data(), hosts_[q].size(), deadline, peer_name(r));
+      for (int q = 0; q < size_; ++q)
+        send_bytes(peers_[r].fd(), hosts_[q].data(), hosts_[q].size(), deadline, peer_name(r));
   }
 
   void join() {
@@ -308,8 +310,8 @@ class EnvBootstrap final : public Bootstrap {
       }
       last_error = std::strerror(errno);
       if (Clock::now() >= deadline)
-        AWSDT_THROW(fmt::format("could not reach {} within {:.1f} s: {}", root_name(), timeout_.count() / 1000.0,
-                                last_error));
+        AWSDT_THROW(
+            fmt::format("could not reach {} within {:.1f} s: {}", root_name(), timeout_.count() / 1000.0, last_error));
       std::this_thread::sleep_for(std::chrono::milliseconds(100));  // rank 0 may start later than us
     }
     int one = 1;

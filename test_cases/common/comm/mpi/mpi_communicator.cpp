@@ -129,8 +129,7 @@ class MpiCommunicator final : public Communicator {
     });
   }
 
-  void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root,
-                 Stream& stream) override {
+  void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root, Stream& stream) override {
     int n = mpi_count(count);
     check_peer(root, "root");
     issue(stream, [=, this](std::vector<MPI_Request>*) {
@@ -192,8 +191,7 @@ class MpiCommunicator final : public Communicator {
     stream.enqueue([ops = std::move(ops)] {
       std::vector<MPI_Request> requests;
       for (const auto& op : ops) op(&requests);
-      if (!requests.empty())
-        AWSDT_CHECK_MPI(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
+      if (!requests.empty()) AWSDT_CHECK_MPI(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
     });
   }
 

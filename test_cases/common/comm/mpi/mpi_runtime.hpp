@@ -18,10 +18,10 @@ std::string error_string(int code);
 
 }  // namespace awsdt::mpi
 
-#define AWSDT_CHECK_MPI(call)                                                                          \
-  do {                                                                                                 \
-    int awsdt_rc_ = (call);                                                                            \
-    if (awsdt_rc_ != MPI_SUCCESS)                                                                      \
-      throw ::awsdt::Error(std::string(#call) + " failed: " + ::awsdt::mpi::error_string(awsdt_rc_),   \
-                           __FILE__, __LINE__);                                                        \
+#define AWSDT_CHECK_MPI(call)                                                                                  \
+  do {                                                                                                         \
+    int awsdt_rc_ = (call);                                                                                    \
+    if (awsdt_rc_ != MPI_SUCCESS)                                                                              \
+      throw ::awsdt::Error(std::string(#call) + " failed: " + ::awsdt::mpi::error_string(awsdt_rc_), __FILE__, \
+                           __LINE__);                                                                          \
   } while (0)

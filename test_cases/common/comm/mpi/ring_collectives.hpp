@@ -3,10 +3,10 @@
 // Why not MPI's non-blocking collectives: Open MPI 4.1 runs them through libnbc, whose reduce-scatter reduces
 // the whole buffer onto rank 0 (binomial tree) and then scatters the blocks from there, and whose all-reduce,
 // below 4 ranks or in place (as FSDP's are), reduces onto rank 0 and broadcasts back: rank 0 receives and adds
-// size-1 full buffers while the others wait, and each call allocates buffer-sized temporaries. The ring is the bandwidth-optimal
-// schedule (NCCL's): size-1 steps, in each of which every rank passes one partially reduced block to the next
-// rank and adds its own contribution to the block it received, so each rank sends and adds (size-1)/size of the
-// data; an all-reduce then passes the finished blocks round once more (docs/fsdp.md has the figures).
+// size-1 full buffers while the others wait, and each call allocates buffer-sized temporaries. The ring is the
+// bandwidth-optimal schedule (NCCL's): size-1 steps, in each of which every rank passes one partially reduced block to
+// the next rank and adds its own contribution to the block it received, so each rank sends and adds (size-1)/size of
+// the data; an all-reduce then passes the finished blocks round once more (docs/fsdp.md has the figures).
 #pragma once
 
 #include <mpi.h>

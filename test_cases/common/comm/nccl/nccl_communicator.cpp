@@ -12,13 +12,13 @@
 
 #include "device/cuda/check_cuda.hpp"
 
-#define AWSDT_CHECK_NCCL(call)                                                                          \
-  do {                                                                                                  \
-    ncclResult_t awsdt_rc_ = (call);                                                                    \
-    if (awsdt_rc_ != ncclSuccess)                                                                       \
-      throw ::awsdt::Error(fmt::format("{} failed: {} ({})", #call, ncclGetErrorString(awsdt_rc_),      \
-                                       ncclGetLastError(nullptr) ? ncclGetLastError(nullptr) : ""),     \
-                           __FILE__, __LINE__);                                                         \
+#define AWSDT_CHECK_NCCL(call)                                                                      \
+  do {                                                                                              \
+    ncclResult_t awsdt_rc_ = (call);                                                                \
+    if (awsdt_rc_ != ncclSuccess)                                                                   \
+      throw ::awsdt::Error(fmt::format("{} failed: {} ({})", #call, ncclGetErrorString(awsdt_rc_),  \
+                                       ncclGetLastError(nullptr) ? ncclGetLastError(nullptr) : ""), \
+                           __FILE__, __LINE__);                                                     \
   } while (0)
 
 namespace awsdt {
@@ -86,23 +86,21 @@ class NcclCommunicator final : public Communicator {
   }
   void reduce_scatter(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op,
                       Stream& stream) override {
-    AWSDT_CHECK_NCCL(
-        ncclReduceScatter(send, recv, count, nccl_type(type), nccl_op(op), comm_, cuda_stream(stream)));
+    AWSDT_CHECK_NCCL(ncclReduceScatter(send, recv, count, nccl_type(type), nccl_op(op), comm_, cuda_stream(stream)));
   }
   void all_to_all(const void* send, void* recv, std::size_t count, DataType type, Stream& stream) override {
     // Grouped send/recv, as nccl-tests does: works with every NCCL version.
     auto bytes = count * dtype_size(type);
     AWSDT_CHECK_NCCL(ncclGroupStart());
     for (int r = 0; r < size_; ++r) {
-      AWSDT_CHECK_NCCL(ncclSend(static_cast<const char*>(send) + r * bytes, count, nccl_type(type), r, comm_,
-                                cuda_stream(stream)));
-      AWSDT_CHECK_NCCL(ncclRecv(static_cast<char*>(recv) + r * bytes, count, nccl_type(type), r, comm_,
-                                cuda_stream(stream)));
+      AWSDT_CHECK_NCCL(
+          ncclSend(static_cast<const char*>(send) + r * bytes, count, nccl_type(type), r, comm_, cuda_stream(stream)));
+      AWSDT_CHECK_NCCL(
+          ncclRecv(static_cast<char*>(recv) + r * bytes, count, nccl_type(type), r, comm_, cuda_stream(stream)));
     }
     AWSDT_CHECK_NCCL(ncclGroupEnd());
   }
-  void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root,
-                 Stream& stream) override {
+  void broadcast(const void* send, void* recv, std::size_t count, DataType type, int root, Stream& stream) override {
     AWSDT_CHECK_NCCL(ncclBroadcast(send, recv, count, nccl_type(type), root, comm_, cuda_stream(stream)));
   }
   void reduce(const void* send, void* recv, std::size_t count, DataType type, ReduceOp op, int root,

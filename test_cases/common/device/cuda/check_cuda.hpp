@@ -6,11 +6,11 @@
 
 #include "util/error.hpp"
 
-#define AWSDT_CHECK_CUDA(call)                                                                       \
-  do {                                                                                               \
-    cudaError_t awsdt_rc_ = (call);                                                                  \
-    if (awsdt_rc_ != cudaSuccess)                                                                    \
-      throw ::awsdt::Error(std::string(#call) + " failed: " + cudaGetErrorName(awsdt_rc_) + " (" +     \
-                               cudaGetErrorString(awsdt_rc_) + ")",                                  \
-                           __FILE__, __LINE__);                                                      \
+#define AWSDT_CHECK_CUDA(call)                                                                                         \
+  do {                                                                                                                 \
+    cudaError_t awsdt_rc_ = (call);                                                                                    \
+    if (awsdt_rc_ != cudaSuccess)                                                                                      \
+      throw ::awsdt::Error(                                                                                            \
+          std::string(#call) + " failed: " + cudaGetErrorName(awsdt_rc_) + " (" + cudaGetErrorString(awsdt_rc_) + ")", \
+          __FILE__, __LINE__);                                                                                         \
   } while (0)

@@ -12,7 +12,6 @@ namespace {
 
 class Runtime final : public CudaApi {
  public:
-
   int device_count() const override {
     int n = 0;
     if (cudaGetDeviceCount(&n) != cudaSuccess) {
@@ -26,7 +25,8 @@ class Runtime final : public CudaApi {
     cudaDeviceProp prop{};
     AWSDT_CHECK_CUDA(cudaGetDeviceProperties(&prop, index));
     char buf[512];
-    std::snprintf(buf, sizeof(buf), "[%04x:%02x:%02x] %s", prop.pciDomainID, prop.pciBusID, prop.pciDeviceID, prop.name);
+    std::snprintf(buf, sizeof(buf), "[%04x:%02x:%02x] %s", prop.pciDomainID, prop.pciBusID, prop.pciDeviceID,
+                  prop.name);
     return buf;
   }
 
@@ -56,7 +56,9 @@ class Runtime final : public CudaApi {
   }
 
   void stream_destroy(void* stream) const noexcept override { cudaStreamDestroy(static_cast<cudaStream_t>(stream)); }
-  void stream_synchronize(void* stream) const override { AWSDT_CHECK_CUDA(cudaStreamSynchronize(static_cast<cudaStream_t>(stream))); }
+  void stream_synchronize(void* stream) const override {
+    AWSDT_CHECK_CUDA(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
+  }
 
   bool stream_query(void* stream) const override {
     auto rc = cudaStreamQuery(static_cast<cudaStream_t>(stream));
@@ -76,7 +78,9 @@ class Runtime final : public CudaApi {
   void event_record(void* event, void* stream) const override {
     AWSDT_CHECK_CUDA(cudaEventRecord(static_cast<cudaEvent_t>(event), static_cast<cudaStream_t>(stream)));
   }
-  void event_synchronize(void* event) const override { AWSDT_CHECK_CUDA(cudaEventSynchronize(static_cast<cudaEvent_t>(event))); }
+  void event_synchronize(void* event) const override {
+    AWSDT_CHECK_CUDA(cudaEventSynchronize(static_cast<cudaEvent_t>(event)));
+  }
 
   bool event_query(void* event) const override {
     auto rc = cudaEventQuery(static_cast<cudaEvent_t>(event));
@@ -125,7 +129,9 @@ class Runtime final : public CudaApi {
     AWSDT_CHECK_CUDA(cudaGraphLaunch(static_cast<cudaGraphExec_t>(graph_exec), static_cast<cudaStream_t>(stream)));
   }
 
-  void graph_destroy(void* graph_exec) const noexcept override { cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph_exec)); }
+  void graph_destroy(void* graph_exec) const noexcept override {
+    cudaGraphExecDestroy(static_cast<cudaGraphExec_t>(graph_exec));
+  }
 
   int runtime_version() const override {
     int v = 0;
@@ -136,7 +142,6 @@ class Runtime final : public CudaApi {
     int v = 0;
     return cudaDriverGetVersion(&v) == cudaSuccess ? v : 0;
   }
-
 };
 
 }  // namespace

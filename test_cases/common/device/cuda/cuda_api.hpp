@@ -41,7 +41,6 @@ class CudaApi {
   /// Runtime and driver versions as CUDA encodes them (1000*major + 10*minor); 0 when unavailable.
   virtual int runtime_version() const = 0;
   virtual int driver_version() const = 0;
-
 };
 
 /// The CUDA runtime of this build, or nullptr when it was configured without CUDA.

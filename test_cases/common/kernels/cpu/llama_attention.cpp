@@ -100,8 +100,8 @@ void head_forward(T* out, T* att, const T* q, const T* k, const T* v, const Atte
   for (int t = 0; t < TT; ++t) softmax_row(P + static_cast<std::size_t>(t) * TT, t + 1, TT);
   // out_h = P V_h, each row block over the keys it sees.
   for (const RowBlock& rb : row_blocks(TT)) {
-    gemm(false, false, rb.rows(), s.head_dim, rb.keys(), T(1), P + std::size_t(rb.begin) * TT, TT, v + hv.kv_off,
-         hv.KV, T(0), out + hv.q_off + std::size_t(rb.begin) * hv.C, hv.C);
+    gemm(false, false, rb.rows(), s.head_dim, rb.keys(), T(1), P + std::size_t(rb.begin) * TT, TT, v + hv.kv_off, hv.KV,
+         T(0), out + hv.q_off + std::size_t(rb.begin) * hv.C, hv.C);
   }
 }
 
@@ -130,8 +130,8 @@ void head_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T* k, c
     const std::size_t r0 = rb.begin;
     gemm(false, false, rb.rows(), s.head_dim, rb.keys(), scale, dP + r0 * TT, TT, k + hv.kv_off, hv.KV, T(1),
          dq + hv.q_off + r0 * hv.C, hv.C);
-    gemm(true, false, rb.keys(), s.head_dim, rb.rows(), scale, dP + r0 * TT, TT, q + hv.q_off + r0 * hv.C, hv.C,
-         T(1), dk + hv.kv_off, hv.KV);
+    gemm(true, false, rb.keys(), s.head_dim, rb.rows(), scale, dP + r0 * TT, TT, q + hv.q_off + r0 * hv.C, hv.C, T(1),
+         dk + hv.kv_off, hv.KV);
   }
 }
 
@@ -167,12 +167,11 @@ void attention_backward(T* dq, T* dk, T* dv, const T* dout, const T* q, const T*
   }
 }
 
-template void attention_forward<float>(float*, float*, const float*, const float*, const float*,
-                                       const AttentionShape&);
+template void attention_forward<float>(float*, float*, const float*, const float*, const float*, const AttentionShape&);
 template void attention_forward<double>(double*, double*, const double*, const double*, const double*,
                                         const AttentionShape&);
-template void attention_backward<float>(float*, float*, float*, const float*, const float*, const float*,
-                                        const float*, const float*, const AttentionShape&);
+template void attention_backward<float>(float*, float*, float*, const float*, const float*, const float*, const float*,
+                                        const float*, const AttentionShape&);
 template void attention_backward<double>(double*, double*, double*, const double*, const double*, const double*,
                                          const double*, const double*, const AttentionShape&);
 

@@ -24,8 +24,8 @@ int count_targets(const std::int32_t* targets, int N) {
 template <typename T>
 T cross_entropy_forward(T* probs, const T* logits, const std::int32_t* targets, int N, int V) {
   for (int n = 0; n < N; ++n) {
-    AWSDT_CHECK(targets[n] < V, "target id " + std::to_string(targets[n]) + " outside the vocabulary [0, " +
-                                    std::to_string(V) + ")");
+    AWSDT_CHECK(targets[n] < V,
+                "target id " + std::to_string(targets[n]) + " outside the vocabulary [0, " + std::to_string(V) + ")");
   }
   // Rows in parallel; their losses are summed afterwards in row order, independent of the thread count.
   std::vector<double> row_loss(static_cast<std::size_t>(N), 0.0);
@@ -81,7 +81,6 @@ void cross_entropy_backward(T* dlogits, const T* probs, const std::int32_t* targ
 template float cross_entropy_forward<float>(float*, const float*, const std::int32_t*, int, int);
 template double cross_entropy_forward<double>(double*, const double*, const std::int32_t*, int, int);
 template void cross_entropy_backward<float>(float*, const float*, const std::int32_t*, int, int, float, InputGrad);
-template void cross_entropy_backward<double>(double*, const double*, const std::int32_t*, int, int, double,
-                                             InputGrad);
+template void cross_entropy_backward<double>(double*, const double*, const std::int32_t*, int, int, double, InputGrad);
 
 }  // namespace awsdt::kernels::cpu

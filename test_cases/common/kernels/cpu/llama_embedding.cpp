@@ -12,8 +12,8 @@ template <typename T>
 void embedding_forward(T* out, const std::int32_t* tokens, const T* table, int N, int C, int V) {
   for (int n = 0; n < N; ++n) {
     std::int32_t tok = tokens[n];
-    AWSDT_CHECK(tok >= 0 && tok < V, "token id " + std::to_string(tok) + " outside the vocabulary [0, " +
-                                         std::to_string(V) + ")");
+    AWSDT_CHECK(tok >= 0 && tok < V,
+                "token id " + std::to_string(tok) + " outside the vocabulary [0, " + std::to_string(V) + ")");
   }
 #pragma omp parallel for schedule(static)
   for (int n = 0; n < N; ++n) {

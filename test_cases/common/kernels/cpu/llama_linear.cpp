@@ -21,8 +21,8 @@ void linear_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* 
 template void linear_forward<float>(float*, const float*, const float*, int, int, int);
 template void linear_forward<double>(double*, const double*, const double*, int, int, int);
 template void linear_backward<float>(float*, float*, const float*, const float*, const float*, int, int, int,
-                                    InputGrad);
-template void linear_backward<double>(double*, double*, const double*, const double*, const double*, int, int,
-                                      int, InputGrad);
+                                     InputGrad);
+template void linear_backward<double>(double*, double*, const double*, const double*, const double*, int, int, int,
+                                      InputGrad);
 
 }  // namespace awsdt::kernels::cpu

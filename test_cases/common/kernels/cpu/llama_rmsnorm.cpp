@@ -22,8 +22,7 @@ void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int 
 }
 
 template <typename T>
-void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int N,
-                      int C) {
+void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int N, int C) {
   // Rows in parallel for dinp; dweight sums over rows, so its pass splits the columns instead and adds the rows
   // in order: the result does not depend on the thread count.
 #pragma omp parallel for schedule(static)
@@ -54,9 +53,8 @@ void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T*
 
 template void rmsnorm_forward<float>(float*, float*, const float*, const float*, int, int, double);
 template void rmsnorm_forward<double>(double*, double*, const double*, const double*, int, int, double);
-template void rmsnorm_backward<float>(float*, float*, const float*, const float*, const float*, const float*, int,
-                                      int);
-template void rmsnorm_backward<double>(double*, double*, const double*, const double*, const double*,
-                                       const double*, int, int);
+template void rmsnorm_backward<float>(float*, float*, const float*, const float*, const float*, const float*, int, int);
+template void rmsnorm_backward<double>(double*, double*, const double*, const double*, const double*, const double*,
+                                       int, int);
 
 }  // namespace awsdt::kernels::cpu

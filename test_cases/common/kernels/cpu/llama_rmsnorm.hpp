@@ -9,7 +9,6 @@ template <typename T>
 void rmsnorm_forward(T* out, T* rstd, const T* inp, const T* weight, int N, int C, double eps);
 /// dinp[N,C] += ∂L/∂inp and dweight[C] += ∂L/∂weight, from dout[N,C] and the forward's inp and rstd.
 template <typename T>
-void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int N,
-                      int C);
+void rmsnorm_backward(T* dinp, T* dweight, const T* dout, const T* inp, const T* weight, const T* rstd, int N, int C);
 
 }  // namespace awsdt::kernels::cpu

@@ -52,8 +52,7 @@ void swiglu_backward_as(T* dgate, T* dup, const T* dout, const T* gate, const T*
 }
 
 template <typename T>
-void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, std::size_t count,
-                     InputGrad mode) {
+void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up, std::size_t count, InputGrad mode) {
   if (mode == InputGrad::overwrite)
     swiglu_backward_as<false>(dgate, dup, dout, gate, up, count);
   else
@@ -62,8 +61,7 @@ void swiglu_backward(T* dgate, T* dup, const T* dout, const T* gate, const T* up
 
 template void swiglu_forward<float>(float*, const float*, const float*, std::size_t);
 template void swiglu_forward<double>(double*, const double*, const double*, std::size_t);
-template void swiglu_backward<float>(float*, float*, const float*, const float*, const float*, std::size_t,
-                                     InputGrad);
+template void swiglu_backward<float>(float*, float*, const float*, const float*, const float*, std::size_t, InputGrad);
 template void swiglu_backward<double>(double*, double*, const double*, const double*, const double*, std::size_t,
                                       InputGrad);
 

@@ -67,7 +67,8 @@ void reduce_inplace(void* inout, const void* in, std::size_t n, DataType type, R
     case DataType::bf16:
       return reduce_16<bf16_to_float, float_to_bf16>(static_cast<std::uint16_t*>(inout),
                                                      static_cast<const std::uint16_t*>(in), n, op);
-    case DataType::i8: return reduce_typed(static_cast<std::int8_t*>(inout), static_cast<const std::int8_t*>(in), n, op);
+    case DataType::i8:
+      return reduce_typed(static_cast<std::int8_t*>(inout), static_cast<const std::int8_t*>(in), n, op);
     case DataType::u8:
       return reduce_typed(static_cast<std::uint8_t*>(inout), static_cast<const std::uint8_t*>(in), n, op);
     case DataType::i32:

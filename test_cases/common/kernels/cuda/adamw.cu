@@ -60,7 +60,7 @@ __global__ void adamw_kernel(float* params, __nv_bfloat16* params_bf16, const fl
   const float one_minus_b1 = 1.0f - h.beta1, one_minus_b2 = 1.0f - h.beta2;
   for (std::size_t i = first_index(); i < count; i += grid_stride()) {
     const float g = __fmul_rn(grads[i], h.grad_scale);  // clipping and/or a mean (1: exact, unchanged)
-    float p = __fmul_rn(params[i], h.decay_factor);  // decoupled weight decay first (factor 1: unchanged)
+    float p = __fmul_rn(params[i], h.decay_factor);     // decoupled weight decay first (factor 1: unchanged)
     const float mi = __fadd_rn(__fmul_rn(h.beta1, m[i]), __fmul_rn(one_minus_b1, g));
     const float vi = __fadd_rn(__fmul_rn(h.beta2, v[i]), __fmul_rn(__fmul_rn(one_minus_b2, g), g));
     const float mhat = __fdiv_rn(mi, h.bc1), vhat = __fdiv_rn(vi, h.bc2);
@@ -76,15 +76,14 @@ __global__ void adamw_kernel(float* params, __nv_bfloat16* params_bf16, const fl
 
 void add_sum_of_squares(double* acc, const float* x, std::size_t count, void* stream) {
   if (count == 0) return;  // adds nothing (and a zero-sized grid would be a launch error)
-  sum_of_squares_kernel<<<grid_for(count, kMaxNormBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
-      acc, x, count);
+  sum_of_squares_kernel<<<grid_for(count, kMaxNormBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(acc, x,
+                                                                                                             count);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 
 void accumulate(float* acc, const float* src, std::size_t count, void* stream) {
   if (count == 0) return;
-  accumulate_kernel<<<grid_for(count, kMaxBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(acc, src,
-                                                                                                      count);
+  accumulate_kernel<<<grid_for(count, kMaxBlocks), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(acc, src, count);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 

@@ -45,8 +45,8 @@ LockedHandle cublas_handle() {
   if (!h) {
     AWSDT_CHECK_CUBLAS(cublasCreate(&h));
     // bf16 outputs (O, dQ): no split-K partial sums rounded to bf16; the sums stay in fp32 as the compute type.
-    AWSDT_CHECK_CUBLAS(cublasSetMathMode(h, cublasMath_t(CUBLAS_DEFAULT_MATH |
-                                                         CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
+    AWSDT_CHECK_CUBLAS(
+        cublasSetMathMode(h, cublasMath_t(CUBLAS_DEFAULT_MATH | CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION)));
   }
   return {std::move(lock), h};
 }
@@ -158,8 +158,7 @@ class Executor {
   void gemm(const chunked::Gemm& g) {
     const int count = s_.B * s_.n_heads;
     auto** ptrs = reinterpret_cast<void**>(work_ + layout_.pointers);
-    fill_pointers<<<(count + 255) / 256, 256, 0, stream_>>>(ptrs, rule(g.a), rule(g.b), rule(g.c), count,
-                                                              s_.n_heads);
+    fill_pointers<<<(count + 255) / 256, 256, 0, stream_>>>(ptrs, rule(g.a), rule(g.b), rule(g.c), count, s_.n_heads);
     AWSDT_CHECK_CUDA(cudaGetLastError());
     const LockedHandle locked = cublas_handle();
     cublasHandle_t h = locked.handle;
@@ -168,9 +167,8 @@ class Executor {
     // Row-major C = op(A)·op(B) is column-major Cᵀ = op(B)ᵀ·op(A)ᵀ: B's matrices go first.
     AWSDT_CHECK_CUBLAS(cublasGemmBatchedEx(
         h, g.trans_b ? CUBLAS_OP_T : CUBLAS_OP_N, g.trans_a ? CUBLAS_OP_T : CUBLAS_OP_N, g.N, g.M, g.K, &alpha,
-        ptrs + count, type(g.b.buf), int(g.b.ld), ptrs, type(g.a.buf), int(g.a.ld), &beta,
-        ptrs + 2 * count, type(g.c.buf), int(g.c.ld), count, CUBLAS_COMPUTE_32F,
-        CUBLAS_GEMM_DEFAULT));
+        ptrs + count, type(g.b.buf), int(g.b.ld), ptrs, type(g.a.buf), int(g.a.ld), &beta, ptrs + 2 * count,
+        type(g.c.buf), int(g.c.ld), count, CUBLAS_COMPUTE_32F, CUBLAS_GEMM_DEFAULT));
   }
   void softmax(int q0, int rows, int kn) {
     launch_rows(q0, rows, kn, [&](unsigned blocks, Rows w, std::size_t total) {
@@ -236,8 +234,8 @@ class Executor {
 // The plan's backward calls sum_groups(); the executor needs the destinations.
 struct BackwardExecutor : Executor {
   Bf16 *dk, *dv;
-  BackwardExecutor(const chunked::AttentionShape& s, void* workspace, cudaStream_t st, std::size_t budget,
-                   Bf16* k_out, Bf16* v_out)
+  BackwardExecutor(const chunked::AttentionShape& s, void* workspace, cudaStream_t st, std::size_t budget, Bf16* k_out,
+                   Bf16* v_out)
       : Executor(s, workspace, st, budget), dk(k_out), dv(v_out) {}
   void sum_groups() { sum_groups_into(dk, dv); }
 };
@@ -270,8 +268,7 @@ void chunked_attention_forward(Bf16* out, float* lse, const Bf16* q, const Bf16*
 
 void chunked_attention_backward(Bf16* dq, Bf16* dk, Bf16* dv, const Bf16* dout, const Bf16* out, const Bf16* q,
                                 const Bf16* k, const Bf16* v, const float* lse, float* scratch,
-                                const chunked::AttentionShape& s, void* workspace, void* stream,
-                                std::size_t budget) {
+                                const chunked::AttentionShape& s, void* workspace, void* stream, std::size_t budget) {
   check(s);
   if (s.B <= 0 || s.T <= 0) return;
   attention_output_dot(scratch, dout, out, s, stream);  // D = rowsum(dO ⊙ O), into scratch

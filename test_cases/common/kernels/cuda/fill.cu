@@ -7,8 +7,7 @@
 namespace awsdt::kernels::cuda {
 namespace {
 
-__global__ void fill_kernel(void* buf, std::size_t count, DataType type, Pattern pattern, int rank,
-                            std::size_t first) {
+__global__ void fill_kernel(void* buf, std::size_t count, DataType type, Pattern pattern, int rank, std::size_t first) {
   for (std::size_t i = blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; i < count;
        i += std::size_t(gridDim.x) * blockDim.x)
     store_element(buf, i, type, pattern_value(pattern, rank, first + i));
@@ -33,7 +32,7 @@ unsigned grid_for(std::size_t count) {
 void fill_pattern(void* buf, std::size_t count, DataType type, const Pattern& pattern, int rank,
                   std::size_t first_index, void* stream) {
   fill_kernel<<<grid_for(count), 256, 0, static_cast<cudaStream_t>(stream)>>>(buf, count, type, pattern, rank,
-                                                                                first_index);
+                                                                              first_index);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 

@@ -82,16 +82,15 @@ struct LinearContext::Impl {
     const int b_rows = key.trans_b ? key.n : key.k, b_cols = key.trans_b ? key.k : key.n;
     AWSDT_CHECK_CUBLAS(cublasLtMatrixLayoutCreate(&p->a, CUDA_R_16BF, a_rows, a_cols, a_rows));
     AWSDT_CHECK_CUBLAS(cublasLtMatrixLayoutCreate(&p->b, CUDA_R_16BF, b_rows, b_cols, b_rows));
-    AWSDT_CHECK_CUBLAS(
-        cublasLtMatrixLayoutCreate(&p->c, key.f32_out ? CUDA_R_32F : CUDA_R_16BF, key.m, key.n, key.m));
+    AWSDT_CHECK_CUBLAS(cublasLtMatrixLayoutCreate(&p->c, key.f32_out ? CUDA_R_32F : CUDA_R_16BF, key.m, key.n, key.m));
 
     cublasLtMatmulPreference_t pref = nullptr;
     AWSDT_CHECK_CUBLAS(cublasLtMatmulPreferenceCreate(&pref));
     const std::unique_ptr<std::remove_pointer_t<cublasLtMatmulPreference_t>, decltype(&cublasLtMatmulPreferenceDestroy)>
         pref_guard(pref, &cublasLtMatmulPreferenceDestroy);
     const std::size_t ws = kWorkspaceBytes;
-    AWSDT_CHECK_CUBLAS(cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws,
-                                                            sizeof(ws)));
+    AWSDT_CHECK_CUBLAS(
+        cublasLtMatmulPreferenceSetAttribute(pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof(ws)));
     // Weights live at offsets inside their unit's buffer: tell the heuristic how aligned they really are.
     for (auto attr : {CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES,
                       CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES}) {
@@ -102,8 +101,8 @@ struct LinearContext::Impl {
     const cublasStatus_t st =
         cublasLtMatmulAlgoGetHeuristic(handle, p->desc, p->a, p->b, p->c, p->c, pref, 1, &result, &found);
     if (st != CUBLAS_STATUS_SUCCESS || found == 0) {
-      AWSDT_THROW("cuBLASLt has no bf16 algorithm for a " + std::to_string(key.m) + "x" + std::to_string(key.n) +
-                  "x" + std::to_string(key.k) + " GEMM (status " + std::to_string(int(st)) + ")");
+      AWSDT_THROW("cuBLASLt has no bf16 algorithm for a " + std::to_string(key.m) + "x" + std::to_string(key.n) + "x" +
+                  std::to_string(key.k) + " GEMM (status " + std::to_string(int(st)) + ")");
     }
     p->algo = result.algo;
     return *plans.emplace(key, std::move(p)).first->second;
@@ -115,8 +114,8 @@ struct LinearContext::Impl {
     key.alignment = static_cast<std::uint32_t>(bits & (~bits + 1));  // the lowest set bit: the common alignment
     GemmPlan& p = plan(key);
     const float alpha = 1.0f;
-    AWSDT_CHECK_CUBLAS(cublasLtMatmul(handle, p.desc, &alpha, A, p.a, B, p.b, &beta, C, p.c, C, p.c, &p.algo,
-                                      workspace, kWorkspaceBytes, static_cast<cudaStream_t>(stream)));
+    AWSDT_CHECK_CUBLAS(cublasLtMatmul(handle, p.desc, &alpha, A, p.a, B, p.b, &beta, C, p.c, C, p.c, &p.algo, workspace,
+                                      kWorkspaceBytes, static_cast<cudaStream_t>(stream)));
   }
 };
 

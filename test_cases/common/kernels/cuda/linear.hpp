@@ -23,8 +23,8 @@ class LinearContext {
   void forward(Bf16* out, const Bf16* inp, const Bf16* weight, int N, int IC, int OC, void* stream);
   /// dinp[N,IC] (overwritten or accumulated onto, by dinp_mode; null to skip) = dout · weight, and
   /// dweight[OC,IC] += doutᵀ · inp.
-  void backward(Bf16* dinp, InputGrad dinp_mode, float* dweight, const Bf16* dout, const Bf16* inp,
-                const Bf16* weight, int N, int IC, int OC, void* stream);
+  void backward(Bf16* dinp, InputGrad dinp_mode, float* dweight, const Bf16* dout, const Bf16* inp, const Bf16* weight,
+                int N, int IC, int OC, void* stream);
 
   /// GPU memory each context holds for cuBLASLt's workspace.
   static std::size_t workspace_bytes();

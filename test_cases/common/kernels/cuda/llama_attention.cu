@@ -53,10 +53,67 @@ __device__ __forceinline__ float to_float(Bf16 x) { return __uint_as_float(std::
 __device__ __forceinline__ float low_bf16(std::uint32_t w) { return __uint_as_float(w << 16); }
 __device__ __forceinline__ float high_bf16(std::uint32_t w) { return __uint_as_float(w & 0xffff0000u); }
 
-
 // Copies rows [t0, t0 + ROWS) of one head into dst (row stride STRIDE floats), times mul. src points at that
 // head's channel 0 at t = 0 and rows are row_stride elements apart ([T, H, hd] layout: row_stride = H·hd).
 // Zero past T and past hd, so that padding contributes nothing (and never NaN from stale shared memory).
+// acc[r][i] += Σ_j w[r][j] · x[j][lane + kWarp·i] over the kTile rows of a bf16 tile x (each lane its NI
+// channels), four rows at a time; w holds R rows of kTile fp32 weights. The same summation order for every caller.
+template <int R, int NI, int KS>
+__device__ __forceinline__ void add_weighted_rows(float (&acc)[R][NI], const float (*w)[kTile], const Bf16 (*x)[KS],
+                                                  int lane) {
+#pragma unroll 2
+  for (int j4 = 0; j4 < kTile; j4 += 4) {
+    float xx[4][NI];
+#pragma unroll
+    for (int jj = 0; jj < 4; ++jj)
+#pragma unroll
+      for (int i = 0; i < NI; ++i) xx[jj][i] = to_float(x[j4 + jj][lane + kWarp * i]);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const float4 wv = *reinterpret_cast<const float4*>(&w[r][j4]);
+#pragma unroll
+      for (int i = 0; i < NI; ++i) {
+        acc[r][i] += wv.x * xx[0][i];
+        acc[r][i] += wv.y * xx[1][i];
+        acc[r][i] += wv.z * xx[2][i];
+        acc[r][i] += wv.w * xx[3][i];
+      }
+    }
+  }
+}
+
+// Two dot products per row over the head dimension, as both backward kernels need them: for rows r < R of two
+// fp32 tiles (rows base + r of a and b), s[r] += a_row·x and dp[r] += b_row·y, where x and y are one lane's bf16
+// rows (as pairs packed in 32-bit words). Products are summed in the same order for every caller.
+template <int R, int HDP>
+__device__ __forceinline__ void two_row_dots(float (&s)[R], float (&dp)[R], const float (*a)[HDP],
+                                             const float (*b)[HDP], int base, const Bf16* x, const Bf16* y) {
+#pragma unroll
+  for (int r = 0; r < R; ++r) s[r] = dp[r] = 0.f;
+  const std::uint32_t* xrow = reinterpret_cast<const std::uint32_t*>(x);
+  const std::uint32_t* yrow = reinterpret_cast<const std::uint32_t*>(y);
+#pragma unroll 2
+  for (int d4 = 0; d4 < HDP / 4; ++d4) {
+    const std::uint32_t xw0 = xrow[2 * d4], xw1 = xrow[2 * d4 + 1];
+    const std::uint32_t yw0 = yrow[2 * d4], yw1 = yrow[2 * d4 + 1];
+    const float x0 = low_bf16(xw0), x1 = high_bf16(xw0), x2 = low_bf16(xw1), x3 = high_bf16(xw1);
+    const float y0 = low_bf16(yw0), y1 = high_bf16(yw0), y2 = low_bf16(yw1), y3 = high_bf16(yw1);
+#pragma unroll
+    for (int r = 0; r < R; ++r) {
+      const float4 av = *reinterpret_cast<const float4*>(&a[base + r][4 * d4]);
+      const float4 bv = *reinterpret_cast<const float4*>(&b[base + r][4 * d4]);
+      s[r] += av.x * x0;
+      s[r] += av.y * x1;
+      s[r] += av.z * x2;
+      s[r] += av.w * x3;
+      dp[r] += bv.x * y0;
+      dp[r] += bv.y * y1;
+      dp[r] += bv.z * y2;
+      dp[r] += bv.w * y3;
+    }
+  }
+}
+
 template <int ROWS, int HDP, int STRIDE, int THREADS>
 __device__ void load_rows_f32(float* dst, const Bf16* src, int t0, int T, int row_stride, int hd, float mul) {
   for (int i = threadIdx.x; i < ROWS * HDP; i += THREADS) {
@@ -78,9 +135,9 @@ __device__ void load_rows_bf16(Bf16* dst, const Bf16* src, int t0, int T, int ro
 // The block walks the key tiles up to its last row (causal: later tiles are never loaded); each warp keeps an
 // online softmax (running max m, running sum l, rescaled accumulator) for each of its R rows.
 template <int HDP, int W, int R>
-__global__ void __launch_bounds__(W * kWarp)
-    forward_kernel(Bf16* out, float* lse, const Bf16* q, const Bf16* k, const Bf16* v, int T, int NH, int NKV,
-                   int hd, float qk_scale) {
+__global__ void __launch_bounds__(W* kWarp)
+    forward_kernel(Bf16* out, float* lse, const Bf16* q, const Bf16* k, const Bf16* v, int T, int NH, int NKV, int hd,
+                   float qk_scale) {
   constexpr int BR = W * R;
   constexpr int THREADS = W * kWarp;
   // K and V rows padded by one 32-bit word: lane j reading word d of row j hits bank (j + d) mod 32 (HDP ≥ 64)
@@ -161,25 +218,7 @@ __global__ void __launch_bounds__(W * kWarp)
     __syncwarp();  // p_s written by every lane before any lane reads it
 
     // acc += P · V over the tile's keys, four at a time (one float4 of probabilities per row).
-#pragma unroll 2
-    for (int j4 = 0; j4 < kTile; j4 += 4) {
-      float vv[4][NI];
-#pragma unroll
-      for (int jj = 0; jj < 4; ++jj)
-#pragma unroll
-        for (int i = 0; i < NI; ++i) vv[jj][i] = to_float(v_s[j4 + jj][lane + kWarp * i]);
-#pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const float4 p = *reinterpret_cast<const float4*>(&p_s[warp][r][j4]);
-#pragma unroll
-        for (int i = 0; i < NI; ++i) {
-          acc[r][i] += p.x * vv[0][i];
-          acc[r][i] += p.y * vv[1][i];
-          acc[r][i] += p.z * vv[2][i];
-          acc[r][i] += p.w * vv[3][i];
-        }
-      }
-    }
+    add_weighted_rows<R, NI, KS>(acc, p_s[warp], v_s, lane);
     __syncwarp();  // every lane has read p_s before the next tile rewrites it
   }
 
@@ -202,8 +241,7 @@ __global__ void __launch_bounds__(W * kWarp)
 
 // ---------------------------------------------------------------------------------------------------------------
 // Backward step 1: D[b, h, t] = Σ_d dout·out, one warp per (b, t, h) row.
-__global__ void row_dot_kernel(float* D, const Bf16* dout, const Bf16* out, std::size_t rows, int T, int NH,
-                               int hd) {
+__global__ void row_dot_kernel(float* D, const Bf16* dout, const Bf16* out, std::size_t rows, int T, int NH, int hd) {
   const std::size_t row = (std::size_t(blockIdx.x) * blockDim.x + threadIdx.x) / kWarp;  // (b·T + t)·NH + h
   const int lane = threadIdx.x % kWarp;
   if (row >= rows) return;  // warp-uniform: blockDim.x is a multiple of 32
@@ -221,9 +259,9 @@ __global__ void row_dot_kernel(float* D, const Bf16* dout, const Bf16* out, std:
 // up to the block's last row. For key j = kv0 + lane and each row t: p = exp(s − lse), dp = dout_t·v_j,
 // ds = p·(dp − D_t); then dq_t += ds·k_j over the tile, with lanes owning channels as in the forward.
 template <int HDP, int W, int R>
-__global__ void __launch_bounds__(W * kWarp)
-    dq_kernel(Bf16* dq, const Bf16* dout, const Bf16* q, const Bf16* k, const Bf16* v, const float* lse,
-              const float* D, int T, int NH, int NKV, int hd, float qk_scale, float scale) {
+__global__ void __launch_bounds__(W* kWarp)
+    dq_kernel(Bf16* dq, const Bf16* dout, const Bf16* q, const Bf16* k, const Bf16* v, const float* lse, const float* D,
+              int T, int NH, int NKV, int hd, float qk_scale, float scale) {
   constexpr int BR = W * R;
   constexpr int THREADS = W * kWarp;
   constexpr int KS = HDP + 2;  // padded as in the forward; rows are also read whole, channel by lane
@@ -269,30 +307,7 @@ __global__ void __launch_bounds__(W * kWarp)
 
     // s = q_t·k_j (log2 domain) and dp = dout_t·v_j for key j = kv0 + lane.
     float s[R], dp[R];
-#pragma unroll
-    for (int r = 0; r < R; ++r) s[r] = dp[r] = 0.f;
-    const std::uint32_t* krow = reinterpret_cast<const std::uint32_t*>(&k_s[lane][0]);
-    const std::uint32_t* vrow = reinterpret_cast<const std::uint32_t*>(&v_s[lane][0]);
-#pragma unroll 2
-    for (int d4 = 0; d4 < HDP / 4; ++d4) {
-      const std::uint32_t kw0 = krow[2 * d4], kw1 = krow[2 * d4 + 1];
-      const std::uint32_t vw0 = vrow[2 * d4], vw1 = vrow[2 * d4 + 1];
-      const float k0 = low_bf16(kw0), k1 = high_bf16(kw0), k2 = low_bf16(kw1), k3 = high_bf16(kw1);
-      const float v0 = low_bf16(vw0), v1 = high_bf16(vw0), v2 = low_bf16(vw1), v3 = high_bf16(vw1);
-#pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const float4 qv = *reinterpret_cast<const float4*>(&q_s[warp * R + r][4 * d4]);
-        const float4 ov = *reinterpret_cast<const float4*>(&do_s[warp * R + r][4 * d4]);
-        s[r] += qv.x * k0;
-        s[r] += qv.y * k1;
-        s[r] += qv.z * k2;
-        s[r] += qv.w * k3;
-        dp[r] += ov.x * v0;
-        dp[r] += ov.y * v1;
-        dp[r] += ov.z * v2;
-        dp[r] += ov.w * v3;
-      }
-    }
+    two_row_dots<R, HDP>(s, dp, q_s, do_s, warp * R, &k_s[lane][0], &v_s[lane][0]);
     const int j = kv0 + lane;
 #pragma unroll
     for (int r = 0; r < R; ++r) {
@@ -303,25 +318,7 @@ __global__ void __launch_bounds__(W * kWarp)
     __syncwarp();
 
     // dq_t += Σ_j ds_tj · k_j.
-#pragma unroll 2
-    for (int j4 = 0; j4 < kTile; j4 += 4) {
-      float kk[4][NI];
-#pragma unroll
-      for (int jj = 0; jj < 4; ++jj)
-#pragma unroll
-        for (int i = 0; i < NI; ++i) kk[jj][i] = to_float(k_s[j4 + jj][lane + kWarp * i]);
-#pragma unroll
-      for (int r = 0; r < R; ++r) {
-        const float4 ds = *reinterpret_cast<const float4*>(&ds_s[warp][r][j4]);
-#pragma unroll
-        for (int i = 0; i < NI; ++i) {
-          acc[r][i] += ds.x * kk[0][i];
-          acc[r][i] += ds.y * kk[1][i];
-          acc[r][i] += ds.z * kk[2][i];
-          acc[r][i] += ds.w * kk[3][i];
-        }
-      }
-    }
+    add_weighted_rows<R, NI, KS>(acc, ds_s[warp], k_s, lane);
     __syncwarp();  // ds_s read by every lane before the next tile rewrites it
   }
 
@@ -345,9 +342,9 @@ __global__ void __launch_bounds__(W * kWarp)
 // t0 + i when scoring; lanes own channels of the warp's key rows when accumulating dv += p·dout_t and
 // dk += ds·q_t. Each block owns its rows of dk and dv outright, so no atomics are needed.
 template <int HDP, int W, int R>
-__global__ void __launch_bounds__(W * kWarp)
-    dkdv_kernel(Bf16* dk, Bf16* dv, const Bf16* dout, const Bf16* q, const Bf16* k, const Bf16* v,
-                const float* lse, const float* D, int T, int NH, int NKV, int hd, float qk_scale, float scale) {
+__global__ void __launch_bounds__(W* kWarp)
+    dkdv_kernel(Bf16* dk, Bf16* dv, const Bf16* dout, const Bf16* q, const Bf16* k, const Bf16* v, const float* lse,
+                const float* D, int T, int NH, int NKV, int hd, float qk_scale, float scale) {
   constexpr int BK = W * R;
   constexpr int THREADS = W * kWarp;
   constexpr int KS = HDP + 2;
@@ -399,30 +396,7 @@ __global__ void __launch_bounds__(W * kWarp)
 
       // s = q_t·k_c (log2 domain) and dp = dout_t·v_c for query t = t0 + lane and the warp's keys c.
       float s[R], dp[R];
-#pragma unroll
-      for (int r = 0; r < R; ++r) s[r] = dp[r] = 0.f;
-      const std::uint32_t* qrow = reinterpret_cast<const std::uint32_t*>(&q_s[lane][0]);
-      const std::uint32_t* orow = reinterpret_cast<const std::uint32_t*>(&do_s[lane][0]);
-#pragma unroll 2
-      for (int d4 = 0; d4 < HDP / 4; ++d4) {
-        const std::uint32_t qw0 = qrow[2 * d4], qw1 = qrow[2 * d4 + 1];
-        const std::uint32_t ow0 = orow[2 * d4], ow1 = orow[2 * d4 + 1];
-        const float q0 = low_bf16(qw0), q1 = high_bf16(qw0), q2 = low_bf16(qw1), q3 = high_bf16(qw1);
-        const float o0 = low_bf16(ow0), o1 = high_bf16(ow0), o2 = low_bf16(ow1), o3 = high_bf16(ow1);
-#pragma unroll
-        for (int r = 0; r < R; ++r) {
-          const float4 kv = *reinterpret_cast<const float4*>(&k_s[warp * R + r][4 * d4]);
-          const float4 vv = *reinterpret_cast<const float4*>(&v_s[warp * R + r][4 * d4]);
-          s[r] += kv.x * q0;
-          s[r] += kv.y * q1;
-          s[r] += kv.z * q2;
-          s[r] += kv.w * q3;
-          dp[r] += vv.x * o0;
-          dp[r] += vv.y * o1;
-          dp[r] += vv.z * o2;
-          dp[r] += vv.w * o3;
-        }
-      }
+      two_row_dots<R, HDP>(s, dp, k_s, v_s, warp * R, &q_s[lane][0], &do_s[lane][0]);
       const int t = t0 + lane;
 #pragma unroll
       for (int r = 0; r < R; ++r) {
@@ -495,8 +469,8 @@ bool check_shape(const AttentionShape& s) {
   AWSDT_CHECK(s.n_heads > 0 && s.n_kv_heads > 0 && s.n_heads % s.n_kv_heads == 0,
               "attention (CUDA): n_kv_heads (" + std::to_string(s.n_kv_heads) + ") must divide n_heads (" +
                   std::to_string(s.n_heads) + ")");
-  AWSDT_CHECK(s.head_dim >= 1 && s.head_dim <= 256, "attention (CUDA): head_dim " + std::to_string(s.head_dim) +
-                                                        " is not supported (1 to 256)");
+  AWSDT_CHECK(s.head_dim >= 1 && s.head_dim <= 256,
+              "attention (CUDA): head_dim " + std::to_string(s.head_dim) + " is not supported (1 to 256)");
   AWSDT_CHECK(std::int64_t(s.B) * s.n_heads <= kMaxGridY,
               "attention (CUDA): batch × n_heads = " + std::to_string(std::int64_t(s.B) * s.n_heads) +
                   " exceeds the grid limit of " + std::to_string(kMaxGridY));
@@ -528,8 +502,8 @@ void attention_forward(Bf16* out, float* lse, const Bf16* q, const Bf16* k, cons
   with_padded_head_dim(s.head_dim, [&]<int HDP>() {
     constexpr int W = ForwardTiling<HDP>::warps, R = ForwardTiling<HDP>::rows;
     const dim3 grid(blocks_for(s.T, W * R), unsigned(s.B * s.n_heads));
-    forward_kernel<HDP, W, R><<<grid, W * kWarp, 0, st>>>(out, lse, q, k, v, s.T, s.n_heads, s.n_kv_heads,
-                                                          s.head_dim, qk_scale);
+    forward_kernel<HDP, W, R>
+        <<<grid, W * kWarp, 0, st>>>(out, lse, q, k, v, s.T, s.n_heads, s.n_kv_heads, s.head_dim, qk_scale);
     AWSDT_CHECK_CUDA(cudaGetLastError());
   });
 }
@@ -542,9 +516,8 @@ void attention_output_dot(float* D, const Bf16* dout, const Bf16* out, const Att
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 
-void attention_backward(Bf16* dq, Bf16* dk, Bf16* dv, const Bf16* dout, const Bf16* out, const Bf16* q,
-                        const Bf16* k, const Bf16* v, const float* lse, float* scratch, const AttentionShape& s,
-                        void* stream) {
+void attention_backward(Bf16* dq, Bf16* dk, Bf16* dv, const Bf16* dout, const Bf16* out, const Bf16* q, const Bf16* k,
+                        const Bf16* v, const float* lse, float* scratch, const AttentionShape& s, void* stream) {
   if (!check_shape(s)) return;
   auto st = static_cast<cudaStream_t>(stream);
   const float scale = 1.f / std::sqrt(float(s.head_dim));
@@ -555,8 +528,8 @@ void attention_backward(Bf16* dq, Bf16* dk, Bf16* dv, const Bf16* dout, const Bf
   with_padded_head_dim(s.head_dim, [&]<int HDP>() {
     constexpr int W = BackwardTiling<HDP>::warps, R = BackwardTiling<HDP>::rows;
     const dim3 q_grid(blocks_for(s.T, W * R), unsigned(s.B * s.n_heads));
-    dq_kernel<HDP, W, R><<<q_grid, W * kWarp, 0, st>>>(dq, dout, q, k, v, lse, scratch, s.T, s.n_heads,
-                                                       s.n_kv_heads, s.head_dim, qk_scale, scale);
+    dq_kernel<HDP, W, R><<<q_grid, W * kWarp, 0, st>>>(dq, dout, q, k, v, lse, scratch, s.T, s.n_heads, s.n_kv_heads,
+                                                       s.head_dim, qk_scale, scale);
     AWSDT_CHECK_CUDA(cudaGetLastError());
     const dim3 kv_grid(blocks_for(s.T, W * R), unsigned(s.B * s.n_kv_heads));
     dkdv_kernel<HDP, W, R><<<kv_grid, W * kWarp, 0, st>>>(dk, dv, dout, q, k, v, lse, scratch, s.T, s.n_heads,

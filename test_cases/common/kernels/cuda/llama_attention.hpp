@@ -18,9 +18,8 @@ void attention_forward(Bf16* out, float* lse, const Bf16* q, const Bf16* k, cons
                        void* stream);
 /// dq, dk, dv (written, not accumulated) from dout and the forward's out, q, k, v and lse. scratch holds
 /// B·NH·T floats (rowsum(dout ⊙ out)).
-void attention_backward(Bf16* dq, Bf16* dk, Bf16* dv, const Bf16* dout, const Bf16* out, const Bf16* q,
-                        const Bf16* k, const Bf16* v, const float* lse, float* scratch, const AttentionShape& s,
-                        void* stream);
+void attention_backward(Bf16* dq, Bf16* dk, Bf16* dv, const Bf16* dout, const Bf16* out, const Bf16* q, const Bf16* k,
+                        const Bf16* v, const float* lse, float* scratch, const AttentionShape& s, void* stream);
 
 /// D[b, h, t] = Σ_d dout·out over the row's head_dim (B·NH·T floats): the backward's row term, softmax's
 /// Jacobian applied to its own output.

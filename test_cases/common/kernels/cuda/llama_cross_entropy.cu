@@ -65,8 +65,8 @@ __device__ void block_combine(float& m, float& s) {
 // overwrites the row, which is safe because (a) pass 2 starts after the barrier in block_combine, when every
 // thread has finished reading in pass 1, (b) in pass 2 each element is read and then written by the same thread,
 // and (c) z[target] is read by thread 0 before that barrier.
-__global__ void cross_entropy_kernel(bf16* dlogits, float* losses, const bf16* logits,
-                                     const std::int32_t* targets, int V, float dloss_scale) {
+__global__ void cross_entropy_kernel(bf16* dlogits, float* losses, const bf16* logits, const std::int32_t* targets,
+                                     int V, float dloss_scale) {
   const std::size_t base = static_cast<std::size_t>(blockIdx.x) * V;
   const bf16* z = logits + base;
   bf16* d = dlogits + base;
@@ -98,8 +98,8 @@ __global__ void cross_entropy_kernel(bf16* dlogits, float* losses, const bf16* l
 
 }  // namespace
 
-void cross_entropy_fused(Bf16* dlogits, float* losses, const Bf16* logits, const std::int32_t* targets, int N,
-                         int V, float dloss_scale, void* stream) {
+void cross_entropy_fused(Bf16* dlogits, float* losses, const Bf16* logits, const std::int32_t* targets, int N, int V,
+                         float dloss_scale, void* stream) {
   if (N <= 0 || V <= 0) return;  // nothing to do (and a zero-sized grid would be a launch error)
   cross_entropy_kernel<<<static_cast<unsigned>(N), kThreads, 0, static_cast<cudaStream_t>(stream)>>>(
       reinterpret_cast<bf16*>(dlogits), losses, reinterpret_cast<const bf16*>(logits), targets, V, dloss_scale);

@@ -35,8 +35,7 @@ __global__ void embedding_forward_kernel(Bf16* out, const std::int32_t* tokens, 
   }
 }
 
-__global__ void embedding_backward_kernel(float* dtable, const std::int32_t* tokens, const bf16* dout, int N,
-                                          int C) {
+__global__ void embedding_backward_kernel(float* dtable, const std::int32_t* tokens, const bf16* dout, int N, int C) {
   const std::size_t total = static_cast<std::size_t>(N) * C;
   for (std::size_t i = first_index(); i < total; i += grid_stride()) {
     const std::size_t n = i / C, c = i % C;
@@ -47,8 +46,8 @@ __global__ void embedding_backward_kernel(float* dtable, const std::int32_t* tok
 
 // One thread per (b, t, h, i < half) pair: it reads both elements i and i + half before writing either, so the
 // in-place rotation has no race. sign = +1 rotates forward, −1 applies the inverse (transposed) rotation.
-__global__ void rope_kernel(bf16* x, const float* cos_table, const float* sin_table, int B, int T, int H,
-                            int head_dim, float sign) {
+__global__ void rope_kernel(bf16* x, const float* cos_table, const float* sin_table, int B, int T, int H, int head_dim,
+                            float sign) {
   const int half = head_dim / 2;
   const std::size_t pairs = static_cast<std::size_t>(B) * T * H * half;
   for (std::size_t p = first_index(); p < pairs; p += grid_stride()) {
@@ -121,8 +120,7 @@ void embedding_forward(Bf16* out, const std::int32_t* tokens, const Bf16* table,
 void embedding_backward(float* dtable, const std::int32_t* tokens, const Bf16* dout, int N, int C, void* stream) {
   const std::size_t total = static_cast<std::size_t>(N) * C;
   if (N <= 0 || C <= 0) return;
-  embedding_backward_kernel<<<grid_for(total), kThreads, 0, as_stream(stream)>>>(dtable, tokens, as_bf16(dout), N,
-                                                                                   C);
+  embedding_backward_kernel<<<grid_for(total), kThreads, 0, as_stream(stream)>>>(dtable, tokens, as_bf16(dout), N, C);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 
@@ -138,20 +136,19 @@ void rope_backward(Bf16* dx, const float* cos, const float* sin, int B, int T, i
   AWSDT_CHECK(head_dim % 2 == 0, "RoPE needs an even head_dim");
   const std::size_t pairs = static_cast<std::size_t>(B) * T * H * (head_dim / 2);
   if (B <= 0 || T <= 0 || H <= 0 || head_dim <= 0) return;
-  rope_kernel<<<grid_for(pairs), kThreads, 0, as_stream(stream)>>>(as_bf16(dx), cos, sin, B, T, H, head_dim,
-                                                                     -1.0f);
+  rope_kernel<<<grid_for(pairs), kThreads, 0, as_stream(stream)>>>(as_bf16(dx), cos, sin, B, T, H, head_dim, -1.0f);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 
 void swiglu_forward(Bf16* out, const Bf16* gate, const Bf16* up, std::size_t count, void* stream) {
   if (count == 0) return;
-  swiglu_forward_kernel<<<grid_for(count), kThreads, 0, as_stream(stream)>>>(as_bf16(out), as_bf16(gate),
-                                                                               as_bf16(up), count);
+  swiglu_forward_kernel<<<grid_for(count), kThreads, 0, as_stream(stream)>>>(as_bf16(out), as_bf16(gate), as_bf16(up),
+                                                                             count);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 
-void swiglu_backward(Bf16* dgate, Bf16* dup, const Bf16* dout, const Bf16* gate, const Bf16* up,
-                     std::size_t count, void* stream) {
+void swiglu_backward(Bf16* dgate, Bf16* dup, const Bf16* dout, const Bf16* gate, const Bf16* up, std::size_t count,
+                     void* stream) {
   if (count == 0) return;
   swiglu_backward_kernel<<<grid_for(count), kThreads, 0, as_stream(stream)>>>(
       as_bf16(dgate), as_bf16(dup), as_bf16(dout), as_bf16(gate), as_bf16(up), count);
@@ -160,8 +157,8 @@ void swiglu_backward(Bf16* dgate, Bf16* dup, const Bf16* dout, const Bf16* gate,
 
 void residual_forward(Bf16* out, const Bf16* a, const Bf16* b, std::size_t count, void* stream) {
   if (count == 0) return;
-  residual_forward_kernel<<<grid_for(count), kThreads, 0, as_stream(stream)>>>(as_bf16(out), as_bf16(a),
-                                                                                 as_bf16(b), count);
+  residual_forward_kernel<<<grid_for(count), kThreads, 0, as_stream(stream)>>>(as_bf16(out), as_bf16(a), as_bf16(b),
+                                                                               count);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 

@@ -39,8 +39,8 @@ void rope_backward(Bf16* dx, const float* cos, const float* sin, int B, int T, i
 /// out = silu(gate) · up, element-wise.
 void swiglu_forward(Bf16* out, const Bf16* gate, const Bf16* up, std::size_t count, void* stream);
 /// dgate = dout · up · silu'(gate), dup = dout · silu(gate) (written).
-void swiglu_backward(Bf16* dgate, Bf16* dup, const Bf16* dout, const Bf16* gate, const Bf16* up,
-                     std::size_t count, void* stream);
+void swiglu_backward(Bf16* dgate, Bf16* dup, const Bf16* dout, const Bf16* gate, const Bf16* up, std::size_t count,
+                     void* stream);
 
 /// out = a + b (out may alias a or b).
 void residual_forward(Bf16* out, const Bf16* a, const Bf16* b, std::size_t count, void* stream);
@@ -49,8 +49,8 @@ void residual_forward(Bf16* out, const Bf16* a, const Bf16* b, std::size_t count
 /// losses[n] = −log softmax(logits[n])[targets[n]] in fp32 (0 where targets[n] < 0) and
 /// dlogits[n,:] = dloss_scale · (softmax(logits[n]) − onehot(targets[n])) (0 where targets[n] < 0).
 /// dlogits may alias logits. dloss_scale is dloss / (number of targets ≥ 0), counted by the caller.
-void cross_entropy_fused(Bf16* dlogits, float* losses, const Bf16* logits, const std::int32_t* targets, int N,
-                         int V, float dloss_scale, void* stream);
+void cross_entropy_fused(Bf16* dlogits, float* losses, const Bf16* logits, const std::int32_t* targets, int N, int V,
+                         float dloss_scale, void* stream);
 
 /// out[i] = bf16(in[i]) (round to nearest even, as util/half.hpp).
 void cast_to_bf16(Bf16* out, const float* in, std::size_t count, void* stream);

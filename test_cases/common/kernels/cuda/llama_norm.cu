@@ -23,7 +23,6 @@ constexpr int kRowLanes = 8;
 constexpr int kMinRowsPerChunk = 128;  // rows one dweight block sums before its single atomicAdd per column
 constexpr int kMaxRowChunks = 1024;    // bound on gridDim.y (limit 65535) and on atomics per column
 
-
 __global__ void rmsnorm_forward_kernel(bf16* out, float* rstd, const bf16* inp, const bf16* weight, int N, int C,
                                        float eps) {
   const int lane = threadIdx.x % kWarp;
@@ -76,8 +75,8 @@ __global__ void rmsnorm_backward_dinp_kernel(bf16* dinp, const bf16* dout, const
 // rows ty, ty + kRowLanes, ... of the chunk for column tx (a warp reads 32 consecutive columns of one row), the
 // kRowLanes partial sums meet in shared memory, and one atomicAdd per column per block adds them to dweight,
 // instead of one atomic per element.
-__global__ void rmsnorm_backward_dweight_kernel(float* dweight, const bf16* dout, const bf16* inp,
-                                                const float* rstd, int N, int C, int rows_per_chunk) {
+__global__ void rmsnorm_backward_dweight_kernel(float* dweight, const bf16* dout, const bf16* inp, const float* rstd,
+                                                int N, int C, int rows_per_chunk) {
   __shared__ float partial[kRowLanes][kColTile];
   const int c = blockIdx.x * kColTile + threadIdx.x;
   const int n0 = blockIdx.y * rows_per_chunk;
@@ -106,8 +105,8 @@ void rmsnorm_forward(Bf16* out, float* rstd, const Bf16* inp, const Bf16* weight
                      void* stream) {
   if (N <= 0 || C <= 0) return;  // nothing to do (and a zero-sized grid would be a launch error)
   rmsnorm_forward_kernel<<<row_blocks(N), kRowsPerBlock * kWarp, 0, static_cast<cudaStream_t>(stream)>>>(
-      reinterpret_cast<bf16*>(out), rstd, reinterpret_cast<const bf16*>(inp), reinterpret_cast<const bf16*>(weight),
-      N, C, eps);
+      reinterpret_cast<bf16*>(out), rstd, reinterpret_cast<const bf16*>(inp), reinterpret_cast<const bf16*>(weight), N,
+      C, eps);
   AWSDT_CHECK_CUDA(cudaGetLastError());
 }
 

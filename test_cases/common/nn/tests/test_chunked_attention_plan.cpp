@@ -177,7 +177,7 @@ TEST(ChunkedAttentionPlan, MatchesTheFullAttentionForAnyChunking) {
 
 TEST(ChunkedAttentionPlan, ChunksFitTheBudgetInMultiplesOf64) {
   const AttentionShape s{4, 2048, 32, 8, 64};
-  EXPECT_EQ(chunked::chunk_rows(s, std::size_t(1) << 30), 640);  // 4·32·2048·6 bytes a row: 682 fit
-  EXPECT_EQ(chunked::chunk_rows(s, 1), 64);                      // never below 64
+  EXPECT_EQ(chunked::chunk_rows(s, std::size_t(1) << 30), 640);                   // 4·32·2048·6 bytes a row: 682 fit
+  EXPECT_EQ(chunked::chunk_rows(s, 1), 64);                                       // never below 64
   EXPECT_EQ(chunked::chunk_rows({1, 100, 2, 2, 64}, std::size_t(1) << 30), 100);  // never above T
 }

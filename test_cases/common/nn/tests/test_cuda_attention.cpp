@@ -1,7 +1,7 @@
-// GPU tests (label gpu) of the CUDA attention, flash-style (kernels/cuda/llama_attention) and chunked on tensor cores (kernels/cuda/chunked_attention): the forward's output
-// and the backward's dq, dk, dv against the CPU reference kernels (fp32, on the same bf16-rounded inputs), lse
-// against log-sum-exp in double. GPU tests skip with a message where no GPU is visible; the shape checks, which
-// throw before anything reaches the GPU, run everywhere.
+// GPU tests (label gpu) of the CUDA attention, flash-style (kernels/cuda/llama_attention) and chunked on tensor cores
+// (kernels/cuda/chunked_attention): the forward's output and the backward's dq, dk, dv against the CPU reference
+// kernels (fp32, on the same bf16-rounded inputs), lse against log-sum-exp in double. GPU tests skip with a message
+// where no GPU is visible; the shape checks, which throw before anything reaches the GPU, run everywhere.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -70,9 +70,9 @@ std::vector<T> download(const Buffer& b, std::size_t count, Stream& stream) {
 
 // llm.c-style closeness: |got − ref| ≤ tol + |ref|·eps for every element, where tol = max(rms(ref)·tol_frac, 1e-5)
 // holds the elements near zero to a small fraction of the tensor's typical size (the floor covers all-zero
-// references, such as dq and dk at T = 1, which fp32 rounding leaves at ~1e-7 on the GPU). eps = 1/64 leaves room over bf16's own
-// rounding (≤ 2⁻⁸ relative) and the fp32 differences between the kernels. NaN fails (outputs start as NaN, so
-// an element the kernel never wrote fails too).
+// references, such as dq and dk at T = 1, which fp32 rounding leaves at ~1e-7 on the GPU). eps = 1/64 leaves room over
+// bf16's own rounding (≤ 2⁻⁸ relative) and the fp32 differences between the kernels. NaN fails (outputs start as NaN,
+// so an element the kernel never wrote fails too).
 ::testing::AssertionResult all_close(const char* what, const std::vector<float>& got, const std::vector<float>& ref,
                                      double tol_frac = 1.0 / 64, double eps = 1.0 / 64) {
   if (got.size() != ref.size()) return ::testing::AssertionFailure() << what << ": size mismatch";
@@ -92,8 +92,8 @@ std::vector<T> download(const Buffer& b, std::size_t count, Stream& stream) {
     if (!(err / bound <= worst)) worst = std::isnan(err) ? INFINITY : err / bound;
   }
   if (bad == 0) return ::testing::AssertionSuccess() << what << ": worst error " << worst << " of its bound";
-  return ::testing::AssertionFailure() << what << ": " << bad << " of " << got.size()
-                                       << " elements off (tol " << tol << ", eps " << eps << ")" << first.str();
+  return ::testing::AssertionFailure() << what << ": " << bad << " of " << got.size() << " elements off (tol " << tol
+                                       << ", eps " << eps << ")" << first.str();
 }
 
 // Per (b, h, t): log Σ_{j ≤ t} exp(scale · q_t·k_j) in double, from the bf16 inputs; the max is folded in.
@@ -233,8 +233,8 @@ TEST(CudaAttention, LongSequenceForwardMatchesDoubleOnSampledRows) {
   Buffer out_d = device_buffer(q_count(s) * 2), lse_d = device_buffer(lse_count(s) * 4);
   memset_async(out_d.data(), 0xff, out_d.bytes(), stream);
   memset_async(lse_d.data(), 0xff, lse_d.bytes(), stream);
-  kernels::cuda::attention_forward(out_d.as<Bf16>(), lse_d.as<float>(), q_d.as<Bf16>(), k_d.as<Bf16>(),
-                                   v_d.as<Bf16>(), s, stream.native_handle());
+  kernels::cuda::attention_forward(out_d.as<Bf16>(), lse_d.as<float>(), q_d.as<Bf16>(), k_d.as<Bf16>(), v_d.as<Bf16>(),
+                                   s, stream.native_handle());
   const auto out = widen(download<Bf16>(out_d, q_count(s), stream));
   const auto lse = download<float>(lse_d, lse_count(s), stream);
   for (float x : out) ASSERT_TRUE(std::isfinite(x)) << "an output element is not finite (or was never written)";
@@ -292,12 +292,11 @@ TEST(CudaAttention, RejectsUnsupportedShapes) {
   const AttentionShape bad_group{1, 8, 6, 4, 64};
   EXPECT_THROW(kernels::cuda::attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, bad_group, nullptr),
                Error);
-  EXPECT_THROW(kernels::cuda::attention_backward(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
-                                                 nullptr, nullptr, nullptr, bad_group, nullptr),
+  EXPECT_THROW(kernels::cuda::attention_backward(nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+                                                 nullptr, nullptr, bad_group, nullptr),
                Error);
   const AttentionShape too_wide{1, 8, 4, 4, 320};
-  EXPECT_THROW(kernels::cuda::attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, too_wide, nullptr),
-               Error);
+  EXPECT_THROW(kernels::cuda::attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, too_wide, nullptr), Error);
   const AttentionShape no_kv_heads{1, 8, 4, 0, 64};
   EXPECT_THROW(kernels::cuda::attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, no_kv_heads, nullptr),
                Error);
@@ -306,12 +305,12 @@ TEST(CudaAttention, RejectsUnsupportedShapes) {
                Error);
   const AttentionShape odd_head{1, 8, 4, 2, 36};  // not a multiple of 8: the flash kernels' job
   EXPECT_FALSE(kernels::cuda::chunked_attention_supports(odd_head));
-  EXPECT_THROW(kernels::cuda::chunked_attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, odd_head,
-                                                        nullptr, nullptr),
-               Error);
+  EXPECT_THROW(
+      kernels::cuda::chunked_attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, odd_head, nullptr, nullptr),
+      Error);
   // Empty shapes are valid and do nothing.
-  EXPECT_NO_THROW(kernels::cuda::attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, {0, 8, 4, 2, 64},
-                                                   nullptr));
-  EXPECT_NO_THROW(kernels::cuda::attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, {2, 0, 4, 2, 64},
-                                                   nullptr));
+  EXPECT_NO_THROW(
+      kernels::cuda::attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, {0, 8, 4, 2, 64}, nullptr));
+  EXPECT_NO_THROW(
+      kernels::cuda::attention_forward(nullptr, nullptr, nullptr, nullptr, nullptr, {2, 0, 4, 2, 64}, nullptr));
 }

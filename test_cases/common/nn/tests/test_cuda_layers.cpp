@@ -113,8 +113,8 @@ void expect_close(const std::vector<float>& got, const std::vector<float>& ref, 
     const double ratio = std::isnan(diff) ? std::numeric_limits<double>::infinity() : diff / limit;
     if (bad == 1 || ratio > worst_ratio) worst_ratio = ratio, worst = i;
   }
-  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << got.size() << " elements outside " << tol << " + |ref|·"
-                     << eps << "; worst at " << worst << ": got " << got[worst] << ", want " << ref[worst];
+  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << got.size() << " elements outside " << tol << " + |ref|·" << eps
+                     << "; worst at " << worst << ": got " << got[worst] << ", want " << ref[worst];
 }
 
 void expect_close_bf16(const std::vector<Bf16>& got, const std::vector<float>& ref, double tol,
@@ -211,8 +211,7 @@ TEST(CudaLayers, RmsNormBackwardAddsToDinpAndDweight) {
     DeviceVec<float> d_rstd(s, rstd), d_dweight(s, dweight);  // the CPU's rstd: this tests the backward alone
     gpu::rmsnorm_backward(d_dinp.get(), d_dweight.get(), d_dout.get(), d_x.get(), d_w.get(), d_rstd.get(), N, C,
                           s.native_handle());
-    cpu::rmsnorm_backward<float>(dinp.data(), dweight.data(), dout.data(), in.x.data(), in.w.data(), rstd.data(), N,
-                                 C);
+    cpu::rmsnorm_backward<float>(dinp.data(), dweight.data(), dout.data(), in.x.data(), in.w.data(), rstd.data(), N, C);
     const std::string tag = " C=" + std::to_string(C);
     expect_close_bf16(d_dinp.download(), dinp, 1e-3, "dinp" + tag);
     // fp32 sums over 300 rows of terms ~1: only the summation order differs.
@@ -376,8 +375,7 @@ void check_cross_entropy(int V, bool in_place) {
   DeviceVec<std::int32_t> d_targets(s, targets);
   DeviceVec<float> d_losses(s, std::vector<float>(N, 123.0f));
   Bf16* out = in_place ? d_logits.get() : d_dlogits.get();
-  gpu::cross_entropy_fused(out, d_losses.get(), d_logits.get(), d_targets.get(), N, V, dloss_scale,
-                           s.native_handle());
+  gpu::cross_entropy_fused(out, d_losses.get(), d_logits.get(), d_targets.get(), N, V, dloss_scale, s.native_handle());
   const std::vector<float> losses = d_losses.download();
   const std::vector<Bf16> got = in_place ? d_logits.download() : d_dlogits.download();
 
@@ -420,7 +418,7 @@ TEST(CudaLayers, AdamWStepMatchesNnAdamW) {
   REQUIRE_GPU();
   Stream s(Device::cuda(0));
   const std::size_t n = 10007, decayed = 6000;  // [0, 6000) decays (a matrix), the rest not (norm weights)
-  const nn::AdamWOptions opt;  // betas 0.9/0.95, eps 1e-8, weight decay 0.1
+  const nn::AdamWOptions opt;                   // betas 0.9/0.95, eps 1e-8, weight decay 0.1
   nn::AdamW adamw(opt, n, {{0, decayed, true}, {decayed, n - decayed, false}});
   std::vector<float> params = random_floats(n, 130, -1, 1);
   // One CPU step first, so that the GPU starts from non-zero moments and step 2's bias corrections.
@@ -448,8 +446,8 @@ TEST(CudaLayers, AdamWStepMatchesNnAdamW) {
   h.grad_scale = 0.5f;
   gpu::adamw_step(d_params.get(), d_bf16.get(), d_grads.get(), d_m.get(), d_v.get(), decayed, h, s.native_handle());
   h.decay_factor = 1.0f;  // the norm weights: no decay, and no bf16 copy asked for
-  gpu::adamw_step(d_params.get() + decayed, nullptr, d_grads.get() + decayed, d_m.get() + decayed,
-                  d_v.get() + decayed, n - decayed, h, s.native_handle());
+  gpu::adamw_step(d_params.get() + decayed, nullptr, d_grads.get() + decayed, d_m.get() + decayed, d_v.get() + decayed,
+                  n - decayed, h, s.native_handle());
 
   // The kernel does nn::AdamW's fp32 operations in its order, without fma contraction: equal up to (at most)
   // the last bit, so the tolerance is far below the decay's lr·wd·p ≈ 3e-4·|p| and the update's lr ≈ 3e-3.

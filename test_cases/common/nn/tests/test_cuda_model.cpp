@@ -208,7 +208,8 @@ TEST(CudaModel, TrainingFollowsTheCpuCurve) {
     std::vector<std::span<float>> grads;
     for (ParamUnit& u : cpu.units()) grads.emplace_back(u.grads);
     clip_grad_norm(grads, 1.0);
-    for (std::size_t u = 0; u < cpu.units().size(); ++u) cpu_opt[u].step(cpu.units()[u].params, cpu.units()[u].grads, lr);
+    for (std::size_t u = 0; u < cpu.units().size(); ++u)
+      cpu_opt[u].step(cpu.units()[u].params, cpu.units()[u].grads, lr);
 
     gpu.zero_grad();
     gpu_losses.push_back(gpu.forward(tokens.data(), targets.data(), B, T));

@@ -20,8 +20,8 @@ namespace {
 
 // Writes ids 0, 1, 2, ... (mod vocab) as little-endian uint16 or uint32 to a fresh temporary file.
 std::string write_tokens(std::size_t count, int width, int vocab, const std::string& tag) {
-  const auto path = std::filesystem::temp_directory_path() /
-                    ("awsdt_test_data_" + tag + "_" + std::to_string(::getpid()) + ".bin");
+  const auto path =
+      std::filesystem::temp_directory_path() / ("awsdt_test_data_" + tag + "_" + std::to_string(::getpid()) + ".bin");
   std::ofstream out(path, std::ios::binary);
   for (std::size_t i = 0; i < count; ++i) {
     const std::uint32_t id = static_cast<std::uint32_t>(i % vocab);
@@ -98,7 +98,8 @@ TEST(FileData, Uint32AndWrapAround) {
 TEST(TokenSources, SkipEqualsThatManyNextCalls) {
   const std::string path = write_tokens(1000, 2, 300, "skip");
   std::vector<std::pair<std::unique_ptr<TokenSource>, std::unique_ptr<TokenSource>>> pairs;
-  pairs.emplace_back(make_file_source(path, TokenDtype::uint16, 300, 3, 7), make_file_source(path, TokenDtype::uint16, 300, 3, 7));
+  pairs.emplace_back(make_file_source(path, TokenDtype::uint16, 300, 3, 7),
+                     make_file_source(path, TokenDtype::uint16, 300, 3, 7));
   for (auto kind : {SyntheticKind::random, SyntheticKind::pattern})
     pairs.emplace_back(make_synthetic_source(kind, 300, 3, 7, 5), make_synthetic_source(kind, 300, 3, 7, 5));
   for (auto& [stepped, skipped] : pairs) {

@@ -109,10 +109,11 @@ void check_against(const Loaded& run, const nlohmann::json& ref) {
       max_logit = std::max(max_logit, std::abs(ours - values.at(k).get<double>()));
     }
   }
-  std::printf("  %s: engine loss %.8f, transformers %.8f (rel diff %.2e); max |diff| logits %.2e, "
-              "log-sum-exp %.2e, token loss %.2e\n",
-              ref.at("file").get<std::string>().c_str(), run.loss, ref_loss,
-              std::abs(run.loss - ref_loss) / std::abs(ref_loss), max_logit, max_lse, max_tok);
+  std::printf(
+      "  %s: engine loss %.8f, transformers %.8f (rel diff %.2e); max |diff| logits %.2e, "
+      "log-sum-exp %.2e, token loss %.2e\n",
+      ref.at("file").get<std::string>().c_str(), run.loss, ref_loss, std::abs(run.loss - ref_loss) / std::abs(ref_loss),
+      max_logit, max_lse, max_tok);
 }
 
 void check_checkpoint(const std::string& file, bool tied, const std::string& dtype) {
@@ -147,9 +148,7 @@ TEST(HfReference, FixtureMatchesTinyPreset) {
   EXPECT_GT(std::abs(f32 - bf16), 10 * kLossRelTol * f32);
 }
 
-TEST(HfReference, F32CheckpointGivesTransformersLoss) {
-  check_checkpoint("llama_tiny_f32.safetensors", false, "F32");
-}
+TEST(HfReference, F32CheckpointGivesTransformersLoss) { check_checkpoint("llama_tiny_f32.safetensors", false, "F32"); }
 
 TEST(HfReference, Bf16CheckpointGivesTransformersUpcastLoss) {
   check_checkpoint("llama_tiny_bf16.safetensors", false, "BF16");

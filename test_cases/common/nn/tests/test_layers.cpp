@@ -280,8 +280,7 @@ TEST(NnLayers, FloatMatchesDouble) {
   AttentionShape s{2, 7, 4, 1, 8};
   const std::size_t nq = s.B * s.T * s.n_heads * s.head_dim, nkv = s.B * s.T * s.n_kv_heads * s.head_dim;
   Vec q = random_vec(nq, 29), k = random_vec(nkv, 30), v = random_vec(nkv, 31), out(nq), att(2 * 4 * 49);
-  std::vector<float> qf(q.begin(), q.end()), kf(k.begin(), k.end()), vf(v.begin(), v.end()), outf(nq),
-      attf(att.size());
+  std::vector<float> qf(q.begin(), q.end()), kf(k.begin(), k.end()), vf(v.begin(), v.end()), outf(nq), attf(att.size());
   attention_forward(out.data(), att.data(), q.data(), k.data(), v.data(), s);
   attention_forward(outf.data(), attf.data(), qf.data(), kf.data(), vf.data(), s);
   for (std::size_t i = 0; i < nq; ++i) EXPECT_NEAR(outf[i], out[i], 1e-5);

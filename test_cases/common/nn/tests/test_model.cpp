@@ -65,8 +65,7 @@ void matvec(double* out, const double* W, const double* x, int rows, int cols) {
 }
 
 // dW += dout ⊗ x and dx += Wᵀ dout.
-void matvec_backward(double* dW, double* dx, const double* dout, const double* W, const double* x, int rows,
-                     int cols) {
+void matvec_backward(double* dW, double* dx, const double* dout, const double* W, const double* x, int rows, int cols) {
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < cols; ++c) {
       dW[static_cast<std::size_t>(r) * cols + c] += dout[r] * x[c];
@@ -84,8 +83,7 @@ double rms_norm(double* out, const double* x, const double* w, int C, double eps
   return r;
 }
 
-void rms_norm_backward(double* dx, double* dw, const double* dout, const double* x, const double* w, double r,
-                       int C) {
+void rms_norm_backward(double* dx, double* dw, const double* dout, const double* x, const double* w, double r, int C) {
   double m = 0;
   for (int c = 0; c < C; ++c) m += dout[c] * w[c] * x[c] * r;
   m /= C;
@@ -208,8 +206,8 @@ class RefModel {
       for (int i = 0; i < V; ++i) dz[i] = (probs_[n * V + i] - (i == targets_[n] ? 1.0 : 0.0)) / counted_;
       std::fill(dlnf.begin(), dlnf.end(), 0.0);
       matvec_backward(dhead.data(), dlnf.data(), dz.data(), head.data(), &lnf_[n * C], V, C);
-      rms_norm_backward(&dx[n * C], g.final_norm.data(), dlnf.data(), &x_[c_.n_layers][n * C],
-                        p_.final_norm.data(), rf_[n], C);
+      rms_norm_backward(&dx[n * C], g.final_norm.data(), dlnf.data(), &x_[c_.n_layers][n * C], p_.final_norm.data(),
+                        rf_[n], C);
     }
     for (int l = c_.n_layers - 1; l >= 0; --l) {
       const RefLayer& W = p_.layers[l];
@@ -228,8 +226,7 @@ class RefModel {
         std::fill(dln.begin(), dln.end(), 0.0);
         matvec_backward(G.w_gate.data(), dln.data(), dg.data(), W.w_gate.data(), &a.ln2[n * C], F, C);
         matvec_backward(G.w_up.data(), dln.data(), du.data(), W.w_up.data(), &a.ln2[n * C], F, C);
-        rms_norm_backward(&dres2[n * C], G.mlp_norm.data(), dln.data(), &a.res2[n * C], W.mlp_norm.data(), a.r2[n],
-                          C);
+        rms_norm_backward(&dres2[n * C], G.mlp_norm.data(), dln.data(), &a.res2[n * C], W.mlp_norm.data(), a.r2[n], C);
       }
       // Attention: res2 = x + o_proj(y).
       Vec dxin = dres2, dy(N_ * C, 0.0), dq(N_ * C, 0.0), dk(N_ * KV, 0.0), dv(N_ * KV, 0.0);
@@ -262,8 +259,7 @@ class RefModel {
         matvec_backward(G.wq.data(), dln.data(), &dq[n * C], W.wq.data(), &a.ln1[n * C], C, C);
         matvec_backward(G.wk.data(), dln.data(), &dk[n * KV], W.wk.data(), &a.ln1[n * C], KV, C);
         matvec_backward(G.wv.data(), dln.data(), &dv[n * KV], W.wv.data(), &a.ln1[n * C], KV, C);
-        rms_norm_backward(&dxin[n * C], G.attn_norm.data(), dln.data(), &x_[l][n * C], W.attn_norm.data(), a.r1[n],
-                          C);
+        rms_norm_backward(&dxin[n * C], G.attn_norm.data(), dln.data(), &x_[l][n * C], W.attn_norm.data(), a.r1[n], C);
       }
       dx = dxin;
     }

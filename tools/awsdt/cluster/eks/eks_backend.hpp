@@ -2,25 +2,14 @@
 // HyperPod, HyperPodPyTorchJob with the environment bootstrap; kubectl apply / get -o json / logs / delete.
 #pragma once
 
+#include <memory>
+#include <string>
+
 #include "cluster/backend.hpp"
 
 namespace awsdt::launcher {
 
-class EksBackend final : public ClusterBackend {
- public:
-  void validate(const JobSpec& spec) const override;
-  explicit EksBackend(bool hyperpod) : hyperpod_(hyperpod) {}
-  Artifacts render(const JobSpec& spec, const TemplateSet& templates) const override;
-  std::string submit(const JobSpec& spec, const Artifacts& artifacts, const std::filesystem::path& job_dir) override;
-  std::map<std::string, JobStatus> status(const std::vector<std::string>& ids,
-                                          const std::vector<JobSpec>& specs) override;
-  std::string logs(const std::string& id, const JobSpec& spec, const std::filesystem::path& job_dir, int rank) override;
-  void cancel(const std::string& id, const JobSpec& spec, const std::filesystem::path& job_dir) override;
-
- private:
-  /// mpijob, pytorchjob or hyperpodpytorchjob: which resource this spec renders to.
-  std::string kind(const JobSpec& spec) const;
-  bool hyperpod_;
-};
+/// eks, or hyperpod-eks with hyperpod.
+std::unique_ptr<ClusterBackend> make_eks_backend(bool hyperpod);
 
 }  // namespace awsdt::launcher
