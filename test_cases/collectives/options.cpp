@@ -20,6 +20,9 @@ void add_size(CLI::App& app, const std::string& flags, std::uint64_t& target, co
 }  // namespace
 
 void add_options(CLI::App& app, Options& o) {
+  // A flag given twice takes its last value, so that `awsdt run collectives -- -b 1M` can pass the test case's
+  // defaults first and the user's flags after them (nccl-tests' getopt behaves the same).
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("collective,--op-type", o.collectives,
                  "all_reduce, all_gather, reduce_scatter, all_to_all, broadcast, reduce, send_recv, or all")
       ->each([](const std::string& v) {
@@ -64,6 +67,10 @@ void add_options(CLI::App& app, Options& o) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--min-busbw", o.min_busbw, "exit non-zero when the average bus bandwidth (GB/s) is below this");
   add_common_options(app, o.common, "-J,--output_file");
+  app.add_option("--check-args", o.check_args_ranks,
+                 "parse and check the other arguments for N ranks, then exit 0 (or 2 with the error) without "
+                 "communicating: awsdt run does this before it submits a job")
+      ->check(CLI::PositiveNumber);
   // Test hook: rank r corrupts r + 1 received elements before the check, to prove the check counts them all.
   app.add_flag("--corrupt-result-for-test", o.corrupt_for_test)->group("");
 }
@@ -75,6 +82,8 @@ void validate(const Options& o) {
   if (o.step_factor == 1 && o.step_bytes == 0)
     throw UsageError("-i/--stepbytes 0 with -f 1 would never advance; use a positive step");
   if (o.iters < 1) throw UsageError(fmt::format("-n/--iters {} must be at least 1", o.iters));
+  if (o.check_args_ranks > 0 && o.root >= o.check_args_ranks)
+    throw UsageError(fmt::format("-r/--root {} is not a rank of {} ranks", o.root, o.check_args_ranks));
 }
 
 }  // namespace awsdt::collectives

@@ -32,6 +32,7 @@ struct Options {
   double timeout_s = 0;
   double min_busbw = -1;  ///< GB/s; -1 = unchecked
   bool corrupt_for_test = false;
+  int check_args_ranks = 0;  ///< --check-args N: parse and check for N ranks, then exit (0: run)
   CommonOptions common;
 };
 

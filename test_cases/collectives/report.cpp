@@ -3,6 +3,8 @@
 
 #include <cmath>
 
+#include <map>
+
 #include <fmt/format.h>
 
 #include "awsdt/config.hpp"
@@ -119,26 +121,63 @@ std::int64_t total_wrong(const std::vector<Row>& rows) {
   return w;
 }
 
-std::vector<std::string> straggler_notes(const std::vector<Row>& rows, double threshold) {
+namespace {
+
+// A size's ranks disagree enough to name: by more than `relative` and by more than `floor_us` microseconds, so
+// that the noise of a few-microsecond operation on a busy host is not reported as a straggler.
+bool straggles(const RankSpread& s, double relative, double floor_us) {
+  return s.values.size() >= 2 && s.imbalance() > relative && s.max - s.min > floor_us;
+}
+
+std::string straggler_note(const Row& r, const Measurement& m) {
+  const auto& s = m.spread;
+  return fmt::format("{} {} {} {}: slowest rank {} on {} {:.2f} us, fastest rank {} on {} {:.2f} us (+{:.1f}%)",
+                     r.collective->name, r.bytes, dtype_name(r.type),
+                     &m == &r.out_of_place ? "out-of-place" : "in-place", s.slowest_rank, s.slowest_host, s.max,
+                     s.fastest_rank, s.fastest_host, s.min, s.imbalance() * 100);
+}
+
+}  // namespace
+
+std::vector<std::string> straggler_notes(const std::vector<Row>& rows, double relative, double floor_us) {
   std::vector<std::string> notes;
-  for (const auto& r : rows) {
-    for (const auto* m : {&r.out_of_place, r.in_place ? &*r.in_place : nullptr}) {
-      if (!m || m->spread.values.size() < 2 || m->spread.imbalance() <= threshold) continue;
-      const auto& s = m->spread;
-      notes.push_back(fmt::format(
-          "{} {} {} {}: slowest rank {} on {} {:.2f} us, fastest rank {} on {} {:.2f} us (+{:.1f}%)",
-          r.collective->name, r.bytes, dtype_name(r.type), m == &r.out_of_place ? "out-of-place" : "in-place",
-          s.slowest_rank, s.slowest_host, s.max, s.fastest_rank, s.fastest_host, s.min, s.imbalance() * 100));
-    }
-  }
+  for (const auto& r : rows)
+    for (const auto* m : {&r.out_of_place, r.in_place ? &*r.in_place : nullptr})
+      if (m && straggles(m->spread, relative, floor_us)) notes.push_back(straggler_note(r, *m));
   return notes;
+}
+
+std::vector<std::string> straggler_summary(const std::vector<Row>& rows, double relative, double floor_us) {
+  // Per collective, in the order they ran: how many measurements straggled, and the worst one (largest gap).
+  std::vector<std::string> names;
+  std::map<std::string, std::pair<int, const Measurement*>> by_name;
+  std::map<const Measurement*, const Row*> row_of;
+  for (const auto& r : rows)
+    for (const auto* m : {&r.out_of_place, r.in_place ? &*r.in_place : nullptr}) {
+      if (!m || !straggles(m->spread, relative, floor_us)) continue;
+      auto& [count, worst] = by_name[std::string(r.collective->name)];
+      if (count++ == 0) names.emplace_back(r.collective->name);
+      if (!worst || m->spread.max - m->spread.min > worst->spread.max - worst->spread.min) worst = m;
+      row_of[m] = &r;
+    }
+  std::vector<std::string> lines;
+  for (const auto& name : names) {
+    const auto& [count, worst] = by_name[name];
+    lines.push_back(
+        fmt::format("{} measurement(s) with ranks apart by more than {:g}% and {:g} us (-v lists "
+                    "them); the widest: {}",
+                    count, relative * 100, floor_us, straggler_note(*row_of[worst], *worst)));
+  }
+  return lines;
 }
 
 double TableReport::footer(const std::vector<Row>& rows) {
   double avg = average_busbw(rows);
   if (!enabled_) return avg;
   auto wrong = total_wrong(rows);
-  for (const auto& note : straggler_notes(rows, 0.05)) fmt::print(out_, "# Straggler: {}\n", note);
+  const auto notes = options_.common.verbose ? straggler_notes(rows, kStragglerRelative, kStragglerFloorUs)
+                                             : straggler_summary(rows, kStragglerRelative, kStragglerFloorUs);
+  for (const auto& note : notes) fmt::print(out_, "# Straggler: {}\n", note);
   fmt::print(out_, "# {:<20} : {} {}\n", "Out of bounds values", wrong, wrong ? "FAILED" : "OK");
   std::string verdict = options_.min_busbw < 0 ? "" : (avg < options_.min_busbw ? "FAILED" : "OK");
   fmt::print(out_, "# {:<20} : {:g} {}\n", "Avg bus bandwidth", avg, verdict);

@@ -44,7 +44,14 @@ std::int64_t total_wrong(const std::vector<Row>& rows);
 nlohmann::json rows_json(const std::vector<Row>& rows, int iters);
 /// One CSV row per size.
 Table rows_table(const std::vector<Row>& rows);
-/// Rows whose ranks disagree by more than `threshold` (relative): where stragglers show.
-std::vector<std::string> straggler_notes(const std::vector<Row>& rows, double threshold);
+/// Ranks that disagree by more than 5% and more than 5 us straggle (a smaller gap is a busy host's noise).
+inline constexpr double kStragglerRelative = 0.05;
+inline constexpr double kStragglerFloorUs = 5.0;
+/// One note per measurement whose ranks disagree by more than `relative` and `floor_us`: where stragglers show.
+std::vector<std::string> straggler_notes(const std::vector<Row>& rows, double relative = kStragglerRelative,
+                                         double floor_us = kStragglerFloorUs);
+/// The same, one line per collective: how many measurements straggled and the widest one (the table's default).
+std::vector<std::string> straggler_summary(const std::vector<Row>& rows, double relative = kStragglerRelative,
+                                           double floor_us = kStragglerFloorUs);
 
 }  // namespace awsdt::collectives

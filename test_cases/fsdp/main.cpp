@@ -26,6 +26,10 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", AWSDT_VERSION);
   if (auto rc = parse_command_line(app, argc, argv)) return *rc;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // step lines reach log monitors as they happen
+  if (o.check_args_ranks > 0) {
+    make_plan(o, o.check_args_ranks);  // throws UsageError naming the flag
+    return 0;
+  }
   if (o.print_config) {
     std::fputs(describe_plan(make_plan(o, o.print_config_ranks), o).c_str(), stdout);
     return 0;

@@ -13,6 +13,9 @@
 namespace awsdt::fsdp {
 
 void add_options(CLI::App& app, Options& o) {
+  // A flag given twice takes its last value: `awsdt run fsdp -- --steps 10` passes the test case's defaults first
+  // and the user's flags after them.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   app.add_option("--model", o.model,
                  "model preset (" + fmt::format("{}", fmt::join(nn::model_preset_names(), ", ")) + ")")
       ->capture_default_str();
@@ -65,6 +68,10 @@ void add_options(CLI::App& app, Options& o) {
                  "job uses its own count)")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+  app.add_option("--check-args", o.check_args_ranks,
+                 "check the other flags for N ranks (model, batch arithmetic, schedule, files), then exit 0 (or 2 "
+                 "with the error) without training: awsdt run does this before it submits a job")
+      ->check(CLI::PositiveNumber);
   app.add_flag("--calibrate-only", o.calibrate_only, "measure the sgemm peak FLOP/s, print it and exit");
   app.add_option("--calibrate-n", o.calibrate_n, "square matrix size of the sgemm calibration")->capture_default_str();
   app.add_flag("--op-breakdown", o.op_breakdown, "after training, time GEMMs and attention alone on the same shapes");

@@ -40,6 +40,7 @@ struct Options {
   std::string output;                  ///< JSON result document path
   bool print_config = false;           ///< describe the run and exit
   int print_config_ranks = 1;          ///< the ranks --print-config plans for
+  int check_args_ranks = 0;            ///< --check-args N: validate the plan for N ranks and exit (0: run)
   bool calibrate_only = false;         ///< measure the sgemm peak, print it and exit
   int calibrate_n = 1024;              ///< square size of the sgemm calibration
   bool op_breakdown = false;           ///< time GEMMs and attention in isolation after training

@@ -227,3 +227,28 @@ TEST(Collectives, LoneCopiesOfAMultiTaskLaunchAreDetected) {
   EXPECT_EQ(o.status, 2) << o.output;
   EXPECT_NE(o.output.find("SLURM_NTASKS=4 says 4 tasks were launched"), std::string::npos) << o.output;
 }
+
+// A straggler is a gap of more than 5% and more than 5 us between ranks; the table names at most one per
+// collective (the widest) unless -v lists them all. Eight ranks on this machine's cores disagree often.
+TEST(Collectives, StragglerLinesAreFewAndAboveTheNoiseFloor) {
+  const std::string cmd = mpirun(8) + kExe + " all_reduce all_gather -b 8 -e 256K -f 2 -n 20 -w 2";
+  auto count_and_check = [](const std::string& output) {
+    static const std::regex gap(R"(slowest rank \d+ on \S+ ([\d.]+) us, fastest rank \d+ on \S+ ([\d.]+) us)");
+    int lines = 0;
+    std::istringstream in(output);
+    std::smatch m;
+    for (std::string line; std::getline(in, line);) {
+      if (!line.starts_with("# Straggler: ")) continue;
+      ++lines;
+      EXPECT_TRUE(std::regex_search(line, m, gap)) << line;
+      if (!m.empty()) EXPECT_GT(std::stod(m[1]) - std::stod(m[2]), 5.0) << line;
+    }
+    return lines;
+  };
+  auto o = run_command(cmd, 300);
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_LE(count_and_check(o.output), 2) << o.output;  // all_reduce and all_gather: one line each at most
+  auto verbose = run_command(cmd + " -v", 300);
+  ASSERT_EQ(verbose.status, 0) << verbose.output;
+  count_and_check(verbose.output);
+}
