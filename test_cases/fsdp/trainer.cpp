@@ -37,7 +37,7 @@ Trainer::Trainer(const Options& options, int argc, char** argv) : o_(options), a
   checkpoints_.emplace(o_, plan_, *comm_);
   start_step_ = checkpoints_->start_step();
   open_data();
-  const int threads = on_gpu_ ? o_.threads : cpu_threads();
+  const int threads = on_gpu_ ? o_.threads : cpu_threads_for_rank(o_.threads, *world_.bootstrap);
   peak_ = on_gpu_ ? gpu_compute_peak(comm_->device()) : cpu_compute_peak(o_.calibrate_n, threads);
 }
 
@@ -88,27 +88,6 @@ void Trainer::open_data() {
   data_ = std::make_unique<RankSliceSource>(std::move(sequences), plan_.micro_batch, plan_.global_batch, rank_,
                                             plan_.world, checkpoints_->first_sequence());
   checkpoints_->check_data(data_->describe());
-}
-
-// CPU ranks compute on their share of the CPUs they may run on, unless --threads, OMP_NUM_THREADS or
-// OPENBLAS_NUM_THREADS (torchrun sets the first) says otherwise. The share is gathered on every rank alike: it is
-// a collective.
-int Trainer::cpu_threads() {
-  if (o_.threads != 0) return o_.threads;
-  const CpuShare share = cpu_share(*world_.bootstrap);
-  const char* env = std::getenv("OMP_NUM_THREADS")        ? "OMP_NUM_THREADS"
-                    : std::getenv("OPENBLAS_NUM_THREADS") ? "OPENBLAS_NUM_THREADS"
-                                                          : nullptr;
-  if (env) {
-    spdlog::info("threads: {} from {} ({} CPU(s) in this rank's affinity mask, shared by {} rank(s) of this host)",
-                 std::getenv(env), env, share.cpus, share.sharing);
-    return 0;
-  }
-  spdlog::info(
-      "threads: {} per rank ({} CPU(s) in this rank's affinity mask, shared by {} rank(s) of this "
-      "host; --threads N to choose)",
-      share.threads, share.cpus, share.sharing);
-  return share.threads;
 }
 
 int Trainer::run() {

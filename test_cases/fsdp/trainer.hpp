@@ -36,7 +36,6 @@ class Trainer {
  private:
   void start_communication();
   void open_data();
-  int cpu_threads();
   void build_engine();
   bool resume();
   void start_result_document();

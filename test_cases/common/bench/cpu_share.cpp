@@ -6,6 +6,9 @@
 
 #include <algorithm>
 #include <bit>
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
 
 #include "util/error.hpp"
 
@@ -72,6 +75,24 @@ CpuShare cpu_share(Bootstrap& bootstrap) {
     masks.emplace_back(all.begin() + std::ptrdiff_t(mine.size()) * r,
                        all.begin() + std::ptrdiff_t(mine.size()) * (r + 1));
   return cpu_share(masks, bootstrap.hosts(), bootstrap.rank());
+}
+
+int cpu_threads_for_rank(int requested, Bootstrap& bootstrap) {
+  if (requested != 0) return requested;
+  const CpuShare share = cpu_share(bootstrap);
+  const char* env = std::getenv("OMP_NUM_THREADS")        ? "OMP_NUM_THREADS"
+                    : std::getenv("OPENBLAS_NUM_THREADS") ? "OPENBLAS_NUM_THREADS"
+                                                          : nullptr;
+  if (env) {
+    spdlog::info("threads: {} from {} ({} CPU(s) in this rank's affinity mask, shared by {} rank(s) of this host)",
+                 std::getenv(env), env, share.cpus, share.sharing);
+    return 0;
+  }
+  spdlog::info(
+      "threads: {} per rank ({} CPU(s) in this rank's affinity mask, shared by {} rank(s) of this "
+      "host; --threads N to choose)",
+      share.threads, share.cpus, share.sharing);
+  return share.threads;
 }
 
 }  // namespace awsdt

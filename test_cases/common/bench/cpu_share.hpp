@@ -27,4 +27,9 @@ CpuShare cpu_share(const std::vector<std::vector<std::uint8_t>>& masks, const st
 /// Gathers every rank's affinity mask through the bootstrap (a collective: every rank calls it).
 CpuShare cpu_share(Bootstrap& bootstrap);
 
+/// The threads a CPU rank computes on: `requested` (--threads) when set, else none chosen (0: the environment's)
+/// when OMP_NUM_THREADS or OPENBLAS_NUM_THREADS (torchrun sets the first) says, else the rank's share of its
+/// host's CPUs. Logs which and why. A collective when `requested` is 0.
+int cpu_threads_for_rank(int requested, Bootstrap& bootstrap);
+
 }  // namespace awsdt

@@ -31,4 +31,13 @@ RankSpread reduce_across_ranks(Bootstrap& bootstrap, double value) {
   return s;
 }
 
+double reported_time(const RankSpread& s, int average) {
+  switch (average) {
+    case 0: return s.values.at(0);
+    case 2: return s.min;
+    case 3: return s.max;
+    default: return s.mean;
+  }
+}
+
 }  // namespace awsdt

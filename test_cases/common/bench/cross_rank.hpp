@@ -22,6 +22,9 @@ struct RankSpread {
   double imbalance() const { return min > 0 ? (max - min) / min : 0.0; }
 };
 
+/// The time a benchmark reports for `spread` under nccl-tests' -a: 0 rank 0's, 1 the mean, 2 the min, 3 the max.
+double reported_time(const RankSpread& spread, int average);
+
 /// Gathers `value` from every rank; every rank gets the same answer.
 RankSpread reduce_across_ranks(Bootstrap& bootstrap, double value);
 /// Every rank's `values` (same length everywhere), concatenated in rank order.

@@ -3,6 +3,16 @@
 
 namespace awsdt {
 
+void add_timing_options(CLI::App& app, TimingOptions& o) {
+  app.add_option("-n,--iters", o.iters, "timed iterations per measurement")->check(CLI::PositiveNumber);
+  app.add_option("-w,--warmup_iters", o.warmup, "warm-up iterations per measurement")->check(CLI::NonNegativeNumber);
+  app.add_option("-a,--average", o.average, "time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks")
+      ->check(CLI::Range(0, 3));
+  app.add_option("-z,--blocking", o.blocking, "wait for completion after every iteration (0/1)");
+  app.add_option("-T,--timeout", o.timeout_s, "seconds before a stuck operation aborts the job (0: never)")
+      ->check(CLI::NonNegativeNumber);
+}
+
 void add_common_options(CLI::App& app, CommonOptions& o, const std::string& json_flag) {
   auto* comm = app.add_option_group("Communication");
   comm->add_option("--backend", o.comm.backend, "auto | mpi | nccl (auto: nccl when a GPU is visible, else mpi)")

@@ -18,6 +18,17 @@ struct CommonOptions {
   double timeout_s = 0;  ///< per-operation watchdog (0 = none): a stuck operation aborts the job
 };
 
+/// How a benchmark times an operation, with nccl-tests' flags (-n, -w, -a, -z, -T).
+struct TimingOptions {
+  int iters = 20;         ///< timed iterations
+  int warmup = 5;         ///< warm-up iterations
+  int average = 1;        ///< time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks
+  bool blocking = false;  ///< wait for completion after every iteration
+  double timeout_s = 0;   ///< seconds before a stuck operation aborts the job (0: never)
+};
+/// Adds -n/--iters, -w/--warmup_iters, -a/--average, -z/--blocking and -T/--timeout as nccl-tests spells them.
+void add_timing_options(CLI::App& app, TimingOptions& options);
+
 /// Adds the "Communication" and "Output" groups. `json_flag` is the flag name for the result file
 /// (nccl-tests spells it -J/--output_file; trainers use --output).
 void add_common_options(CLI::App& app, CommonOptions& options, const std::string& json_flag = "--output");

@@ -1,0 +1,138 @@
+// awsdt-megatron gemm under mpirun at 1-4 ranks: every pattern and method against serial and float64 (chunks that
+// do and do not divide the rows), the layer against the global (one-rank) math, the check counting a corrupted
+// chunk exactly, bad input refused in one line, the JSON and CSV outputs, and `awsdt run megatron` as typed.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <sstream>
+
+#include <nlohmann/json.hpp>
+
+#include "support/executables.hpp"
+#include "support/files.hpp"
+#include "support/run_command.hpp"
+
+using awsdt::testing::mpirun;
+using awsdt::testing::Outcome;
+using awsdt::testing::run_command;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kExe = awsdt::testing::built_executable("awsdt-megatron");
+
+struct GemmRun {
+  Outcome outcome;
+  nlohmann::json doc;
+};
+
+GemmRun gemm(int ranks, const std::string& args) {
+  const fs::path json = fs::temp_directory_path() / ("megatron_" + std::to_string(::getpid()) + ".json");
+  fs::remove(json);
+  GemmRun r;
+  r.outcome = run_command(mpirun(ranks) + kExe + " gemm --threads 1 -n 2 -w 1 -J " + json.string() + " " + args, 600);
+  if (fs::exists(json)) r.doc = nlohmann::json::parse(std::ifstream(json));
+  return r;
+}
+
+// Every row checked and right; `expected` (pattern/method) all present.
+void expect_all_right(const GemmRun& r, const std::set<std::string>& expected) {
+  ASSERT_EQ(r.outcome.status, 0) << r.outcome.output;
+  std::set<std::string> seen;
+  for (const auto& row : r.doc.at("rows")) {
+    seen.insert(row.at("pattern").get<std::string>() + "/" + row.at("method").get<std::string>());
+    EXPECT_EQ(row.at("wrong"), 0) << row.dump();
+    EXPECT_GT(row.at("t_us").get<double>(), 0) << row.dump();
+    EXPECT_GT(row.at("t_gemm_us").get<double>(), 0) << row.dump();
+  }
+  for (const std::string& e : expected) EXPECT_TRUE(seen.count(e)) << e << " missing\n" << r.outcome.output;
+}
+
+std::set<std::string> every(const std::vector<std::string>& patterns) {
+  std::set<std::string> out;
+  for (const auto& p : patterns)
+    for (const char* m : {"serial", "pipelined", "ring"}) out.insert(p + "/" + m);
+  return out;
+}
+
+class MegatronRanks : public ::testing::TestWithParam<int> {};
+
+// M/tp = 24 rows split in 4 chunks (dividing) and in 5 (not dividing).
+TEST_P(MegatronRanks, EveryPatternAndMethodMatchesSerialAndFloat64) {
+  const int n = GetParam();
+  const std::string shape = std::to_string(24 * n) + "x" + std::to_string(8 * n) + "x" + std::to_string(16 * n);
+  for (const char* chunks : {"4", "5"}) {
+    SCOPED_TRACE(chunks);
+    expect_all_right(gemm(n, "--pattern ag_gemm,gemm_rs,gemm_ar --method all --shape " + shape + " --chunks " + chunks),
+                     every({"ag_gemm", "gemm_rs", "gemm_ar"}));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Ranks, MegatronRanks, ::testing::Values(1, 2, 3, 4));
+
+TEST(Megatron, LayerEqualsTheUnsplitLayerAtTwoAndFourRanks) {
+  for (int n : {2, 4}) {
+    SCOPED_TRACE(n);
+    expect_all_right(gemm(n, "--pattern layer --model tiny --method all --chunks 3"), every({"layer"}));
+  }
+}
+
+TEST(Megatron, CorruptedChunkIsCountedElementByElement) {
+  // 2 ranks, ag_gemm 48x8x16: C is [48, 4] per rank; the hook spoils the first 48/4 = 12 rows of each rank's C.
+  const GemmRun r = gemm(2, "--pattern ag_gemm --method all --shape 48x8x16 --chunks 4 --corrupt-result-for-test");
+  EXPECT_NE(r.outcome.status, 0) << r.outcome.output;
+  for (const auto& row : r.doc.at("rows"))
+    EXPECT_EQ(row.at("wrong"), row.at("method") == "serial" ? 0 : 2 * 12 * 4) << row.dump();
+}
+
+TEST(Megatron, BadInputIsRefusedInOneLine) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"--tp 3", "--tp 3 does not divide the 2 ranks"},
+      {"--pattern ag_gemm --shape 9x8x8", "M 9 is not a multiple of the tensor-parallel size 2"},
+      {"--pattern gemm_rs --shape 8x8x9", "K 9 is not a multiple of the tensor-parallel size 2"},
+      {"--shape 8x8", "--shape '8x8' is not MxNxK"},
+      {"--pattern ag_gemm --shape 8x8x8 --method pipelined --chunks 9", "--chunks 9 must be between 1 and the 4 rows"},
+      {"--dtype bfloat16", "--dtype bfloat16: GEMMs on cpu run in float"},
+      {"--pattern layer", "--pattern layer needs --model"},
+      {"--method fast", "'fast' is not one of serial, pipelined, ring, all"},
+  };
+  for (const auto& [args, message] : cases) {
+    const GemmRun r = gemm(2, args);
+    EXPECT_EQ(r.outcome.status, 2) << args << "\n" << r.outcome.output;
+    EXPECT_NE(r.outcome.output.find(message), std::string::npos) << args << "\n" << r.outcome.output;
+  }
+  const GemmRun heads = gemm(3, "--pattern layer --model tiny");
+  EXPECT_EQ(heads.outcome.status, 2) << heads.outcome.output;
+  EXPECT_NE(heads.outcome.output.find("--tp 3 does not divide the 4 attention heads of tiny"), std::string::npos)
+      << heads.outcome.output;
+}
+
+TEST(Megatron, CsvAndJsonCarryTheSameRows) {
+  const fs::path csv = fs::temp_directory_path() / ("megatron_" + std::to_string(::getpid()) + ".csv");
+  const GemmRun r = gemm(2, "--pattern gemm_ar --method serial,ring --shape 16x8x8 --csv " + csv.string());
+  ASSERT_EQ(r.outcome.status, 0) << r.outcome.output;
+  std::ifstream in(csv);
+  std::string header, line;
+  std::getline(in, header);
+  EXPECT_EQ(header.rfind("pattern,method,m,n,k,chunks,t_gemm_us", 0), 0u) << header;
+  int lines = 0;
+  while (std::getline(in, line)) ++lines;
+  EXPECT_EQ(lines, 2);
+  EXPECT_EQ(r.doc.at("rows").size(), 2u);
+  EXPECT_EQ(r.doc.at("config").at("tp"), 2);
+  EXPECT_EQ(r.doc.at("benchmark"), "megatron");
+}
+
+// What the README shows: awsdt run megatron, locally, with the test case's defaults.
+TEST(Megatron, AwsdtRunMegatronAsTyped) {
+  const std::string awsdt = awsdt::testing::built_executable("awsdt");
+  const fs::path state = fs::temp_directory_path() / ("megatron_state_" + std::to_string(::getpid()));
+  const Outcome r = run_command("env XDG_STATE_HOME=" + state.string() + " " + awsdt + " run megatron", 600);
+  EXPECT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("# wrong elements: 0"), std::string::npos) << r.output;
+  fs::remove_all(state);
+}
+
+}  // namespace
