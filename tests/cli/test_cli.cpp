@@ -5,6 +5,8 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
+#include <sstream>
 #include <string>
 
 #include <nlohmann/json.hpp>
@@ -90,8 +92,8 @@ TEST(Cli, BadInputGetsOneClearLine) {
   std::filesystem::create_directories(templates / "slurm");
   std::ofstream(templates / "slurm" / "sbatch.sh.mustache") << "#!/bin/bash\n#SBATCH --nodes={{{nodez}}}\n";
   auto out = templates / "out";
-  auto typo = run_command(kAwsdt + " render collectives --cluster slurm --templates " + templates.string() + " -o " +
-                          out.string());
+  auto typo = run_command(kAwsdt + " render collectives --cluster slurm --gpus-per-node 0 --templates " +
+                          templates.string() + " -o " + out.string());
   EXPECT_EQ(typo.status, 2);
   EXPECT_EQ(typo.output,
             "error: template 'slurm/sbatch.sh.mustache' uses {{nodez}}, which awsdt does not define for "
@@ -112,4 +114,138 @@ TEST(Cli, RenderWritesWhatRunWouldSubmit) {
   EXPECT_NE(script.find("--output " + (out / "result.json").string()), std::string::npos) << script;
   EXPECT_NE(script.find("--checkpoint-dir " + (out / "checkpoints").string()), std::string::npos) << script;
   std::filesystem::remove_all(out);
+}
+
+namespace {
+
+// A scratch directory and `awsdt` with its own job database in it.
+struct Scratch {
+  std::filesystem::path dir;
+  explicit Scratch(const std::string& name) : dir(std::filesystem::temp_directory_path() / ("awsdt_cli_" + name)) {
+    std::filesystem::remove_all(dir);
+    std::filesystem::create_directories(dir);
+  }
+  ~Scratch() { std::filesystem::remove_all(dir); }
+  awsdt::testing::Outcome awsdt(const std::string& args, const std::string& env = "") const {
+    return run_command("env XDG_STATE_HOME=" + dir.string() + " " + env + " " + kAwsdt + " " + args);
+  }
+  std::string file(const std::string& name) const {
+    std::ifstream in(dir / name);
+    return {std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  }
+};
+
+const std::string kBinDir = std::filesystem::path(kAwsdt).parent_path().string();
+
+}  // namespace
+
+// Without a container a Slurm job runs the executables beside the awsdt that rendered it, by absolute path: the
+// nodes' PATH has no build directory on it (execve(): No such file or directory).
+TEST(Cli, SlurmJobsRunTheBuildBesideAwsdtByAbsolutePath) {
+  Scratch s("slurm_path");
+  auto r = s.awsdt("render collectives --cluster slurm -N 1 --tasks-per-node 2 -o " + s.dir.string() + "/out");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(s.file("out/job.sbatch").find(" " + kBinDir + "/awsdt-collectives "), std::string::npos)
+      << s.file("out/job.sbatch");
+  auto missing = s.awsdt("run collectives --cluster slurm -N 1 --bin-dir /nonexistent/bin --dry-run");
+  EXPECT_EQ(missing.status, 2) << missing.output;
+  EXPECT_NE(missing.output.find("error: /nonexistent/bin/awsdt-collectives does not exist"), std::string::npos)
+      << missing.output;
+  auto dry = s.awsdt("run collectives --cluster slurm -N 1 --dry-run");
+  EXPECT_EQ(dry.status, 0) << dry.output;
+  auto fs_type = run_command("stat -f -c %T " + kBinDir).output;
+  if (fs_type.find("nfs") == std::string::npos && fs_type.find("lustre") == std::string::npos)  // a local disk
+    EXPECT_NE(dry.output.find(kBinDir + " is on "), std::string::npos) << dry.output << fs_type;
+}
+
+// No --instance-type and no Slurm to ask: no GPUs requested (sbatch refuses a GRES the nodes lack), and the
+// job's jobspec.json says why.
+TEST(Cli, SlurmWithoutInstanceTypeRequestsNoGpusItCannotConfirm) {
+  Scratch s("slurm_gres");
+  auto r = s.awsdt("render collectives --cluster slurm -N 1 -o " + s.dir.string() + "/out", "SLURM_CONF=/nonexistent");
+  ASSERT_EQ(r.status, 0) << r.output;
+  EXPECT_NE(r.output.find("requesting no GPUs"), std::string::npos) << r.output;
+  EXPECT_EQ(s.file("out/job.sbatch").find("--gpus-per-node"), std::string::npos) << s.file("out/job.sbatch");
+  auto spec = nlohmann::json::parse(s.file("out/jobspec.json"));
+  EXPECT_EQ(spec["gpus_per_node"], 0);
+  EXPECT_NE(spec["inferred"]["source"].get<std::string>().find("no Slurm configuration"), std::string::npos) << spec;
+}
+
+// `-- --steps 10` changes the steps and keeps the model; `-- -b 1M -e 1G` keeps `-f 2`. render prints the result.
+TEST(Cli, ArgumentsAfterDashDashMergeOntoTheDefaults) {
+  Scratch s("merge");
+  auto fsdp = s.awsdt("render fsdp --cluster slurm -N 1 --instance-type p5.48xlarge -o " + s.dir.string() +
+                      "/fsdp -- --steps 10");
+  ASSERT_EQ(fsdp.status, 0) << fsdp.output;
+  EXPECT_NE(fsdp.output.find("command: " + kBinDir + "/awsdt-fsdp --model llama3_1_8b --seq-len 8192 "),
+            std::string::npos)
+      << fsdp.output;
+  EXPECT_NE(fsdp.output.find(" --steps 10 "), std::string::npos) << fsdp.output;
+  EXPECT_EQ(fsdp.output.find("--steps 50"), std::string::npos) << fsdp.output;
+  auto coll = s.awsdt("render collectives -o " + s.dir.string() + "/coll -- -b 1M -e 1G");
+  ASSERT_EQ(coll.status, 0) << coll.output;
+  EXPECT_NE(coll.output.find("awsdt-collectives all_reduce -f 2 -c 1 -b 1M -e 1G -J "), std::string::npos)
+      << coll.output;
+}
+
+// The benchmark checks its own arguments on this machine before anything is submitted: one line, exit 2.
+TEST(Cli, RunRefusesArgumentsTheBenchmarkRefusesBeforeSubmitting) {
+  Scratch s("check_args");
+  auto slurm = s.awsdt("run fsdp --cluster slurm -N 1 --dry-run -- --model llama3_8b");
+  EXPECT_EQ(slurm.status, 2) << slurm.output;
+  EXPECT_NE(slurm.output.find("error: awsdt-fsdp: unknown model preset 'llama3_8b' (known: tiny,"), std::string::npos)
+      << slurm.output;
+  EXPECT_LT(slurm.seconds, 10);
+  auto local = s.awsdt("run collectives --wait -- -b 1G -e 1K");
+  EXPECT_EQ(local.status, 2) << local.output;
+  EXPECT_NE(local.output.find("error: awsdt-collectives: -b/--minbytes 1073741824 is larger than -e/--maxbytes 1024"),
+            std::string::npos)
+      << local.output;
+  EXPECT_EQ(s.awsdt("jobs").output.find("collectives"), std::string::npos) << "a refused job was recorded";
+}
+
+// Slurm jobs go to a shared filesystem when one is known (AWSDT_JOB_ROOT here), and a multi-node job that
+// checkpoints onto a local disk is refused: the other nodes would resume from nothing.
+TEST(Cli, SlurmJobDirectoriesAreOnASharedFilesystem) {
+  Scratch s("job_root");
+  auto root = (s.dir / "shared").string();
+  auto dry = s.awsdt("run fsdp --cluster slurm -N 1 --dry-run", "AWSDT_JOB_ROOT=" + root);
+  ASSERT_EQ(dry.status, 0) << dry.output;
+  EXPECT_NE(dry.output.find("--checkpoint-dir " + root + "/DRY-RUN/checkpoints"), std::string::npos) << dry.output;
+  auto multi = s.awsdt("run fsdp --cluster slurm -N 2 --instance-type p5.48xlarge --dry-run");
+  EXPECT_EQ(multi.status, 2) << multi.output;
+  EXPECT_NE(multi.output.find("which the other nodes of this 2-node job do not see"), std::string::npos)
+      << multi.output;
+}
+
+// A number is awsdt's job number: one never recorded is said to be unknown, not matched to the job that had that
+// scheduler id (a local job's id is its process id).
+TEST(Cli, StatusOfAJobNeverRecordedSaysSo) {
+  Scratch s("status");
+  auto run = s.awsdt("run collectives --wait -- -b 1K -e 1K -n 1");
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto jobs = s.awsdt("jobs").output;
+  auto line = jobs.substr(jobs.find('\n') + 1);
+  std::istringstream fields(line);
+  std::string number, pid;
+  fields >> number >> pid;
+  ASSERT_EQ(number, "1") << jobs;
+  auto status = s.awsdt("status " + pid);
+  EXPECT_EQ(status.status, 2) << status.output;
+  EXPECT_EQ(status.output, "error: no awsdt job " + pid + " was recorded; scheduler id " + pid +
+                               " is awsdt job 1 (use that number)\n");
+  auto rank = s.awsdt("logs 1 --rank 1");
+  EXPECT_EQ(rank.status, 2) << rank.output;
+  EXPECT_NE(rank.output.find("--rank 1: a local job's ranks share one log"), std::string::npos) << rank.output;
+}
+
+// The local demo trains on learnable data: the loss visibly falls.
+TEST(Cli, LocalFsdpDemoLearns) {
+  Scratch s("demo");
+  auto run = s.awsdt("run fsdp");
+  ASSERT_EQ(run.status, 0) << run.output;
+  std::smatch first, last;
+  ASSERT_TRUE(std::regex_search(run.output, first, std::regex(R"(step 1/20 \| Loss: ([0-9.]+))"))) << run.output;
+  ASSERT_TRUE(std::regex_search(run.output, last, std::regex(R"(step 20/20 \| Loss: ([0-9.]+))"))) << run.output;
+  EXPECT_LT(std::stod(last[1]), std::stod(first[1]) / 3) << run.output;
 }

@@ -13,7 +13,7 @@ render() {  # render OUT_DIR FLAGS...: the fixed job every golden file shares, p
   "$AWSDT" render collectives -N 2 --instance-type p5.48xlarge --job-dir /fsx/awsdt/jobs/golden --time 02:00:00 \
     --env NCCL_DEBUG=INFO -o "$tmp/$out" "$@" -- all_reduce -b 8 -e 1G -f 2 >/dev/null
 }
-render slurm --cluster slurm --partition p5 --account ml
+render slurm --cluster slurm --partition p5 --account ml --bin-dir /fsx/awsdt/bin
 render hyperpod-slurm --cluster hyperpod-slurm --container nvcr.io/nvidia/pytorch:24.07-py3 --mount /fsx:/fsx
 render eks --cluster eks --container "$img" --namespace training
 render eks-torchrun --cluster eks --launcher torchrun --container "$img"

@@ -170,12 +170,12 @@ TEST_F(Jobs, FailedRenderOrSubmitLeavesNoGhostJob) {
   auto no_queue = awsdt("run collectives --cluster batch -N 2 --instance-type p5.48xlarge --container img:1");
   EXPECT_EQ(no_queue.status, 2) << no_queue.output;
   EXPECT_EQ(no_queue.output, "error: --cluster batch needs --queue (the AWS Batch job queue to submit to)\n");
-  auto bad_dir = awsdt("run collectives --cluster slurm -N 1 --gpus-per-node 0 --tasks-per-node 1 --job-dir '" +
+  auto bad_dir = awsdt("run collectives --cluster slurm -N 1 --tasks-per-node 1 --job-dir '" +
                        (state_ / "a b").string() + "'");  // refused while rendering, after the job had a number
   EXPECT_EQ(bad_dir.status, 2) << bad_dir.output;
   EXPECT_NE(bad_dir.output.find("job directory"), std::string::npos) << bad_dir.output;
   auto no_sbatch = run_command("env PATH=/nonexistent XDG_STATE_HOME=" + state_.string() + " " + kAwsdt +
-                               " run collectives --cluster slurm -N 1 --gpus-per-node 0 --tasks-per-node 1");
+                               " run collectives --cluster slurm -N 1 --tasks-per-node 1");
   EXPECT_NE(no_sbatch.status, 0) << no_sbatch.output;
   EXPECT_NE(no_sbatch.output.find("sbatch"), std::string::npos) << no_sbatch.output;
   auto jobs = awsdt("jobs");
@@ -194,6 +194,10 @@ TEST_F(Jobs, AwsCliAcceptsTheBatchRequests) {
       "--mount /fsx:/fsx -o " +
       dir.string());  // fsdp with a mount: volumes, mountPoints, retry rules
   ASSERT_EQ(r.status, 0) << r.output;
+  // Batch retries whatever matches no rule: only exit 75 and a lost host are retried, the last rule ends the rest.
+  auto rules = nlohmann::json::parse(std::ifstream(dir / "job-definition.json"))["retryStrategy"]["evaluateOnExit"];
+  EXPECT_EQ(rules, nlohmann::json::parse(R"([{"onExitCode": "75", "action": "RETRY"},
+      {"onStatusReason": "Host EC2*", "action": "RETRY"}, {"onReason": "*", "action": "EXIT"}])"));
   std::string aws =
       "env AWS_ACCESS_KEY_ID=x AWS_SECRET_ACCESS_KEY=y AWS_EC2_METADATA_DISABLED=true /usr/bin/aws "
       "--endpoint-url http://127.0.0.1:9 --region us-east-1 --cli-connect-timeout 2 batch ";
@@ -211,11 +215,13 @@ TEST_F(Jobs, AwsCliAcceptsTheBatchRequests) {
   EXPECT_EQ(broken.status, 252) << broken.output;
 }
 
+// Exactly what a user types on a Slurm login node: no --gpus-per-node (the partition is asked), no --bin-dir (the
+// build beside awsdt, by absolute path), the test case's defaults.
+const std::string kSlurmAsTyped = " --cluster slurm -N 1 --tasks-per-node 2";
+
 TEST_F(Jobs, SlurmJobCompletesWithItsExitStatusAndResult) {
   if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
-  std::string flags =
-      " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " + fs::path(kAwsdt).parent_path().string();
-  auto run = awsdt("run collectives --wait" + flags + kSmall, state_.string(), 240);
+  auto run = awsdt("run collectives" + kSlurmAsTyped + " --wait", state_.string(), 240);
   ASSERT_EQ(run.status, 0) << run.output;
   auto id = job_number(run);
   auto jobs = awsdt("jobs", (state_ / "elsewhere").string());
@@ -223,20 +229,41 @@ TEST_F(Jobs, SlurmJobCompletesWithItsExitStatusAndResult) {
   EXPECT_NE(jobs.output.find("result.json"), std::string::npos) << jobs.output;
   auto status = awsdt("status " + id, (state_ / "elsewhere").string());
   EXPECT_NE(status.output.find("COMPLETED"), std::string::npos) << status.output;
+  // Rank 0's lines, without srun's label; rank 1 prints no table.
   auto logs = awsdt("logs " + id, (state_ / "elsewhere").string());
-  EXPECT_NE(logs.output.find("# Avg bus bandwidth"), std::string::npos) << logs.output;
+  EXPECT_NE(logs.output.find("\n# Avg bus bandwidth"), std::string::npos) << logs.output;
+  EXPECT_EQ(logs.output.find("0: "), std::string::npos) << logs.output;
+  auto rank1 = awsdt("logs " + id + " --rank 1", (state_ / "elsewhere").string());
+  EXPECT_EQ(rank1.status, 0) << rank1.output;
+  EXPECT_EQ(rank1.output.find("# Avg bus bandwidth"), std::string::npos) << rank1.output;
+  // What was learned from sinfo is in the job's jobspec.json.
+  auto job_dir = state_ / "awsdt" / "jobs" / (id + "-awsdt-collectives");
+  auto spec = nlohmann::json::parse(std::ifstream(job_dir / "jobspec.json"));
+  EXPECT_EQ(spec["gpus_per_node"], 0) << spec;
+  EXPECT_EQ(spec["inferred"]["partition"], "debug") << spec;
 
-  auto fail = awsdt("run collectives --wait" + flags + " -- all_reduce -b 1K -e 1K -n 1 --corrupt-result-for-test",
+  auto fail = awsdt("run collectives" + kSlurmAsTyped + " --wait -- -b 1K -e 1K -n 1 --corrupt-result-for-test",
                     state_.string(), 240);
   EXPECT_NE(fail.status, 0) << fail.output;
   EXPECT_NE(awsdt("status " + job_number(fail)).output.find("FAILED"), std::string::npos);
+  EXPECT_NE(fail.output.find("awsdt: the last lines of its log"), std::string::npos) << fail.output;
+  EXPECT_NE(fail.output.find("wrong elements"), std::string::npos) << fail.output;
+}
+
+TEST_F(Jobs, SlurmFsdpRunsAsTyped) {
+  if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
+  auto run = awsdt("run fsdp" + kSlurmAsTyped + " --wait", state_.string(), 240);
+  ASSERT_EQ(run.status, 0) << run.output;
+  auto logs = awsdt("logs " + job_number(run)).output;
+  EXPECT_NE(logs.find("step 20/20 | Loss: "), std::string::npos) << logs;
+  auto jobs = awsdt("jobs").output;
+  EXPECT_NE(jobs.find("result.json"), std::string::npos) << jobs;
 }
 
 TEST_F(Jobs, SlurmCancelEndsInCancelled) {
   if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
-  std::string flags =
-      " --cluster slurm -N 1 --tasks-per-node 2 --gpus-per-node 0 --bin-dir " + fs::path(kAwsdt).parent_path().string();
-  auto run = awsdt("run collectives" + flags + " -- all_reduce -b 1K -e 1K -n 100000000 -w 0 -c 0", state_.string());
+  auto run =
+      awsdt("run collectives" + kSlurmAsTyped + " -- all_reduce -b 1K -e 1K -n 100000000 -w 0 -c 0", state_.string());
   ASSERT_EQ(run.status, 0) << run.output;
   auto id = job_number(run);
   std::this_thread::sleep_for(std::chrono::seconds(2));
@@ -247,7 +274,7 @@ TEST_F(Jobs, SlurmCancelEndsInCancelled) {
 // A requeue Slurm refuses (--no-requeue) leaves the job FAILED with 75: awsdt says PREEMPTED.
 TEST_F(Jobs, SlurmRefusedRequeueEndsPreempted) {
   if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
-  auto flags = write_preemptible_case(state_) + " --cluster slurm -N 1 --tasks-per-node 1 --gpus-per-node 0";
+  auto flags = write_preemptible_case(state_) + " --cluster slurm -N 1 --tasks-per-node 1";
   auto run = awsdt("run preemptible --wait --sbatch-arg=--no-requeue" + flags, state_.string(), 240);
   EXPECT_EQ(run.status, 75) << run.output;
   auto id = job_number(run);
@@ -260,7 +287,7 @@ TEST_F(Jobs, SlurmRefusedRequeueEndsPreempted) {
 // the same job id runs again, resumes from its checkpoint and completes. Slow: ctest -R launcher_slurm_requeue.
 TEST_F(Jobs, SlurmRequeueOn75ResumesFromTheCheckpoint) {
   if (!slurm_available()) GTEST_SKIP() << "no Slurm cluster (run under the slurm_cluster fixture: ctest -L slurm)";
-  auto flags = write_preemptible_case(state_) + " --cluster slurm -N 1 --tasks-per-node 1 --gpus-per-node 0";
+  auto flags = write_preemptible_case(state_) + " --cluster slurm -N 1 --tasks-per-node 1";
   auto run = awsdt("run preemptible --wait" + flags, state_.string(), 420);
   EXPECT_EQ(run.status, 0) << run.output;
   auto id = job_number(run);

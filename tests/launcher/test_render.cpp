@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include "args_merge.hpp"
 #include "checkpoint_args.hpp"
 #include "cluster/backend.hpp"
 #include "commands/job_flags.hpp"
@@ -35,6 +36,8 @@ JobCommand golden_job(const std::string& cluster) {
   j.flags.time_limit = "02:00:00";
   j.flags.env = {"NCCL_DEBUG=INFO"};
   j.flags.args = {"all_reduce", "-b", "8", "-e", "1G", "-f", "2"};
+  // Slurm without a container runs the build beside awsdt (the test's own would be machine-specific).
+  if (cluster == "slurm") j.flags.bin_dir = "/fsx/awsdt/bin";
   return j;
 }
 
@@ -191,6 +194,7 @@ TEST(Templates, UndefinedNamesAreRefusedWithTheTemplateAndTheName) {
     auto j = golden_job("slurm");
     j.flags.nodes = 1;
     j.flags.instance_type.reset();
+    j.flags.gpus_per_node = 8;
     j.flags.env = {"A=1", "B=x y"};
     auto spec = resolve(j);
     return make_backend("slurm")->render(spec, TemplateSet::from_directory(dir)).files.at(0).second;
@@ -274,7 +278,7 @@ TEST(Injection, HostileValuesRenderInertEverywhere) {
   // Slurm: run the script with a stub srun that prints its arguments after its own options, and the variables.
   auto job = golden_job("slurm");
   job.flags.env.clear();
-  job.flags.args.clear();
+  job.flags.args = {"--hostile"};  // the values of one option, after the test case's defaults merged before it
   for (std::size_t i = 0; i < hostile.size(); ++i) {
     job.flags.env.push_back("HOSTILE_" + std::to_string(i) + "=" + hostile[i]);
     job.flags.args.push_back(hostile[i]);
@@ -291,7 +295,9 @@ TEST(Injection, HostileValuesRenderInertEverywhere) {
   fs::permissions(stub_dir / "srun", fs::perms::owner_all);
   auto out = awsdt::testing::run_command("env PATH=" + stub_dir.string() + ":/usr/bin:/bin bash " + script);
   ASSERT_EQ(out.status, 0) << out.output;
-  std::string want = "<awsdt-collectives>\n";
+  std::string want = "</fsx/awsdt/bin/awsdt-collectives>\n";
+  for (const char* d : {"all_reduce", "-b", "8", "-e", "8G", "-f", "2", "-c", "1", "-n", "100", "--hostile"})
+    want += std::string("<") + d + ">\n";
   for (const auto& h : hostile) want += "<" + h + ">\n";
   want += "<-J>\n</fsx/awsdt/jobs/golden/result.json>\n";  // the result file awsdt adds, after the user's args
   for (const auto& h : hostile) want += "[" + h + "]\n";
@@ -475,6 +481,60 @@ TEST(Defaults, GpuNodesRunWhatAClusterIsForCpusWhatTheyCanAfford) {
   mine.test_case = "fsdp";
   mine.flags.args = {"--model", "small"};
   const auto own = file_of(render(mine), "job.sbatch");
-  EXPECT_NE(own.find("awsdt-fsdp --model small"), std::string::npos) << own;
+  EXPECT_NE(own.find(" --model small "), std::string::npos) << own;
   EXPECT_EQ(own.find("llama3_1_8b"), std::string::npos) << own;
+}
+
+// What sinfo prints on ParallelCluster (instance type among the features), a plain GPU partition and a CPU one.
+TEST(SlurmNodes, SinfoAnswersBecomeTheJobsGpusOrInstanceType) {
+  auto catalog = Catalog::load(architectures_dir());
+  const std::string out =
+      "cpu*|(null)|8|(null)\n"
+      "p5|gpu:h100:8(S:0-1)|192|static,p5.48xlarge,efa,gpu\n"
+      "g|gpu:a10g:4,nvme:1|48|dynamic\n";
+  auto cpu = parse_sinfo(out, "", catalog);
+  EXPECT_TRUE(cpu.learned);
+  EXPECT_EQ(cpu.partition, "cpu");
+  EXPECT_EQ(cpu.gpus, 0);
+  EXPECT_EQ(cpu.cpus, 8);
+  auto p5 = parse_sinfo(out, "p5", catalog);
+  EXPECT_EQ(p5.gpus, 8);
+  EXPECT_EQ(p5.instance_type, "p5.48xlarge");
+  auto g = parse_sinfo(out, "g", catalog);
+  EXPECT_EQ(g.gpus, 4);
+  EXPECT_EQ(g.instance_type, "");
+  EXPECT_FALSE(parse_sinfo(out, "nope", catalog).learned);
+  // The instance type a partition's features name stands for --instance-type: its EFA environment included.
+  auto m = find_manifest(test_cases_dir(""), "collectives");
+  JobFlags flags;
+  flags.cluster = "slurm";
+  auto spec = resolve_jobspec(m, catalog, flags, &p5);
+  EXPECT_EQ(spec.instance_type, "p5.48xlarge");
+  EXPECT_EQ(spec.gpus_per_node, 8);
+  EXPECT_EQ(spec.inferred.at("instance_type"), "p5.48xlarge");
+  spec = resolve_jobspec(m, catalog, flags, &cpu);
+  EXPECT_EQ(spec.gpus_per_node, 0);
+  EXPECT_EQ(spec.inferred.at("gres"), "(null)");
+}
+
+// Arguments after -- are merged onto the defaults flag by flag (the executable takes the last of a repeated flag).
+TEST(Defaults, UserArgumentsOverrideTheDefaultsFlagByFlag) {
+  const std::vector<std::string> defaults{"all_reduce", "-b", "8", "-e", "64M", "-f", "2", "-c", "1"};
+  EXPECT_EQ(merge_args(defaults, {"-b", "1M", "-e", "1G"}),
+            (std::vector<std::string>{"all_reduce", "-f", "2", "-c", "1", "-b", "1M", "-e", "1G"}));
+  EXPECT_EQ(merge_args(defaults, {"all_gather", "-c=0"}),
+            (std::vector<std::string>{"all_gather", "-b", "8", "-e", "64M", "-f", "2", "-c=0"}));
+  EXPECT_EQ(merge_args({"--lr", "3e-4"}, {"--min-lr", "-1"}),
+            (std::vector<std::string>{"--lr", "3e-4", "--min-lr", "-1"}));
+  EXPECT_EQ(merge_args(defaults, {}), defaults);
+}
+
+// An expert's cluster default: llama3_1_8b at sequence length 8192, as torchtitan's published MFU figures run it.
+TEST(Defaults, GpuNodesTrainLlama31At8192Tokens) {
+  auto p5 = golden_job("slurm");
+  p5.test_case = "fsdp";
+  p5.flags.args.clear();
+  const auto script = file_of(render(p5), "job.sbatch");
+  EXPECT_NE(script.find("--model llama3_1_8b"), std::string::npos) << script;
+  EXPECT_NE(script.find("--seq-len 8192"), std::string::npos) << script;
 }

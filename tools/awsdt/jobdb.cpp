@@ -118,15 +118,24 @@ void JobDb::set_state(long id, const std::string& state, int exit_code) {
 }
 
 JobRecord JobDb::find(const std::string& job) const {
-  // awsdt's own number first (what `awsdt jobs` shows), then the scheduler's id.
+  Statement by_backend(
+      db_, fmt::format("SELECT {} FROM jobs WHERE backend_id = ? ORDER BY id DESC LIMIT 1", kColumns).c_str());
+  const bool found_backend = by_backend.bind(1, job).step();
+  // A number is awsdt's job number (what `awsdt jobs` shows). Slurm's and local ids are numbers too: one that is
+  // not an awsdt number is never taken for whichever job had that scheduler id, it is named instead.
   char* end = nullptr;
   long n = std::strtol(job.c_str(), &end, 10);
   if (end && *end == '\0' && !job.empty()) {
     Statement s(db_, fmt::format("SELECT {} FROM jobs WHERE id = ?", kColumns).c_str());
     if (s.bind(1, n).step()) return row(s);
+    if (found_backend) {
+      auto other = row(by_backend);
+      throw UsageError(fmt::format("no awsdt job {} was recorded; scheduler id {} is awsdt job {} (use that number)",
+                                   job, job, other.id));
+    }
+    throw UsageError(fmt::format("no awsdt job {} was recorded (see `awsdt jobs`)", job));
   }
-  Statement s(db_, fmt::format("SELECT {} FROM jobs WHERE backend_id = ? ORDER BY id DESC LIMIT 1", kColumns).c_str());
-  if (s.bind(1, job).step()) return row(s);
+  if (found_backend) return row(by_backend);
   throw UsageError(fmt::format("unknown job '{}': not an awsdt job number or scheduler id (see `awsdt jobs`)", job));
 }
 

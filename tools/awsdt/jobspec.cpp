@@ -9,6 +9,7 @@
 #include <fmt/ranges.h>
 #include <yaml-cpp/yaml.h>
 
+#include "args_merge.hpp"
 #include "device/device.hpp"
 #include "cluster/backend.hpp"
 #include "escape.hpp"
@@ -42,18 +43,21 @@ void to_json(nlohmann::json& j, const JobSpec& s) {
 #define X(f) j[#f] = s.f;
   AWSDT_JOBSPEC_FIELDS(X)
 #undef X
+  j["inferred"] = s.inferred;
 }
 
 void from_json(const nlohmann::json& j, JobSpec& s) {
 #define X(f) j.at(#f).get_to(s.f);
   AWSDT_JOBSPEC_FIELDS(X)
 #undef X
+  // Added later: jobs recorded before it have none.
+  s.inferred = j.value("inferred", std::map<std::string, std::string>{});
 }
 
 namespace {
 
 // ~/.config/awsdt/config.yaml: profiles: {NAME: {cluster: slurm, partition: p5, env: {K: V}, mounts: [...]}}
-void apply_profile(const std::string& profile, JobFlags& flags) {
+void merge_profile(const std::string& profile, JobFlags& flags) {
   auto base = env_string("XDG_CONFIG_HOME").value_or(env_string("HOME").value_or("/root") + "/.config");
   std::string path = base + "/awsdt/config.yaml";
   if (!std::filesystem::exists(path))
@@ -146,11 +150,29 @@ void validate(JobSpec& s, std::optional<int> instance_gpus) {
   make_backend(s.cluster)->validate(s);
 }
 
+// Layer 2 for a node that no --instance-type describes: what Slurm said about its partition's nodes. Without an
+// answer, no GPUs: a GRES the partition lacks makes sbatch refuse the job.
+void apply_slurm_nodes(JobSpec& s, const Manifest& m, const SlurmNodes& n) {
+  s.gpus_per_node = n.learned ? n.gpus : 0;
+  if (s.gpus_per_node > 0)
+    s.tasks_per_node = s.gpus_per_node;
+  else if (n.cpus > 0)
+    s.tasks_per_node = std::min(m.tasks_per_node, n.cpus);
+  s.inferred = n.record();
+}
+
 }  // namespace
 
-JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlags& flags_in) {
+void apply_profile(JobFlags& flags) {
+  if (!flags.profile.empty()) merge_profile(flags.profile, flags);
+  flags.profile.clear();
+}
+
+JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlags& flags_in, const SlurmNodes* nodes) {
   JobFlags flags = flags_in;
-  if (!flags.profile.empty()) apply_profile(flags.profile, flags);
+  apply_profile(flags);
+  // A feature of the partition's nodes that names an instance type stands for --instance-type.
+  if (!flags.instance_type && nodes && !nodes->instance_type.empty()) flags.instance_type = nodes->instance_type;
 
   JobSpec s;
   // 1. the test case manifest
@@ -180,6 +202,9 @@ JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlag
     s.gpus_per_node = t.gpus;
     s.tasks_per_node = std::max(1, t.gpus);
     for (const auto& v : catalog.environment_for(t)) set_env(s.env, {v.name, v.value, v.reason});
+    if (nodes && nodes->instance_type == t.name) s.inferred = nodes->record();
+  } else if (nodes) {
+    apply_slurm_nodes(s, m, *nodes);
   }
   // 3./4. profile (merged into flags above) and the command line
   if (flags.name) s.name = *flags.name;
@@ -205,7 +230,7 @@ JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlag
   s.extra = flags.extra;
   // A cluster's GPU nodes get the manifest's cluster arguments; a local run, or CPU nodes, the default ones.
   const bool gpu_cluster = !local && s.gpus_per_node > 0 && !m.cluster_args.empty();
-  s.args = !flags.args.empty() ? flags.args : gpu_cluster ? m.cluster_args : m.default_args;
+  s.args = merge_args(gpu_cluster ? m.cluster_args : m.default_args, flags.args);
   s.allow_no_efa = flags.allow_no_efa;
   s.auto_resume = s.cluster == "hyperpod-slurm";
   validate(s, instance_gpus);

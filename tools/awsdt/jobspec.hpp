@@ -10,6 +10,7 @@
 #include <nlohmann/json.hpp>
 
 #include "catalog.hpp"
+#include "cluster/slurm/slurm_nodes.hpp"
 #include "manifest.hpp"
 
 namespace awsdt::launcher {
@@ -44,6 +45,9 @@ struct JobSpec {
   bool allow_no_efa = false;
   std::string job_dir;  ///< where logs and artifacts live
   std::string image_pull_policy = "IfNotPresent";
+  /// What was learned rather than asked for (the Slurm partition's GPUs when no --instance-type was given), and
+  /// from where: recorded in jobspec.json so that a surprising render can be traced.
+  std::map<std::string, std::string> inferred;
 
   int total_tasks() const { return nodes * tasks_per_node; }
 };
@@ -63,8 +67,12 @@ struct JobFlags {
   std::string profile;  ///< named defaults from ~/.config/awsdt/config.yaml
 };
 
-/// The layered resolution; validates the result (throws UsageError naming the bad value).
-JobSpec resolve_jobspec(const Manifest& manifest, const Catalog& catalog, const JobFlags& flags);
+/// Merges the named profile into `flags` (the command line wins) and clears flags.profile.
+void apply_profile(JobFlags& flags);
+/// The layered resolution; validates the result (throws UsageError naming the bad value). `nodes`: what the Slurm
+/// cluster said about its partition, used where the command line names no instance type.
+JobSpec resolve_jobspec(const Manifest& manifest, const Catalog& catalog, const JobFlags& flags,
+                        const SlurmNodes* nodes = nullptr);
 
 /// Clusters the launcher knows.
 const std::vector<std::string>& cluster_kinds();

@@ -38,6 +38,7 @@ Manifest load_manifest(const fs::path& file) {
     m.metrics = j.value("metrics", std::vector<std::string>{});
     m.result_flag = j.value("result_flag", "");
     m.checkpoint_flag = j.value("checkpoint_flag", "");
+    m.check_args_flag = j.value("check_args_flag", "");
   } catch (const nlohmann::json::exception& e) {
     throw UsageError(fmt::format("manifest '{}': {} (needs name, executable, description)", file.string(), e.what()));
   }

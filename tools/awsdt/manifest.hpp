@@ -25,6 +25,9 @@ struct Manifest {
   /// The benchmark's flag for a checkpoint directory it resumes from (--checkpoint-dir); "" = it does not
   /// checkpoint. The launcher passes a directory that survives a requeue (see checkpoint_args.hpp).
   std::string checkpoint_flag;
+  /// The benchmark's flag that parses and validates the rest of its command line for N ranks and exits
+  /// (`--check-args N`): `awsdt run` runs it before submitting. "" = the benchmark has none.
+  std::string check_args_flag;
   std::filesystem::path path;  ///< the manifest file
 };
 

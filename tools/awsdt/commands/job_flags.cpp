@@ -2,6 +2,8 @@
 #include "commands/job_flags.hpp"
 
 #include <filesystem>
+#include <iostream>
+#include <optional>
 
 namespace awsdt::launcher {
 
@@ -36,7 +38,9 @@ void add_job_flags(CLI::App* cmd, JobCommand& j) {
                   "Batch attempts-1); default 3 for test cases that checkpoint, else 0");
   cmd->add_option("--launcher", f.launcher, "srun (default, --mpi=pmix) | mpirun | torchrun (EKS PyTorchJob)");
   cmd->add_option("--name", f.name, "job name (default awsdt-<test case>)");
-  cmd->add_option("--bin-dir", f.bin_dir, "where the awsdt executables are on the cluster (default: on PATH)");
+  cmd->add_option("--bin-dir", f.bin_dir,
+                  "where the awsdt executables are on the cluster (default: beside this awsdt; in a --container, "
+                  "the image's PATH)");
   cmd->add_option("--job-dir", f.job_dir, "where artifacts and logs go (default: under $XDG_STATE_HOME/awsdt/jobs)");
   repeatable(cmd->add_option("--extra,--sbatch-arg", f.extra,
                              "scheduler option passed through, e.g. --sbatch-arg=--qos=high (repeatable)"));
@@ -44,20 +48,40 @@ void add_job_flags(CLI::App* cmd, JobCommand& j) {
   cmd->add_flag("--allow-no-efa", f.allow_no_efa, "allow a multi-node job without EFA (falls back to TCP)");
   cmd->add_option("--test-cases", j.test_cases_dir, "directory holding <name>/test_case.json");
   cmd->add_option("--templates", j.templates_dir, "directory of job templates (default: the ones built in)");
-  cmd->add_option("args", f.args, "benchmark arguments after --, replacing the manifest's defaults");
+  cmd->add_option("args", f.args, "benchmark arguments after --, merged flag by flag onto the test case's defaults");
 }
+
+namespace {
+
+// The directory of this awsdt: its build's executables are beside it.
+std::optional<std::string> self_dir() {
+  std::error_code ec;
+  auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
+  if (ec) return std::nullopt;
+  return self.parent_path().string();
+}
+
+bool is_slurm(const std::string& cluster) { return cluster == "slurm" || cluster == "hyperpod-slurm"; }
+
+}  // namespace
 
 JobSpec resolve(const JobCommand& j, Manifest* manifest_out) {
   auto m = find_manifest(test_cases_dir(j.test_cases_dir), j.test_case);
   auto catalog = Catalog::load(architectures_dir());
   auto flags = j.flags;
-  // A local run uses the executables built beside this awsdt.
-  if (flags.cluster.value_or("local") == "local" && !flags.bin_dir) {
-    std::error_code ec;
-    auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
-    if (!ec) flags.bin_dir = self.parent_path().string();
+  apply_profile(flags);
+  const auto cluster = flags.cluster.value_or("local");
+  // Without a container the ranks run the executables built beside this awsdt (on a cluster, the build on the
+  // shared filesystem): a bare name searched on the nodes' PATH finds nothing there. A container has its own.
+  if (!flags.bin_dir && (cluster == "local" || (is_slurm(cluster) && !flags.container))) flags.bin_dir = self_dir();
+  std::optional<SlurmNodes> nodes;
+  if (is_slurm(cluster) && !flags.instance_type) {
+    nodes = ask_slurm(flags.partition.value_or(""), catalog);
+    if (!nodes->learned && !flags.gpus_per_node)
+      std::cerr << "awsdt: no --instance-type and Slurm could not be asked about the nodes (" << nodes->why
+                << "): requesting no GPUs; pass --instance-type or --gpus-per-node\n";
   }
-  auto spec = resolve_jobspec(m, catalog, flags);
+  auto spec = resolve_jobspec(m, catalog, flags, nodes ? &*nodes : nullptr);
   if (manifest_out) *manifest_out = m;
   return spec;
 }

@@ -79,7 +79,7 @@ void setup_logs(CLI::App& app) {
     JobDb db;
     auto j = db.find(o->job);
     if (o->follow) {
-      wait_for_job(db, j, true);
+      wait_for_job(db, j, true, o->rank);
       return;
     }
     std::cout << make_backend(j.spec.cluster)->logs(j.backend_id, j.spec, j.spec.job_dir, o->rank);

@@ -6,6 +6,8 @@
 
 #include "checkpoint_args.hpp"
 #include "commands/job_flags.hpp"
+#include "process.hpp"
+#include "render_data.hpp"
 #include "util/fs.hpp"
 
 namespace awsdt::launcher {
@@ -37,6 +39,8 @@ void setup_render(CLI::App& app) {
     auto artifacts = make_backend(spec.cluster)->render(spec, load_templates(job->templates_dir));
     write_artifacts(dir, artifacts, spec);
     for (const auto& [name, content] : artifacts.files) std::cout << (dir / name).string() << "\n";
+    // What each rank runs: the test case's defaults with the user's flags merged in, and what awsdt added.
+    std::cout << "command: " << display_command(rank_command(spec)) << "\n";
   });
 }
 

@@ -9,6 +9,7 @@
 
 #include "checkpoint_args.hpp"
 #include "commands/job_flags.hpp"
+#include "commands/preflight.hpp"
 #include "commands/render.hpp"
 #include "commands/wait.hpp"
 #include "jobdb.hpp"
@@ -35,8 +36,9 @@ void setup_run(CLI::App& app, int& exit_status) {
     auto backend = make_backend(spec.cluster);
     auto templates = load_templates(o->job.templates_dir);
     if (o->dry_run) {
-      if (spec.job_dir.empty()) spec.job_dir = JobDb::state_dir() + "/jobs/DRY-RUN";
+      if (spec.job_dir.empty()) spec.job_dir = default_job_root(spec) + "/DRY-RUN";
       add_output_args(spec, manifest);
+      preflight(spec, manifest);
       auto artifacts = backend->render(spec, templates);
       for (const auto& [name, content] : artifacts.files)
         std::cout << "# ---- " << spec.job_dir << "/" << name << "\n" << content;
@@ -48,10 +50,11 @@ void setup_run(CLI::App& app, int& exit_status) {
     JobDb db;
     long id = db.add(spec);  // the job's number names its directory, which the rendered files mention
     bool own_dir = spec.job_dir.empty();
-    if (own_dir) spec.job_dir = fmt::format("{}/jobs/{}-{}", JobDb::state_dir(), id, spec.name);
+    if (own_dir) spec.job_dir = fmt::format("{}/{}-{}", default_job_root(spec), id, spec.name);
     std::string backend_id;
     try {
       add_output_args(spec, manifest);
+      preflight(spec, manifest);
       db.update_spec(id, spec);
       auto artifacts = backend->render(spec, templates);
       write_artifacts(spec.job_dir, artifacts, spec);

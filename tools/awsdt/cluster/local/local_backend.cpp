@@ -76,7 +76,12 @@ class LocalBackend final : public ClusterBackend {
     return out;
   }
 
-  std::string logs(const std::string&, const JobSpec& spec, const fs::path& dir, int) override {
+  std::string logs(const std::string&, const JobSpec&, const fs::path& dir, int rank) override {
+    if (rank != 0)
+      throw UsageError(
+          fmt::format("--rank {}: a local job's ranks share one log (mpirun's); `awsdt logs` without "
+                      "--rank shows all of it",
+                      rank));
     fs::path log = dir / "output.log";
     return fs::exists(log) ? read_file(log.string()) : std::string();
   }

@@ -1,6 +1,7 @@
 // Slurm backend (see slurm_backend.hpp).
 #include "cluster/slurm/slurm_backend.hpp"
 
+#include <regex>
 #include <set>
 #include <sstream>
 
@@ -38,6 +39,25 @@ int exit_code_of(const std::string& field) {
   } catch (...) {
     return -1;
   }
+}
+
+// srun --label writes "N: line" (N padded to the width of the largest rank). Rank `rank`'s lines without their
+// label, and the script's own unlabelled lines (awsdt's requeue messages, srun's errors), in their order; a last
+// line still being written stays without its newline, so that `logs --follow` waits for the rest of it.
+std::string lines_of_rank(const std::string& text, int rank) {
+  static const std::regex label(R"(^ *(\d+): )");
+  std::string out;
+  std::smatch m;
+  for (std::size_t start = 0; start < text.size();) {
+    auto nl = text.find('\n', start);
+    auto end = nl == std::string::npos ? text.size() : nl + 1;
+    std::string line = text.substr(start, end - start);
+    start = end;
+    bool labelled = std::regex_search(line, m, label);
+    if (labelled && std::stoi(m[1]) != rank) continue;
+    out += labelled ? line.substr(m.length(0)) : line;
+  }
+  return out;
 }
 
 class SlurmBackend final : public ClusterBackend {
@@ -117,13 +137,18 @@ class SlurmBackend final : public ClusterBackend {
     return out;
   }
 
-  std::string logs(const std::string& id, const JobSpec&, const fs::path& dir, int) override {
+  std::string logs(const std::string& id, const JobSpec& spec, const fs::path& dir, int rank) override {
+    if (spec.launcher != "srun" && rank != 0)
+      throw UsageError(
+          fmt::format("--rank {}: this job's ranks were started by {}, whose output is not labelled by "
+                      "rank; `awsdt logs` without --rank shows all of it",
+                      rank, spec.launcher));
     std::string text;
-    for (const char* ext : {"out", "err"}) {
+    for (const char* ext : {"out", "err"}) {  // jobs rendered before stderr joined stdout have a .err
       fs::path f = dir / fmt::format("slurm-{}.{}", id, ext);
       if (fs::exists(f)) text += read_file(f.string());
     }
-    return text;
+    return spec.launcher == "srun" ? lines_of_rank(text, rank) : text;
   }
 
   void cancel(const std::string& id, const JobSpec&, const fs::path&) override { run_checked({"scancel", id}); }
