@@ -72,7 +72,12 @@ for manifest in test_cases/*/test_case.json; do
   exe=$(sed -n 's/.*"executable"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$manifest" | head -n 1)
   [[ -n $exe ]] || { echo "check-doc-flags: $manifest names no executable" >&2; exit 2; }
   test_cases+=("$name=$exe")
-  names=$(help_of "$exe" | option_names | tr '\n' ' ')
+  help=$(help_of "$exe")
+  names=$(option_names <<<"$help" | tr '\n' ' ')
+  # A benchmark with subcommands (awsdt-megatron gemm): their options count as the benchmark's.
+  while read -r sub; do
+    names+=" $(help_of "$exe" "$sub" | option_names | tr '\n' ' ')"
+  done < <(sed -n '/^Subcommands:/,/^$/p' <<<"$help" | awk 'NR > 1 && NF {print $1}')
   add_options "$exe" "$names"
   add_options "*" "$names"
   if [[ -f docs/$name.md ]]; then pages+=("docs/$name.md"); fi

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The GPU check: on a machine with GPUs and the CUDA toolkit, build awsdt with CUDA and NCCL required, then run
 # the CUDA training engine (awsdt-fsdp --device cuda: one GPU, then sharded over all of them), the collectives on
-# every GPU of this machine (one process, -g N, env bootstrap: no MPI needed) and the `gpu` tests.
+# every GPU of this machine (one process, -g N, env bootstrap: no MPI needed), awsdt-megatron's TP GEMMs (against
+# torch.matmul on one GPU, then the TP table over every GPU) and the `gpu` tests.
 # The measurements come before the tests, and every test has a time limit, so that a lease that ends early (or a
 # hanging test) still leaves the figures. Nothing stops at the first failure; the exit status is the worst seen.
 # Without our Debian packages there, run tools/gpu-deps.sh on a machine that has apt first and carry .gpu-deps.
@@ -91,6 +92,23 @@ step "collectives, all ops, $ngpus GPU(s)" on_gpus 0 1 29533 "$BUILD/bin/awsdt-c
   -g "$ngpus" --backend nccl --bootstrap env -J "$OUT/collectives.json"
 step "all_reduce through a CUDA graph" on_gpus 0 1 29534 "$BUILD/bin/awsdt-collectives" all_reduce -b 1M -e 256M \
   -f 4 -g "$ngpus" -G 10 --backend nccl --bootstrap env
+
+# awsdt-megatron gemm: on one GPU, its GEMMs against torch.matmul (cuBLASLt) at Llama-3 70B TP8 per-rank shapes and
+# the cost of chunking; on every GPU of this machine, the whole table at TP = the GPU count.
+meg="$BUILD/bin/awsdt-megatron"
+step "megatron GEMMs vs torch.matmul, 1 GPU" python3 test_cases/megatron/bench/gpu_gemm_vs_torch.py --exe "$meg"
+if ((ngpus >= 2)); then
+  pids=()
+  for ((r = ngpus - 1; r >= 0; --r)); do
+    out=()
+    ((r == 0)) && out=(-J "$OUT/megatron-${ngpus}gpu.json")
+    on_gpus "$r" "$ngpus" 29539 "$meg" gemm --bootstrap env --backend nccl --pattern all --method all \
+      --model llama3_1_70b --tp "$ngpus" --seq 8192 -n 20 "${out[@]}" >"/tmp/megatron-rank$r.txt" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || status=1; done
+  tee -a "$LOG" </tmp/megatron-rank0.txt
+fi
 
 step "gpu tests" ctest --test-dir "$BUILD" -L gpu --output-on-failure --timeout 240
 echo "=== gpu-check: exit $status" | tee -a "$LOG"

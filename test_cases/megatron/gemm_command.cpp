@@ -54,6 +54,25 @@ std::vector<Case> cases(const GemmOptions& o, const std::string& pattern, int tp
   return out;
 }
 
+// Every shape of the run against the group it splits over, before any communicator starts: bad input fails in
+// one line on every rank alike (and `awsdt run` asks the same through --check-args before submitting).
+void check_plan(const GemmOptions& o, int ranks) {
+  const int tp = o.tp > 0 ? o.tp : ranks;
+  if (ranks % tp != 0) throw UsageError(fmt::format("--tp {} does not divide the {} ranks", tp, ranks));
+  for (const std::string& pattern : o.patterns) {
+    std::vector<Case> checked;
+    if (pattern == "layer") {
+      for (const LayerGemm& g : layer_gemms(layer_shape(o.model, o.seq, o.micro_batch), tp))
+        checked.push_back({g.pattern, g.dims, g.role});
+    } else {
+      checked = cases(o, pattern, tp);
+    }
+    for (const Case& c : checked)
+      for (const std::string& method : o.methods)
+        parallel::check_tp_gemm(c.pattern, parallel::parse_method(method), c.dims, tp, o.chunks);
+  }
+}
+
 DataType resolve_dtype(const GemmOptions& o, const Device& device) {
   const DataType t = o.dtype == "auto" ? (device.is_cuda() ? DataType::bf16 : DataType::f32) : parse_dtype(o.dtype);
   if (!kernels::gemm_supports(device, t))
@@ -81,6 +100,10 @@ void print_preamble(const GemmOptions& o, int world, int tp, DataType dtype, con
 
 int run_gemm(const GemmOptions& o, int argc, char** argv) {
   validate(o);
+  if (o.check_args_ranks > 0) {
+    check_plan(o, o.check_args_ranks);
+    return 0;  // arguments checked; no ranks started
+  }
   CommWorld world = make_comm_world(o.common.comm);
   Communicator& comm = world.comm();
   set_abort_target(comm);

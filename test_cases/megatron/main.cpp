@@ -24,6 +24,9 @@ int run(int argc, char** argv) {
                                        "tensor-parallel GEMMs with their collectives: ag_gemm, gemm_rs, "
                                        "gemm_ar, layer; serial, pipelined, ring"),
                    gemm);
+  // Also before the subcommand, where `awsdt run` puts it.
+  app.add_option("--check-args", gemm.check_args_ranks, "check the flags for N ranks and exit, without communicating")
+      ->check(CLI::NonNegativeNumber);
   if (auto rc = parse_command_line(app, argc, argv)) return *rc;
   std::setvbuf(stdout, nullptr, _IOLBF, 0);  // rows reach log monitors as they are measured
   return run_gemm(gemm, argc, argv);

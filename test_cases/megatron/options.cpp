@@ -59,7 +59,11 @@ void add_gemm_options(CLI::App& app, GemmOptions& o) {
   app.add_option("--threads", o.threads, "CPU threads per rank (default: OMP_NUM_THREADS, else the rank's share)")
       ->check(CLI::NonNegativeNumber);
   add_timing_options(app, o.timing);
+  add_mpi_wait_option(app, o.common.comm.mpi_wait);
   add_common_options(app, o.common, "-J,--output_file");
+  app.add_option("--check-args", o.check_args_ranks,
+                 "check the other flags for N ranks and exit 0, or 2 with the error, without communicating")
+      ->check(CLI::NonNegativeNumber);
   app.add_flag("--corrupt-result-for-test", o.corrupt_for_test)->group("");
 }
 

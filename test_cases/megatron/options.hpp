@@ -13,6 +13,8 @@
 namespace awsdt::megatron {
 
 struct GemmOptions {
+  GemmOptions() { common.comm.mpi_wait = "poll"; }  // the communication thread shares cores with the GEMMs
+
   std::vector<std::string> patterns{"ag_gemm", "gemm_rs"};  ///< ag_gemm, gemm_rs, gemm_ar, layer
   std::vector<std::string> methods{"serial", "pipelined", "ring"};
   int chunks = 4;              ///< pipelined: chunks of rows
@@ -27,6 +29,7 @@ struct GemmOptions {
   int threads = 0;             ///< CPU threads per rank (0: the environment's or the rank's share)
   TimingOptions timing;
   CommonOptions common;
+  int check_args_ranks = 0;       ///< --check-args N: check the flags for N ranks and exit (0: run)
   bool corrupt_for_test = false;  ///< test hook: spoil one chunk of each non-serial result before the check
 };
 

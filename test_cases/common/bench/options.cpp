@@ -13,6 +13,15 @@ void add_timing_options(CLI::App& app, TimingOptions& o) {
       ->check(CLI::NonNegativeNumber);
 }
 
+void add_mpi_wait_option(CLI::App& app, std::string& mpi_wait) {
+  app.add_option("--mpi-wait", mpi_wait,
+                 "MPI: poll (nonblocking collectives tested with short sleeps: the communication thread leaves the "
+                 "core to the compute threads it shares it with) or spin (blocking collectives, lowest latency when "
+                 "communication has cores of its own)")
+      ->check(CLI::IsMember({"poll", "spin"}))
+      ->capture_default_str();
+}
+
 void add_common_options(CLI::App& app, CommonOptions& o, const std::string& json_flag) {
   auto* comm = app.add_option_group("Communication");
   comm->add_option("--backend", o.comm.backend, "auto | mpi | nccl (auto: nccl when a GPU is visible, else mpi)")

@@ -29,6 +29,11 @@ struct TimingOptions {
 /// Adds -n/--iters, -w/--warmup_iters, -a/--average, -z/--blocking and -T/--timeout as nccl-tests spells them.
 void add_timing_options(CLI::App& app, TimingOptions& options);
 
+/// Adds --mpi-wait poll|spin: how the MPI backend's communication thread waits (poll: tests nonblocking
+/// collectives with short sleeps, leaving the core to compute it shares it with; spin: blocks in MPI's own
+/// collectives, lowest latency on dedicated cores).
+void add_mpi_wait_option(CLI::App& app, std::string& mpi_wait);
+
 /// Adds the "Communication" and "Output" groups. `json_flag` is the flag name for the result file
 /// (nccl-tests spells it -J/--output_file; trainers use --output).
 void add_common_options(CLI::App& app, CommonOptions& options, const std::string& json_flag = "--output");

@@ -64,6 +64,17 @@ LocalShapes local_shapes(TpPattern p, GemmDims d, int tp) {
   return {};
 }
 
+void check_tp_gemm(TpPattern pattern, TpMethod method, GemmDims dims, int tp, int chunks) {
+  if (dims.m < 1 || dims.n < 1 || dims.k < 1)
+    throw UsageError(fmt::format("GEMM shape {}x{}x{} must be positive", dims.m, dims.n, dims.k));
+  // Sequence parallelism shards rows; gemm_ar's ring reduce-scatters them before gathering.
+  if (pattern != TpPattern::gemm_ar || method == TpMethod::ring) require_multiple(dims.m, tp, "M");
+  require_multiple(pattern == TpPattern::ag_gemm ? dims.n : dims.k, tp, pattern == TpPattern::ag_gemm ? "N" : "K");
+  const int split = pattern == TpPattern::gemm_ar ? dims.m : dims.m / tp;
+  if (method == TpMethod::pipelined && (chunks < 1 || chunks > split))
+    throw UsageError(fmt::format("--chunks {} must be between 1 and the {} rows it splits", chunks, split));
+}
+
 TpGemm::TpGemm(const TpResources& resources, TpPattern pattern, TpMethod method, GemmDims dims, int chunks)
     : r_(resources),
       pattern_(pattern),
@@ -74,15 +85,9 @@ TpGemm::TpGemm(const TpResources& resources, TpPattern pattern, TpMethod method,
       esize_(dtype_size(resources.dtype)),
       start_(resources.compute.device()),
       done_(resources.compute.device()) {
-  if (dims.m < 1 || dims.n < 1 || dims.k < 1)
-    throw UsageError(fmt::format("GEMM shape {}x{}x{} must be positive", dims.m, dims.n, dims.k));
-  // Sequence parallelism shards rows; gemm_ar's ring reduce-scatters them before gathering.
-  if (pattern != TpPattern::gemm_ar || method == TpMethod::ring) require_multiple(dims.m, tp_, "M");
-  require_multiple(pattern == TpPattern::ag_gemm ? dims.n : dims.k, tp_, pattern == TpPattern::ag_gemm ? "N" : "K");
+  check_tp_gemm(pattern, method, dims, tp_, chunks);
   shapes_ = local_shapes(pattern, dims, tp_);
   const int split = pattern == TpPattern::gemm_ar ? dims.m : dims.m / tp_;
-  if (chunks < 1 || chunks > split)
-    throw UsageError(fmt::format("--chunks {} must be between 1 and the {} rows it splits", chunks, split));
   for (auto [offset, rows] : split_rows(split, method == TpMethod::pipelined ? chunks : 1))
     chunks_.push_back({offset, rows});
   const std::size_t M = dims.m, Mb = dims.m / tp_;

@@ -43,6 +43,10 @@ struct LocalShapes {
 };
 LocalShapes local_shapes(TpPattern pattern, GemmDims dims, int tp);
 
+/// Throws UsageError naming the value when `dims` does not split over `tp` ranks for `pattern` and `method` (M,
+/// N or K not a multiple of tp where the pattern splits it; chunks outside 1 and the rows they split).
+void check_tp_gemm(TpPattern pattern, TpMethod method, GemmDims dims, int tp, int chunks);
+
 /// Where tensor-parallel GEMMs run: the TP group, a compute and a communication stream on its device, the GEMM
 /// engine of the compute stream and the element type.
 struct TpResources {

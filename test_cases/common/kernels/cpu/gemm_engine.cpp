@@ -7,6 +7,10 @@
 #include "kernels/cpu/llama_gemm.hpp"
 #include "util/error.hpp"
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 namespace awsdt::kernels {
 namespace {
 
@@ -17,8 +21,15 @@ void on_cpu_stream(Stream& stream, F&& work) {
   stream.enqueue(std::forward<F>(work));
 }
 
+// OpenBLAS's OpenMP build runs as many threads as omp_get_max_threads() of the thread that calls it, and a
+// stream's worker thread starts with OpenMP's default (every CPU), not what the rank chose: the engine applies
+// the thread count of the thread that made it, once per worker.
 class CpuGemmEngine final : public GemmEngine {
  public:
+#ifdef _OPENMP
+  CpuGemmEngine() : threads_(omp_get_max_threads()) {}
+#endif
+
   void run(const GemmShape& s, DataType dtype, const void* a, const void* b, void* c, float beta,
            Stream& stream) override {
     AWSDT_CHECK(dtype == DataType::f32, "CPU GEMMs run in float");
@@ -26,8 +37,21 @@ class CpuGemmEngine final : public GemmEngine {
     const auto* A = static_cast<const float*>(a);
     const auto* B = static_cast<const float*>(b);
     auto* C = static_cast<float*>(c);
-    on_cpu_stream(stream, [=] { cpu::gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, A, lda, B, ldb, beta, C, s.n); });
+    on_cpu_stream(stream, [=, threads = threads_] {
+      apply_threads(threads);
+      cpu::gemm(s.trans_a, s.trans_b, s.m, s.n, s.k, 1.0f, A, lda, B, ldb, beta, C, s.n);
+    });
   }
+
+ private:
+  static void apply_threads([[maybe_unused]] int threads) {
+#ifdef _OPENMP
+    thread_local int applied = 0;
+    if (applied != threads) omp_set_num_threads(applied = threads);
+#endif
+  }
+
+  int threads_ = 1;
 };
 
 }  // namespace
