@@ -7,14 +7,10 @@ const Collective kAllReduce{"all_reduce",
                             true,
                             false,
                             in_place_always,
-                            [](std::size_t count, int) {
-                              return Counts{count, count, count};
-                            },
-                            [](int) { return 1.0; },
+                            whole_counts,
+                            factor_one,
                             [](int n) { return 2.0 * (n - 1) / n; },
-                            [](const Params&) {
-                              return InPlace{0, 0};
-                            },
+                            in_place_at_start,
                             [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
                               *check = p.counts.recv;
                               return kernels::Expectation{true, p.op, p.nranks, 0,

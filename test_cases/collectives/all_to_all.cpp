@@ -14,9 +14,7 @@ const Collective kAllToAll{"all_to_all",
                            },
                            [](int n) { return double(n); },
                            [](int n) { return double(n - 1) / n; },
-                           [](const Params&) {
-                             return InPlace{0, 0};
-                           },
+                           in_place_at_start,
                            [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
                              *check = p.counts.recv;
                              // Block j comes from rank j's block p.rank, whose first global index is p.rank * param.

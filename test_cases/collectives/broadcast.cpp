@@ -7,14 +7,10 @@ const Collective kBroadcast{"broadcast",
                             false,
                             true,
                             in_place_always,
-                            [](std::size_t count, int) {
-                              return Counts{count, count, count};
-                            },
-                            [](int) { return 1.0; },
-                            [](int) { return 1.0; },
-                            [](const Params&) {
-                              return InPlace{0, 0};
-                            },
+                            whole_counts,
+                            factor_one,
+                            factor_one,
+                            in_place_at_start,
                             [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
                               *check = p.counts.recv;
                               return kernels::Expectation{false, p.op, p.nranks, 0, 0, p.root, pattern, 0};

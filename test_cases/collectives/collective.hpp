@@ -53,6 +53,13 @@ struct Collective {
   void (*launch)(Communicator& comm, const void* send, void* recv, const Params& p, Stream& stream);
 };
 
+/// counts for collectives whose send and receive buffers both hold the whole count.
+inline Counts whole_counts(std::size_t count, int) { return {count, count, count}; }
+/// algbw_bytes_factor or busbw_factor of 1.
+inline double factor_one(int) { return 1.0; }
+/// in_place for collectives that send and receive at the start of the one buffer.
+inline InPlace in_place_at_start(const Params&) { return {0, 0}; }
+
 /// in_place_defined for collectives whose in-place variant is defined everywhere, or nowhere.
 inline bool in_place_always(const CommCapabilities&) { return true; }
 inline bool in_place_never(const CommCapabilities&) { return false; }

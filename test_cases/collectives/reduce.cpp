@@ -7,14 +7,10 @@ const Collective kReduce{"reduce",
                          true,
                          true,
                          in_place_always,
-                         [](std::size_t count, int) {
-                           return Counts{count, count, count};
-                         },
-                         [](int) { return 1.0; },
-                         [](int) { return 1.0; },
-                         [](const Params&) {
-                           return InPlace{0, 0};
-                         },
+                         whole_counts,
+                         factor_one,
+                         factor_one,
+                         in_place_at_start,
                          [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
                            *check = p.rank == p.root ? p.counts.recv : 0;
                            return kernels::Expectation{true, p.op, p.nranks, 0,

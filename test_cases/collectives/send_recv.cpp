@@ -9,14 +9,10 @@ const Collective kSendRecv{"send_recv",
                            false,
                            false,
                            in_place_never,
-                           [](std::size_t count, int) {
-                             return Counts{count, count, count};
-                           },
-                           [](int) { return 1.0; },
-                           [](int) { return 1.0; },
-                           [](const Params&) {
-                             return InPlace{0, 0};
-                           },
+                           whole_counts,
+                           factor_one,
+                           factor_one,
+                           in_place_at_start,
                            [](const Params& p, const kernels::Pattern& pattern, std::size_t* check) {
                              *check = p.counts.recv;
                              return kernels::Expectation{
