@@ -139,11 +139,13 @@ std::string comm_line(int step, int steps, const FsdpStepStats& fs, double expos
                                                              fs.base.compute_ms, compute_only_ms)
                                                : "one rank: nothing to communicate";
   const std::string cpu = on_gpu ? "" : fmt::format(" | comm thread CPU: {:.2f} ms", fs.comm_cpu_ms);
+  // A negative difference is noise (the step beat the same work without communication): printed, marked invalid.
+  const std::string invalid = exposed_ms < 0 ? ", invalid: negative" : "";
   return fmt::format(
-      "comm {}/{} | exposed comm: {:.2f} ms ({}) | waits: {:.2f} ms{} | all-gathered: {:.2f} MiB | "
+      "comm {}/{} | exposed comm: {:.2f} ms ({}{}) | waits: {:.2f} ms{} | all-gathered: {:.2f} MiB | "
       "reduce-scattered: {:.2f} MiB | all-reduced: {:.2f} MiB",
-      step, steps, exposed_ms, how, fs.comm_wait_ms, cpu, mib(fs.bytes_all_gathered), mib(fs.bytes_reduce_scattered),
-      mib(fs.bytes_all_reduced));
+      step, steps, exposed_ms, how, invalid, fs.comm_wait_ms, cpu, mib(fs.bytes_all_gathered),
+      mib(fs.bytes_reduce_scattered), mib(fs.bytes_all_reduced));
 }
 
 std::int64_t peak_rss_bytes() {

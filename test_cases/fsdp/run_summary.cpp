@@ -63,9 +63,11 @@ nlohmann::json summary_json(const StepSeries& series, const RunTotals& t) {
                       {"median_mfu", mfu.count ? nlohmann::json(mfu.p50) : nlohmann::json()},  // null: no peak
                       {"step_ms", series.step_ms()},
                       {t.on_gpu ? "gpu_peak_bf16_tflops" : "sgemm_peak_tflops", t.peak_flops / 1e12},
+                      {"peak_source", t.peak_source},
                       {"peak_rss_bytes", t.rss},
                       {"max_peak_rss_bytes", t.max_rss},
                       {"median_exposed_comm_ms", series.exposed_comm_ms().p50},
+                      {"exposed_comm_valid", series.exposed_comm_ms().p50 >= 0},
                       {"median_comm_wait_ms", series.comm_wait_ms().p50},
                       {"median_comm_cpu_ms", series.comm_cpu_ms().p50},
                       {"compute_only_ms", t.compute_only_ms},
@@ -89,11 +91,12 @@ std::string summary_line(const StepSeries& series, const RunTotals& t) {
   const Summary mfu = series.mfu();
   std::string line = fmt::format(
       "summary | final loss: {:.6f} | median tokens/s: {:.1f} (per device {:.1f}) | median TFLOP/s/device: {:.4f} | "
-      "median MFU: {} | {} peak TFLOP/s: {:.4f} | peak host RSS: {:.1f} MiB (max over ranks {:.1f} MiB) | median "
-      "exposed comm: {:.2f} ms | per-rank state: {:.2f} MiB | activations: {:.2f} MiB{}",
+      "median MFU: {} | {} peak TFLOP/s: {:.4f} ({}) | peak host RSS: {:.1f} MiB (max over ranks {:.1f} MiB) | "
+      "median exposed comm: {:.2f} ms{} | per-rank state: {:.2f} MiB | activations: {:.2f} MiB{}",
       t.final_loss, series.tokens_per_s().p50, series.tokens_per_s_per_device().p50, series.tflops_per_device().p50,
       mfu.count ? fmt::format("{:.2f}%", mfu.p50) : "n/a (peak unknown)", t.on_gpu ? "bf16" : "sgemm",
-      t.peak_flops / 1e12, mib(t.rss), mib(t.max_rss), series.exposed_comm_ms().p50, mib(t.memory.state()),
+      t.peak_flops / 1e12, t.peak_source, mib(t.rss), mib(t.max_rss), series.exposed_comm_ms().p50,
+      series.exposed_comm_ms().p50 < 0 ? " (invalid: negative, noise)" : "", mib(t.memory.state()),
       mib(t.activation_bytes), t.recompute ? " (recompute)" : "");
   if (t.on_gpu)
     line += fmt::format(" | GPU memory used: {:.2f} of {:.2f} GiB ({:.1f}%, max over ranks)",

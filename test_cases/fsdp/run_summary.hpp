@@ -16,7 +16,8 @@ namespace awsdt::fsdp {
 
 struct RunTotals {
   double final_loss = 0;
-  double peak_flops = 0;  ///< one rank's peak behind MFU (sgemm on CPUs, the catalog's bf16 on GPUs; 0: unknown)
+  double peak_flops = 0;    ///< one rank's peak behind MFU (sgemm on CPUs, the catalog's bf16 on GPUs; 0: unknown)
+  std::string peak_source;  ///< what peak_flops is: the sgemm calibration's median or the instance catalog
   bool on_gpu = false;
   bool recompute = false;
   double compute_only_ms = 0;

@@ -35,6 +35,8 @@ void add_list(CLI::App& app, const std::string& flag, std::vector<std::string>& 
 }  // namespace
 
 void add_gemm_options(CLI::App& app, GemmOptions& o) {
+  // A flag given twice takes its last value (nccl-tests' getopt does): `awsdt run` appends the user's flags.
+  app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
   add_list(app, "--pattern", o.patterns, {"ag_gemm", "gemm_rs", "gemm_ar", "layer"},
            "ag_gemm, gemm_rs, gemm_ar, layer, comma-separated, or all (default ag_gemm,gemm_rs)");
   add_list(app, "--method", o.methods, {"serial", "pipelined", "ring"},

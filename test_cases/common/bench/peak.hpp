@@ -21,10 +21,11 @@ std::string blas_core();
 
 /// Result of a calibration.
 struct SgemmPeak {
-  int n = 0;              ///< square matrix size used
-  int runs = 0;           ///< timed multiplications
-  double best_flops = 0;  ///< FLOP/s of the fastest run (the peak used for MFU)
-  double mean_flops = 0;  ///< total FLOPs / total time over the timed runs
+  int n = 0;                ///< square matrix size used
+  int runs = 0;             ///< timed multiplications
+  double median_flops = 0;  ///< FLOP/s of the median run (the peak used for MFU: robust to one lucky run)
+  double best_flops = 0;    ///< FLOP/s of the fastest run
+  double mean_flops = 0;    ///< total FLOPs / total time over the timed runs
 };
 
 /// Sets the BLAS library's threads (openblas_set_num_threads); 0 leaves the default. No-op without BLAS.
@@ -37,8 +38,9 @@ SgemmPeak measure_sgemm_peak(int n = 1024, double seconds = 0.5);
 
 /// What MFU and % of peak are measured against, per rank.
 struct ComputePeak {
-  double flops = 0;  ///< per rank (0: unknown, MFU reported as 0)
-  std::string line;  ///< how it was found, for the log
+  double flops = 0;    ///< per rank (0: unknown, MFU reported as 0)
+  std::string source;  ///< what the figure is: "sgemm calibration median" or "instance catalog"
+  std::string line;    ///< how it was found, for the log
 };
 
 /// The CPU's: sets the BLAS threads, then an sgemm calibration at n (capped at 256 without BLAS).

@@ -1,6 +1,7 @@
 // StepSeries and step_rates: the figures behind every step line and the summary's medians.
 #include <gtest/gtest.h>
 
+#include "report.hpp"
 #include "step_series.hpp"
 
 namespace awsdt::fsdp {
@@ -50,3 +51,15 @@ TEST(StepSeries, RowsHoldEveryStepAndMediansOnlyTheCountedOnes) {
 
 }  // namespace
 }  // namespace awsdt::fsdp
+
+// A negative exposed-communication difference is noise: the comm line prints it as measured and marks it invalid.
+TEST(CommLine, PrintsANegativeExposedFigureMarkedInvalid) {
+  awsdt::fsdp::FsdpStepStats fs;
+  fs.base.compute_ms = 9.5;
+  const std::string negative = awsdt::fsdp::comm_line(3, 10, fs, -0.5, 10.0, false);
+  EXPECT_NE(negative.find("exposed comm: -0.50 ms (fwd+bwd 9.50 ms - compute-only 10.00 ms, invalid: negative)"),
+            std::string::npos)
+      << negative;
+  const std::string positive = awsdt::fsdp::comm_line(3, 10, fs, 0.5, 9.0, false);
+  EXPECT_EQ(positive.find("invalid"), std::string::npos) << positive;
+}
