@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "awsdt/config.hpp"
+#include "bench/options.hpp"
 #include "device/device.hpp"
 #include "util/error.hpp"
 
@@ -95,11 +96,7 @@ void add_options(CLI::App& app, Options& o) {
   d->add_option("--dump-params", o.dump_params, "after training, write the consolidated fp32 parameters (raw)");
   d->add_option("--backend", o.backend, "communication backend: auto (mpi on CPUs, nccl on GPUs), mpi or nccl")
       ->capture_default_str();
-  d->add_option("--mpi-wait", o.mpi_wait,
-                "MPI: poll (nonblocking collectives tested with short sleeps: the communication thread leaves the "
-                "core to the compute threads it shares it with) or spin (blocking "
-                "collectives, lowest latency when communication has cores of its own)")
-      ->capture_default_str();
+  add_mpi_wait_option(*d, o.mpi_wait);
   o.faults.add_flags(app);
   auto* c = app.add_option_group("checkpoints",
                                  "sharded checkpoints, resume and preemption (SIGTERM/SIGUSR1/SIGUSR2: "
