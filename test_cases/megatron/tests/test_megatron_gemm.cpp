@@ -135,4 +135,27 @@ TEST(Megatron, AwsdtRunMegatronAsTyped) {
   fs::remove_all(state);
 }
 
+// `awsdt render megatron` for the clusters users run it on: TP 8 at Llama-3 70B shapes on GPU nodes.
+TEST(Megatron, RendersForSlurmEksAndBatch) {
+  const std::string awsdt = awsdt::testing::built_executable("awsdt");
+  const fs::path dir = fs::temp_directory_path() / ("megatron_render_" + std::to_string(::getpid()));
+  const std::pair<std::string, std::string> clusters[] = {
+      {"slurm -N 1 --instance-type p5.48xlarge", "job.sbatch"},
+      {"eks -N 2 --instance-type p5.48xlarge --container img:1", "mpijob.yaml"},
+      {"batch -N 2 --instance-type p5.48xlarge --container img:1 --queue q", "job-definition.json"}};
+  for (const auto& [cluster, file] : clusters) {
+    const fs::path out = dir / file;
+    const Outcome r = run_command("env XDG_STATE_HOME=" + dir.string() + " " + awsdt + " render megatron --cluster " +
+                                      cluster + " -o " + out.string(),
+                                  60);
+    ASSERT_EQ(r.status, 0) << cluster << "\n" << r.output;
+    std::ifstream in(out / file);
+    std::stringstream text;
+    text << in.rdbuf();
+    for (const char* word : {"awsdt-megatron", "gemm", "llama3_1_70b", "--tp", "8192"})  // as a list on EKS/Batch
+      EXPECT_NE(text.str().find(word), std::string::npos) << cluster << ": no " << word << "\n" << text.str();
+  }
+  fs::remove_all(dir);
+}
+
 }  // namespace
