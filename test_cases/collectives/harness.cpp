@@ -2,6 +2,7 @@
 #include "harness.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <cmath>
 
 #include <fmt/format.h>
@@ -78,8 +79,8 @@ double reduce_time(const RankSpread& s, int mode) {
 }
 
 std::int64_t check(std::vector<Lane>& lanes, const std::vector<Params>& ps, const Collective& c, bool in_place,
-                   const Options& o) {
-  fill_inputs(lanes, ps, c, in_place, kCheckSeed);
+                   const Options& o, std::uint32_t seed) {
+  fill_inputs(lanes, ps, c, in_place, seed);
   for (std::size_t k = 0; k < lanes.size(); ++k) {
     auto ptr = pointers(lanes[k], c, ps[k], in_place);
     if (!in_place) memset_async(ptr.recv, 0x5a, ps[k].counts.recv * dtype_size(ps[k].type), lanes[k].stream);
@@ -89,7 +90,7 @@ std::int64_t check(std::vector<Lane>& lanes, const std::vector<Params>& ps, cons
   for (std::size_t k = 0; k < lanes.size(); ++k) {
     synchronize_or_throw(lanes[k].stream, o.timeout_s, "the correctness check");
     std::size_t n = 0;
-    auto pattern = kernels::pattern_for(ps[k].type, c.reduces, ps[k].op, kCheckSeed, ps[k].nranks);
+    auto pattern = kernels::pattern_for(ps[k].type, c.reduces, ps[k].op, seed, ps[k].nranks);
     auto expect = c.expectation(ps[k], pattern, &n);
     auto ptr = pointers(lanes[k], c, ps[k], in_place);
     if (o.corrupt_for_test && n > 0) {  // rank r spoils r + 1 elements, spread out: the count is summed over ranks
@@ -114,13 +115,32 @@ Measurement measure(std::vector<Lane>& lanes, const std::vector<Params>& ps, con
   loop.blocking = o.blocking;
   loop.graph_launches = o.graph_launches;
   loop.timeout_s = o.timeout_s;
-  loop.before_timing = [&boot] { boot.all_gather_bytes({}); };  // a barrier of every rank
-  auto samples = time_loop(streams, loop, [&](int) { launch_all(lanes, ps, c, in_place); });
+  // -C: the host time from issuing the first timed iteration to the return of the last one (nccl-tests' cputime;
+  // on CPU streams the operations run as they are issued, so it includes them).
+  bool timing = false;
+  std::chrono::steady_clock::time_point first_issue, last_return;
+  loop.before_timing = [&boot, &timing] {
+    boot.all_gather_bytes({});  // a barrier of every rank
+    timing = true;
+  };
+  auto samples = time_loop(streams, loop, [&](int i) {
+    if (timing && i == 0) first_issue = std::chrono::steady_clock::now();
+    // -m: several operations per iteration, issued together in one group, as nccl-tests aggregates them.
+    const bool group = o.agg_iters > 1;
+    if (group) lanes[0].comm->group_start();
+    for (int a = 0; a < o.agg_iters; ++a) launch_all(lanes, ps, c, in_place);
+    if (group) lanes[0].comm->group_end();
+    if (timing) last_return = std::chrono::steady_clock::now();
+  });
 
   Measurement m;
   double mine = 0;
   for (double s : samples) mine += s;
   mine /= double(samples.size());
+  if (o.report_cputime)
+    mine = std::chrono::duration<double, std::micro>(last_return - first_issue).count() / double(o.iters);
+  mine /= double(o.agg_iters);  // per operation
+  for (double& s : samples) s /= double(o.agg_iters);
   m.spread = reduce_across_ranks(boot, mine);
   m.time_us = reduce_time(m.spread, o.average);
   double bytes = double(ps[0].counts.param) * double(dtype_size(ps[0].type)) * c.algbw_bytes_factor(ps[0].nranks);
@@ -134,11 +154,15 @@ Measurement measure(std::vector<Lane>& lanes, const std::vector<Params>& ps, con
       for (std::size_t i = 0; i < n; ++i) m.iteration_times_us[i] = std::max(m.iteration_times_us[i], all[r * n + i]);
     m.per_iteration = summarize(m.iteration_times_us);
   }
-  if (o.check && checkable) {
-    double wrong = double(check(lanes, ps, c, in_place, o));
-    auto sum = all_gather_values(boot, std::span<const double>(&wrong, 1));
-    m.wrong = 0;
-    for (double w : sum) m.wrong += std::int64_t(w);
+  if (o.check > 0 && checkable) {
+    // -c N: N checks, each on fresh data, stopping at the first that finds a wrong element (nccl-tests' -c).
+    for (int k = 0; k < o.check; ++k) {
+      double wrong = double(check(lanes, ps, c, in_place, o, kCheckSeed + std::uint32_t(k)));
+      auto sum = all_gather_values(boot, std::span<const double>(&wrong, 1));
+      m.wrong = 0;
+      for (double w : sum) m.wrong += std::int64_t(w);
+      if (m.wrong > 0) break;
+    }
   }
   return m;
 }
@@ -181,26 +205,28 @@ std::vector<Row> run_cases(const Options& o, CommWorld& world, RowSink& sink) {
     for (DataType type : o.dtypes) {
       std::vector<ReduceOp> ops = c->reduces ? o.ops : std::vector<ReduceOp>{ReduceOp::sum};
       for (ReduceOp op : ops) {
-        for (auto bytes : sizes(o)) {
-          std::size_t count = bytes / dtype_size(type);
-          std::vector<Params> ps;
-          for (auto& l : lanes) ps.push_back(params_for(l, *c, type, op, o.root, count));
-          Row row;
-          row.collective = c;
-          row.type = type;
-          row.redop = c->reduces ? std::string(op_name(op)) : "none";
-          row.root = c->rooted ? o.root : -1;
-          row.count = ps[0].counts.param;
-          row.bytes = std::max(ps[0].counts.send, ps[0].counts.recv) * dtype_size(type);
-          row.out_of_place = measure(lanes, ps, *c, false, true, o, *world.bootstrap);
-          // nccl-tests times the in-place run of all_to_all and send_recv on NCCL too (one buffer, sent from and
-          // received into: its contents are undefined, so #wrong is N/A) and counts it in the average busbw.
-          const bool defined = c->in_place_defined(caps);
-          if (defined || caps.runs_undefined_in_place)
-            row.in_place = measure(lanes, ps, *c, true, defined, o, *world.bootstrap);
-          sink.row(row);
-          rows.push_back(std::move(row));
-        }
+        // -N: the sizes again, each cycle measured and printed (nccl-tests' run cycles).
+        for (int cycle = 0; cycle < o.run_cycles; ++cycle)
+          for (auto bytes : sizes(o)) {
+            std::size_t count = bytes / dtype_size(type);
+            std::vector<Params> ps;
+            for (auto& l : lanes) ps.push_back(params_for(l, *c, type, op, o.root, count));
+            Row row;
+            row.collective = c;
+            row.type = type;
+            row.redop = c->reduces ? std::string(op_name(op)) : "none";
+            row.root = c->rooted ? o.root : -1;
+            row.count = ps[0].counts.param;
+            row.bytes = std::max(ps[0].counts.send, ps[0].counts.recv) * dtype_size(type);
+            row.out_of_place = measure(lanes, ps, *c, false, true, o, *world.bootstrap);
+            // nccl-tests times the in-place run of all_to_all and send_recv on NCCL too (one buffer, sent from and
+            // received into: its contents are undefined, so #wrong is N/A) and counts it in the average busbw.
+            const bool defined = c->in_place_defined(caps);
+            if (defined || caps.runs_undefined_in_place)
+              row.in_place = measure(lanes, ps, *c, true, defined, o, *world.bootstrap);
+            sink.row(row);
+            rows.push_back(std::move(row));
+          }
       }
     }
   }

@@ -30,10 +30,12 @@ void TableReport::preamble(const CommWorld& world, const std::vector<std::string
   fmt::print(out_, "# awsdt-collectives {} backend {} bootstrap {}\n", AWSDT_VERSION, world.comms[0]->backend(),
              world.bootstrap->name());
   fmt::print(out_,
-             "# nThread 1 nGpus {} minBytes {} maxBytes {} step: {}({}) warmup iters: {} iters: {} agg iters: 1 "
+             "# nThread 1 nGpus {} minBytes {} maxBytes {} step: {}({}) warmup iters: {} iters: {} agg iters: {} "
              "validation: {} graph: {}\n",
              o.ngpus, o.min_bytes, o.max_bytes, factor ? o.step_factor : o.step_bytes, factor ? "factor" : "bytes",
-             o.warmup, o.iters, o.check, o.graph_launches);
+             o.warmup, o.iters, o.agg_iters, o.check, o.graph_launches);
+  if (o.report_cputime)
+    fmt::print(out_, "# Report CPU time: cputime is the host time of issuing each operation, not its duration\n");
   if (o.blocking) fmt::print(out_, "# Blocking Enabled: wait for completion after each collective\n");
   if (o.per_iteration)
     fmt::print(out_, "# Per-Iteration Report: stream event timing; i_* uses max over process rows\n");
@@ -64,11 +66,12 @@ void TableReport::header() {
                cols("(us)", "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)", "(%)"),
                cols("(us)", "(GB/s)", "(GB/s)", "", "(us)", "(us)", "(us)", "(%)"));
   } else {
+    const char* time = options_.report_cputime ? "cputime" : "time";  // nccl-tests' label for -C 1
     fmt::print(
         out_, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}           out-of-place                       in-place          \n",
         "", "", "", "", "");
     fmt::print(out_, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}\n",
-               "size", "count", "type", "redop", "root", "time", "algbw", "busbw", "#wrong", "time", "algbw", "busbw",
+               "size", "count", "type", "redop", "root", time, "algbw", "busbw", "#wrong", time, "algbw", "busbw",
                "#wrong");
     fmt::print(out_, "# {:>10}  {:>12}  {:>8}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}  {:>7}  {:>6}  {:>6}  {:>6}\n",
                "(B)", "(elements)", "", "", "", "(us)", "(GB/s)", "(GB/s)", "", "(us)", "(GB/s)", "(GB/s)", "");

@@ -204,6 +204,31 @@ TEST(Cli, RunRefusesArgumentsTheBenchmarkRefusesBeforeSubmitting) {
   EXPECT_EQ(s.awsdt("jobs").output.find("collectives"), std::string::npos) << "a refused job was recorded";
 }
 
+// A benchmark's flag typed without `--` is named with its program and the `--` it needs (CLI11 said only "The
+// following argument was not expected: -b"); an nccl-tests flag awsdt-collectives does not implement is refused
+// with the reason before anything is submitted.
+TEST(Cli, BenchmarkFlagsBeforeDashDashGetAHint) {
+  Scratch s("dashdash");
+  auto run = s.awsdt("run collectives -b 1M -e 1G");
+  EXPECT_EQ(run.status, 2) << run.output;
+  EXPECT_EQ(run.output,
+            "error: -b is a flag of awsdt-collectives, not of awsdt run: put it after --, as in `awsdt run "
+            "collectives -- -b ...`\n");
+  auto render = s.awsdt("render collectives --cluster slurm -N 1 --iters 5 -o " + s.dir.string() + "/r");
+  EXPECT_EQ(render.status, 2) << render.output;
+  EXPECT_NE(render.output.find("--iters is a flag of awsdt-collectives, not of awsdt render"), std::string::npos)
+      << render.output;
+  auto typo = s.awsdt("run collectives --nodse 2");
+  EXPECT_EQ(typo.status, 2) << typo.output;
+  EXPECT_NE(typo.output.find("awsdt run has no flag --nodse"), std::string::npos) << typo.output;
+  auto threads = s.awsdt("run collectives --cluster slurm -N 1 --dry-run -- -t 2");
+  EXPECT_EQ(threads.status, 2) << threads.output;
+  EXPECT_NE(threads.output.find("error: awsdt-collectives: -t/--nthreads 2: awsdt-collectives drives each"),
+            std::string::npos)
+      << threads.output;
+  EXPECT_EQ(s.awsdt("jobs").output.find("collectives"), std::string::npos) << "a refused job was recorded";
+}
+
 // Slurm jobs go to a shared filesystem when one is known (AWSDT_JOB_ROOT here), and a multi-node job that
 // checkpoints onto a local disk is refused: the other nodes would resume from nothing.
 TEST(Cli, SlurmJobDirectoriesAreOnASharedFilesystem) {

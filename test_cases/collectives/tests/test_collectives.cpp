@@ -220,7 +220,61 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{"--frobnicate", "--frobnicate", false},
                       BadInput{"broadcast -r 5 -b 1K -e 1K", "-r/--root 5 is out of range for 2 ranks", true},
                       BadInput{"-G 2 -b 1K -e 1K", "-G/--cudagraph 2 needs the NCCL backend", true},
-                      BadInput{"-g 2 -b 1K -e 1K --backend mpi", "-g 2 needs --backend nccl", true}));
+                      BadInput{"-g 2 -b 1K -e 1K --backend mpi", "-g 2 needs --backend nccl", true},
+                      // nccl-tests' flags that are not implemented: refused, the flag named with the reason.
+                      BadInput{"-t 2", "-t/--nthreads 2: awsdt-collectives drives each process's GPUs from one", false},
+                      BadInput{"-N 0", "-N/--run_cycles 0 (run forever) is not supported", false},
+                      BadInput{"-y 1", "-y/--stream_null 1: awsdt-collectives issues every operation", false},
+                      BadInput{"-R 1", "-R/--local_register 1: NCCL buffer registration", false},
+                      BadInput{"-x 1", "-x/--cta_policy 1: awsdt-collectives does not set NCCL's CTA policy", false},
+                      BadInput{"-D 1", "-D/--device_implementation 1", false},
+                      BadInput{"-V 16", "-V/--device_cta_count 16: only meaningful with -D", false},
+                      BadInput{"-M 1", "-M/--memory_report 1: a GPU memory report is not implemented", false},
+                      BadInput{"-S 1", "-S/--report_timestamps 1: a timestamp column is not implemented", false},
+                      BadInput{"-u 1", "-u 1: not a flag of NVIDIA's nccl-tests", false},
+                      BadInput{"-C 1 -I", "-C/--report_cputime 1 with -I/--per_iter_timing", false}));
+
+// nccl-tests' -m (several operations per timed iteration, one group), -N (every size again, printed again), -c N
+// (N checks) and -p (one thread: nothing to initialise in parallel) as all_reduce_perf takes them.
+TEST(Collectives, AggregatedIterationsRunCyclesAndRepeatedChecks) {
+  auto json_path = temp_path("agg.json");
+  auto o = run_command(mpirun(2) + kExe + " all_reduce send_recv -b 1K -e 4K -f 2 -m 4 -N 2 -c 3 -p 1 -n 3 -w 1 -J " +
+                       json_path);
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("agg iters: 4 validation: 3"), std::string::npos) << o.output;
+  auto t = parse_nccl_tests_output(o.output);
+  EXPECT_TRUE(t.unparsed.empty()) << t.unparsed.front();
+  ASSERT_EQ(t.rows.size(), 2u * 2u * 3u);  // 2 collectives x 2 cycles x 3 sizes, in cycle order
+  for (std::size_t i = 0; i < t.rows.size(); ++i) {
+    EXPECT_EQ(t.rows[i].size, 1024LL << (i % 3)) << i;
+    EXPECT_EQ(t.rows[i].wrong[0], "0");
+    EXPECT_GT(t.rows[i].time[0], 0);
+  }
+  auto doc = read_json(json_path);
+  EXPECT_EQ(doc["config"]["aggregated_iterations"], 4);
+  EXPECT_EQ(doc["config"]["run_cycles"], 2);
+  EXPECT_EQ(doc["results"].size(), 12u);
+  std::filesystem::remove(json_path);
+}
+
+// -c 3 with a corrupted result: the first check finds the 3 wrong elements and stops (they are not counted 3x).
+TEST(Collectives, RepeatedChecksStopAtTheFirstFailure) {
+  auto o = run_command(mpirun(2) + kExe + " all_reduce -b 1K -e 1K -c 3 -n 1 -w 0 --corrupt-result-for-test");
+  EXPECT_EQ(o.status, 1) << o.output;
+  auto t = parse_nccl_tests_output(o.output);
+  ASSERT_EQ(t.rows.size(), 1u);
+  EXPECT_EQ(t.rows[0].wrong[0], "3");
+}
+
+// -C 1: the time columns are the host time of issuing each operation, labelled cputime as nccl-tests does.
+TEST(Collectives, ReportCpuTimeRelabelsTheTimeColumns) {
+  auto o = run_command(mpirun(2) + kExe + " all_reduce -b 64K -e 64K -C 1 -n 5 -w 1");
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("root  cputime   algbw   busbw  #wrong  cputime"), std::string::npos) << o.output;
+  auto t = parse_nccl_tests_output(o.output);
+  ASSERT_EQ(t.rows.size(), 1u);
+  EXPECT_GT(t.rows[0].time[0], 0);
+}
 
 TEST(Collectives, LoneCopiesOfAMultiTaskLaunchAreDetected) {
   auto o = run_command("env SLURM_NTASKS=4 " + kExe + " -b 1K -e 1K");
@@ -252,3 +306,4 @@ TEST(Collectives, StragglerLinesAreFewAndAboveTheNoiseFloor) {
   ASSERT_EQ(verbose.status, 0) << verbose.output;
   count_and_check(verbose.output);
 }
+

@@ -4,6 +4,12 @@
 #include <filesystem>
 #include <iostream>
 #include <optional>
+#include <sstream>
+
+#include <fmt/format.h>
+
+#include "process.hpp"
+#include "util/error.hpp"
 
 namespace awsdt::launcher {
 
@@ -49,6 +55,9 @@ void add_job_flags(CLI::App* cmd, JobCommand& j) {
   cmd->add_option("--test-cases", j.test_cases_dir, "directory holding <name>/test_case.json");
   cmd->add_option("--templates", j.templates_dir, "directory of job templates (default: the ones built in)");
   cmd->add_option("args", f.args, "benchmark arguments after --, merged flag by flag onto the test case's defaults");
+  // A benchmark's flag typed without the `--` before it is not an error CLI11 could explain: keep it, and
+  // refuse_stray_flags() names the program it belongs to.
+  cmd->allow_extras();
 }
 
 namespace {
@@ -63,7 +72,47 @@ std::optional<std::string> self_dir() {
 
 bool is_slurm(const std::string& cluster) { return cluster == "slurm" || cluster == "hyperpod-slurm"; }
 
+// Whether `flag` (-b, --iters, --iters=5) is an option of `exe`: the first words of its --help's option lines.
+bool is_flag_of(const std::string& exe, const std::string& flag) {
+  std::error_code ec;
+  if (!std::filesystem::exists(exe, ec)) return false;
+  auto r = run_process({exe, "--help"});
+  if (r.status != 0) return false;
+  const std::string name = flag.substr(0, flag.find('='));
+  std::istringstream in(r.out);
+  for (std::string line; std::getline(in, line);) {
+    auto start = line.find_first_not_of(' ');
+    if (start == std::string::npos || start == 0 || line[start] != '-') continue;
+    std::istringstream names(line.substr(start, line.find(' ', start) - start));
+    for (std::string n; std::getline(names, n, ',');)
+      if (n == name) return true;
+  }
+  return false;
+}
+
 }  // namespace
+
+void refuse_stray_flags(const CLI::App& cmd, const JobCommand& j) {
+  std::vector<std::string> stray;
+  for (auto& a : cmd.remaining())
+    if (a != "--") stray.push_back(a);  // CLI11 keeps the `--` itself among the remaining words
+  if (stray.empty()) return;
+  const std::string& flag = stray.front();
+  const std::string sub = cmd.get_name();
+  if (!flag.starts_with("-")) throw UsageError(fmt::format("awsdt {}: unexpected argument {}", sub, flag));
+  std::string exe;
+  try {
+    exe = find_manifest(test_cases_dir(j.test_cases_dir), j.test_case).executable;
+  } catch (const UsageError&) {
+    throw UsageError(fmt::format("awsdt {} has no flag {}", sub, flag));
+  }
+  auto dir = self_dir();
+  if (dir && is_flag_of(*dir + "/" + exe, flag))
+    throw UsageError(fmt::format("{} is a flag of {}, not of awsdt {}: put it after --, as in `awsdt {} {} -- {} ...`",
+                                 flag, exe, sub, sub, j.test_case, flag));
+  throw UsageError(fmt::format("awsdt {} has no flag {} (flags of {} go after --: `awsdt {} {} -- ...`)", sub, flag,
+                               exe, sub, j.test_case));
+}
 
 JobSpec resolve(const JobCommand& j, Manifest* manifest_out) {
   auto m = find_manifest(test_cases_dir(j.test_cases_dir), j.test_case);

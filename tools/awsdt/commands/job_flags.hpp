@@ -18,6 +18,9 @@ struct JobCommand {
 
 /// Adds the test case positional, the job flags and `-- <benchmark args>` to `cmd`.
 void add_job_flags(CLI::App* cmd, JobCommand& job);
+/// Refuses what `cmd` did not recognise before `--`; a benchmark's flag typed there (`awsdt run collectives -b 1M`)
+/// is named with the program it belongs to and the `--` it needs.
+void refuse_stray_flags(const CLI::App& cmd, const JobCommand& job);
 /// Resolves the JobSpec for `job` (manifest, catalog, profile, flags).
 JobSpec resolve(const JobCommand& job, Manifest* manifest_out = nullptr);
 

@@ -29,7 +29,8 @@ void setup_render(CLI::App& app) {
   auto* cmd = app.add_subcommand("render", "write a job's artifacts for a cluster; submit nothing");
   add_job_flags(cmd, *job);
   cmd->add_option("-o,--output-dir", *out, "where to write (default: ./awsdt-<test case>-<cluster>)");
-  cmd->callback([job, out] {
+  cmd->callback([job, out, cmd] {
+    refuse_stray_flags(*cmd, *job);
     Manifest manifest;
     auto spec = resolve(*job, &manifest);
     fs::path dir = out->empty() ? fs::path("awsdt-" + spec.test_case + "-" + spec.cluster) : fs::path(*out);

@@ -30,7 +30,8 @@ void setup_run(CLI::App& app, int& exit_status) {
   cmd->add_flag("--wait", o->wait, "block until the job ends; exit with its exit status");
   cmd->add_flag("--follow", o->follow, "stream rank 0's log until the job ends (implies --wait; default on local)");
   cmd->add_flag("--detach", o->detach, "local: return once submitted instead of following the job");
-  cmd->callback([o, &exit_status] {
+  cmd->callback([o, cmd, &exit_status] {
+    refuse_stray_flags(*cmd, o->job);
     Manifest manifest;
     auto spec = resolve(o->job, &manifest);
     auto backend = make_backend(spec.cluster);
