@@ -1,6 +1,8 @@
 // Shared option groups (see options.hpp).
 #include "bench/options.hpp"
 
+#include "bench/sizes.hpp"
+
 namespace awsdt {
 
 void add_timing_options(CLI::App& app, TimingOptions& o) {
@@ -11,6 +13,12 @@ void add_timing_options(CLI::App& app, TimingOptions& o) {
   app.add_option("-z,--blocking", o.blocking, "wait for completion after every iteration (0/1)");
   app.add_option("-T,--timeout", o.timeout_s, "seconds before a stuck operation aborts the job (0: never)")
       ->check(CLI::NonNegativeNumber);
+}
+
+void add_bytes_option(CLI::App& app, const std::string& flags, std::uint64_t& target, const std::string& what,
+                      const std::string& help) {
+  app.add_option_function<std::string>(
+      flags, [&target, what](const std::string& v) { target = parse_bytes(v, what); }, help);
 }
 
 void add_mpi_wait_option(CLI::App& app, std::string& mpi_wait) {

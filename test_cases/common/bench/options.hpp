@@ -1,6 +1,7 @@
 // Options every benchmark shares, as CLI11 option groups, so flags are spelled the same everywhere.
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -28,6 +29,10 @@ struct TimingOptions {
 };
 /// Adds -n/--iters, -w/--warmup_iters, -a/--average, -z/--blocking and -T/--timeout as nccl-tests spells them.
 void add_timing_options(CLI::App& app, TimingOptions& options);
+
+/// Adds a byte-count option (-b 8, -e 16G) parsed by parse_bytes; a bad value is a UsageError naming `what`.
+void add_bytes_option(CLI::App& app, const std::string& flags, std::uint64_t& target, const std::string& what,
+                      const std::string& help);
 
 /// Adds --mpi-wait poll|spin: how the MPI backend's communication thread waits (poll: tests nonblocking
 /// collectives with short sleeps, leaving the core to compute it shares it with; spin: blocks in MPI's own

@@ -36,6 +36,17 @@ std::uint64_t parse_bytes(std::string_view text, std::string_view what) {
   return value * scale;
 }
 
+std::vector<std::uint64_t> size_sweep(std::uint64_t min, std::uint64_t max, std::uint64_t factor, std::uint64_t step) {
+  std::vector<std::uint64_t> out;
+  for (std::uint64_t s = min; s <= max;) {
+    out.push_back(s);
+    std::uint64_t next = factor > 1 ? s * factor : s + step;
+    if (next <= s || (factor > 1 && next / factor != s)) break;  // a zero step or an overflow
+    s = next;
+  }
+  return out;
+}
+
 std::string format_bytes(double bytes) {
   static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;

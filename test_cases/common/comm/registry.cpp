@@ -58,6 +58,10 @@ std::unique_ptr<Bootstrap> make_bootstrap(const std::string& requested, const st
 }
 }  // namespace
 
+std::unique_ptr<Bootstrap> make_bootstrap(const std::string& requested, std::chrono::milliseconds timeout) {
+  return make_bootstrap(requested, "", timeout);
+}
+
 CommWorld make_comm_world(const CommConfig& config) {
   CommWorld world;
   auto backend = resolve_backend(config.backend);

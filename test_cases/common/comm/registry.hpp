@@ -30,6 +30,8 @@ struct CommWorld {
 std::vector<std::string> available_backends();
 /// Resolves "auto" to a concrete backend name for this build and machine.
 std::string resolve_backend(const std::string& requested);
+/// Only the bootstrap ("auto", "mpi" or "env"), for a benchmark that brings its own data plane (awsdt-fabric).
+std::unique_ptr<Bootstrap> make_bootstrap(const std::string& requested, std::chrono::milliseconds timeout);
 /// Bootstraps and creates the communicators; throws UsageError for an impossible combination.
 CommWorld make_comm_world(const CommConfig& config);
 
