@@ -314,7 +314,7 @@ TEST(Injection, HostileValuesRenderInertEverywhere) {
   std::vector<std::string> args;
   for (const auto& c : command) args.push_back(c.as<std::string>());
   for (std::size_t i = 0; i < hostile.size(); ++i) {
-    EXPECT_EQ(env[i + 4]["value"].as<std::string>(), hostile[i]);  // after the 4 EFA preset variables
+    EXPECT_EQ(env[i + 5]["value"].as<std::string>(), hostile[i]);  // after the 5 EFA preset variables
     EXPECT_EQ(args[args.size() - hostile.size() + i], hostile[i]);
   }
   auto batch = job;
@@ -385,6 +385,44 @@ TEST(Efa, MultiNodeJobsGetEfaByConstruction) {
   auto script = file_of(render(g5), "job.sbatch");
   EXPECT_EQ(script.find("FI_PROVIDER"), std::string::npos);
   EXPECT_NE(script.find("--gpus-per-node=4"), std::string::npos);
+}
+
+// On an EFA GPU instance NCCL must use aws-ofi-nccl or fail at start: without NCCL_NET it falls back to TCP
+// sockets when the plugin does not load, silently and several times slower. A job that points NCCL elsewhere is
+// refused like one that points libfabric away from efa; the plugin's other names are its own.
+TEST(Efa, NcclFailsRatherThanFallBackToSockets) {
+  auto preset = golden_job("slurm");
+  preset.flags.env.clear();
+  auto p5 = file_of(render(preset), "job.sbatch");
+  EXPECT_NE(p5.find("export NCCL_NET='AWS Libfabric'"), std::string::npos) << p5;
+  EXPECT_NE(p5.find("# NCCL must use the aws-ofi-nccl plugin (EFA) or fail at start"), std::string::npos) << p5;
+  auto eks = golden_job("eks");
+  eks.flags.container = kImage;
+  auto pod = YAML::Load(file_of(render(eks), "mpijob.yaml"))["spec"]["mpiReplicaSpecs"]["Worker"]["template"]["spec"];
+  bool pinned = false;
+  for (const auto& e : pod["containers"][0]["env"])
+    pinned |= e["name"].as<std::string>() == "NCCL_NET" && e["value"].as<std::string>() == "AWS Libfabric";
+  EXPECT_TRUE(pinned);
+
+  auto sockets = golden_job("slurm");
+  sockets.flags.env = {"NCCL_NET=Socket"};
+  try {
+    render(sockets);
+    FAIL() << "NCCL over sockets on p5 rendered without --allow-no-efa";
+  } catch (const UsageError& e) {
+    EXPECT_NE(std::string(e.what()).find("NCCL_NET=\"Socket\" on p5.48xlarge takes NCCL off EFA"), std::string::npos)
+        << e.what();
+  }
+  sockets.flags.allow_no_efa = true;
+  EXPECT_NO_THROW(render(sockets));
+  for (const char* name : {"NCCL_NET=OFI", "NCCL_NET=Libfabric", "NCCL_NET=aws libfabric"}) {
+    auto other = golden_job("slurm");
+    other.flags.env = {name};
+    EXPECT_NO_THROW(render(other)) << name;
+  }
+  auto g5 = golden_job("slurm");
+  g5.flags.instance_type = "g5.12xlarge";  // no EFA: no plugin to insist on
+  EXPECT_EQ(file_of(render(g5), "job.sbatch").find("NCCL_NET"), std::string::npos);
 }
 
 TEST(BadInput, ClearErrorsNamingTheValue) {

@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "comm/nccl/nccl_communicator.hpp"
 #include "support/executables.hpp"
 #include "support/files.hpp"
 #include "support/run_command.hpp"
@@ -307,3 +308,14 @@ TEST(Collectives, StragglerLinesAreFewAndAboveTheNoiseFloor) {
   count_and_check(verbose.output);
 }
 
+// What NCCL runs print about their network (GPU runs only; the line itself is tested here on any build). With
+// NCCL_NET set NCCL starts only on that network, so the line can say it is the one in use.
+TEST(NcclNetwork, TheLineSaysWhatNcclNetPins) {
+  EXPECT_EQ(awsdt::nccl_network_line("AWS Libfabric", 2),
+            "NCCL network: AWS Libfabric (NCCL_NET: NCCL does not start without it, so it is the one in use)");
+  EXPECT_NE(awsdt::nccl_network_line("AWS Libfabric", 1).find("every rank is on one host"), std::string::npos);
+  EXPECT_NE(awsdt::nccl_network_line(nullptr, 4).find("not pinned (NCCL_NET is not set)"), std::string::npos);
+  EXPECT_NE(awsdt::nccl_network_line("", 4).find("else TCP sockets"), std::string::npos);
+  EXPECT_EQ(awsdt::nccl_network_line(nullptr, 1),
+            "NCCL network: none needed, every rank is on one host (NCCL_NET is not set)");
+}

@@ -2,6 +2,8 @@
 #include "cluster/checks.hpp"
 
 #include <algorithm>
+#include <cctype>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -44,6 +46,18 @@ void require_efa_across_nodes(const JobSpec& s) {
         fmt::format("{} has {} EFA devices but this job would not use EFA (FI_PROVIDER is not efa); "
                     "pass --allow-no-efa to run over TCP anyway",
                     s.instance_type, s.efa_devices));
+  // NCCL reaches EFA only through the aws-ofi-nccl plugin, which answers to any of these names (case aside).
+  auto net = std::find_if(s.env.begin(), s.env.end(), [](const EnvVar& e) { return e.name == "NCCL_NET"; });
+  auto lower = [](std::string v) {
+    std::transform(v.begin(), v.end(), v.begin(), [](unsigned char c) { return char(std::tolower(c)); });
+    return v;
+  };
+  if (s.efa_devices > 0 && s.gpus_per_node > 0 && net != s.env.end() &&
+      !std::set<std::string>{"aws libfabric", "libfabric", "ofi"}.count(lower(net->value)))
+    throw UsageError(
+        fmt::format("NCCL_NET={} on {} takes NCCL off EFA (its plugin is \"AWS Libfabric\"); "
+                    "pass --allow-no-efa to run over it anyway",
+                    json_quote(net->value), s.instance_type));
 }
 
 }  // namespace awsdt::launcher::checks

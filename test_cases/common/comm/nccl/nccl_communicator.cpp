@@ -5,8 +5,11 @@
 #include <cuda_runtime.h>
 #include <nccl.h>
 
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <set>
 
 #include <fmt/format.h>
 
@@ -196,6 +199,10 @@ std::vector<std::unique_ptr<Communicator>> make_nccl_communicators(Bootstrap& bo
     AWSDT_CHECK_NCCL(ncclCommInitRank(&comms[i], world, id, bootstrap.rank() * per_process + i));
   }
   AWSDT_CHECK_NCCL(ncclGroupEnd());
+  if (bootstrap.rank() == 0) {  // which network carries the data between hosts, once per job
+    std::set<std::string> distinct(bootstrap.hosts().begin(), bootstrap.hosts().end());
+    std::fprintf(stderr, "awsdt: %s\n", nccl_network_line(std::getenv("NCCL_NET"), distinct.size()).c_str());
+  }
   std::vector<std::unique_ptr<Communicator>> out;
   for (int i = 0; i < per_process; ++i) out.push_back(std::make_unique<NcclCommunicator>(comms[i], devices[i], hosts));
   return out;
