@@ -18,6 +18,7 @@ PACKAGES=(
   libcli11-dev libspdlog-dev libfmt-dev nlohmann-json3-dev libyaml-cpp-dev libgtest-dev
   libopenblas-openmp-dev libsqlite3-dev libcpp-httplib-dev libkainjow-mustache-dev
   slurm-wlm munge awscli shellcheck clang-format python3-venv
+  gnuplot-nox chromium
 )
 
 missing=()

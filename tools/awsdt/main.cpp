@@ -7,6 +7,7 @@
 #include "commands/jobs.hpp"
 #include "commands/list.hpp"
 #include "commands/render.hpp"
+#include "commands/results.hpp"
 #include "commands/run.hpp"
 #include "commands/versions.hpp"
 
@@ -25,6 +26,7 @@ int main(int argc, char** argv) {
     setup_logs(app);
     setup_cancel(app);
     setup_jobs(app);
+    setup_results(app, exit_status);
     setup_batch_entry(app, exit_status);
     if (auto rc = awsdt::parse_command_line(app, argc, argv)) return *rc;
     return exit_status;

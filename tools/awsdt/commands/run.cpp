@@ -7,6 +7,8 @@
 
 #include <fmt/format.h>
 
+#include "analysis/plot.hpp"
+#include "analysis/run_result.hpp"
 #include "checkpoint_args.hpp"
 #include "commands/job_flags.hpp"
 #include "commands/preflight.hpp"
@@ -18,10 +20,27 @@
 namespace awsdt::launcher {
 namespace fs = std::filesystem;
 
+namespace {
+
+// --plot: the ended job's result drawn beside it; a job that left no result says so instead.
+void plot_job_result(const JobSpec& spec) {
+  std::string file = result_file_for(spec);
+  if (file.empty()) file = spec.job_dir + "/result.json";
+  if (!fs::exists(file)) {
+    std::cerr << fmt::format("awsdt: --plot: the job left no result file ({})\n", file);
+    return;
+  }
+  const std::string picture = (fs::path(file).parent_path() / "result.svg").string();
+  plot_runs({read_result(file)}, picture);
+  std::cerr << fmt::format("awsdt: plotted {}\n", picture);
+}
+
+}  // namespace
+
 void setup_run(CLI::App& app, int& exit_status) {
   struct Opts {
     JobCommand job;
-    bool dry_run = false, wait = false, follow = false, detach = false;
+    bool dry_run = false, wait = false, follow = false, detach = false, plot = false;
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("run", "render a test case for a cluster, submit it and record it");
@@ -30,6 +49,8 @@ void setup_run(CLI::App& app, int& exit_status) {
   cmd->add_flag("--wait", o->wait, "block until the job ends; exit with its exit status");
   cmd->add_flag("--follow", o->follow, "stream rank 0's log until the job ends (implies --wait; default on local)");
   cmd->add_flag("--detach", o->detach, "local: return once submitted instead of following the job");
+  cmd->add_flag("--plot", o->plot,
+                "when the job has ended (with --wait, or locally), draw its result beside it (result.svg)");
   cmd->callback([o, cmd, &exit_status] {
     refuse_stray_flags(*cmd, o->job);
     Manifest manifest;
@@ -77,6 +98,7 @@ void setup_run(CLI::App& app, int& exit_status) {
       return;
     }
     exit_status = wait_for_job(db, db.find(std::to_string(id)), follow);
+    if (o->plot) plot_job_result(spec);
   });
 }
 
