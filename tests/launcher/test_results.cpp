@@ -174,4 +174,17 @@ TEST_F(Results, RunWithPlotDrawsTheResultBesideIt) {
   fs::remove_all(state);
 }
 
+// awsdt-fabric's documents compare too: latency and bandwidth per size, the headline figures per series.
+TEST_F(Results, FabricRunsCompare) {
+  const std::string a = temp_path("results", "fabric-a.json"), b = temp_path("results", "fabric-b.json");
+  const std::string fabric =
+      awsdt::testing::built_executable("awsdt-fabric") + " pingpong --loopback -p shm -b 8 -e 1K -f 4 -n 20 -w 2 -J ";
+  ASSERT_EQ(run_command(fabric + a, 60).status, 0);
+  ASSERT_EQ(run_command(fabric + b, 60).status, 0);
+  const Outcome o = results("compare " + a + " " + b);
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("pingpong msg shm latency at 8 B (us)"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("bandwidth_GBps"), std::string::npos) << o.output;
+}
+
 }  // namespace

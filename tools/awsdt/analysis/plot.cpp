@@ -28,6 +28,8 @@ struct Layout {
 Layout layout_for(const std::string& benchmark) {
   if (benchmark == "collectives")
     return {{{"busbw", "bus bandwidth (GB/s)"}, {"algbw", "algorithm bandwidth (GB/s)"}}, "size (bytes)", true};
+  if (benchmark == "fabric")
+    return {{{"latency_p50_us", "median latency (us)"}, {"bandwidth_GBps", "bandwidth (GB/s)"}}, "size (bytes)", true};
   if (benchmark == "fsdp") return {{{"loss", "loss"}, {"tokens_per_s", "tokens/s"}}, "step", false};
   return {{{"t_us", "time (us)"}, {"overlap_efficiency", "overlap efficiency"}}, "M (rows)", true};
 }

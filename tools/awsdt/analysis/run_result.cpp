@@ -2,6 +2,7 @@
 #include "analysis/run_result.hpp"
 
 #include <filesystem>
+#include <map>
 #include <regex>
 #include <sstream>
 
@@ -81,6 +82,32 @@ std::string collective_of_file(const std::string& source) {
   return "nccl-tests";
 }
 
+// awsdt-fabric: latency and bandwidth per test, message kind and device, by size; the headline figures are each
+// series' smallest-size median latency and largest-size bandwidth.
+void add_fabric(RunResult& r, const nlohmann::json& doc) {
+  r.identity["provider"] = doc["config"].value("provider", std::string());
+  std::map<std::string, std::pair<Point, Point>> ends;  // series -> (smallest latency, largest bandwidth)
+  for (const auto& row : doc.value("rows", nlohmann::json::array())) {
+    const std::string series =
+        row.value("test", std::string("?")) + " " + row.value("message", std::string("?")) +
+        (row.value("device", std::string()).empty() ? "" : " " + row.value("device", std::string()));
+    const double size = number(row, "size");
+    const auto& lat = row["latency_us"];
+    const Point latency{series, size, "latency_p50_us",
+                        lat.is_object() ? number(lat, "p50") : number(row, "latency_us")};
+    const Point bandwidth{series, size, "bandwidth_GBps", number(row, "bandwidth_gbytes_per_s")};
+    r.points.push_back(latency);
+    r.points.push_back(bandwidth);
+    auto [it, fresh] = ends.try_emplace(series, latency, bandwidth);
+    if (!fresh && size < it->second.first.x) it->second.first = latency;
+    if (!fresh && size > it->second.second.x) it->second.second = bandwidth;
+  }
+  for (const auto& [series, e] : ends) {
+    r.metrics.push_back({fmt::format("{} latency at {:.0f} B (us)", series, e.first.x), e.first.value, false});
+    r.metrics.push_back({fmt::format("{} bandwidth at {:.0f} B (GB/s)", series, e.second.x), e.second.value, true});
+  }
+}
+
 }  // namespace
 
 RunResult interpret_document(const nlohmann::json& doc, const std::string& source) {
@@ -105,6 +132,8 @@ RunResult interpret_document(const nlohmann::json& doc, const std::string& sourc
     add_fsdp(r, doc);
   else if (r.benchmark == "megatron")
     add_megatron(r, doc);
+  else if (r.benchmark == "fabric")
+    add_fabric(r, doc);
   return r;
 }
 
