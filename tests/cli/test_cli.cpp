@@ -229,6 +229,45 @@ TEST(Cli, BenchmarkFlagsBeforeDashDashGetAHint) {
   EXPECT_EQ(s.awsdt("jobs").output.find("collectives"), std::string::npos) << "a refused job was recorded";
 }
 
+// EKS as a user renders it: a PersistentVolumeClaim as the shared mount, GPU and EFA taints tolerated, and the
+// checkpoints and result under the mount without the rendering machine's directories (they held
+// /fsx/awsdt-checkpoints/<this machine's output directory>).
+TEST(Cli, EksMountsAClaimToleratesGpuTaintsAndKeepsThisMachinesPathsOut) {
+  Scratch s("eks_pvc");
+  const std::string out = s.dir.string() + "/out";
+  auto r = s.awsdt(
+      "render fsdp --cluster eks -N 2 --instance-type p5.48xlarge --container registry.example/awsdt:1 "
+      "--mount pvc:fsx-claim:/fsx -o " +
+          out,
+      "USER=alice");
+  ASSERT_EQ(r.status, 0) << r.output;
+  auto yaml = s.file("out/mpijob.yaml");
+  EXPECT_NE(yaml.find("persistentVolumeClaim:\n                claimName: \"fsx-claim\""), std::string::npos) << yaml;
+  EXPECT_EQ(yaml.find("hostPath"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("mountPath: \"/fsx\""), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("- key: nvidia.com/gpu\n              operator: Exists\n              effect: NoSchedule"),
+            std::string::npos)
+      << yaml;
+  EXPECT_NE(yaml.find("- key: vpc.amazonaws.com/efa"), std::string::npos) << yaml;
+  EXPECT_NE(yaml.find("\"/fsx/awsdt/alice/jobs/out/checkpoints\""), std::string::npos) << yaml;
+  EXPECT_EQ(yaml.find(s.dir.string()), std::string::npos) << "the rendering machine's directory leaked: " << yaml;
+  auto hostpath = s.awsdt(
+      "render collectives --cluster eks -N 2 --instance-type p5.48xlarge --container "
+      "registry.example/awsdt:1 --mount /fsx:/fsx -o " +
+          out + "2",
+      "USER=alice");
+  ASSERT_EQ(hostpath.status, 0) << hostpath.output;
+  auto y2 = s.file("out2/mpijob.yaml");
+  EXPECT_NE(y2.find("hostPath:\n                path: \"/fsx\""), std::string::npos) << y2;
+  EXPECT_NE(y2.find("\"/fsx/awsdt/alice/jobs/out2/result.json\""), std::string::npos) << y2;
+  auto slurm =
+      s.awsdt("render collectives --cluster slurm -N 1 --container img:1 --mount pvc:fsx-claim:/fsx -o " + out);
+  EXPECT_EQ(slurm.status, 2) << slurm.output;
+  EXPECT_NE(slurm.output.find("mounts a PersistentVolumeClaim, which only --cluster eks and hyperpod-eks have"),
+            std::string::npos)
+      << slurm.output;
+}
+
 // Slurm jobs go to a shared filesystem when one is known (AWSDT_JOB_ROOT here), and a multi-node job that
 // checkpoints onto a local disk is refused: the other nodes would resume from nothing.
 TEST(Cli, SlurmJobDirectoriesAreOnASharedFilesystem) {

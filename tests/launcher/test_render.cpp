@@ -121,6 +121,11 @@ TEST(Parse, KubernetesManifestsHaveEfaHugepagesAndShm) {
       EXPECT_EQ(res[side]["hugepages-2Mi"].as<std::string>(), "5120Mi") << file;
     }
     EXPECT_EQ(pod["volumes"][0]["emptyDir"]["medium"].as<std::string>(), "Memory") << file;
+    std::vector<std::string> tolerated;  // GPU and EFA node groups' common NoSchedule taints
+    for (const auto& t : pod["tolerations"])
+      if (t["operator"].as<std::string>() == "Exists" && t["effect"].as<std::string>() == "NoSchedule")
+        tolerated.push_back(t["key"].as<std::string>());
+    EXPECT_EQ(tolerated, (std::vector<std::string>{"nvidia.com/gpu", "vpc.amazonaws.com/efa"})) << file;
     EXPECT_EQ(pod["nodeSelector"]["node.kubernetes.io/instance-type"].as<std::string>(),
               kind == "HyperPodPyTorchJob" ? "ml.p5.48xlarge" : "p5.48xlarge")
         << file;

@@ -189,7 +189,10 @@ TEST(CheckpointArg, OnlyTestCasesThatCheckpointGetOne) {
   EXPECT_EQ(count(spec_of(no_dir).args, "--checkpoint-dir"), 0);
 }
 
+// Under the first mount's target as a Slurm job root is laid out (awsdt/<user>/jobs/<job directory's name>): no
+// directory of the machine that rendered the job (here /fsx/awsdt/jobs/) appears in the path.
 TEST(CheckpointArg, ContainersUseTheirSharedMountOrNothing) {
+  ::setenv("USER", "alice", 1);
   for (const std::string cluster : {"eks", "hyperpod-eks", "batch"}) {
     SCOPED_TRACE(cluster);
     auto bare = spec_of(job("fsdp", cluster));
@@ -198,7 +201,7 @@ TEST(CheckpointArg, ContainersUseTheirSharedMountOrNothing) {
     j.flags.mounts = {"/fsx:/data/", "/scratch:/scratch"};
     auto spec = spec_of(j);
     ASSERT_EQ(count(spec.args, "--checkpoint-dir"), 1);
-    EXPECT_EQ(spec.args.back(), "/data/awsdt-checkpoints/fsx/awsdt/jobs/7-awsdt-fsdp");
+    EXPECT_EQ(spec.args.back(), "/data/awsdt/alice/jobs/7-awsdt-fsdp/checkpoints");
   }
   // The mount the directory is under is really mounted in every rendered job.
   auto hp = job("fsdp", "hyperpod-eks");
@@ -208,7 +211,7 @@ TEST(CheckpointArg, ContainersUseTheirSharedMountOrNothing) {
   EXPECT_EQ(pod["containers"][0]["volumeMounts"][1]["mountPath"].as<std::string>(), "/data");
   EXPECT_EQ(pod["volumes"][1]["hostPath"]["path"].as<std::string>(), "/fsx");
   auto args = pod["containers"][0]["command"];
-  EXPECT_EQ(args[args.size() - 1].as<std::string>(), "/data/awsdt-checkpoints/fsx/awsdt/jobs/7-awsdt-fsdp");
+  EXPECT_EQ(args[args.size() - 1].as<std::string>(), "/data/awsdt/alice/jobs/7-awsdt-fsdp/checkpoints");
   auto batch = job("fsdp", "batch");
   batch.flags.mounts = {"/fsx:/data", "/scratch:/scratch"};
   auto def = nlohmann::json::parse(rendered(spec_of(batch), "job-definition.json"));
@@ -217,10 +220,11 @@ TEST(CheckpointArg, ContainersUseTheirSharedMountOrNothing) {
   EXPECT_EQ(c["volumes"][0]["host"]["sourcePath"], "/fsx");
   EXPECT_EQ(c["mountPoints"][0]["containerPath"], "/data");
   EXPECT_EQ(c["mountPoints"][1]["sourceVolume"], c["volumes"][1]["name"]);
-  EXPECT_EQ(c["command"].back(), "/data/awsdt-checkpoints/fsx/awsdt/jobs/7-awsdt-fsdp");
+  EXPECT_EQ(c["command"].back(), "/data/awsdt/alice/jobs/7-awsdt-fsdp/checkpoints");
 }
 
 TEST(ResultFile, ContainersWriteItUnderTheirSharedMountOrNotAtAll) {
+  ::setenv("USER", "alice", 1);
   for (const std::string cluster : {"eks", "hyperpod-eks", "batch"}) {
     SCOPED_TRACE(cluster);
     EXPECT_EQ(count(spec_of(job("collectives", cluster)).args, "-J"), 0) << "the job directory is not in the container";
@@ -228,7 +232,7 @@ TEST(ResultFile, ContainersWriteItUnderTheirSharedMountOrNotAtAll) {
     j.flags.mounts = {"/fsx:/data/", "/scratch:/scratch"};
     auto spec = spec_of(j);
     ASSERT_EQ(count(spec.args, "-J"), 1);
-    EXPECT_EQ(spec.args.back(), "/data/awsdt-results/fsx/awsdt/jobs/7-awsdt-collectives/result.json");
+    EXPECT_EQ(spec.args.back(), "/data/awsdt/alice/jobs/7-awsdt-collectives/result.json");
     j.flags.args = {"all_reduce", "-J=/data/mine.json"};  // the user's own, in either spelling, wins
     EXPECT_EQ(spec_of(j).args, j.flags.args);
   }

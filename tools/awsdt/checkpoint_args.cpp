@@ -17,14 +17,17 @@ bool sees_job_dir(const JobSpec& spec) {
 
 // EKS, HyperPod EKS and Batch run in containers whose own filesystem is gone when a pod or attempt restarts,
 // and the job directory lives on the submitting machine. Only a --mount (a host path, on these clusters an
-// FSx/EFS mount on every node) survives: `folder` under the first one, then the job directory's path, so two
-// jobs (or two users' job number 3) never share state. "" without a mount: a file written into the container
-// would be lost by the very restart it is for.
-std::string under_first_mount(const JobSpec& spec, const std::string& folder) {
+// FSx/EFS mount on every node, or a PersistentVolumeClaim) survives: <first mount's target>/awsdt/<user>/jobs/
+// <job directory's name>/`leaf`, the layout of a Slurm job root on a shared filesystem. The name (<number>-<job
+// name>) and the user keep two jobs, or two users' job number 3, apart; no directory of the submitting machine
+// appears in it. "" without a mount: a file written into the container would be lost by the very restart it is
+// for.
+std::string under_first_mount(const JobSpec& spec, const std::string& leaf) {
   if (spec.mounts.empty()) return "";
-  const auto& m = spec.mounts.front();
-  fs::path dst = m.substr(m.find(':') + 1);
-  return (dst / folder / fs::path(spec.job_dir).lexically_normal().relative_path()).string();
+  fs::path target = parse_mount(spec.mounts.front()).target;
+  auto name = fs::path(spec.job_dir).lexically_normal().filename();
+  if (name.empty()) name = fs::path(spec.job_dir).lexically_normal().parent_path().filename();  // "dir/"
+  return (target / "awsdt" / user_name() / "jobs" / name / leaf).string();
 }
 
 void add_arg(JobSpec& spec, const std::string& flag, const std::string& value) {
@@ -41,14 +44,13 @@ void add_arg(JobSpec& spec, const std::string& flag, const std::string& value) {
 std::string checkpoint_dir_for(const JobSpec& spec) {
   if (spec.job_dir.empty()) return "";
   if (sees_job_dir(spec)) return (fs::path(spec.job_dir) / "checkpoints").string();
-  return under_first_mount(spec, "awsdt-checkpoints");
+  return under_first_mount(spec, "checkpoints");
 }
 
 std::string result_file_for(const JobSpec& spec) {
   if (spec.job_dir.empty()) return "";
   if (sees_job_dir(spec)) return (fs::path(spec.job_dir) / "result.json").string();
-  auto dir = under_first_mount(spec, "awsdt-results");
-  return dir.empty() ? "" : (fs::path(dir) / "result.json").string();
+  return under_first_mount(spec, "result.json");
 }
 
 void add_checkpoint_arg(JobSpec& spec, const Manifest& manifest) {

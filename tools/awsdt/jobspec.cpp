@@ -1,6 +1,9 @@
 // JobSpec JSON and layered resolution (see jobspec.hpp).
 #include "jobspec.hpp"
 
+#include <pwd.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <filesystem>
 #include <regex>
@@ -21,6 +24,21 @@ namespace awsdt::launcher {
 const std::vector<std::string>& cluster_kinds() {
   static const std::vector<std::string> kinds{"local", "slurm", "hyperpod-slurm", "eks", "hyperpod-eks", "batch"};
   return kinds;
+}
+
+Mount parse_mount(const std::string& m) {
+  if (m.starts_with("pvc:")) {
+    auto colon = m.find(':', 4);
+    return {true, m.substr(4, colon - 4), colon == std::string::npos ? "" : m.substr(colon + 1)};
+  }
+  auto colon = m.find(':');
+  return {false, m.substr(0, colon), colon == std::string::npos ? "" : m.substr(colon + 1)};
+}
+
+std::string user_name() {
+  if (auto u = env_string("USER"); u && !u->empty()) return *u;
+  const passwd* pw = ::getpwuid(::geteuid());
+  return pw ? pw->pw_name : std::to_string(::geteuid());
 }
 
 void to_json(nlohmann::json& j, const EnvVar& v) { j = {{"name", v.name}, {"value", v.value}, {"reason", v.reason}}; }
@@ -140,12 +158,27 @@ void validate(JobSpec& s, std::optional<int> instance_gpus) {
     if (!x.starts_with("--") || x.find_first_of("\r\n") != std::string::npos)
       throw UsageError(
           fmt::format("--extra {} must be one scheduler option starting with -- on one line", json_quote(x)));
+  const bool kubernetes = s.cluster == "eks" || s.cluster == "hyperpod-eks";
   for (const auto& m : s.mounts) {
-    auto colon = m.find(':');
-    if (colon == std::string::npos || m.size() < 3 || m[0] != '/' || m[colon + 1] != '/' ||
-        m.find_first_of(",\n") != std::string::npos)
-      throw UsageError(
-          fmt::format("--mount {} must be /host/path:/container/path (absolute, no commas)", json_quote(m)));
+    auto mount = parse_mount(m);
+    if (mount.pvc) {
+      if (!std::regex_match(mount.source, std::regex(R"([a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?)")) ||
+          !mount.target.starts_with("/") || m.find_first_of(",\n") != std::string::npos)
+        throw UsageError(fmt::format(
+            "--mount {} must be pvc:CLAIM:/container/path (a PersistentVolumeClaim's name: lowercase letters, "
+            "digits, '-', '.')",
+            json_quote(m)));
+      if (!kubernetes)
+        throw UsageError(
+            fmt::format("--mount {} mounts a PersistentVolumeClaim, which only --cluster eks and "
+                        "hyperpod-eks have; --cluster {} mounts host paths (/host/path:/container/path)",
+                        json_quote(m), s.cluster));
+      continue;
+    }
+    if (m.find(':') == std::string::npos || m.size() < 3 || !mount.source.starts_with("/") ||
+        !mount.target.starts_with("/") || m.find_first_of(",\n") != std::string::npos)
+      throw UsageError(fmt::format("--mount {} must be /host/path:/container/path (absolute, no commas){}",
+                                   json_quote(m), kubernetes ? " or pvc:CLAIM:/container/path" : ""));
   }
   make_backend(s.cluster)->validate(s);
 }

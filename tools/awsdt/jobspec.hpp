@@ -34,7 +34,7 @@ struct JobSpec {
   int vcpus = 0;
   int memory_gib = 0;
   std::string container;
-  std::vector<std::string> mounts;  ///< SRC:DST
+  std::vector<std::string> mounts;  ///< SRC:DST, or pvc:CLAIM:DST (Kubernetes)
   std::vector<EnvVar> env;
   std::string time_limit;  ///< minutes or [D-]HH:MM:SS ("" = scheduler default)
   std::string partition, account, namespace_ = "default", queue;
@@ -51,6 +51,18 @@ struct JobSpec {
 
   int total_tasks() const { return nodes * tasks_per_node; }
 };
+
+/// One --mount: a host path (`/fsx:/fsx`) or, on Kubernetes, a PersistentVolumeClaim (`pvc:fsx-claim:/fsx`).
+struct Mount {
+  bool pvc = false;
+  std::string source;  ///< the host path, or the claim's name
+  std::string target;  ///< where the container sees it
+};
+/// Splits a --mount as written (validated by resolve_jobspec).
+Mount parse_mount(const std::string& mount);
+
+/// The user awsdt runs as ($USER, else the password database): names shared job roots.
+std::string user_name();
 
 void to_json(nlohmann::json& j, const EnvVar& v);
 void from_json(const nlohmann::json& j, EnvVar& v);

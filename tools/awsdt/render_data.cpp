@@ -80,6 +80,9 @@ data template_data(const JobSpec& s, const std::string& file_name) {
   flag("has_mounts", !s.mounts.empty());
   flag("has_instance", !s.instance_type.empty());
   flag("has_efa", s.efa_devices > 0);
+  // GPU node groups are commonly tainted so that only GPU work lands there: nvidia.com/gpu (EKS's accelerated
+  // AMIs' guidance, the GPU operator), and vpc.amazonaws.com/efa on EFA node groups.
+  flag("has_tolerations", s.gpus_per_node > 0 || s.efa_devices > 0);
   flag("has_env", !s.env.empty());
   flag("auto_resume", s.auto_resume);
   flag("use_srun", s.launcher == "srun");
@@ -114,10 +117,11 @@ data template_data(const JobSpec& s, const std::string& file_name) {
   std::string joined;
   int index = 0;
   for (const auto& m : s.mounts) {
-    auto colon = m.find(':');
+    auto mount = parse_mount(m);
     data v;
-    v.set("src", m.substr(0, colon));
-    v.set("dst", m.substr(colon + 1));
+    v.set("src", mount.source);
+    v.set("dst", mount.target);
+    v.set("pvc", mount.pvc ? data::type::bool_true : data::type::bool_false);  // Kubernetes: claimName src
     v.set("volume", "mount-" + std::to_string(index++));
     v.set("last", index == int(s.mounts.size()) ? data::type::bool_true : data::type::bool_false);
     mounts.push_back(v);

@@ -32,7 +32,7 @@ void add_job_flags(CLI::App* cmd, JobCommand& j) {
   cmd->add_option("--instance-type", f.instance_type,
                   "EC2 instance type (architectures/instances.json); SageMaker's ml. prefix is accepted");
   cmd->add_option("--container", f.container, "container image (pyxis on Slurm; required on EKS and Batch)");
-  repeatable(cmd->add_option("--mount", f.mounts, "SRC:DST container mount (repeatable)"));
+  repeatable(cmd->add_option("--mount", f.mounts, "SRC:DST container mount, or pvc:CLAIM:DST on EKS (repeatable)"));
   repeatable(cmd->add_option("--env", f.env, "KEY=VALUE for every rank (repeatable)"));
   cmd->add_option("--time", f.time_limit, "time limit: minutes or [D-]HH:MM:SS");
   cmd->add_option("--partition", f.partition, "Slurm partition");

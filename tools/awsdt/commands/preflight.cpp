@@ -1,9 +1,6 @@
 // Checks before submitting (see preflight.hpp).
 #include "commands/preflight.hpp"
 
-#include <pwd.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <filesystem>
 #include <iostream>
@@ -25,12 +22,6 @@ bool is_slurm(const JobSpec& s) { return s.cluster == "slurm" || s.cluster == "h
 
 // Ranks run this machine's build: the local cluster, and Slurm without a container.
 bool runs_host_build(const JobSpec& s) { return s.cluster == "local" || (is_slurm(s) && s.container.empty()); }
-
-std::string user_name() {
-  if (auto u = env_string("USER")) return *u;
-  const passwd* pw = ::getpwuid(::geteuid());
-  return pw ? pw->pw_name : std::to_string(::geteuid());
-}
 
 // The value of `flag` in args (`FLAG V` or `FLAG=V`), or "".
 std::string flag_value(const std::vector<std::string>& args, const std::string& flag) {
@@ -97,7 +88,7 @@ std::string default_job_root(const JobSpec& spec) {
   if (auto root = env_string("AWSDT_JOB_ROOT"); root && !root->empty()) return *root;
   if (is_slurm(spec)) {
     std::vector<std::string> candidates;
-    for (const auto& m : spec.mounts) candidates.push_back(m.substr(0, m.find(':')));
+    for (const auto& m : spec.mounts) candidates.push_back(parse_mount(m).source);
     candidates.push_back("/fsx");
     for (const auto& c : candidates)
       if (fs::is_directory(c) && filesystem_of(c).shared)
