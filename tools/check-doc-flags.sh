@@ -5,7 +5,7 @@
 # prints "N flags documented, all in --help" (N distinct file/binary/flag triples) and exits 0.
 #
 # Which pages, and which binary a flag is checked against:
-#   - The pages: README.md, docs/launcher.md, and docs/<name>.md for every test_cases/<name>/test_case.json.
+#   - The pages: README.md, docs/launcher.md, docs/results.md, and docs/<name>.md for every test_cases/<name>/test_case.json.
 #   - A flag in a command belongs to the program the command names. A command is an indented (4 spaces) or
 #     fenced code line, or a `backticked span` that starts with a word; commands are split at ; && || and |.
 #       awsdt-<name> ...               -> awsdt-<name> --help (words before it, as in `mpirun -np 8
@@ -20,7 +20,7 @@
 #     running text) belongs to the page:
 #       docs/<name>.md    -> the "executable" of test_cases/<name>/test_case.json (docs/collectives.md ->
 #                            awsdt-collectives, docs/fsdp.md -> awsdt-fsdp)
-#       docs/launcher.md  -> awsdt: the --help of awsdt or of any of its subcommands
+#       docs/launcher.md, docs/results.md -> awsdt: the --help of awsdt or of any of its subcommands
 #       README.md         -> any of the binaries above
 #   - Flags are --long or -s(hort) words: "--a/--b" and "-b/-e" are two flags, "=value" is dropped. Short flags
 #     are taken from commands and spans only, long ones from running text too.
@@ -66,7 +66,7 @@ add_options() {        # add_options TARGET NAMES...
 
 # Test cases: NAME=EXECUTABLE, and each benchmark's options.
 test_cases=()
-pages=(README.md docs/launcher.md)
+pages=(README.md docs/launcher.md docs/results.md)
 for manifest in test_cases/*/test_case.json; do
   name=$(basename "$(dirname "$manifest")")
   exe=$(sed -n 's/.*"executable"[[:space:]]*:[[:space:]]*"\([^"]*\)".*/\1/p' "$manifest" | head -n 1)
@@ -96,7 +96,13 @@ add_options "awsdt" "$global"
 add_options "awsdt *" "$global"
 add_options "*" "$global"
 for sub in $subcommands; do
-  names=$(help_of awsdt "$sub" | option_names | tr '\n' ' ')
+  sub_help=$(help_of awsdt "$sub")
+  names=$(option_names <<<"$sub_help" | tr '\n' ' ')
+  # A subcommand with subcommands of its own (awsdt results compare|gate|...): theirs count as its options.
+  while read -r leaf; do
+    names+=" $(help_of awsdt "$sub" "$leaf" | option_names | tr '\n' ' ')"
+  done < <(awk '/^Subcommands:/ { on = 1; next } on && /^[[:space:]]+[a-z]/ { print $1 } on && /^[^[:space:]]/ { on = 0 }' \
+             <<<"$sub_help")
   add_options "awsdt $sub" "$global $names"
   add_options "awsdt *" "$names"
   add_options "*" "$names"
@@ -187,7 +193,7 @@ extract() {
 page_target() {  # page_target PAGE: the binary a flag on its own belongs to
   case $1 in
     README.md) echo "*" ;;
-    docs/launcher.md) echo "awsdt *" ;;
+    docs/launcher.md | docs/results.md) echo "awsdt *" ;;
     docs/*.md)
       local name pair
       name=$(basename "$1" .md)
