@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "bench/loop.hpp"
+#include "bench/sizes.hpp"
 #include "kernels/fill.hpp"
 #include "util/error.hpp"
 
@@ -170,14 +171,7 @@ Measurement measure(std::vector<Lane>& lanes, const std::vector<Params>& ps, con
 }  // namespace
 
 std::vector<std::uint64_t> sizes(const Options& o) {
-  std::vector<std::uint64_t> out;
-  for (std::uint64_t s = o.min_bytes; s <= o.max_bytes;) {
-    out.push_back(s);
-    std::uint64_t next = o.step_factor > 1 ? s * o.step_factor : s + o.step_bytes;
-    if (next <= s) break;  // overflow or a zero step (validate() rejects those; stay safe)
-    s = next;
-  }
-  return out;
+  return size_sweep(o.min_bytes, o.max_bytes, o.step_factor, o.step_bytes);
 }
 
 std::vector<Row> run_cases(const Options& o, CommWorld& world, RowSink& sink) {

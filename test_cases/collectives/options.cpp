@@ -3,21 +3,11 @@
 
 #include <fmt/format.h>
 
-#include "bench/sizes.hpp"
+#include "bench/options.hpp"
 #include "collective.hpp"
 #include "util/error.hpp"
 
 namespace awsdt::collectives {
-namespace {
-
-// Adds a size option (-b 8, -e 16G) parsed with nccl-tests' suffixes.
-void add_size(CLI::App& app, const std::string& flags, std::uint64_t& target, const std::string& what,
-              const std::string& help) {
-  app.add_option_function<std::string>(
-      flags, [&target, what](const std::string& v) { target = parse_bytes(v, what); }, help);
-}
-
-}  // namespace
 
 void add_options(CLI::App& app, Options& o) {
   // A flag given twice takes its last value, so that `awsdt run collectives -- -b 1M` can pass the test case's
@@ -28,9 +18,9 @@ void add_options(CLI::App& app, Options& o) {
       ->each([](const std::string& v) {
         if (v != "all") find_collective(v);
       });
-  add_size(app, "-b,--minbytes", o.min_bytes, "minbytes", "smallest size (e.g. 8, 64K, 1M, 2G); default 32M");
-  add_size(app, "-e,--maxbytes", o.max_bytes, "maxbytes", "largest size; default 32M");
-  add_size(app, "-i,--stepbytes", o.step_bytes, "stepbytes", "size increment when -f is 1; default 1M");
+  add_bytes_option(app, "-b,--minbytes", o.min_bytes, "minbytes", "smallest size (e.g. 8, 64K, 1M, 2G); default 32M");
+  add_bytes_option(app, "-e,--maxbytes", o.max_bytes, "maxbytes", "largest size; default 32M");
+  add_bytes_option(app, "-i,--stepbytes", o.step_bytes, "stepbytes", "size increment when -f is 1; default 1M");
   app.add_option("-f,--stepfactor", o.step_factor, "size multiplier between steps (1: add -i instead)");
   app.add_option("-n,--iters", o.iters, "timed iterations per size")->check(CLI::PositiveNumber);
   app.add_option("-m,--agg_iters", o.agg_iters,
