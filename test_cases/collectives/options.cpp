@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "bench/options.hpp"
+#include "bench/sizes.hpp"
 #include "collective.hpp"
 #include "util/error.hpp"
 
@@ -85,11 +86,7 @@ void add_options(CLI::App& app, Options& o) {
 }
 
 void validate(const Options& o) {
-  if (o.min_bytes > o.max_bytes)
-    throw UsageError(fmt::format("-b/--minbytes {} is larger than -e/--maxbytes {}", o.min_bytes, o.max_bytes));
-  if (o.step_factor == 0) throw UsageError("-f/--stepfactor 0 would never advance; use 1 or more");
-  if (o.step_factor == 1 && o.step_bytes == 0)
-    throw UsageError("-i/--stepbytes 0 with -f 1 would never advance; use a positive step");
+  check_size_sweep(o.min_bytes, o.max_bytes, o.step_factor, o.step_bytes);
   if (o.iters < 1) throw UsageError(fmt::format("-n/--iters {} must be at least 1", o.iters));
   if (o.run_cycles == 0)
     throw UsageError(

@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/sizes.hpp"
 #include "util/error.hpp"
 
 namespace awsdt::fabric {
@@ -75,11 +76,7 @@ void add_options(CLI::App& app, Options& o) {
 }
 
 void validate(const Options& o) {
-  if (o.min_bytes > o.max_bytes)
-    throw UsageError(fmt::format("-b/--minbytes {} is larger than -e/--maxbytes {}", o.min_bytes, o.max_bytes));
-  if (o.step_factor == 0) throw UsageError("-f/--stepfactor 0 would never advance; use 1 or more");
-  if (o.step_factor == 1 && o.step_bytes == 0)
-    throw UsageError("-i/--stepbytes 0 with -f 1 would never advance; use a positive step");
+  check_size_sweep(o.min_bytes, o.max_bytes, o.step_factor, o.step_bytes);
   if (o.max_bytes > (1ull << 30))
     throw UsageError(fmt::format("-e/--maxbytes {} is above 1G, the largest message awsdt-fabric sends", o.max_bytes));
   if (o.all_devices && !o.device.empty())

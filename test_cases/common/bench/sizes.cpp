@@ -47,6 +47,12 @@ std::vector<std::uint64_t> size_sweep(std::uint64_t min, std::uint64_t max, std:
   return out;
 }
 
+void check_size_sweep(std::uint64_t min, std::uint64_t max, std::uint64_t factor, std::uint64_t step) {
+  if (min > max) throw UsageError(fmt::format("-b/--minbytes {} is larger than -e/--maxbytes {}", min, max));
+  if (factor == 0) throw UsageError("-f/--stepfactor 0 would never advance; use 1 or more");
+  if (factor == 1 && step == 0) throw UsageError("-i/--stepbytes 0 with -f 1 would never advance; use a positive step");
+}
+
 std::string format_bytes(double bytes) {
   static constexpr const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
   int u = 0;
