@@ -76,6 +76,26 @@ std::int64_t Bench::wrong_at_samples(const std::vector<float>& got, int cols,
   return count_wrong(picked, want, roundings);
 }
 
+std::vector<Row> rows_per_method(Bench& bench, const Row& base, std::int64_t serial_wrong,
+                                 const std::function<void(TpMethod, Row&)>& measure) {
+  std::vector<Row> rows;
+  for (const std::string& name : bench.options.methods) {
+    Row row = base;
+    row.method = name;
+    const TpMethod method = parallel::parse_method(name);
+    if (method == TpMethod::serial) {
+      row.split_us = row.gemm_us;
+      row.time_us = row.serial_us;
+      row.wrong = serial_wrong;
+    } else {
+      row.chunks = method == TpMethod::pipelined ? bench.options.chunks : bench.tp.size();
+      measure(method, row);
+    }
+    rows.push_back(row);
+  }
+  return rows;
+}
+
 std::vector<Row> measure_pattern(Bench& bench, parallel::TpPattern pattern, parallel::GemmDims dims) {
   const int tp = bench.tp.size(), rank = bench.tp.rank();
   const Device& device = bench.compute.device();
@@ -102,32 +122,17 @@ std::vector<Row> measure_pattern(Bench& bench, parallel::TpPattern pattern, para
     serial_wrong = bench.wrong_at_samples(reference, s.c_cols, math.reference, 1);
   }
 
-  std::vector<Row> rows;
-  for (const std::string& name : bench.options.methods) {
-    Row row = base;
-    row.method = name;
-    const TpMethod method = parallel::parse_method(name);
-    if (method == TpMethod::serial) {
-      row.split_us = row.gemm_us;
-      row.time_us = row.serial_us;
-      row.wrong = serial_wrong;
-      rows.push_back(row);
-      continue;
-    }
-    row.chunks = method == TpMethod::pipelined ? bench.options.chunks : tp;
+  return rows_per_method(bench, base, serial_wrong, [&](TpMethod method, Row& row) {
     TpGemm op(bench.resources(), pattern, method, dims, method == TpMethod::pipelined ? bench.options.chunks : 1);
     row.split_us = bench.time_us([&] { op.run_gemm_only(a.data(), b.data(), c.data()); });
     row.time_us = bench.time_us([&] { op.run(a.data(), b.data(), c.data()); });
-    if (bench.options.check) {
-      if (bench.options.corrupt_for_test) corrupt_first_chunk(bench, c, s);
-      const std::vector<float> got = download(c, bench.dtype, elements(s), bench.compute);
-      const std::vector<double> want(reference.begin(), reference.end());
-      // Ring sums travel rounded to the element type: one rounding per step.
-      row.wrong = bench.count_wrong(got, want, method == TpMethod::ring ? tp + 1 : 2);
-    }
-    rows.push_back(row);
-  }
-  return rows;
+    if (!bench.options.check) return;
+    if (bench.options.corrupt_for_test) corrupt_first_chunk(bench, c, s);
+    const std::vector<float> got = download(c, bench.dtype, elements(s), bench.compute);
+    const std::vector<double> want(reference.begin(), reference.end());
+    // Ring sums travel rounded to the element type: one rounding per step.
+    row.wrong = bench.count_wrong(got, want, method == TpMethod::ring ? tp + 1 : 2);
+  });
 }
 
 }  // namespace awsdt::megatron

@@ -57,6 +57,12 @@ struct Bench {
                                 const std::function<double(std::int64_t, std::int64_t)>& reference, int roundings);
 };
 
+/// One row per method of the options, in their order: serial's from `base` (its T_gemm and T_serial) and
+/// `serial_wrong`; every other's chunks set, then `measure(method, row)` fills its split GEMMs' time, its time and
+/// its #wrong.
+std::vector<Row> rows_per_method(Bench& bench, const Row& base, std::int64_t serial_wrong,
+                                 const std::function<void(parallel::TpMethod, Row&)>& measure);
+
 /// Measures `pattern` at `dims` by every method of the options; rows in the options' method order.
 std::vector<Row> measure_pattern(Bench& bench, parallel::TpPattern pattern, parallel::GemmDims dims);
 

@@ -142,26 +142,13 @@ std::vector<Row> measure_layer(Bench& bench, const LayerShape& shape) {
     base.serial_us = bench.time_us([&] { serial.run(); });
     if (bench.options.check) serial_wrong = serial.wrong(1);
   }
-  std::vector<Row> rows;
-  for (const std::string& name : bench.options.methods) {
-    Row row = base;
-    row.method = name;
-    const TpMethod method = parallel::parse_method(name);
-    if (method == TpMethod::serial) {
-      row.split_us = row.gemm_us;
-      row.time_us = row.serial_us;
-      row.wrong = serial_wrong;
-    } else {
-      row.chunks = method == TpMethod::pipelined ? bench.options.chunks : tp;
-      Layer layer(bench, shape, method);
-      row.split_us = bench.time_us([&] { layer.run_gemms_only(); });
-      row.time_us = bench.time_us([&] { layer.run(); });
-      // Ring sums travel rounded to the element type: one rounding per step.
-      if (bench.options.check) row.wrong = layer.wrong(method == TpMethod::ring ? tp + 1 : 1);
-    }
-    rows.push_back(row);
-  }
-  return rows;
+  return rows_per_method(bench, base, serial_wrong, [&](TpMethod method, Row& row) {
+    Layer layer(bench, shape, method);
+    row.split_us = bench.time_us([&] { layer.run_gemms_only(); });
+    row.time_us = bench.time_us([&] { layer.run(); });
+    // Ring sums travel rounded to the element type: one rounding per step.
+    if (bench.options.check) row.wrong = layer.wrong(method == TpMethod::ring ? tp + 1 : 1);
+  });
 }
 
 }  // namespace awsdt::megatron
