@@ -21,7 +21,7 @@ std::string temporary_name(const std::string& path) {
   return fmt::format("{}.tmp.{}.{}.{:08x}", path, host_name(), ::getpid(), std::random_device{}());
 }
 
-void write_file_atomic(const std::string& path, const std::string& content) {
+void write_file_atomic(const std::string& path, const std::string& content, bool durable) {
   std::string tmp = temporary_name(path);
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
   if (fd < 0) throw UsageError(fmt::format("cannot write '{}': {}", path, std::strerror(errno)));
@@ -39,11 +39,12 @@ void write_file_atomic(const std::string& path, const std::string& content) {
     p += k;
     left -= std::size_t(k);
   }
-  if (::fsync(fd) != 0 || ::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
+  if ((durable && ::fsync(fd) != 0) || ::close(fd) != 0 || std::rename(tmp.c_str(), path.c_str()) != 0) {
     int err = errno;
     ::unlink(tmp.c_str());
     throw UsageError(fmt::format("cannot write '{}': {}", path, std::strerror(err)));
   }
+  if (!durable) return;
   const auto slash = path.find_last_of('/');
   fsync_directory(slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash));
 }

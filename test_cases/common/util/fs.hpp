@@ -6,9 +6,9 @@
 namespace awsdt {
 
 /// Writes `content` to `path` via a temporary file in the same directory, fsync, rename and fsync of the
-/// directory (so that the new name survives a crash too).
+/// directory (so that the new name survives a crash too); without `durable`, no fsync: still atomic for readers.
 /// Throws UsageError naming the path when it cannot be written.
-void write_file_atomic(const std::string& path, const std::string& content);
+void write_file_atomic(const std::string& path, const std::string& content, bool durable = true);
 /// A name for a temporary sibling of `path` that no other writer picks: host, pid and a random part (containers
 /// on different nodes often share a pid, and two jobs may write one shared directory).
 std::string temporary_name(const std::string& path);
