@@ -115,13 +115,19 @@ TemplateSet TemplateSet::from_directory(const fs::path& dir) {
   return t;
 }
 
+std::vector<std::string> TemplateSet::names() const {
+  std::vector<std::string> out;
+  for (const auto& [name, text] : files_) out.push_back(name);
+  return out;
+}
+
 std::string TemplateSet::render(const std::string& name, const kainjow::mustache::data& data_in) const {
   auto it = files_.find(name);
   if (it == files_.end()) throw UsageError(fmt::format("template '{}.mustache' not found", name));
   kainjow::mustache::mustache tmpl{it->second};
   if (!tmpl.is_valid()) throw UsageError(fmt::format("template '{}.mustache': {}", name, tmpl.error_message()));
-  bool shell = name.ends_with(".sh");
-  tmpl.set_custom_escape([shell](const std::string& s) { return shell ? shell_quote(s) : json_quote(s); });
+  bool json = name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json");
+  tmpl.set_custom_escape([json](const std::string& s) { return json ? json_quote(s) : shell_quote(s); });
   data data = data_in;
   std::map<std::string, const std::string*> partials;
   for (const auto& [file, text] : files_) {

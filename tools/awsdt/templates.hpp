@@ -1,11 +1,12 @@
 // Job templates (architectures/<cluster>/*.mustache), embedded at build time or read from --templates DIR, and
-// their rendering: {{value}} is escaped for the target file (shell-quoted in .sh, JSON-encoded in .yaml and
-// .json), {{{value}}} is for values awsdt computed or validated itself.
+// their rendering: {{value}} is escaped for the target file (JSON-encoded in .yaml, .yml and .json, shell-quoted in
+// every other file: scripts, systemd units, slurm.conf), {{{value}}} is for values awsdt computed or validated itself.
 #pragma once
 
 #include <filesystem>
 #include <map>
 #include <string>
+#include <vector>
 
 #include <kainjow/mustache.hpp>
 
@@ -20,6 +21,8 @@ class TemplateSet {
   /// Renders "slurm/sbatch.sh" (the file without .mustache). Partials ({{>name}}) resolve to any template
   /// with that base name. Throws UsageError naming the template on a syntax error.
   std::string render(const std::string& name, const kainjow::mustache::data& data) const;
+  /// Every template's name ("slurm/sbatch.sh", "services/exporter/eks/daemonset.yaml"), sorted.
+  std::vector<std::string> names() const;
 
  private:
   std::map<std::string, std::string> files_;  ///< "slurm/sbatch.sh" -> template text

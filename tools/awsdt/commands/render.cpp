@@ -1,11 +1,13 @@
 // `awsdt render` (see render.hpp).
 #include "commands/render.hpp"
 
+#include <algorithm>
 #include <iostream>
 #include <memory>
 
 #include "checkpoint_args.hpp"
 #include "commands/job_flags.hpp"
+#include "commands/render_service.hpp"
 #include "process.hpp"
 #include "render_data.hpp"
 #include "util/fs.hpp"
@@ -26,18 +28,26 @@ void write_artifacts(const fs::path& dir, const Artifacts& artifacts, const JobS
 void setup_render(CLI::App& app) {
   auto job = std::make_shared<JobCommand>();
   auto out = std::make_shared<std::string>();
-  auto* cmd = app.add_subcommand("render", "write a job's artifacts for a cluster; submit nothing");
+  auto* cmd = app.add_subcommand(
+      "render", "write a job's artifacts for a cluster, or a node service's install files; submit nothing");
   add_job_flags(cmd, *job);
   cmd->add_option("-o,--output-dir", *out, "where to write (default: ./awsdt-<test case>-<cluster>)");
   cmd->callback([job, out, cmd] {
     refuse_stray_flags(*cmd, *job);
+    auto templates = load_templates(job->templates_dir);
+    if (auto services = service_names(templates);
+        std::find(services.begin(), services.end(), job->test_case) != services.end()) {
+      auto dir = out->empty() ? std::nullopt : std::optional<fs::path>(*out);
+      for (const auto& path : render_service(*job, templates, dir)) std::cout << path.string() << "\n";
+      return;
+    }
     Manifest manifest;
     auto spec = resolve(*job, &manifest);
     fs::path dir = out->empty() ? fs::path("awsdt-" + spec.test_case + "-" + spec.cluster) : fs::path(*out);
     // Where the job will find its files on the cluster: --job-dir when given, else where they are written.
     if (!job->flags.job_dir) spec.job_dir = fs::absolute(dir).lexically_normal().string();
     add_output_args(spec, manifest);  // rendered files are what `run` would submit: result file and resume included
-    auto artifacts = make_backend(spec.cluster)->render(spec, load_templates(job->templates_dir));
+    auto artifacts = make_backend(spec.cluster)->render(spec, templates);
     write_artifacts(dir, artifacts, spec);
     for (const auto& [name, content] : artifacts.files) std::cout << (dir / name).string() << "\n";
     // What each rank runs: the test case's defaults with the user's flags merged in, and what awsdt added.
