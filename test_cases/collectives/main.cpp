@@ -11,6 +11,7 @@
 #include "bench/guard.hpp"
 #include "bench/launch_check.hpp"
 #include "bench/watchdog.hpp"
+#include "metrics.hpp"
 #include "report.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
@@ -93,7 +94,8 @@ int run(int argc, char** argv) {
   // -T bounds each wait; the watchdog ends the run at a backend's first asynchronous fault instead.
   Watchdog watchdog(0, async_error_probe(world));
   watchdog.arm("the benchmark");
-  auto rows = run_cases(o, world, report);
+  MetricsReport metrics(report, MetricsFile(o.metrics_file, "collectives", rank));
+  auto rows = run_cases(o, world, metrics);
   watchdog.disarm();
   double avg = report.footer(rows);
 

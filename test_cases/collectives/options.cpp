@@ -3,6 +3,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/metrics_file.hpp"
 #include "bench/options.hpp"
 #include "bench/sizes.hpp"
 #include "collective.hpp"
@@ -65,6 +66,7 @@ void add_options(CLI::App& app, Options& o) {
       ->check(CLI::NonNegativeNumber);
   app.add_option("--min-busbw", o.min_busbw, "exit non-zero when the average bus bandwidth (GB/s) is below this");
   add_common_options(app, o.common, "-J,--output_file");
+  add_metrics_file_option(app, o.metrics_file);
   app.add_option("--check-args", o.check_args_ranks,
                  "parse and check the other arguments for N ranks, then exit 0 (or 2 with the error) without "
                  "communicating: awsdt run does this before it submits a job")

@@ -42,6 +42,7 @@ struct Options {
   bool corrupt_for_test = false;
   int check_args_ranks = 0;  ///< --check-args N: parse and check for N ranks, then exit (0: run)
   CommonOptions common;
+  std::string metrics_file;  ///< --metrics-file: rewritten after every row ("" = none)
 };
 
 /// Declares every flag on `app`; values land in `options` after parsing.

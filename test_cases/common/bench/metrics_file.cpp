@@ -1,6 +1,7 @@
 // Metrics files (see metrics_file.hpp).
 #include "bench/metrics_file.hpp"
 
+#include <chrono>
 #include <cmath>
 #include <filesystem>
 #include <set>
@@ -64,7 +65,11 @@ void MetricsFile::write(const std::vector<MetricValue>& values) const {
   if (!enabled()) return;
   // Not made durable: the file is rewritten at the next step and means nothing after a crash; an fsync per step
   // would cost a training loop on a shared filesystem more than the figures are worth.
-  write_file_atomic(path_, metrics_text(values, labels_), false);
+  // Every write is a logged step: its time lets an alert tell a running job from one that has ended.
+  std::vector<MetricValue> all = values;
+  const double now = std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  all.push_back({"awsdt_step_timestamp_seconds", "When the benchmark logged its last step (Unix time).", now});
+  write_file_atomic(path_, metrics_text(all, labels_), false);
 }
 
 std::string metrics_text(const std::vector<MetricValue>& values,

@@ -31,7 +31,8 @@ class MetricsFile {
 
   bool enabled() const { return !path_.empty(); }
   const std::string& path() const { return path_; }
-  /// Replaces the file's content with `values` (temporary file + rename: a reader never sees half a file).
+  /// Replaces the file's content with `values` and awsdt_step_timestamp_seconds, the time of the write (temporary
+  /// file + rename: a reader never sees half a file).
   void write(const std::vector<MetricValue>& values) const;
 
  private:

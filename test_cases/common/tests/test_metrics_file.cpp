@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cmath>
 #include <cstdlib>
 #include <filesystem>
@@ -43,10 +44,16 @@ class MetricsFileTest : public ::testing::Test {
 TEST_F(MetricsFileTest, WritesTextfileFormatWithJobAndRankLabels) {
   MetricsFile f((dir_ / "fsdp.prom").string(), "fsdp", 0);
   ASSERT_TRUE(f.enabled());
+  const auto before = std::chrono::system_clock::now();
   f.write({{"awsdt_loss", "Loss of the last step.", 2.5},
            {"awsdt_busbw_bytes_per_second", "Bus bandwidth.", 1e9, {{"collective", "all_reduce"}}},
            {"awsdt_busbw_bytes_per_second", "Bus bandwidth.", 2e9, {{"collective", "all_gather"}}}});
-  EXPECT_EQ(slurp(dir_ / "fsdp.prom"),
+  const std::string text = slurp(dir_ / "fsdp.prom");
+  // The write's time, as whole seconds (the rest of the text is compared exactly).
+  const auto at = text.rfind("} ") + 2;
+  const long stamp = std::stol(text.substr(at));
+  EXPECT_NEAR(double(stamp), std::chrono::duration<double>(before.time_since_epoch()).count(), 5);
+  EXPECT_EQ(text.substr(0, at) + std::to_string(stamp) + "\n",
             "# HELP awsdt_loss Loss of the last step.\n"
             "# TYPE awsdt_loss gauge\n"
             "awsdt_loss{benchmark=\"fsdp\",job=\"job-7\",rank=\"0\"} 2.5\n"
@@ -55,7 +62,11 @@ TEST_F(MetricsFileTest, WritesTextfileFormatWithJobAndRankLabels) {
             "awsdt_busbw_bytes_per_second{benchmark=\"fsdp\",job=\"job-7\",rank=\"0\",collective=\"all_reduce\"} "
             "1000000000\n"
             "awsdt_busbw_bytes_per_second{benchmark=\"fsdp\",job=\"job-7\",rank=\"0\",collective=\"all_gather\"} "
-            "2000000000\n");
+            "2000000000\n"
+            "# HELP awsdt_step_timestamp_seconds When the benchmark logged its last step (Unix time).\n"
+            "# TYPE awsdt_step_timestamp_seconds gauge\n"
+            "awsdt_step_timestamp_seconds{benchmark=\"fsdp\",job=\"job-7\",rank=\"0\"} " +
+                std::to_string(stamp) + "\n");
 }
 
 TEST_F(MetricsFileTest, RewritesInPlaceAndLeavesNoTemporaryFiles) {
