@@ -8,12 +8,12 @@
 #include "awsdt/config.hpp"
 #include "bench/guard.hpp"
 #include "bench/peak.hpp"
-#include "options.hpp"
-#include "report.hpp"
-#include "trainer.hpp"
+#include "train/options.hpp"
+#include "train/report.hpp"
+#include "train/trainer.hpp"
 
 using namespace awsdt;
-using namespace awsdt::fsdp;
+using namespace awsdt::train;
 
 namespace {
 

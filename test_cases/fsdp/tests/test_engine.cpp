@@ -10,14 +10,14 @@
 #include <vector>
 
 #include "comm/registry.hpp"
-#include "cpu_backend.hpp"
-#include "fsdp_engine.hpp"
+#include "train/cpu_backend.hpp"
+#include "train/fsdp_engine.hpp"
 #include "nn/config.hpp"
 #include "nn/data.hpp"
 #include "nn/model.hpp"
-#include "slice_source.hpp"
+#include "train/slice_source.hpp"
 
-namespace awsdt::fsdp {
+namespace awsdt::train {
 namespace {
 
 Communicator& world() {
@@ -156,4 +156,4 @@ TEST(Engine, ASeedReproducesTheRunBitForBit) {
 }
 
 }  // namespace
-}  // namespace awsdt::fsdp
+}  // namespace awsdt::train

@@ -1,10 +1,10 @@
 // StepSeries and step_rates: the figures behind every step line and the summary's medians.
 #include <gtest/gtest.h>
 
-#include "report.hpp"
-#include "step_series.hpp"
+#include "train/report.hpp"
+#include "train/step_series.hpp"
 
-namespace awsdt::fsdp {
+namespace awsdt::train {
 namespace {
 
 FsdpStepStats stats(double step_ms, double wait_ms) {
@@ -50,16 +50,16 @@ TEST(StepSeries, RowsHoldEveryStepAndMediansOnlyTheCountedOnes) {
 }
 
 }  // namespace
-}  // namespace awsdt::fsdp
+}  // namespace awsdt::train
 
 // A negative exposed-communication difference is noise: the comm line prints it as measured and marks it invalid.
 TEST(CommLine, PrintsANegativeExposedFigureMarkedInvalid) {
-  awsdt::fsdp::FsdpStepStats fs;
+  awsdt::train::FsdpStepStats fs;
   fs.base.compute_ms = 9.5;
-  const std::string negative = awsdt::fsdp::comm_line(3, 10, fs, -0.5, 10.0, false);
+  const std::string negative = awsdt::train::comm_line(3, 10, fs, -0.5, 10.0, false);
   EXPECT_NE(negative.find("exposed comm: -0.50 ms (fwd+bwd 9.50 ms - compute-only 10.00 ms, invalid: negative)"),
             std::string::npos)
       << negative;
-  const std::string positive = awsdt::fsdp::comm_line(3, 10, fs, 0.5, 9.0, false);
+  const std::string positive = awsdt::train::comm_line(3, 10, fs, 0.5, 9.0, false);
   EXPECT_EQ(positive.find("invalid"), std::string::npos) << positive;
 }
