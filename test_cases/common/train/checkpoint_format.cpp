@@ -71,7 +71,10 @@ std::string checkpoint_path(const std::string& dir, std::int64_t step) {
   return (fs::path(dir) / fmt::format("step_{:08d}", step)).string();
 }
 
-std::string shard_file_name(int i, int n) { return fmt::format("shard_{:05d}_of_{:05d}.safetensors", i, n); }
+std::string shard_file_name(int i, int n, int tp_rank, int tp) {
+  if (tp == 1) return fmt::format("shard_{:05d}_of_{:05d}.safetensors", i, n);
+  return fmt::format("tp_{:03d}_of_{:03d}_shard_{:05d}_of_{:05d}.safetensors", tp_rank, tp, i, n);
+}
 
 std::optional<std::string> find_latest_checkpoint(const std::string& dir) {
   const auto dirs = step_dirs(dir);
@@ -100,9 +103,11 @@ CheckpointInfo open_checkpoint(const std::string& path) {
   try {
     info.step = m.at("step").get<std::int64_t>();
     info.shards = m.at("shards").get<int>();
+    const int tp = m.value("tensor_parallel", 1);
     const auto& files = m.at("files");
-    if (!files.is_array() || static_cast<int>(files.size()) != info.shards || info.shards < 1)
-      bad(fmt::format("{} lists {} file(s) for {} shard(s)", kMetadata, files.size(), info.shards));
+    if (!files.is_array() || static_cast<int>(files.size()) != info.shards * tp || info.shards < 1 || tp < 1)
+      bad(fmt::format("{} lists {} file(s) for {} shard(s) x {} tensor-parallel rank(s)", kMetadata, files.size(),
+                      info.shards, tp));
     for (const auto& f : files) {
       const std::string name = f.at("name").get<std::string>();
       const auto bytes = f.at("bytes").get<std::uint64_t>();

@@ -27,8 +27,9 @@ inline constexpr int kCheckpointVersion = 1;
 
 /// The directory of the checkpoint after `step` completed steps: DIR/step_%08d.
 std::string checkpoint_path(const std::string& dir, std::int64_t step);
-/// The name of shard file i of n inside a checkpoint directory.
-std::string shard_file_name(int i, int n);
+/// The name of shard file i of n inside a checkpoint directory; with tensor parallelism (tp > 1) each
+/// tensor-parallel rank's slices have their own files (tp_RRR_of_TTT_shard_...).
+std::string shard_file_name(int i, int n, int tp_rank = 0, int tp = 1);
 
 /// The newest complete checkpoint (one with metadata.json) under dir, or nullopt (also when dir does not exist).
 std::optional<std::string> find_latest_checkpoint(const std::string& dir);

@@ -127,6 +127,13 @@ CheckpointPolicy::CheckpointPolicy(const Options& options, const Plan& plan, Com
       throw UsageError(fmt::format("checkpoint '{}' was written for a model with {} = {}, this run has {} = {}",
                                    resume_->path, key, have.contains(key) ? have.at(key).dump() : "(missing)", key,
                                    value.dump()));
+  const int tp = meta.value("tensor_parallel", 1);
+  if (tp != plan.tp)
+    throw UsageError(
+        fmt::format("checkpoint '{}' was written with --tp {}, this run has --tp {}: its files hold "
+                    "other slices of every tensor (resume with --tp {}; resharding across TP sizes is "
+                    "not supported)",
+                    resume_->path, tp, plan.tp, tp));
   const nlohmann::json& data = meta.at("data");
   if (data.at("seq_len").get<int>() != plan.seq_len)
     throw UsageError(fmt::format("checkpoint '{}' was trained with --seq-len {}, this run has {}", resume_->path,

@@ -12,7 +12,7 @@ namespace {
 
 namespace kc = kernels::cpu;
 
-class CpuBackend final : public UnitBackend {
+class CpuBackend final : public CpuComputeBackend {
  public:
   CpuBackend(const nn::ModelConfig& config, bool recompute, DataType compute)
       : model_(config), layouts_(nn::unit_layouts(config)), compute_(compute) {
@@ -21,7 +21,6 @@ class CpuBackend final : public UnitBackend {
     if (compute_ == DataType::bf16) widened_.resize(layouts_.size());
   }
 
-  const Device& device() const override { return device_; }
   DataType compute_dtype() const override { return compute_; }
   const nn::ModelConfig& config() const override { return model_.config(); }
   const std::vector<nn::UnitLayout>& layouts() const override { return layouts_; }
@@ -42,48 +41,43 @@ class CpuBackend final : public UnitBackend {
   void backward_unit(int unit) override { backward_unit_of(model_, unit); }
   std::int64_t activation_bytes() const override { return model_.activation_bytes(); }
 
-  void compute_waits_for(const Event& e) override { e.synchronize(); }
-  void comm_waits_for_compute(Stream&) override {}
-  void synchronize() override {}
-
-  void convert(void* dst, DataType dt, const void* src, DataType st, std::size_t n, Stream* on) override {
-    run(on, [=](kc::Threads t) { kc::convert(dst, dt, src, st, n, t); });
-  }
-  void accumulate(float* acc, const void* src, DataType st, std::size_t n, Stream* on) override {
-    run(on, [=](kc::Threads t) { kc::accumulate(acc, src, st, n, t); });
-  }
-  void zero(void* dst, std::size_t bytes, Stream* on) override {
-    run(on, [=](kc::Threads t) { kc::zero(dst, bytes, t); });
-  }
-  double sum_of_squares(const std::vector<FloatSpan>& spans) override {
-    double sq = 0;
-    for (const FloatSpan& x : spans) sq += nn::sum_of_squares({x.data, x.n});
-    return sq;
-  }
-  void adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
-             bool decay) override {
-    nn::adamw_update(p, g, m, v, n, s, decay);
-  }
-
  private:
-  // Compute side: now, on this thread's OpenMP team. A stream: on its thread, in order.
-  template <class F>
-  static void run(Stream* on, F&& work) {
-    if (on) {
-      on->enqueue([work = std::forward<F>(work)] { work(kc::Threads::caller); });
-    } else {
-      work(kc::Threads::team);
-    }
-  }
-
-  Device device_ = Device::cpu();
   nn::Model model_;
   std::vector<nn::UnitLayout> layouts_;
   DataType compute_;
   std::vector<std::vector<float>> widened_;  // per unit, with compute_ == bf16
 };
 
+// Compute side: now, on this thread's OpenMP team. A stream: on its thread, in order.
+template <class F>
+void run(Stream* on, F&& work) {
+  if (on) {
+    on->enqueue([work = std::forward<F>(work)] { work(kc::Threads::caller); });
+  } else {
+    work(kc::Threads::team);
+  }
+}
+
 }  // namespace
+
+void CpuComputeBackend::convert(void* dst, DataType dt, const void* src, DataType st, std::size_t n, Stream* on) {
+  run(on, [=](kc::Threads t) { kc::convert(dst, dt, src, st, n, t); });
+}
+void CpuComputeBackend::accumulate(float* acc, const void* src, DataType st, std::size_t n, Stream* on) {
+  run(on, [=](kc::Threads t) { kc::accumulate(acc, src, st, n, t); });
+}
+void CpuComputeBackend::zero(void* dst, std::size_t bytes, Stream* on) {
+  run(on, [=](kc::Threads t) { kc::zero(dst, bytes, t); });
+}
+double CpuComputeBackend::sum_of_squares(const std::vector<FloatSpan>& spans) {
+  double sq = 0;
+  for (const FloatSpan& x : spans) sq += nn::sum_of_squares({x.data, x.n});
+  return sq;
+}
+void CpuComputeBackend::adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
+                              bool decay) {
+  nn::adamw_update(p, g, m, v, n, s, decay);
+}
 
 std::unique_ptr<UnitBackend> make_cpu_backend(const nn::ModelConfig& config, bool recompute, DataType compute) {
   return std::make_unique<CpuBackend>(config, recompute, compute);

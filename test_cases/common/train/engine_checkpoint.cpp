@@ -32,6 +32,10 @@ std::string tensor_name(std::size_t u, const char* what) { return fmt::format("u
 
 std::int64_t FsdpEngine::optimizer_steps() const { return adam_steps_; }
 
+std::string FsdpEngine::shard_file(int shard, int shards) const {
+  return shard_file_name(shard, shards, mp_rank_, mp_size_);
+}
+
 void FsdpEngine::save_checkpoint(const std::string& path, nlohmann::json meta) {
   stream_.synchronize();
   const bool leader = world_.rank() == 0;
@@ -47,7 +51,9 @@ void FsdpEngine::save_checkpoint(const std::string& path, nlohmann::json meta) {
   // One replica writes each shard; the shard file sizes travel to rank 0 for the metadata (a sum over ranks with
   // one non-zero writer per slot).
   const bool writer = !replicate_ || replicate_->rank() == 0;
-  std::vector<std::int64_t> bytes(static_cast<std::size_t>(shard_size_), 0);
+  // Files in model-parallel rank order, each rank's data-parallel shards in order.
+  std::vector<std::int64_t> bytes(static_cast<std::size_t>(shard_size_ * mp_size_), 0);
+  const std::size_t file_index = static_cast<std::size_t>(mp_rank_ * shard_size_ + shard_rank_);
   if (writer) {
     try {
       // Host copies of the shards (on CPUs a copy too: a save is rare and this keeps one path).
@@ -62,8 +68,8 @@ void FsdpEngine::save_checkpoint(const std::string& path, nlohmann::json meta) {
           tensors.push_back({tensor_name(u, what), host.back()});
         }
       }
-      const std::string file = path + "/" + shard_file_name(shard_rank_, shard_size_);
-      bytes[static_cast<std::size_t>(shard_rank_)] = static_cast<std::int64_t>(write_shard_file(file, tensors));
+      const std::string file = path + "/" + shard_file(shard_rank_, shard_size_);
+      bytes[file_index] = static_cast<std::int64_t>(write_shard_file(file, tensors));
     } catch (const std::exception& e) {
       error = e.what();
     }
@@ -78,10 +84,13 @@ void FsdpEngine::save_checkpoint(const std::string& path, nlohmann::json meta) {
       meta["format"] = kCheckpointFormat;
       meta["version"] = kCheckpointVersion;
       meta["shards"] = shard_size_;
+      meta["tensor_parallel"] = mp_size_;
       meta["optimizer_steps"] = optimizer_steps();
       nlohmann::json files = nlohmann::json::array(), units = nlohmann::json::array();
-      for (int i = 0; i < shard_size_; ++i)
-        files.push_back({{"name", shard_file_name(i, shard_size_)}, {"bytes", bytes[static_cast<std::size_t>(i)]}});
+      for (int r = 0; r < mp_size_; ++r)
+        for (int i = 0; i < shard_size_; ++i)
+          files.push_back({{"name", shard_file_name(i, shard_size_, r, mp_size_)},
+                           {"bytes", bytes[static_cast<std::size_t>(r * shard_size_ + i)]}});
       for (const Unit& x : units_) units.push_back({{"size", x.layout.size}, {"padded", x.layout.padded}});
       meta["files"] = files;
       meta["units"] = units;
@@ -99,6 +108,12 @@ void FsdpEngine::load_checkpoint(const CheckpointInfo& checkpoint) {
   const auto bad = [&](const std::string& what) {
     throw UsageError(fmt::format("checkpoint '{}': {}", checkpoint.path, what));
   };
+  const int old_tp = checkpoint.meta.value("tensor_parallel", 1);
+  if (old_tp != mp_size_)
+    bad(
+        fmt::format("was written with tensor parallelism {}, this run has {} (resharding across tensor-parallel "
+                    "sizes is not supported: resume with --tp {})",
+                    old_tp, mp_size_, old_tp));
   const nlohmann::json& units = checkpoint.meta.at("units");
   if (units.size() != units_.size())
     bad(fmt::format("holds {} units, this model has {} (another model shape)", units.size(), units_.size()));
@@ -106,7 +121,7 @@ void FsdpEngine::load_checkpoint(const CheckpointInfo& checkpoint) {
   std::vector<std::unique_ptr<ShardFile>> files(static_cast<std::size_t>(old_shards));
   auto file = [&](int j) -> ShardFile& {
     auto& f = files[static_cast<std::size_t>(j)];
-    if (!f) f = std::make_unique<ShardFile>(checkpoint.path + "/" + shard_file_name(j, old_shards));
+    if (!f) f = std::make_unique<ShardFile>(checkpoint.path + "/" + shard_file(j, old_shards));
     return *f;
   };
   std::vector<float> p, m, v;
@@ -152,7 +167,7 @@ void FsdpEngine::export_safetensors(const std::string& path) {
                            full.begin() + static_cast<std::ptrdiff_t>(at + n));
         at += n;
       }
-      nn::save_safetensors(model, path, {{"producer", "awsdt-fsdp"}});
+      nn::save_safetensors(model, path, {{"producer", options_.producer}});
     } catch (const std::exception& e) {
       error = e.what();
     }

@@ -41,7 +41,11 @@ FsdpEngine::FsdpEngine(std::unique_ptr<UnitBackend> backend, std::uint64_t seed,
   shard_size_ = shard ? shard->size() : 1;
   shard_rank_ = shard ? shard->rank() : 0;
   replicas_ = replicate ? replicate->size() : 1;
-  AWSDT_CHECK(shard_size_ * replicas_ == world.size(), "FsdpEngine: shard x replica groups must cover the world");
+  Communicator* mp = backend_->model_parallel();
+  mp_size_ = mp ? mp->size() : 1;
+  mp_rank_ = mp ? mp->rank() : 0;
+  AWSDT_CHECK(shard_size_ * replicas_ * mp_size_ == world.size(),
+              "FsdpEngine: shard x replica x model-parallel groups must cover the world");
   for (DataType t : {options_.param_dtype, options_.reduce_dtype})
     AWSDT_CHECK(t == DataType::f32 || t == DataType::bf16, "FsdpEngine: param and reduce dtypes are f32 or bf16");
   const nn::ModelConfig& config = backend_->config();
@@ -62,7 +66,7 @@ FsdpEngine::FsdpEngine(std::unique_ptr<UnitBackend> backend, std::uint64_t seed,
   param_slots_.resize(static_cast<std::size_t>(!gathers() ? 0 : keep_all ? U : 3));
   grad_slots_.resize(grads_in_place() ? 0 : 3);
   units_.resize(static_cast<std::size_t>(U));
-  std::vector<float> full, mine;
+  std::vector<float> full, sliced, mine;
   for (int u = 0; u < U; ++u) {
     const nn::UnitLayout& layout = layouts[static_cast<std::size_t>(u)];
     Unit& x = units_[static_cast<std::size_t>(u)];
@@ -73,12 +77,18 @@ FsdpEngine::FsdpEngine(std::unique_ptr<UnitBackend> backend, std::uint64_t seed,
     x.grads = alloc(bytes);
     x.m = alloc(bytes);
     x.v = alloc(bytes);
-    const float* init = loaded ? loaded->units()[static_cast<std::size_t>(u)].params.data() : nullptr;
-    if (!init) {
-      full.resize(layout.size);
-      nn::initial_params(layout, u, seed, full.data());
-      init = full.data();
+    // The whole unit is drawn (or loaded) and this rank keeps its slice, so that a tensor-parallel run starts
+    // from exactly the weights of one that is not.
+    const float* whole = loaded ? loaded->units()[static_cast<std::size_t>(u)].params.data() : nullptr;
+    if (!whole) {
+      const nn::UnitLayout& full_layout = backend_->full_layouts()[static_cast<std::size_t>(u)];
+      full.resize(full_layout.size);
+      nn::initial_params(full_layout, u, seed, full.data());
+      whole = full.data();
     }
+    sliced.resize(layout.size);
+    backend_->slice_unit(u, whole, sliced.data());
+    const float* init = sliced.data();
     const std::size_t lo = std::min(x.layout.begin, x.layout.size);
     const std::size_t hi = std::min(x.layout.begin + x.layout.shard, x.layout.size);
     mine.assign(x.layout.shard, 0.0f);  // padding stays zero
@@ -296,7 +306,7 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   // micro-batch's.
   if (grads_in_place())
     for (Unit& x : units_) backend_->zero(x.grads.data(), x.grads.bytes(), nullptr);
-  grad_scale_ = 1.0f / static_cast<float>(static_cast<double>(world_.size()) * options_.grad_accum);
+  grad_scale_ = 1.0f / static_cast<float>(static_cast<double>(data_parallel()) * options_.grad_accum);
   double loss = 0, data_ms = 0;
   for (int i = 0; i < options_.grad_accum; ++i) {
     first_micro_batch_ = i == 0;
@@ -325,12 +335,14 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
 
   const auto t1 = Clock::now();
   std::vector<UnitBackend::FloatSpan> grads;
-  for (const Unit& x : units_) grads.push_back({x.grads.as<float>(), x.layout.shard});
+  for (int u = 0; u < static_cast<int>(units_.size()); ++u) add_norm_spans(u, grads);
   double sq = backend_->sum_of_squares(grads);
   {
     const auto tw = Clock::now();
+    // Every rank of a model-parallel group computes the same loss: the world's mean is the data-parallel mean.
     loss = all_reduce_value(world_, loss / options_.grad_accum, ReduceOp::sum);
     if (sharded()) sq = all_reduce_value(*shard_, sq, ReduceOp::sum);
+    if (mp_size_ > 1) sq = all_reduce_value(*backend_->model_parallel(), sq, ReduceOp::sum);
     exposed_ms_ += ms_since(tw);
   }
   s.loss = loss / world_.size();
@@ -354,6 +366,7 @@ FsdpStepStats FsdpEngine::step(nn::TokenSource& data, int step) {
   out.bytes_all_gathered = gathered_bytes_;
   out.bytes_reduce_scattered = scattered_bytes_;
   out.bytes_all_reduced = reduced_bytes_;
+  out.tp_comm_ms = backend_->take_model_parallel_comm_ms();
   return out;
 }
 
@@ -374,6 +387,7 @@ double FsdpEngine::measure_compute_only() {
     throw;
   }
   const double ms = ms_since(t0);
+  backend_->take_model_parallel_comm_ms();  // not a step's
   compute_only_ = false;
   for (Unit& x : units_) x.gathered = false;
   exposed_ms_ = 0;
@@ -397,7 +411,7 @@ ShardMemory FsdpEngine::memory() const {
 std::vector<float> FsdpEngine::full_params() {
   // One unit at a time; only rank 0 keeps the model: on the other ranks a 70B model would be 280 GB of host
   // memory each, eight times over on a node.
-  const bool keep = world_.rank() == 0;
+  const bool keep = (!shard_ || shard_->rank() == 0) && (!replicate_ || replicate_->rank() == 0);
   std::vector<float> out;
   for (const Unit& x : units_) {
     std::vector<float> unit;
@@ -413,7 +427,23 @@ std::vector<float> FsdpEngine::full_params() {
     }
     if (keep) out.insert(out.end(), unit.begin(), unit.begin() + static_cast<std::ptrdiff_t>(x.layout.size));
   }
-  return out;
+  return backend_->consolidate(std::move(out));
+}
+
+void FsdpEngine::add_norm_spans(int u, std::vector<UnitBackend::FloatSpan>& spans) const {
+  const Unit& x = units_[static_cast<std::size_t>(u)];
+  const float* g = x.grads.as<float>();
+  if (mp_rank_ == 0) {  // the first model-parallel rank counts every tensor it holds
+    spans.push_back({g, x.layout.shard});
+    return;
+  }
+  // This shard's part of each tensor not counted on a lower model-parallel rank (padding is zero).
+  const std::vector<nn::TensorSlot>& tensors = backend_->layouts()[static_cast<std::size_t>(u)].tensors;
+  const std::size_t lo = x.layout.begin, hi = x.layout.begin + x.layout.shard;
+  for (std::size_t t = 0; t < tensors.size(); ++t) {
+    const std::size_t a = std::max(lo, tensors[t].offset), b = std::min(hi, tensors[t].offset + tensors[t].size());
+    if (a < b && !backend_->counted_elsewhere(u, t)) spans.push_back({g + (a - lo), b - a});
+  }
 }
 
 }  // namespace awsdt::train

@@ -39,6 +39,7 @@ struct EngineOptions {
   int fail_step = -1;                      ///< test hook: this rank throws in the middle of this step (0-based)
   bool fail_hangs = false;                 ///< test hook: ... or sleeps there forever
   std::string init_from;                   ///< Hugging Face safetensors file to start from (empty: seeded init)
+  std::string producer = "awsdt-fsdp";     ///< the exported safetensors' producer metadata
   /// Mixed precision as FSDP's MixedPrecision: parameters are cast to param_dtype before the all-gather (the
   /// forward and backward compute on the rounded values; fp32 master weights stay in the shards), gradients to
   /// reduce_dtype before the reduce-scatter (accumulated in fp32 after it). f32 or bf16. The backend's compute
@@ -60,6 +61,7 @@ struct FsdpStepStats {
   std::int64_t bytes_all_gathered = 0;      ///< gathered (full, padded) parameter bytes received this step
   std::int64_t bytes_reduce_scattered = 0;  ///< gradient bytes fed to reduce-scatters this step
   std::int64_t bytes_all_reduced = 0;       ///< gradient bytes all-reduced across replicas this step
+  double tp_comm_ms = 0;  ///< the model's tensor-parallel collectives this step (blocking: all exposed)
 };
 
 /// Bytes this rank holds, by kind.
@@ -75,7 +77,9 @@ struct ShardMemory {
 /// The sharded trainer of one rank.
 class FsdpEngine {
  public:
-  /// backend: the device the model runs on (the communicators' device). world: all ranks; shard: the group
+  /// backend: the device the model runs on (the communicators' device); a backend with a model-parallel group
+  /// (tensor parallelism) holds slices of the units, and the groups below are then its data-parallel ones.
+  /// world: all ranks; shard: the group
   /// params are sharded over (nullptr: size 1); replicate: the group gradients are all-reduced over after the
   /// reduce-scatter (nullptr: size 1). Initialises the model from seed (identical on every rank, unit by unit)
   /// or from options.init_from, and keeps this rank's shards.
@@ -124,6 +128,12 @@ class FsdpEngine {
   void forward_micro_batch(const nn::TokenBatch& batch, double& loss);
   void backward_micro_batch();
   bool sharded() const { return shard_size_ > 1; }
+  /// Ranks that hold copies of the same slice: the world over the model-parallel group.
+  int data_parallel() const { return world_.size() / mp_size_; }
+  /// Unit u's gradient shard for the norm: all of it, or (model-parallel ranks > 0) the tensors counted here.
+  void add_norm_spans(int u, std::vector<UnitBackend::FloatSpan>& spans) const;
+  /// This rank's shard file of a checkpoint.
+  std::string shard_file(int shard, int shards) const;
   /// Whether the backward adds straight into the units' gradient shards: with nothing to communicate (one rank,
   /// fp32 gradients) a shard is the whole unit, and a gradient slot would only cost a zeroing and a copy per unit.
   bool grads_in_place() const { return !sharded() && replicas_ == 1 && options_.reduce_dtype == DataType::f32; }
@@ -141,6 +151,7 @@ class FsdpEngine {
   Communicator* shard_;
   Communicator* replicate_;
   int shard_size_ = 1, shard_rank_ = 0, replicas_ = 1;
+  int mp_size_ = 1, mp_rank_ = 0;  // the backend's model-parallel group (tensor parallelism)
   bool tied_ = false;
   std::vector<Unit> units_;
   std::vector<Slot> param_slots_, grad_slots_;

@@ -9,11 +9,32 @@
 #include "awsdt/config.hpp"
 #include "bench/options.hpp"
 #include "device/device.hpp"
+#include "train/tp_layout.hpp"
 #include "util/error.hpp"
 
 namespace awsdt::train {
 
 void add_options(CLI::App& app, Options& o) {
+  add_training_options(app, o);
+  app.add_option("--attention", o.attention,
+                 "CUDA attention: auto (chunked wherever head_dim is a multiple of 8), chunked (batched cuBLAS GEMMs "
+                 "on tensor cores over chunks of query rows) or flash (fused kernels on the CUDA cores)")
+      ->capture_default_str();
+  app.add_flag("--op-breakdown", o.op_breakdown, "after training, time GEMMs and attention alone on the same shapes");
+  auto* d = app.add_option_group("FSDP", "how FSDP shards the model over the ranks");
+  d->add_option("--sharding", o.sharding, "full (ZeRO-3), grad_op (ZeRO-2), none (DDP) or hybrid (HSDP)")
+      ->capture_default_str();
+  d->add_option("--shard-group-size", o.shard_group_size, "hybrid: ranks per shard group (0: world / 2)");
+  d->add_option("--param-dtype", o.param_dtype,
+                "dtype parameters are gathered in: auto (fp32 on CPUs, bf16 on GPUs), fp32 or bf16 (CPUs compute in "
+                "it, GPUs always in bf16; fp32 master weights stay in the shards)")
+      ->capture_default_str();
+  d->add_option("--reduce-dtype", o.reduce_dtype,
+                "dtype gradients are reduce-scattered in (accumulated in fp32): fp32 or bf16")
+      ->capture_default_str();
+}
+
+void add_training_options(CLI::App& app, Options& o) {
   // A flag given twice takes its last value: `awsdt run fsdp -- --steps 10` passes the test case's defaults first
   // and the user's flags after them.
   app.option_defaults()->multi_option_policy(CLI::MultiOptionPolicy::TakeLast);
@@ -59,10 +80,6 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("--output,-o", o.output, "write the JSON result document here");
   app.add_flag("--recompute", o.recompute,
                "activation recomputation: keep only each block's input, re-run its forward in the backward");
-  app.add_option("--attention", o.attention,
-                 "CUDA attention: auto (chunked wherever head_dim is a multiple of 8), chunked (batched cuBLAS GEMMs "
-                 "on tensor cores over chunks of query rows) or flash (fused kernels on the CUDA cores)")
-      ->capture_default_str();
   app.add_flag("--print-config", o.print_config, "print parameters, FLOPs/token and a memory estimate, then exit");
   app.add_option("--ranks", o.print_config_ranks,
                  "with --print-config: the data-parallel ranks to plan the batch and per-rank memory for (a launched "
@@ -75,20 +92,9 @@ void add_options(CLI::App& app, Options& o) {
       ->check(CLI::PositiveNumber);
   app.add_flag("--calibrate-only", o.calibrate_only, "measure the sgemm peak FLOP/s, print it and exit");
   app.add_option("--calibrate-n", o.calibrate_n, "square matrix size of the sgemm calibration")->capture_default_str();
-  app.add_flag("--op-breakdown", o.op_breakdown, "after training, time GEMMs and attention alone on the same shapes");
   app.add_flag("-v,--verbose", o.verbose, "debug logging");
-  auto* d = app.add_option_group("distributed", "FSDP over the ranks mpirun started");
-  d->add_option("--sharding", o.sharding, "full (ZeRO-3), grad_op (ZeRO-2), none (DDP) or hybrid (HSDP)")
-      ->capture_default_str();
-  d->add_option("--shard-group-size", o.shard_group_size, "hybrid: ranks per shard group (0: world / 2)");
+  auto* d = app.add_option_group("distributed", "data parallelism over the ranks mpirun started");
   d->add_flag("--no-overlap", o.no_overlap, "wait for every gather and reduce-scatter before computing on");
-  d->add_option("--param-dtype", o.param_dtype,
-                "dtype parameters are gathered in: auto (fp32 on CPUs, bf16 on GPUs), fp32 or bf16 (CPUs compute in "
-                "it, GPUs always in bf16; fp32 master weights stay in the shards)")
-      ->capture_default_str();
-  d->add_option("--reduce-dtype", o.reduce_dtype,
-                "dtype gradients are reduce-scattered in (accumulated in fp32): fp32 or bf16")
-      ->capture_default_str();
   d->add_option("--step-timeout", o.step_timeout,
                 "seconds a step or a checkpoint save may take before this rank aborts the job, naming itself (a "
                 "peer died or hangs; collectives never time out on their own). 0: wait forever")
@@ -137,6 +143,11 @@ std::string resolve_device(const std::string& requested) {
 Plan make_plan(const Options& o, int world) {
   const Device device = Device::parse(resolve_device(o.device));
   Plan p;
+  require(o.tp >= 1, fmt::format("--tp must be >= 1 (got {})", o.tp));
+  require(world % o.tp == 0, fmt::format("--tp {} does not divide the {} rank(s)", o.tp, world));
+  p.tp = o.tp;
+  p.sequence_parallel = o.sequence_parallel && o.tp > 1;
+  world /= o.tp;  // from here on: the data-parallel ranks
   p.world = world;
   if (device.is_cuda()) {
     require(world == 1 || o.device == "cuda",
@@ -162,6 +173,7 @@ Plan make_plan(const Options& o, int world) {
   override_field(p.model.ffn_dim, o.ffn_dim, "--ffn-dim");
   override_field(p.model.vocab_size, o.vocab_size, "--vocab-size");
   p.model.validate();
+  if (o.tp > 1 || o.sequence_parallel) check_tensor_parallel(p.model, o.tp);
 
   require(o.threads >= 0, fmt::format("--threads must be >= 0 (got {})", o.threads));
   require(o.calibrate_n >= 16, fmt::format("--calibrate-n must be >= 16 (got {})", o.calibrate_n));
@@ -173,6 +185,9 @@ Plan make_plan(const Options& o, int world) {
   require(p.seq_len <= p.model.max_seq_len,
           fmt::format("--seq-len {} exceeds model '{}' max_seq_len {}", p.seq_len, o.model, p.model.max_seq_len));
   p.micro_batch = o.micro_batch_size;
+  require(!p.sequence_parallel || (p.micro_batch * p.seq_len) % p.tp == 0,
+          fmt::format("--sequence-parallel splits the {} x {} tokens of a micro-batch over --tp {}: they must divide",
+                      p.micro_batch, p.seq_len, p.tp));
   p.recompute = o.recompute;
   if (o.attention == "auto") {
     p.attention = nn::AttentionKernel::automatic;

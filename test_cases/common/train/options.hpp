@@ -65,12 +65,18 @@ struct Options {
   std::string init_from;              ///< Hugging Face safetensors to start from
   std::string export_path;            ///< consolidated Hugging Face safetensors written at the end
   int dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, ffn_dim = 0, vocab_size = 0;  ///< overrides (0: preset)
+  // Megatron's tensor parallelism (awsdt-megatron train; awsdt-fsdp keeps the defaults).
+  int tp = 1;                      ///< tensor-parallel ranks per model replica
+  bool sequence_parallel = false;  ///< norms and residuals on sequence shards (tp > 1)
+  bool tp_comm_overlap = false;    ///< TP collectives through the chunked, overlapped kernels
 };
 
 /// A validated run: the model shape and the derived batch and schedule numbers.
 struct Plan {
   nn::ModelConfig model;                                    ///< preset plus overrides, validated
-  int world = 1;                                            ///< data-parallel ranks
+  int world = 1;                                            ///< data-parallel ranks (all ranks / tp)
+  int tp = 1;                                               ///< tensor-parallel ranks per model replica
+  bool sequence_parallel = false;                           ///< Megatron's sequence parallelism (tp > 1)
   int seq_len = 0;                                          ///< T
   int micro_batch = 0;                                      ///< B per forward
   int global_batch = 0;                                     ///< sequences per optimizer step, all ranks
@@ -89,11 +95,15 @@ struct Plan {
   std::int64_t tokens_per_step() const { return static_cast<std::int64_t>(global_batch) * seq_len; }
 };
 
-/// Registers every flag on app.
+/// Registers every flag of awsdt-fsdp on app: add_training_options and FSDP's own (sharding, dtypes, attention).
 void add_options(CLI::App& app, Options& o);
+/// The flags every trainer shares, meaning the same in each: model, overrides, device, threads, steps, batch,
+/// schedule, optimizer, data, logging, output, checks, checkpoints, export, timeouts, backend, fault hooks.
+void add_training_options(CLI::App& app, Options& o);
 /// The device --device names, with "auto" resolved: "cuda" when a GPU is visible, else "cpu".
 std::string resolve_device(const std::string& requested);
-/// Validates o into a Plan for `world` ranks; throws awsdt::UsageError naming the bad flag.
+/// Validates o into a Plan for `world` ranks (world / o.tp data-parallel ones); throws awsdt::UsageError naming
+/// the bad flag.
 Plan make_plan(const Options& o, int world = 1);
 
 }  // namespace awsdt::train

@@ -5,6 +5,9 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
+#include <cstdio>
+#include <ctime>
 #include <vector>
 
 #include <fmt/format.h>
@@ -14,6 +17,16 @@
 #include "train/sharding.hpp"
 
 namespace awsdt::train {
+namespace {
+
+// Python's '{:.6E}'.
+std::string sci(double x) {
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.6E", x);
+  return buf;
+}
+
+}  // namespace
 
 namespace {
 
@@ -152,6 +165,28 @@ std::int64_t peak_rss_bytes() {
   rusage u{};
   getrusage(RUSAGE_SELF, &u);
   return static_cast<std::int64_t>(u.ru_maxrss) * 1024;
+}
+
+std::string megatron_iteration_line(int iteration, int iterations, std::int64_t consumed_samples, const StepStats& s,
+                                    const StepRates& rates, int global_batch) {
+  char when[32];
+  const std::time_t now = std::time(nullptr);
+  std::strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S", std::localtime(&now));
+  const bool nan = !std::isfinite(s.loss) || !std::isfinite(s.grad_norm);
+  // Python's {:.6E} and C's %.6E print alike (3.000000E-04).
+  return fmt::format(
+      " [{}] iteration {:8d}/{:8d} | consumed samples: {:12d} | elapsed time per iteration (ms): {:.1f} | "
+      "throughput per GPU (TFLOP/s/GPU): {:.1f} | learning rate: {} | global batch size: {:5d} | lm loss: {} | "
+      "grad norm: {:.3f} | number of skipped iterations: {:3d} | number of nan iterations: {:3d} |",
+      when, iteration, iterations, consumed_samples, s.step_ms, rates.tflops_per_device, sci(s.lr), global_batch,
+      sci(s.loss), s.grad_norm, 0, nan ? 1 : 0);
+}
+
+std::string tp_comm_line(int step, int steps, double tp_comm_ms, int tp, std::int64_t rss_bytes) {
+  return fmt::format(
+      "tp comm {}/{} | exposed TP comm: {:.2f} ms ({} TP rank(s), blocking collectives) | peak RSS: "
+      "{:.1f} MiB (rank 0)",
+      step, steps, tp_comm_ms, tp, mib(rss_bytes));
 }
 
 }  // namespace awsdt::train

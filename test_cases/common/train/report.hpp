@@ -41,6 +41,14 @@ std::string step_line(int step, int steps, const StepStats& s, const StepRates& 
 /// `compute_only_ms` < 0 for one rank, which communicates nothing.
 std::string comm_line(int step, int steps, const FsdpStepStats& fs, double exposed_ms, double compute_only_ms,
                       bool on_gpu);
+/// Megatron-LM's iteration line (training.py's training_log, fp32: no loss scale), so that its users' parsers
+/// read it: ` [date time] iteration N/M | consumed samples: ... | elapsed time per iteration (ms): ... | throughput
+/// per GPU (TFLOP/s/GPU): ... | learning rate: ... | global batch size: ... | lm loss: ... | grad norm: ... |
+/// number of skipped iterations: ... | number of nan iterations: ... |`.
+std::string megatron_iteration_line(int iteration, int iterations, std::int64_t consumed_samples, const StepStats& s,
+                                    const StepRates& rates, int global_batch);
+/// `tp comm N/M | exposed TP comm: X ms (tp ranks) | peak RSS: ... MiB` (rank 0's).
+std::string tp_comm_line(int step, int steps, double tp_comm_ms, int tp, std::int64_t rss_bytes);
 /// Bytes in MiB, for lines people read.
 inline double mib(std::int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 /// Peak resident set size of this process in bytes (getrusage).

@@ -25,6 +25,7 @@
 #include "nn/data.hpp"
 #include "train/op_breakdown.hpp"
 #include "train/report.hpp"
+#include "train/tp_backend.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
 #include "util/log.hpp"
@@ -32,7 +33,8 @@
 
 namespace awsdt::train {
 
-Trainer::Trainer(const Options& options, int argc, char** argv) : o_(options), argc_(argc), argv_(argv) {
+Trainer::Trainer(const Options& options, int argc, char** argv, TrainerKind kind)
+    : o_(options), argc_(argc), argv_(argv), kind_(kind) {
   start_communication();
   checkpoints_.emplace(o_, plan_, *comm_);
   start_step_ = checkpoints_->start_step();
@@ -45,6 +47,8 @@ Trainer::~Trainer() = default;
 
 void Trainer::start_communication() {
   on_gpu_ = Device::parse(resolve_device(o_.device)).is_cuda();
+  if (on_gpu_ && kind_ == TrainerKind::megatron)
+    throw UsageError("awsdt-megatron train runs on CPUs over MPI for now (--device cpu); on GPUs use awsdt-fsdp");
   CommConfig cc;
   cc.backend = o_.backend;
   if (on_gpu_) {
@@ -72,7 +76,17 @@ void Trainer::start_communication() {
                     "GPU, select it with CUDA_VISIBLE_DEVICES and pass --device cuda",
                     o_.device, comm_->device().index));
   }
-  groups_ = make_shard_groups(*comm_, plan_.shard_group);
+  Communicator* data_parallel = comm_;
+  if (kind_ == TrainerKind::megatron) {
+    // Megatron's order: consecutive ranks form a tensor-parallel group (one node's GPUs), data-parallel groups
+    // take one rank of each.
+    const int r = comm_->rank(), tp = plan_.tp;
+    tp_ = comm_->split(r / tp, r);
+    dp_ = comm_->split(r % tp, r);
+    data_parallel = dp_.get();
+  }
+  dp_rank_ = data_parallel->rank();
+  groups_ = make_shard_groups(*data_parallel, plan_.shard_group);
 }
 
 // Opens the data before the calibration so that a bad file fails fast, in one line. Every step's global batch
@@ -80,12 +94,12 @@ void Trainer::start_communication() {
 void Trainer::open_data() {
   // A token file must also hold one micro-batch per rank (the same check, and message, as the sliced reader's).
   if (!o_.data.empty())
-    nn::make_file_source(o_.data, plan_.data_dtype, plan_.model.vocab_size, plan_.micro_batch, plan_.seq_len, rank_,
+    nn::make_file_source(o_.data, plan_.data_dtype, plan_.model.vocab_size, plan_.micro_batch, plan_.seq_len, dp_rank_,
                          plan_.world);
   std::unique_ptr<nn::TokenSource> sequences =
       o_.data.empty() ? nn::make_synthetic_source(plan_.synthetic, plan_.model.vocab_size, 1, plan_.seq_len, o_.seed)
                       : nn::make_file_source(o_.data, plan_.data_dtype, plan_.model.vocab_size, 1, plan_.seq_len, 0, 1);
-  data_ = std::make_unique<RankSliceSource>(std::move(sequences), plan_.micro_batch, plan_.global_batch, rank_,
+  data_ = std::make_unique<RankSliceSource>(std::move(sequences), plan_.micro_batch, plan_.global_batch, dp_rank_,
                                             plan_.world, checkpoints_->first_sequence());
   checkpoints_->check_data(data_->describe());
 }
@@ -129,8 +143,11 @@ void Trainer::build_engine() {
   eo.init_from = o_.init_from;
   eo.param_dtype = plan_.param_bf16 ? DataType::bf16 : DataType::f32;
   eo.reduce_dtype = plan_.reduce_bf16 ? DataType::bf16 : DataType::f32;
+  eo.producer = std::string("awsdt-") + name();
   std::unique_ptr<UnitBackend> backend;
-  if (!on_gpu_) {
+  if (kind_ == TrainerKind::megatron) {
+    backend = make_tp_backend(plan_.model, *tp_, plan_.sequence_parallel);
+  } else if (!on_gpu_) {
     backend =
         make_cpu_backend(plan_.model, plan_.recompute, o_.faults.emulate_gpu_compute ? DataType::bf16 : DataType::f32);
   } else if constexpr (AWSDT_HAVE_CUDA) {
@@ -166,7 +183,16 @@ bool Trainer::resume() {
 
 void Trainer::start_result_document() {
   const ShardMemory mem = engine_->memory();
-  if (rank_ == 0)
+  if (rank_ == 0 && kind_ == TrainerKind::megatron)
+    std::printf(
+        "megatron | ranks: %d | tensor parallel: %d | data parallel: %d | sequence parallel: %s | distributed "
+        "optimizer: %s | overlap grad reduce: %s | per-rank bytes: params %lld, grads %lld, optimizer %lld "
+        "(%.2f MiB)\n",
+        comm_->size(), plan_.tp, plan_.world, plan_.sequence_parallel ? "on" : "off",
+        plan_.sharding == ShardingMode::grad_op ? "on" : "off", o_.no_overlap ? "off" : "on",
+        static_cast<long long>(mem.params), static_cast<long long>(mem.grads), static_cast<long long>(mem.optimizer),
+        mib(mem.state()));
+  if (rank_ == 0 && kind_ == TrainerKind::fsdp)
     std::printf(
         "fsdp | ranks: %d | sharding: %s | shard group: %d | overlap: %s | param/reduce dtype: %s/%s | "
         "per-rank bytes: params %lld, grads %lld, optimizer %lld, state %lld (%.2f MiB), gathered buffers "
@@ -176,8 +202,8 @@ void Trainer::start_result_document() {
         static_cast<long long>(mem.grads), static_cast<long long>(mem.optimizer), static_cast<long long>(mem.state()),
         mib(mem.state()), static_cast<long long>(mem.gathered));
   flops_ = step_flops(plan_);
-  doc_ = make_result_document("fsdp", argc_, argv_);
-  doc_.world_size = plan_.world;
+  doc_ = make_result_document(name(), argc_, argv_);
+  doc_.world_size = comm_->size();
   doc_.hosts = world_.bootstrap->hosts();
   doc_.backend = std::string(comm_->backend());
   doc_.config = config_json(o_, plan_, data_->describe());
@@ -217,14 +243,24 @@ void Trainer::step(int s) {
   totals_.bytes_all_gathered = fs.bytes_all_gathered;
   totals_.bytes_reduce_scattered = fs.bytes_reduce_scattered;
   totals_.bytes_all_reduced = fs.bytes_all_reduced;
-  const StepRates rates = step_rates(st.step_ms, flops_, plan_.tokens_per_step(), peak_.flops, plan_.world);
+  const StepRates rates = step_rates(st.step_ms, flops_, plan_.tokens_per_step(), peak_.flops, comm_->size());
   totals_.final_loss = st.loss;
   finite_ = finite_ && std::isfinite(st.loss) && std::isfinite(st.grad_norm);
   series_.add(s + 1, fs, rates, exposed, s > start_step_ || o_.steps == start_step_ + 1);
-  if (rank_ == 0 && (s == 0 || (s + 1) % o_.log_every == 0 || s + 1 == o_.steps)) {
-    std::printf("%s\n", step_line(s + 1, o_.steps, st, rates).c_str());
-    std::printf("%s\n", comm_line(s + 1, o_.steps, fs, exposed, communicates ? compute_only_ms : -1, on_gpu_).c_str());
+  if (rank_ == 0 && (s == 0 || (s + 1) % o_.log_every == 0 || s + 1 == o_.steps))
+    print_step(s, fs, rates, exposed, communicates ? compute_only_ms : -1);
+}
+
+void Trainer::print_step(int s, const FsdpStepStats& fs, const StepRates& rates, double exposed,
+                         double compute_only_ms) {
+  if (kind_ == TrainerKind::megatron) {
+    const std::int64_t consumed = static_cast<std::int64_t>(s + 1) * plan_.global_batch;
+    std::printf("%s\n", megatron_iteration_line(s + 1, o_.steps, consumed, fs.base, rates, plan_.global_batch).c_str());
   }
+  std::printf("%s\n", step_line(s + 1, o_.steps, fs.base, rates).c_str());
+  std::printf("%s\n", comm_line(s + 1, o_.steps, fs, exposed, compute_only_ms, on_gpu_).c_str());
+  if (kind_ == TrainerKind::megatron)
+    std::printf("%s\n", tp_comm_line(s + 1, o_.steps, fs.tp_comm_ms, plan_.tp, peak_rss_bytes()).c_str());
 }
 
 // A signal may reach only some ranks: all of them stop after the same step. One that arrives during the last

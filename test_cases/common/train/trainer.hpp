@@ -21,11 +21,16 @@
 
 namespace awsdt::train {
 
+/// Which trainer runs: awsdt-fsdp (the model whole on every rank, sharded by FSDP) or awsdt-megatron train
+/// (Megatron's tensor parallelism over groups of --tp ranks, data parallelism across them: DDP, or the
+/// distributed optimizer as --sharding grad_op). The loop, data, checkpoints and documents are the same.
+enum class TrainerKind { fsdp, megatron };
+
 class Trainer {
  public:
   /// Set-up. Throws UsageError for flags that do not fit the world or a checkpoint that does not fit the run.
   /// argc, argv: recorded in the result document.
-  Trainer(const Options& options, int argc, char** argv);
+  Trainer(const Options& options, int argc, char** argv, TrainerKind kind = TrainerKind::fsdp);
   ~Trainer();
   Trainer(const Trainer&) = delete;
   Trainer& operator=(const Trainer&) = delete;
@@ -44,14 +49,20 @@ class Trainer {
   void checkpoint_if_due(int s);
   int finish();
   int preempted_exit_status() const;
+  void print_step(int s, const FsdpStepStats& fs, const StepRates& rates, double exposed, double compute_only_ms);
+  const char* name() const { return kind_ == TrainerKind::fsdp ? "fsdp" : "megatron"; }
 
   Options o_;
   int argc_;
   char** argv_;
+  TrainerKind kind_;
   bool on_gpu_ = false;
   CommWorld world_;
   Communicator* comm_ = nullptr;
   int rank_ = 0;
+  int dp_rank_ = 0;                   // this rank's place among the data-parallel ranks (its data slice)
+  std::unique_ptr<Communicator> tp_;  // megatron: this rank's tensor-parallel group
+  std::unique_ptr<Communicator> dp_;  // megatron: the ranks holding the same slices
   Plan plan_;
   ShardGroups groups_;
   std::optional<CheckpointPolicy> checkpoints_;

@@ -9,11 +9,13 @@
 // nullptr for the compute side; the two ordering calls connect the compute side and a communication stream.
 #pragma once
 
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <vector>
 
+#include "comm/communicator.hpp"
 #include "comm/dtype.hpp"
 #include "device/device.hpp"
 #include "nn/config.hpp"
@@ -77,10 +79,32 @@ class UnitBackend {
   /// One AdamW update (nn::adamw_update's arithmetic) of n elements, on the compute side.
   virtual void adamw(float* p, const float* g, float* m, float* v, std::size_t n, const nn::AdamWScalars& s,
                      bool decay) = 0;
+
+  // --- Model parallelism (Megatron's tensor parallelism): a backend whose units are this rank's slices of the
+  // model's units. The defaults are a backend that holds whole units.
+  /// The group of ranks that hold different slices of one model replica; nullptr when units are whole.
+  virtual Communicator* model_parallel() const { return nullptr; }
+  /// The whole model's units (initialised, loaded and exported whole); layouts() when units are not split.
+  virtual const std::vector<nn::UnitLayout>& full_layouts() const { return layouts(); }
+  /// This rank's slice local[layouts()[unit].size] of unit `unit`'s whole parameters full[full_layouts()[unit]].
+  virtual void slice_unit(int unit, const float* full, float* local) const;
+  /// Collective over model_parallel(), on ranks whose `local` (every unit's slice, unit order) is not empty (all
+  /// of a group or none): the whole model's parameters in unit order on the group's first rank, empty elsewhere.
+  virtual std::vector<float> consolidate(std::vector<float> local) { return local; }
+  /// Whether tensor `tensor` of unit `unit` here is a copy that a lower model-parallel rank holds too (a norm
+  /// weight under TP): the gradient norm counts each parameter once.
+  virtual bool counted_elsewhere(int unit, std::size_t tensor) const { return false; }
+  /// Milliseconds the model spent in its model-parallel collectives since the last call.
+  virtual double take_model_parallel_comm_ms() { return 0; }
 };
 
 /// Unit `unit` of a unit model (nn::Model, nn::CudaModel): 0 the embedding, 1..L the blocks, L + 1 the head,
 /// whose forward returns the loss.
+inline void UnitBackend::slice_unit(int unit, const float* full, float* local) const {
+  const std::size_t n = layouts()[static_cast<std::size_t>(unit)].size;
+  std::copy(full, full + n, local);
+}
+
 template <nn::UnitModel Model>
 double forward_unit_of(Model& model, int unit) {
   const int head = model.config().n_layers + 1;

@@ -1,0 +1,77 @@
+// TpBackend (see tp_backend.hpp).
+#include "train/tp_backend.hpp"
+
+#include "nn/model.hpp"
+#include "train/cpu_backend.hpp"
+#include "train/tp_layout.hpp"
+#include "train/tp_model.hpp"
+
+namespace awsdt::train {
+namespace {
+
+class TpBackend final : public CpuComputeBackend {
+ public:
+  TpBackend(const nn::ModelConfig& config, Communicator& tp, bool sp)
+      : tp_(tp), model_(config, tp, sp), full_(nn::unit_layouts(config)) {}
+
+  DataType compute_dtype() const override { return DataType::f32; }
+  const nn::ModelConfig& config() const override { return model_.config(); }
+  const std::vector<nn::UnitLayout>& layouts() const override { return model_.layouts(); }
+  void bind(int unit, const void* params, float* grads) override {
+    model_.bind(unit, static_cast<const float*>(params), grads);
+  }
+  void forward_begin(const nn::TokenBatch& b) override {
+    model_.forward_begin(b.inputs.data(), b.targets.data(), b.B, b.T);
+  }
+  double forward_unit(int unit) override { return forward_unit_of(model_, unit); }
+  void backward_unit(int unit) override { backward_unit_of(model_, unit); }
+  std::int64_t activation_bytes() const override { return model_.activation_bytes(); }
+  double take_model_parallel_comm_ms() override { return model_.take_comm_ms(); }
+
+  Communicator* model_parallel() const override { return &tp_; }
+  const std::vector<nn::UnitLayout>& full_layouts() const override { return full_; }
+  void slice_unit(int unit, const float* full, float* local) const override {
+    tp_slice_unit(model_.config(), model_.slice(), unit, full, local);
+  }
+  bool counted_elsewhere(int unit, std::size_t tensor) const override {
+    return tp_held_below(model_.config(), model_.slice(), unit, static_cast<int>(tensor));
+  }
+  // Every rank's slices travel to every rank of the group (one all-gather: the slices have equal sizes); the
+  // first places each into the whole units.
+  std::vector<float> consolidate(std::vector<float> local) override {
+    if (local.empty()) return local;
+    const int tp = tp_.size();
+    std::vector<float> all(local.size() * static_cast<std::size_t>(tp));
+    Stream stream(Device::cpu());
+    tp_.all_gather(local.data(), all.data(), local.size(), DataType::f32, stream);
+    stream.synchronize();
+    if (tp_.rank() != 0) return {};
+    std::size_t whole_size = 0;
+    for (const nn::UnitLayout& l : full_) whole_size += l.size;
+    std::vector<float> whole(whole_size);
+    for (int r = 0; r < tp; ++r) {
+      const TpSlice s = tp_slice(model_.config(), tp, r);
+      const float* mine = all.data() + static_cast<std::size_t>(r) * local.size();
+      std::size_t at_local = 0, at_whole = 0;
+      for (std::size_t u = 0; u < full_.size(); ++u) {
+        tp_place_unit(model_.config(), s, static_cast<int>(u), mine + at_local, whole.data() + at_whole);
+        at_local += layouts()[u].size;
+        at_whole += full_[u].size;
+      }
+    }
+    return whole;
+  }
+
+ private:
+  Communicator& tp_;
+  TpModel model_;
+  std::vector<nn::UnitLayout> full_;
+};
+
+}  // namespace
+
+std::unique_ptr<UnitBackend> make_tp_backend(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel) {
+  return std::make_unique<TpBackend>(config, tp, sequence_parallel);
+}
+
+}  // namespace awsdt::train

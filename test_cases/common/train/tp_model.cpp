@@ -1,0 +1,369 @@
+// TpModel's forward and backward (see tp_model.hpp), from the same kernels as nn::Model, each GEMM on this rank's
+// slice, with the TP collectives between them.
+#include "train/tp_model.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <limits>
+
+#include "kernels/cpu/llama_attention.hpp"
+#include "kernels/cpu/llama_linear.hpp"
+#include "kernels/cpu/llama_residual.hpp"
+#include "kernels/cpu/llama_rmsnorm.hpp"
+#include "kernels/cpu/llama_rope.hpp"
+#include "kernels/cpu/llama_swiglu.hpp"
+#include "kernels/cpu/simd_math.hpp"
+#include "nn/rope.hpp"
+#include "util/error.hpp"
+
+namespace awsdt::train {
+
+using namespace kernels::cpu;
+
+/// One block's saved activations (local widths: Q = heads·hd, KV = kv_heads·hd, F = ffn / tp).
+struct TpModel::Layer {
+  std::vector<float> ln1s, rstd1, ln1;  // norm output on the shard, 1/rms, gathered [N,C] (SP only)
+  std::vector<float> q, k, v, att, atty, res2;
+  std::vector<float> ln2s, rstd2, ln2, gate, up, h;
+};
+
+namespace {
+
+void fill0(std::vector<float>& v) { std::fill(v.begin(), v.end(), 0.0f); }
+template <class... V>
+void size_all(std::size_t n, V&... v) {
+  (v.resize(n), ...);
+}
+
+}  // namespace
+
+TpModel::TpModel(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel)
+    : config_(config), tp_(tp), sp_(sequence_parallel && tp.size() > 1), stream_(Device::cpu()) {
+  config_.validate();
+  slice_ = tp_slice(config_, tp.size(), tp.rank());
+  layouts_ = tp_unit_layouts(config_, slice_);
+  const auto& t = layouts_[1].tensors;
+  bo_ = {t[0].offset, t[1].offset, t[2].offset, t[3].offset, t[4].offset,
+         t[5].offset, t[6].offset, t[7].offset, t[8].offset, layouts_[1].size};
+  const auto& h = layouts_.back().tensors;
+  final_norm_ = h[0].offset;
+  lm_head_ = config_.tied_embeddings ? 0 : h[1].offset;
+  bound_.resize(layouts_.size());
+}
+
+TpModel::~TpModel() = default;
+
+void TpModel::set_recompute(bool on) {
+  if (on) throw UsageError("--recompute is not implemented with tensor parallelism (awsdt-megatron train)");
+}
+
+void TpModel::bind(int unit, const float* params, float* grads) {
+  AWSDT_CHECK(unit >= 0 && unit < static_cast<int>(bound_.size()), "TpModel::bind: unit out of range");
+  bound_[static_cast<std::size_t>(unit)] = {params, grads};
+}
+
+double TpModel::take_comm_ms() {
+  const double ms = comm_ms_;
+  comm_ms_ = 0;
+  return ms;
+}
+
+std::int64_t TpModel::activation_bytes() const {
+  std::size_t n = residual_.size() + lnfs_.size() + lnf_.size() + logits_.size();
+  for (const Layer& a : layers_)
+    for (const auto* v :
+         {&a.ln1s, &a.ln1, &a.q, &a.k, &a.v, &a.att, &a.atty, &a.res2, &a.ln2s, &a.ln2, &a.gate, &a.up, &a.h})
+      n += v->size();
+  return static_cast<std::int64_t>(n * sizeof(float));
+}
+
+// --- Collectives (timed: every one blocks the compute, so all of it is exposed).
+
+void TpModel::all_reduce(float* x, std::size_t n, ReduceOp op) {
+  if (tp_.size() == 1) return;
+  const auto t0 = std::chrono::steady_clock::now();
+  tp_.all_reduce(x, x, n, DataType::f32, op, stream_);
+  stream_.synchronize();
+  comm_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+const float* TpModel::gather_rows(const float* shard, float* out) {
+  if (!sp_) return shard;
+  const auto t0 = std::chrono::steady_clock::now();
+  tp_.all_gather(shard, out, static_cast<std::size_t>(Ns_) * config_.dim, DataType::f32, stream_);
+  stream_.synchronize();
+  comm_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return out;
+}
+
+void TpModel::reduce_rows(float* partial, float* shard) {
+  const std::size_t nc = static_cast<std::size_t>(N_) * config_.dim;
+  if (!sp_) {
+    all_reduce(partial, nc);
+    if (shard != partial) std::copy(partial, partial + nc, shard);
+    return;
+  }
+  const auto t0 = std::chrono::steady_clock::now();
+  tp_.reduce_scatter(partial, shard, static_cast<std::size_t>(Ns_) * config_.dim, DataType::f32, ReduceOp::sum,
+                     stream_);
+  stream_.synchronize();
+  comm_ms_ += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+}
+
+void TpModel::add_norm_grad(float* grad, float* g) {
+  if (sp_) all_reduce(g, static_cast<std::size_t>(config_.dim));
+  for (int i = 0; i < config_.dim; ++i) grad[i] += g[i];
+}
+
+// Replicated key/value heads: each holder computed its query heads' share of its head's weight gradient; the
+// group sums them per head (every rank puts its share in its head's place of a zeroed buffer).
+void TpModel::add_kv_grads(float* gk, float* gv, float* Gk, float* Gv) {
+  const std::size_t per = static_cast<std::size_t>(config_.head_dim()) * config_.dim;
+  const std::size_t heads = static_cast<std::size_t>(config_.n_kv_heads);
+  kvbuf_.assign(2 * heads * per, 0.0f);
+  float* mine_k = kvbuf_.data() + static_cast<std::size_t>(slice_.kv_first) * per;
+  float* mine_v = mine_k + heads * per;
+  std::copy(gk, gk + per, mine_k);
+  std::copy(gv, gv + per, mine_v);
+  all_reduce(kvbuf_.data(), kvbuf_.size());
+  for (std::size_t i = 0; i < per; ++i) {
+    Gk[i] += mine_k[i];
+    Gv[i] += mine_v[i];
+  }
+}
+
+// --- Forward.
+
+void TpModel::forward_begin(const std::int32_t* tokens, const std::int32_t* targets, int B, int T) {
+  if (B <= 0 || T <= 0 || T > config_.max_seq_len) throw UsageError("forward: bad batch or sequence length");
+  const int tp = tp_.size();
+  N_ = B * T;
+  AWSDT_CHECK(!sp_ || N_ % tp == 0, "TpModel: sequence parallelism needs B·T divisible by tp");
+  Ns_ = sp_ ? N_ / tp : N_;
+  if (B != B_ || T != T_) {
+    B_ = B;
+    T_ = T;
+    const std::size_t C = config_.dim, N = N_, Ns = Ns_, hd = config_.head_dim();
+    const std::size_t Q = slice_.heads * hd, KV = slice_.kv_heads * hd, F = slice_.ffn, V = slice_.vocab;
+    layers_.resize(static_cast<std::size_t>(config_.n_layers));
+    for (Layer& a : layers_) {
+      size_all(Ns * C, a.ln1s, a.res2, a.ln2s);
+      size_all(Ns, a.rstd1, a.rstd2);
+      size_all(sp_ ? N * C : 0, a.ln1, a.ln2);
+      size_all(N * Q, a.q, a.atty);
+      size_all(N * KV, a.k, a.v);
+      a.att.resize(static_cast<std::size_t>(B) * slice_.heads * T * T);
+      size_all(N * F, a.gate, a.up, a.h);
+    }
+    residual_.resize((config_.n_layers + 1) * Ns * C);
+    size_all(Ns * C, lnfs_, dres_);
+    rstdf_.resize(Ns);
+    lnf_.resize(sp_ ? N * C : 0);
+    logits_.resize(N * V);
+    size_all(N, row_max_, row_sum_);
+    size_all(N * C, partial_, full_, dln_, dfull_);
+    size_all(N * Q, dq_, datty_);
+    size_all(N * KV, dk_, dv_);
+    size_all(N * F, dgate_, dup_, dh_);
+    ng_.resize(C);
+    rope_ = nn::model_rope_table(config_, T);
+  }
+  tokens_.assign(tokens, tokens + N_);
+  have_targets_ = targets != nullptr;
+  if (have_targets_) targets_.assign(targets, targets + N_);
+}
+
+// Vocab-parallel lookup: rows outside this rank's vocabulary are zero; the sum over the group is exact (one
+// non-zero term per element).
+void TpModel::forward_embedding() {
+  const int C = config_.dim, v0 = slice_.vocab_first, V = slice_.vocab;
+  const float* table = P(0);
+  for (int n = 0; n < N_; ++n) {
+    const int t = tokens_[static_cast<std::size_t>(n)];
+    AWSDT_CHECK(t >= 0 && t < config_.vocab_size, "token id " + std::to_string(t) + " outside the vocabulary");
+    float* out = partial_.data() + static_cast<std::size_t>(n) * C;
+    if (t >= v0 && t < v0 + V)
+      std::copy(table + static_cast<std::size_t>(t - v0) * C, table + static_cast<std::size_t>(t - v0 + 1) * C, out);
+    else
+      std::fill(out, out + C, 0.0f);
+  }
+  reduce_rows(partial_.data(), residual_.data());
+}
+
+void TpModel::forward_block(int l) {
+  AWSDT_CHECK(l >= 0 && l < config_.n_layers, "TpModel::forward_block: layer out of range");
+  const int B = B_, T = T_, N = N_, Ns = Ns_, C = config_.dim, hd = config_.head_dim();
+  const int Q = slice_.heads * hd, KV = slice_.kv_heads * hd, F = slice_.ffn;
+  const std::size_t NsC = static_cast<std::size_t>(Ns) * C;
+  const float* W = P(1 + l);
+  const nn::BlockOffsets& o = bo_;
+  Layer& a = layers_[static_cast<std::size_t>(l)];
+  const float* x = residual_.data() + l * NsC;
+
+  rmsnorm_forward(a.ln1s.data(), a.rstd1.data(), x, W + o.attn_norm, Ns, C, config_.norm_eps);
+  const float* ln1 = gather_rows(a.ln1s.data(), a.ln1.data());
+  linear_forward(a.q.data(), ln1, W + o.wq, N, C, Q);
+  linear_forward(a.k.data(), ln1, W + o.wk, N, C, KV);
+  linear_forward(a.v.data(), ln1, W + o.wv, N, C, KV);
+  rope_forward(a.q.data(), rope_, B, T, slice_.heads, hd);
+  rope_forward(a.k.data(), rope_, B, T, slice_.kv_heads, hd);
+  attention_forward(a.atty.data(), a.att.data(), a.q.data(), a.k.data(), a.v.data(),
+                    AttentionShape{B, T, slice_.heads, slice_.kv_heads, hd});
+  linear_forward(partial_.data(), a.atty.data(), W + o.wo, N, Q, C);
+  reduce_rows(partial_.data(), full_.data());
+  residual_forward(a.res2.data(), x, full_.data(), NsC);
+
+  rmsnorm_forward(a.ln2s.data(), a.rstd2.data(), a.res2.data(), W + o.mlp_norm, Ns, C, config_.norm_eps);
+  const float* ln2 = gather_rows(a.ln2s.data(), a.ln2.data());
+  linear_forward(a.gate.data(), ln2, W + o.w_gate, N, C, F);
+  linear_forward(a.up.data(), ln2, W + o.w_up, N, C, F);
+  swiglu_forward(a.h.data(), a.gate.data(), a.up.data(), static_cast<std::size_t>(N) * F);
+  linear_forward(partial_.data(), a.h.data(), W + o.w_down, N, F, C);
+  reduce_rows(partial_.data(), full_.data());
+  residual_forward(residual_.data() + (l + 1) * NsC, a.res2.data(), full_.data(), NsC);
+}
+
+// Vocab-parallel cross-entropy (Megatron's _VocabParallelCrossEntropy): per token the group's max, then the
+// sum of exp(z − max) and the target's logit (held by one rank, zero elsewhere).
+float TpModel::forward_head() {
+  const int N = N_, Ns = Ns_, C = config_.dim, V = slice_.vocab, v0 = slice_.vocab_first;
+  const float* x = residual_.data() + static_cast<std::size_t>(config_.n_layers) * Ns * C;
+  rmsnorm_forward(lnfs_.data(), rstdf_.data(), x, P(head_unit()) + final_norm_, Ns, C, config_.norm_eps);
+  const float* lnf = gather_rows(lnfs_.data(), lnf_.data());
+  const float* wlm = config_.tied_embeddings ? P(0) : P(head_unit()) + lm_head_;
+  linear_forward(logits_.data(), lnf, wlm, N, C, V);
+  if (!have_targets_) return 0.0f;
+  for (int n = 0; n < N; ++n) {
+    const float* z = logits_.data() + static_cast<std::size_t>(n) * V;
+    row_max_[static_cast<std::size_t>(n)] = *std::max_element(z, z + V);
+  }
+  all_reduce(row_max_.data(), row_max_.size(), ReduceOp::max);
+  std::vector<float> sums(2 * static_cast<std::size_t>(N), 0.0f);  // [sum of exp | target logit]
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    float* z = logits_.data() + static_cast<std::size_t>(n) * V;
+    const float m = row_max_[static_cast<std::size_t>(n)];
+    const int y = targets_[static_cast<std::size_t>(n)];
+    if (y >= v0 && y < v0 + V) sums[static_cast<std::size_t>(N + n)] = z[y - v0];
+    float s = 0;
+    for (int i = 0; i < V; ++i) {
+      z[i] = simd_exp(z[i] - m);  // the logits become exp(z − max), then probabilities
+      s += z[i];
+    }
+    sums[static_cast<std::size_t>(n)] = s;
+  }
+  all_reduce(sums.data(), sums.size());
+  double loss = 0;
+  int valid = 0;
+  for (int n = 0; n < N; ++n) {
+    const float s = sums[static_cast<std::size_t>(n)];
+    row_sum_[static_cast<std::size_t>(n)] = s;
+    float* p = logits_.data() + static_cast<std::size_t>(n) * V;
+    for (int i = 0; i < V; ++i) p[i] /= s;
+    if (targets_[static_cast<std::size_t>(n)] < 0) continue;
+    AWSDT_CHECK(targets_[static_cast<std::size_t>(n)] < config_.vocab_size, "target id outside the vocabulary");
+    ++valid;
+    loss += std::log(static_cast<double>(s)) +
+            static_cast<double>(row_max_[static_cast<std::size_t>(n)] - sums[static_cast<std::size_t>(N + n)]);
+  }
+  return valid == 0 ? 0.0f : static_cast<float>(loss / valid);
+}
+
+// --- Backward.
+
+void TpModel::backward_head() {
+  AWSDT_CHECK(have_targets_, "TpModel::backward needs a forward with targets first");
+  const int N = N_, Ns = Ns_, C = config_.dim, V = slice_.vocab, v0 = slice_.vocab_first;
+  int valid = 0;
+  for (int n = 0; n < N; ++n) valid += targets_[static_cast<std::size_t>(n)] >= 0 ? 1 : 0;
+  const float scale = valid == 0 ? 0.0f : 1.0f / static_cast<float>(valid);
+  // dlogits = (p − onehot) / valid, in place of the probabilities.
+#pragma omp parallel for schedule(static)
+  for (int n = 0; n < N; ++n) {
+    float* d = logits_.data() + static_cast<std::size_t>(n) * V;
+    const int y = targets_[static_cast<std::size_t>(n)];
+    if (y < 0) {
+      std::fill(d, d + V, 0.0f);
+      continue;
+    }
+    for (int i = 0; i < V; ++i) d[i] = scale * (d[i] - (i == y - v0 ? 1.0f : 0.0f));
+  }
+  const float* lnf = sp_ ? lnf_.data() : lnfs_.data();
+  const float* wlm = config_.tied_embeddings ? P(0) : P(head_unit()) + lm_head_;
+  float* glm = config_.tied_embeddings ? G(0) : G(head_unit()) + lm_head_;
+  linear_backward(dln_.data(), glm, logits_.data(), lnf, wlm, N, C, V, InputGrad::overwrite);
+  reduce_rows(dln_.data(), dfull_.data());
+  const float* x = residual_.data() + static_cast<std::size_t>(config_.n_layers) * Ns * C;
+  fill0(dres_);
+  fill0(ng_);
+  rmsnorm_backward(dres_.data(), ng_.data(), dfull_.data(), x, P(head_unit()) + final_norm_, rstdf_.data(), Ns, C);
+  add_norm_grad(G(head_unit()) + final_norm_, ng_.data());
+}
+
+// On entry dres_ holds ∂loss/∂(block output) on this rank's rows; on exit ∂loss/∂(block input).
+void TpModel::backward_block(int l) {
+  AWSDT_CHECK(l >= 0 && l < config_.n_layers, "TpModel::backward_block: layer out of range");
+  const int B = B_, T = T_, N = N_, Ns = Ns_, C = config_.dim, hd = config_.head_dim();
+  const int Q = slice_.heads * hd, KV = slice_.kv_heads * hd, F = slice_.ffn;
+  const float* W = P(1 + l);
+  float* Gw = G(1 + l);
+  const nn::BlockOffsets& o = bo_;
+  const Layer& a = layers_[static_cast<std::size_t>(l)];
+  const float* x = residual_.data() + static_cast<std::size_t>(l) * Ns * C;
+  const float* ln1 = sp_ ? a.ln1.data() : a.ln1s.data();
+  const float* ln2 = sp_ ? a.ln2.data() : a.ln2s.data();
+
+  // MLP: the row-parallel down_proj's output gradient is the whole residual gradient (gathered with SP).
+  const float* dout = gather_rows(dres_.data(), full_.data());
+  linear_backward(dh_.data(), Gw + o.w_down, dout, a.h.data(), W + o.w_down, N, F, C, InputGrad::overwrite);
+  swiglu_backward(dgate_.data(), dup_.data(), dh_.data(), a.gate.data(), a.up.data(), static_cast<std::size_t>(N) * F,
+                  InputGrad::overwrite);
+  linear_backward(dln_.data(), Gw + o.w_gate, dgate_.data(), ln2, W + o.w_gate, N, C, F, InputGrad::overwrite);
+  linear_backward(dln_.data(), Gw + o.w_up, dup_.data(), ln2, W + o.w_up, N, C, F);
+  reduce_rows(dln_.data(), dfull_.data());  // column-parallel input gradient: partial sums over the group
+  fill0(ng_);
+  rmsnorm_backward(dres_.data(), ng_.data(), dfull_.data(), a.res2.data(), W + o.mlp_norm, a.rstd2.data(), Ns, C);
+  add_norm_grad(Gw + o.mlp_norm, ng_.data());
+
+  // Attention.
+  dout = gather_rows(dres_.data(), full_.data());
+  linear_backward(datty_.data(), Gw + o.wo, dout, a.atty.data(), W + o.wo, N, Q, C, InputGrad::overwrite);
+  fill0(dq_);
+  fill0(dk_);
+  fill0(dv_);
+  const AttentionShape shape{B, T, slice_.heads, slice_.kv_heads, hd};
+  attention_backward(dq_.data(), dk_.data(), dv_.data(), datty_.data(), a.q.data(), a.k.data(), a.v.data(),
+                     a.att.data(), shape);
+  rope_backward(dq_.data(), rope_, B, T, slice_.heads, hd);
+  rope_backward(dk_.data(), rope_, B, T, slice_.kv_heads, hd);
+  linear_backward(dln_.data(), Gw + o.wq, dq_.data(), ln1, W + o.wq, N, C, Q, InputGrad::overwrite);
+  if (slice_.kv_replicated) {
+    std::vector<float> gk(static_cast<std::size_t>(KV) * C, 0.0f), gv(gk.size(), 0.0f);
+    linear_backward(dln_.data(), gk.data(), dk_.data(), ln1, W + o.wk, N, C, KV);
+    linear_backward(dln_.data(), gv.data(), dv_.data(), ln1, W + o.wv, N, C, KV);
+    add_kv_grads(gk.data(), gv.data(), Gw + o.wk, Gw + o.wv);
+  } else {
+    linear_backward(dln_.data(), Gw + o.wk, dk_.data(), ln1, W + o.wk, N, C, KV);
+    linear_backward(dln_.data(), Gw + o.wv, dv_.data(), ln1, W + o.wv, N, C, KV);
+  }
+  reduce_rows(dln_.data(), dfull_.data());
+  fill0(ng_);
+  rmsnorm_backward(dres_.data(), ng_.data(), dfull_.data(), x, W + o.attn_norm, a.rstd1.data(), Ns, C);
+  add_norm_grad(Gw + o.attn_norm, ng_.data());
+}
+
+void TpModel::backward_embedding() {
+  const int C = config_.dim, v0 = slice_.vocab_first, V = slice_.vocab;
+  const float* d = gather_rows(dres_.data(), full_.data());
+  float* table = G(0);
+  for (int n = 0; n < N_; ++n) {
+    const int t = tokens_[static_cast<std::size_t>(n)];
+    if (t < v0 || t >= v0 + V) continue;
+    float* row = table + static_cast<std::size_t>(t - v0) * C;
+    const float* g = d + static_cast<std::size_t>(n) * C;
+    for (int c = 0; c < C; ++c) row[c] += g[c];
+  }
+}
+
+}  // namespace awsdt::train

@@ -1,0 +1,91 @@
+// TpModel: the fp32 CPU Llama decoder split over a tensor-parallel group as Megatron-LM splits it (tp_layout.hpp),
+// run one unit at a time on bound buffers (the nn::UnitModel contract). Without sequence parallelism every rank
+// holds the residual stream whole: the row-parallel outputs (o_proj, down_proj, the embedding) are all-reduced,
+// and so are the input gradients of the column-parallel GEMMs. With it (Megatron's --sequence-parallel) the
+// residual stream, the norms and their gradients live on sequence shards (rows [r·N/tp, (r+1)·N/tp) of the
+// micro-batch's N tokens): norm outputs are all-gathered before the column-parallel GEMMs and row-parallel
+// outputs reduce-scattered after them, and the backward runs the duals (reduce-scatter, all-gather); the norm
+// weights' gradients, partial sums over the shards, are all-reduced. The LM head is vocab-parallel and so is the
+// cross-entropy: each rank computes logits for its vocabulary rows only and the softmax meets over the group
+// through three values per token (max, sum of exponentials, the target's logit); no rank holds the full logits.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "comm/communicator.hpp"
+#include "device/device.hpp"
+#include "kernels/cpu/llama_rope.hpp"
+#include "nn/config.hpp"
+#include "nn/layout.hpp"
+#include "train/tp_layout.hpp"
+
+namespace awsdt::train {
+
+class TpModel {
+ public:
+  /// tp: this rank's tensor-parallel group (its size and rank pick the slice).
+  TpModel(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel);
+  ~TpModel();
+
+  const nn::ModelConfig& config() const { return config_; }
+  const TpSlice& slice() const { return slice_; }
+  /// The local units (tp_unit_layouts).
+  const std::vector<nn::UnitLayout>& layouts() const { return layouts_; }
+
+  void bind(int unit, const float* params, float* grads);
+  void forward_begin(const std::int32_t* tokens, const std::int32_t* targets, int B, int T);
+  void forward_embedding();
+  void forward_block(int layer);
+  float forward_head();
+  void backward_head();
+  void backward_block(int layer);
+  void backward_embedding();
+  /// Activation recomputation is not implemented for TP: only off is accepted.
+  void set_recompute(bool on);
+  bool recompute() const { return false; }
+  std::int64_t activation_bytes() const;
+  /// Milliseconds spent in TP collectives since the last call (all of them exposed: they block the compute).
+  double take_comm_ms();
+
+ private:
+  struct Acts;
+  struct Layer;
+  const float* P(int unit) const { return bound_[static_cast<std::size_t>(unit)].params; }
+  float* G(int unit) { return bound_[static_cast<std::size_t>(unit)].grads; }
+  int head_unit() const { return config_.n_layers + 1; }
+  // Collectives on the TP group, blocking (the compute waits for each).
+  void all_reduce(float* x, std::size_t n, ReduceOp op = ReduceOp::sum);
+  /// SP: out[N,C] = all-gather of shard[Ns,C]; without SP returns shard itself.
+  const float* gather_rows(const float* shard, float* out);
+  /// SP: shard[Ns,C] = reduce-scatter of partial[N,C]; without SP all-reduces partial into shard.
+  void reduce_rows(float* partial, float* shard);
+  /// g (C values) computed on a sequence shard: all-reduced over the group with SP, then added into grad.
+  void add_norm_grad(float* grad, float* g);
+  void add_kv_grads(float* gk, float* gv, float* Gk, float* Gv);
+
+  nn::ModelConfig config_;
+  Communicator& tp_;
+  bool sp_;
+  TpSlice slice_;
+  std::vector<nn::UnitLayout> layouts_;
+  nn::BlockOffsets bo_{};
+  std::size_t final_norm_ = 0, lm_head_ = 0;
+  struct Bound {
+    const float* params = nullptr;
+    float* grads = nullptr;
+  };
+  std::vector<Bound> bound_;
+  Stream stream_;
+  double comm_ms_ = 0;
+  int B_ = 0, T_ = 0, N_ = 0, Ns_ = 0;
+  bool have_targets_ = false;
+  std::vector<std::int32_t> tokens_, targets_;
+  std::vector<float> residual_;  // [(L+1), Ns, C]
+  std::vector<Layer> layers_;
+  std::vector<float> lnfs_, rstdf_, lnf_, logits_, row_max_, row_sum_;  // head
+  std::vector<float> partial_, full_, dres_, dln_, dfull_, dq_, dk_, dv_, datty_, dgate_, dup_, dh_, ng_, kvbuf_;
+  kernels::cpu::RopeTable<float> rope_;
+};
+
+}  // namespace awsdt::train
