@@ -46,7 +46,8 @@ void StepSeries::add(int step, const FsdpStepStats& fs, const StepRates& rates, 
                    {"comm_cpu_ms", fs.comm_cpu_ms},
                    {"bytes_all_gathered", fs.bytes_all_gathered},
                    {"bytes_reduce_scattered", fs.bytes_reduce_scattered},
-                   {"bytes_all_reduced", fs.bytes_all_reduced}});
+                   {"bytes_all_reduced", fs.bytes_all_reduced},
+                   {"tp_comm_ms", fs.tp_comm_ms}});
 }
 
 }  // namespace awsdt::train
