@@ -179,21 +179,13 @@ Return nvmlEventSetWait_v2(EventSet, EventData* e, unsigned ms) {
 
 }  // extern "C"
 
-// What awsdt-healthcheck's checks also read: "persistence" (0/1), "retired_pages": {"sbe", "dbe", "pending"},
-// "remapped_rows": {"pending", "failure"} per GPU; and at the top level "hang_in": the name of a function that then
-// never returns (the per-check timeout's test).
-namespace {
-void maybe_hang(const char* function) {
-  json all = load();
-  if (all.is_object() && all.value("hang_in", "") == function)
-    for (;;) std::this_thread::sleep_for(std::chrono::hours(1));
-}
-}  // namespace
+// What awsdt-healthcheck's checks also read, per GPU: "persistence" (0/1), "retired_pages": {"sbe", "dbe",
+// "pending"}, "remapped_rows": {"pending", "failure"}.
 
 extern "C" {
 
 Return nvmlDeviceGetPersistenceMode(Device d, int* mode) {
-  maybe_hang("nvmlDeviceGetPersistenceMode");
+  hang_in("nvmlDeviceGetPersistenceMode");
   return answer(d, {"persistence"}, mode);
 }
 Return nvmlDeviceGetRetiredPages(Device d, int cause, unsigned* count, unsigned long long* addresses) {

@@ -1,0 +1,69 @@
+// awsdt-healthcheck's command line (see health_options.hpp).
+#include "health_options.hpp"
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
+
+#include "util/error.hpp"
+
+namespace awsdt::health {
+
+void add_options(CLI::App& app, Options& o) {
+  app.add_option("--suite", o.suite, "prolog | lightweight | intensive | cluster")
+      ->check(CLI::IsMember(suite_names()))
+      ->capture_default_str();
+  app.add_option("--check", o.checks, "run only this check (repeatable; ids: --list)");
+  app.add_flag("--list", o.list, "list the checks, their suites and the severity of each failure, and exit");
+  app.add_option("--root", o.root, "read sysfs, /proc, /dev and the kernel log under DIR (fake trees in tests)")
+      ->capture_default_str();
+  app.add_option("--instance-type", o.instance_type,
+                 "instance type whose catalog entry says what is healthy (default: the DMI product name)");
+  app.add_option("--nvml-library", o.settings.nvml_library, "NVML library to load")->capture_default_str();
+  app.add_option("--require-mount", o.settings.require_mounts, "a mount point that must be mounted (repeatable)");
+  app.add_option("--min-shm-gib", o.settings.min_shm_gib, "smallest healthy /dev/shm")->capture_default_str();
+  app.add_option("--disk-path", o.settings.disk_path, "filesystem whose free space the disk check reads")
+      ->capture_default_str();
+  app.add_option("--min-free-disk-gib", o.settings.min_free_disk_gib, "least free space on --disk-path")
+      ->capture_default_str();
+  app.add_option("--efa-provider", o.settings.efa_provider, "libfabric provider the EFA checks use")
+      ->capture_default_str();
+  app.add_option("--efa-min-gbps", o.settings.efa_min_gbps, "least EFA loopback bandwidth per device, Gbit/s")
+      ->capture_default_str();
+  app.add_option("--gemm-min-fraction", o.settings.gemm_min_fraction,
+                 "least GPU GEMM throughput as a fraction of the catalog's peak")
+      ->capture_default_str();
+  app.add_option("--gemm-min-gflops", o.settings.gemm_min_gflops, "least CPU sgemm GFLOP/s (0: report only)")
+      ->capture_default_str();
+  app.add_option("--gemm-n", o.settings.gemm_n, "GEMM size (n×n×n)")
+      ->capture_default_str()
+      ->check(CLI::Range(64, 65536));
+  app.add_option("--dcgmi", o.settings.dcgmi, "the dcgmi program")->capture_default_str();
+  app.add_option("--timeout", o.timeout_s, "seconds before a check is killed and fails (default: the check's own)")
+      ->check(CLI::PositiveNumber);
+  app.add_flag("--exclusive", o.exclusive,
+               "state that this job has the node to itself (sbatch --exclusive): the intensive suite needs it");
+  app.add_flag("--json", o.json, "print the JSON document instead of the table");
+  app.add_option("-o,--output", o.output, "write the JSON document to FILE (atomically)");
+  app.add_option("--reason-file", o.reason_file, "write the drain reason to FILE when the node must leave service");
+  add_cluster_options(app, o.cluster);
+}
+
+std::vector<const CheckInfo*> selected_checks(const Options& o) {
+  std::vector<const CheckInfo*> out;
+  for (const auto& id : o.checks) out.push_back(&check_info(id));
+  if (o.checks.empty())
+    for (const auto& c : check_infos())
+      if (c.in_suite(o.suite)) out.push_back(&c);
+  for (const auto* c : out)
+    if (c->in_suite("intensive") && !o.exclusive)
+      throw UsageError(
+          fmt::format("check '{}' is intensive and needs the node to itself: run it in an exclusive "
+                      "allocation (sbatch --exclusive) and pass --exclusive",
+                      c->id));
+  bool cluster = false, node = false;
+  for (const auto* c : out) (c->in_suite("cluster") ? cluster : node) = true;
+  if (cluster && node) throw UsageError("cluster-allreduce runs across ranks: run it alone (--suite cluster)");
+  return out;
+}
+
+}  // namespace awsdt::health

@@ -1,0 +1,34 @@
+// awsdt-healthcheck's command line.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+
+#include "check.hpp"
+#include "cluster.hpp"
+
+namespace awsdt::health {
+
+struct Options {
+  std::string suite = "lightweight";
+  std::vector<std::string> checks;  ///< --check: run these instead of the suite
+  std::string root = "/";
+  std::string instance_type;
+  double timeout_s = 0;  ///< per check; 0 = each check's own from checks.json
+  bool exclusive = false;
+  bool json = false;
+  bool list = false;
+  std::string output;       ///< JSON document, written atomically
+  std::string reason_file;  ///< drain reason, written atomically when the node must leave service
+  Settings settings;
+  ClusterSettings cluster;
+};
+
+void add_options(CLI::App& app, Options& o);
+/// The checks to run, in checks.json's order; throws UsageError for a suite or check that does not exist, and for
+/// intensive checks without --exclusive.
+std::vector<const CheckInfo*> selected_checks(const Options& o);
+
+}  // namespace awsdt::health
