@@ -35,6 +35,14 @@ void plot_job_result(const JobSpec& spec) {
   std::cerr << fmt::format("awsdt: plotted {}\n", picture);
 }
 
+// A job's own directory is a new one: a directory of the same name was left by another job database (another
+// login node, a state directory reset) and holds that job's checkpoints, which this job would resume from.
+std::string fresh_job_dir(const std::string& root, long id, const std::string& name) {
+  auto dir = fmt::format("{}/{}-{}", root, id, name);
+  for (int n = 2; fs::exists(dir); ++n) dir = fmt::format("{}/{}-{}.{}", root, id, name, n);
+  return dir;
+}
+
 }  // namespace
 
 void setup_run(CLI::App& app, int& exit_status) {
@@ -72,14 +80,14 @@ void setup_run(CLI::App& app, int& exit_status) {
     JobDb db;
     long id = db.add(spec);  // the job's number names its directory, which the rendered files mention
     bool own_dir = spec.job_dir.empty();
-    if (own_dir) spec.job_dir = fmt::format("{}/{}-{}", default_job_root(spec), id, spec.name);
+    if (own_dir) spec.job_dir = fresh_job_dir(default_job_root(spec), id, spec.name);
     std::string backend_id;
     try {
       add_output_args(spec, manifest);
       preflight(spec, manifest);
       db.update_spec(id, spec);
       auto artifacts = backend->render(spec, templates);
-      write_artifacts(spec.job_dir, artifacts, spec);
+      write_artifacts(spec.job_dir, artifacts, spec, own_dir ? "job directory" : "--job-dir");
       backend_id = backend->submit(spec, artifacts, spec.job_dir);
     } catch (...) {
       // Nothing reached the scheduler: no job for `awsdt jobs` to show, and no directory of ours left behind.
