@@ -2,7 +2,8 @@
 # Jobs across two nodes, through `awsdt run` as a user types it, on the multi-node Slurm fixture
 # (slurm_cluster.sh start DIR 2: nodes n1 and n2, a shared filesystem, AWSDT_JOB_ROOT on it):
 #   test_multinode.sh DIR BIN_DIR
-# collectives and fsdp at 2 nodes x 2 tasks with srun/pmix and mpirun, each rank on the node the layout says;
+# collectives and fsdp at 2 nodes x 2 tasks with srun/pmix and mpirun (and as HyperPod's Slurm renders it), each
+# rank on the node the layout says;
 # fsdp preempted by USR1 (a time limit's warning) and by `scontrol requeue` checkpoints, is requeued and ends with
 # the losses of an uninterrupted run; a node lost mid-job (kill-node) ends the job, naming the node and its ranks.
 # Prints one "PASS|FAIL: ..." line per check; exits 0 only when none failed.
@@ -23,13 +24,14 @@ pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 JOB=() # the awsdt job number and Slurm's id of the last submit
 
-readonly TWO_BY_TWO=(--cluster slurm -N 2 --tasks-per-node 2 --allow-no-efa)
+readonly TWO_BY_TWO=(-N 2 --tasks-per-node 2 --allow-no-efa)
 readonly FSDP_ARGS=(--model tiny --steps 24 --synthetic pattern --log-every 1)
 
 submit() {
   local out
+  JOB=()
   out=$("$AWSDT" run "$@" 2>&1)
-  read -r -a JOB < <(sed -n 's/^awsdt: job \([0-9]*\) submitted to slurm as \([0-9]*\).*/\1 \2/p' <<<"$out")
+  read -r -a JOB < <(sed -n 's/^awsdt: job \([0-9]*\) submitted to [a-z-]* as \([0-9]*\).*/\1 \2/p' <<<"$out")
   ((${#JOB[@]} == 2)) || { echo "$out"; return 1; }
 }
 state() { "$AWSDT" status "${JOB[0]}" | awk 'NR == 2 { print $3 }'; }
@@ -51,9 +53,11 @@ layout() { "$AWSDT" logs "${JOB[0]}" | sed -n 's/^#  Rank *\([0-9]*\) .* on *\([
 # Step -> loss of the fsdp log, the last line of each step (a resumed run repeats none, but would win)
 losses() { "$AWSDT" logs "${JOB[0]}" | sed -n 's/^step \([0-9]*\)\/[0-9]* | Loss: \([0-9.]*\) .*/\1 \2/p' | sort -n -k1,1 -u; }
 
+# collectives_on_two_nodes LAUNCHER [CLUSTER]
 collectives_on_two_nodes() {
-  local launcher=$1
-  if ! submit collectives "${TWO_BY_TWO[@]}" --launcher "$launcher" -- all_reduce -b 8 -e 64K -f 8 -n 2 -w 1 ||
+  local launcher=$1 cluster=${2:-slurm}
+  if ! submit collectives "${TWO_BY_TWO[@]}" --cluster "$cluster" --launcher "$launcher" -- \
+    all_reduce -b 8 -e 64K -f 8 -n 2 -w 1 ||
     ! wait_until 120 ended; then
     fail "collectives ($launcher): did not end in 120 s"
     return
@@ -61,14 +65,14 @@ collectives_on_two_nodes() {
   local st lay
   st=$(state) lay=$(layout)
   if [[ $st == COMPLETED && $lay == "0:n1 1:n1 2:n2 3:n2" ]]; then
-    pass "collectives 2 nodes x 2 ranks through $launcher: COMPLETED, ranks 0-1 on n1, 2-3 on n2"
+    pass "collectives 2 nodes x 2 ranks on $cluster through $launcher: COMPLETED, ranks 0-1 on n1, 2-3 on n2"
   else
-    fail "collectives through $launcher: state $st, layout '$lay' (want 0:n1 1:n1 2:n2 3:n2)"
+    fail "collectives on $cluster through $launcher: state $st, layout '$lay' (want 0:n1 1:n1 2:n2 3:n2)"
   fi
 }
 
 fsdp_reference() {
-  if ! submit fsdp "${TWO_BY_TWO[@]}" -- "${FSDP_ARGS[@]}" || ! wait_until 180 ended; then
+  if ! submit fsdp --cluster slurm "${TWO_BY_TWO[@]}" -- "${FSDP_ARGS[@]}" || ! wait_until 180 ended; then
     fail "fsdp: the uninterrupted run did not end in 180 s"
     return
   fi
@@ -87,7 +91,7 @@ fsdp_reference() {
 # Slurm job and the reference's losses.
 fsdp_preempted() {
   local how=$1 signal=$2
-  if ! submit fsdp "${TWO_BY_TWO[@]}" -- "${FSDP_ARGS[@]}" || ! wait_until 120 log_has '^step 5/'; then
+  if ! submit fsdp --cluster slurm "${TWO_BY_TWO[@]}" -- "${FSDP_ARGS[@]}" || ! wait_until 120 log_has '^step 5/'; then
     fail "fsdp ($how): never reached step 5"
     return
   fi
@@ -109,7 +113,7 @@ fsdp_preempted() {
 }
 
 node_lost() {
-  if ! submit collectives "${TWO_BY_TWO[@]}" -- all_reduce -b 64K -e 64K -n 1000000 ||
+  if ! submit collectives --cluster slurm "${TWO_BY_TWO[@]}" -- all_reduce -b 64K -e 64K -n 1000000 ||
     ! wait_until 60 log_has 'Rank +3 '; then
     fail "node lost: the job never started"
     return
@@ -133,6 +137,14 @@ node_lost() {
 t0=$SECONDS
 collectives_on_two_nodes srun
 collectives_on_two_nodes mpirun
+# HyperPod's Slurm differs by srun --auto-resume=1 (its SPANK plug-in; the fixture's accepts it).
+if grep -q hyperpod_auto_resume "$DIR/plugstack.conf"; then
+  collectives_on_two_nodes srun hyperpod-slurm
+  grep -q -- '--auto-resume=1' "$AWSDT_JOB_ROOT/${JOB[0]:-none}-awsdt-collectives/job.sbatch" ||
+    fail "hyperpod-slurm: the job script has no srun --auto-resume=1"
+else
+  echo "SKIP: hyperpod-slurm: the fixture has no --auto-resume plug-in (needs libslurm-dev and cc)"
+fi
 REFERENCE=
 fsdp_reference
 if [[ -n $REFERENCE ]]; then
