@@ -53,14 +53,16 @@ Manifest load_manifest(const fs::path& file) {
   return m;
 }
 
-fs::path test_cases_dir(const std::string& override_dir) {
+std::vector<fs::path> test_cases_dir(const std::string& override_dir) {
   if (!override_dir.empty()) {
     if (!fs::is_directory(override_dir))
       throw UsageError(fmt::format("--test-cases '{}' is not a directory", override_dir));
-    return override_dir;
+    return {override_dir};
   }
-  if (auto home = env_string("AWSDT_HOME")) return fs::path(*home) / "test_cases";
-  return fs::path(AWSDT_SOURCE_DIR) / "test_cases";
+  fs::path home = env_string("AWSDT_HOME").value_or(AWSDT_SOURCE_DIR);
+  std::vector<fs::path> dirs{home / "test_cases"};
+  if (fs::is_directory(home / "validation")) dirs.push_back(home / "validation");  // awsdt-healthcheck & co.
+  return dirs;
 }
 
 std::vector<Manifest> find_manifests(const fs::path& dir) {
@@ -74,15 +76,30 @@ std::vector<Manifest> find_manifests(const fs::path& dir) {
   return out;
 }
 
+std::vector<Manifest> find_manifests(const std::vector<fs::path>& dirs) {
+  std::vector<Manifest> out;
+  for (const auto& dir : dirs) {
+    auto some = find_manifests(dir);
+    out.insert(out.end(), some.begin(), some.end());
+  }
+  std::sort(out.begin(), out.end(), [](const Manifest& a, const Manifest& b) { return a.name < b.name; });
+  return out;
+}
+
 Manifest find_manifest(const fs::path& dir, const std::string& name) {
-  auto all = find_manifests(dir);
+  return find_manifest(std::vector<fs::path>{dir}, name);
+}
+
+Manifest find_manifest(const std::vector<fs::path>& dirs, const std::string& name) {
+  auto all = find_manifests(dirs);
   std::vector<std::string> names;
   for (auto& m : all) {
     if (m.name == name) return m;
     names.push_back(m.name);
   }
+  std::vector<std::string> where(dirs.begin(), dirs.end());
   throw UsageError(
-      fmt::format("unknown test case '{}'; known: {} (from {})", name, fmt::join(names, ", "), dir.string()));
+      fmt::format("unknown test case '{}'; known: {} (from {})", name, fmt::join(names, ", "), fmt::join(where, ", ")));
 }
 
 }  // namespace awsdt::launcher

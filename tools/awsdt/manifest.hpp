@@ -33,12 +33,15 @@ struct Manifest {
 
 /// Reads one manifest; throws UsageError naming the file and the bad field.
 Manifest load_manifest(const std::filesystem::path& file);
-/// Where manifests are searched: --test-cases DIR if given, else $AWSDT_HOME/test_cases, else the source tree
-/// this awsdt was built from.
-std::filesystem::path test_cases_dir(const std::string& override_dir);
-/// Every test_cases/*/test_case.json under `dir`, sorted by name.
+/// Where manifests are searched: --test-cases DIR if given, else test_cases/ and validation/ (the benchmarks and
+/// the node tools) of $AWSDT_HOME, else of the source tree this awsdt was built from.
+std::vector<std::filesystem::path> test_cases_dir(const std::string& override_dir);
+/// Every <name>/test_case.json under `dir`, sorted by name.
 std::vector<Manifest> find_manifests(const std::filesystem::path& dir);
+/// Every <name>/test_case.json under each of `dirs`, sorted by name.
+std::vector<Manifest> find_manifests(const std::vector<std::filesystem::path>& dirs);
 /// The manifest called `name`; throws UsageError listing the known names.
+Manifest find_manifest(const std::vector<std::filesystem::path>& dirs, const std::string& name);
 Manifest find_manifest(const std::filesystem::path& dir, const std::string& name);
 
 }  // namespace awsdt::launcher

@@ -21,7 +21,7 @@ Severity Report::worst() const {
 int Report::exit_status() const { return severity_exit_status(worst()); }
 
 std::string Report::drain_reason() const {
-  if (exit_status() == 0) return "";
+  if (!severity_drains(worst())) return "";
   const CheckRun* worst_run = nullptr;
   for (const auto& r : runs)
     if (!worst_run || r.outcome.severity() > worst_run->outcome.severity()) worst_run = &r;

@@ -18,7 +18,8 @@ void setup_list(CLI::App& app) {
   };
   auto o = std::make_shared<Opts>();
   auto* cmd = app.add_subcommand("list", "list the test cases (benchmarks) awsdt can run");
-  cmd->add_option("--test-cases", o->dir, "directory holding <name>/test_case.json (default: the source tree)");
+  cmd->add_option("--test-cases", o->dir,
+                  "directory holding <name>/test_case.json (default: test_cases/ and validation/ of the source tree)");
   cmd->add_flag("--json", o->json, "machine-readable output");
   cmd->callback([o] {
     auto manifests = find_manifests(test_cases_dir(o->dir));
