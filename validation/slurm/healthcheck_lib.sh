@@ -6,7 +6,12 @@
 #
 # Environment: AWSDT_HEALTHCHECK (the executable; default awsdt-healthcheck beside this tree's build, else on PATH),
 # AWSDT_HEALTHCHECK_ARGS (more flags, e.g. "--require-mount /fsx"), AWSDT_HEALTHCHECK_DIR (results and logs,
-# default /tmp/awsdt-healthcheck).
+# default /tmp/awsdt-healthcheck); healthcheck.env beside these scripts (awsdt render node-health --cluster slurm
+# writes one) sets them for every node.
+
+hc_env=$(dirname "${BASH_SOURCE[0]}")/healthcheck.env
+# shellcheck source=/dev/null
+[[ -r $hc_env ]] && source "$hc_env"
 
 hc_log() { logger -t awsdt-healthcheck -- "$*" 2>/dev/null || true; echo "awsdt-healthcheck: $*" >&2; }
 
