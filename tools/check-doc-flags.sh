@@ -19,7 +19,8 @@
 #   - A flag on its own (a span that starts with a flag, as in a table row's `-b/-e`, or a --long-flag in
 #     running text) belongs to the page:
 #       docs/<name>.md    -> the "executable" of test_cases/<name>/test_case.json (docs/collectives.md ->
-#                            awsdt-collectives, docs/fsdp.md -> awsdt-fsdp); docs/exporter.md -> awsdt-exporter
+#                            awsdt-collectives, docs/fsdp.md -> awsdt-fsdp); docs/exporter.md -> awsdt-exporter,
+#                            docs/healthcheck.md -> awsdt-healthcheck
 #       docs/launcher.md, docs/results.md -> awsdt: the --help of awsdt or of any of its subcommands
 #       README.md         -> any of the binaries above
 #   - Flags are --long or -s(hort) words: "--a/--b" and "-b/-e" are two flags, "=value" is dropped. Short flags
@@ -82,8 +83,9 @@ for manifest in test_cases/*/test_case.json; do
   add_options "*" "$names"
   if [[ -f docs/$name.md ]]; then pages+=("docs/$name.md"); fi
 done
-# Node tools (validation/<name>/ builds awsdt-<name>): docs/exporter.md -> awsdt-exporter, read like a test case.
-for tool in exporter; do
+# Node tools (validation/<name>/ builds awsdt-<name>): docs/exporter.md -> awsdt-exporter, docs/healthcheck.md ->
+# awsdt-healthcheck, read like a test case.
+for tool in exporter healthcheck; do
   [[ -x $bin/awsdt-$tool ]] || continue  # not built without prometheus-cpp
   test_cases+=("$tool=awsdt-$tool")
   names=$(help_of "awsdt-$tool" | option_names | tr '\n' ' ')

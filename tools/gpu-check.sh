@@ -110,6 +110,13 @@ if ((ngpus >= 2)); then
   tee -a "$LOG" </tmp/megatron-rank0.txt
 fi
 
+# awsdt-healthcheck on real GPUs: NVML (count, model, persistence, ECC, row remapping, NVLink state and counters),
+# the kernel log's Xids, and the GEMM check's bf16 TFLOP/s per GPU through cuBLASLt (against the catalog's peak when
+# the instance type is known).
+hc="$BUILD/bin/awsdt-healthcheck"
+step "healthcheck lightweight (NVML, Xids, NVLink)" "$hc" --suite lightweight -o "$OUT/healthcheck-lightweight.json"
+step "healthcheck GEMM on every GPU" "$hc" --check gemm --exclusive -o "$OUT/healthcheck-gemm.json"
+
 step "gpu tests" ctest --test-dir "$BUILD" -L gpu --output-on-failure --timeout 240
 echo "=== gpu-check: exit $status" | tee -a "$LOG"
 exit "$status"
