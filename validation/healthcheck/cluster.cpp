@@ -11,6 +11,7 @@
 #include "bench/guard.hpp"
 #include "bench/options.hpp"
 #include "comm/registry.hpp"
+#include "health_options.hpp"
 #include "kernels/fill.hpp"
 #include "kernels/pattern.hpp"
 
@@ -96,7 +97,7 @@ void add_cluster_options(CLI::App& app, ClusterSettings& s) {
       ->capture_default_str();
   app.add_option("--min-busbw-gbs", s.min_busbw_gbs,
                  "cluster suite: all_reduce bus bandwidth floor in GB/s (default: the instance catalog's)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finite(0, 1e6));
   app.add_option("--test-slow-rank", s.test_slow_rank)->group("");  // test hook: a rank whose sends are delayed
 }
 

@@ -1,50 +1,85 @@
 // awsdt-healthcheck's command line (see health_options.hpp).
 #include "health_options.hpp"
 
+#include <cmath>
+
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "util/error.hpp"
 
 namespace awsdt::health {
+CLI::Validator finite(double lo, double hi) {
+  return CLI::Validator(
+      [lo, hi](std::string& text) -> std::string {
+        double v = 0;
+        std::size_t used = 0;
+        try {
+          v = std::stod(text, &used);
+        } catch (const std::exception&) {
+          used = 0;
+        }
+        if (used == 0 || used != text.size() || !std::isfinite(v) || v < lo || v > hi)
+          return fmt::format("'{}' is not a number from {:g} to {:g}", text, lo, hi);
+        return "";
+      },
+      fmt::format("NUMBER in [{:g}, {:g}]", lo, hi));
+}
+
+namespace {
+
+const CLI::Validator kNotEmpty([](std::string& text) -> std::string { return text.empty() ? "must not be empty" : ""; },
+                               "TEXT");
+
+}  // namespace
 
 void add_options(CLI::App& app, Options& o) {
   app.add_option("--suite", o.suite, "prolog | lightweight | intensive | cluster")
       ->check(CLI::IsMember(suite_names()))
       ->capture_default_str();
-  app.add_option("--check", o.checks, "run only this check (repeatable; ids: --list)");
+  app.add_option("--check", o.checks, "run only this check (repeatable; ids: --list)")->check(kNotEmpty);
   app.add_flag("--list", o.list, "list the checks, their suites and the severity of each failure, and exit");
   app.add_option("--root", o.root, "read sysfs, /proc, /dev and the kernel log under DIR (fake trees in tests)")
+      ->check(CLI::ExistingDirectory)
       ->capture_default_str();
   app.add_option("--instance-type", o.instance_type,
-                 "instance type whose catalog entry says what is healthy (default: the DMI product name)");
+                 "instance type whose catalog entry says what is healthy (default: the DMI product name)")
+      ->check(kNotEmpty);
   app.add_option("--nvml-library", o.settings.nvml_library, "NVML library to load")->capture_default_str();
   app.add_option("--require-mount", o.settings.require_mounts, "a mount point that must be mounted (repeatable)");
-  app.add_option("--min-shm-gib", o.settings.min_shm_gib, "smallest healthy /dev/shm")->capture_default_str();
+  app.add_option("--min-shm-gib", o.settings.min_shm_gib, "smallest healthy /dev/shm")
+      ->check(finite(0, 1e9))
+      ->capture_default_str();
   app.add_option("--disk-path", o.settings.disk_path, "filesystem whose free space the disk check reads")
+      ->check(CLI::ExistingDirectory)
       ->capture_default_str();
   app.add_option("--min-free-disk-gib", o.settings.min_free_disk_gib, "least free space on --disk-path")
+      ->check(finite(0, 1e12))
       ->capture_default_str();
   app.add_option("--efa-provider", o.settings.efa_provider, "libfabric provider the EFA checks use")
       ->capture_default_str();
   app.add_option("--efa-min-gbps", o.settings.efa_min_gbps, "least EFA loopback bandwidth per device, Gbit/s")
+      ->check(finite(0, 1e6))
       ->capture_default_str();
   app.add_option("--gemm-min-fraction", o.settings.gemm_min_fraction,
                  "least GPU GEMM throughput as a fraction of the catalog's peak")
+      ->check(finite(0, 1))
       ->capture_default_str();
   app.add_option("--gemm-min-gflops", o.settings.gemm_min_gflops, "least CPU sgemm GFLOP/s (0: report only)")
+      ->check(finite(0, 1e12))
       ->capture_default_str();
   app.add_option("--gemm-n", o.settings.gemm_n, "GEMM size (n×n×n)")
       ->capture_default_str()
       ->check(CLI::Range(64, 65536));
   app.add_option("--dcgmi", o.settings.dcgmi, "the dcgmi program")->capture_default_str();
   app.add_option("--timeout", o.timeout_s, "seconds before a check is killed and fails (default: the check's own)")
-      ->check(CLI::PositiveNumber);
+      ->check(finite(1e-3, 1e6));
   app.add_flag("--exclusive", o.exclusive,
                "state that this job has the node to itself (sbatch --exclusive): the intensive suite needs it");
   app.add_flag("--json", o.json, "print the JSON document instead of the table");
   app.add_option("-o,--output", o.output, "write the JSON document to FILE (atomically)");
-  app.add_option("--reason-file", o.reason_file, "write the drain reason to FILE when the node must leave service");
+  app.add_option("--reason-file", o.reason_file,
+                 "write the drain reason to FILE (atomically; empty when the node may stay in service)");
   add_cluster_options(app, o.cluster);
 }
 

@@ -27,6 +27,8 @@ struct Options {
 };
 
 void add_options(CLI::App& app, Options& o);
+/// A finite number in [lo, hi] (CLI11's ranges let nan and inf through).
+CLI::Validator finite(double lo, double hi);
 /// The checks to run, in checks.json's order; throws UsageError for a suite or check that does not exist, and for
 /// intensive checks without --exclusive.
 std::vector<const CheckInfo*> selected_checks(const Options& o);
