@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <thread>
 
@@ -175,6 +176,37 @@ TEST_F(Launcher, ClusterSuiteNamesTheSlowRank) {
   }
   auto ok = awsdt("run healthcheck --tasks-per-node 2 -- --suite cluster --cluster-bytes 1M --min-busbw-gbs 0.0001");
   EXPECT_NE(ok.output.find("cluster-allreduce  PASS"), std::string::npos) << ok.output;
+}
+
+// The install files as docs/healthcheck.md renders them: the slurm.conf lines name scripts that exist, and the
+// DaemonSet validates against Kubernetes' schemas (when tools/setup.sh's .venv-tools is there).
+TEST_F(Launcher, RendersTheNodeHealthService) {
+  auto dir = state_ / "render";
+  fs::create_directories(dir);
+  auto o = run_command(kAwsdt + " render node-health --cluster slurm -- --require-mount /fsx", 60, dir.string());
+  ASSERT_EQ(o.status, 0) << o.output;
+  auto conf = read(dir / "awsdt-node-health-slurm/slurm.conf");
+  for (const char* key : {"Prolog=", "Epilog=", "HealthCheckProgram="}) {
+    auto at = conf.find(std::string("\n") + key);
+    ASSERT_NE(at, std::string::npos) << key << "\n" << conf;
+    auto path = conf.substr(at + 1 + std::strlen(key), conf.find('\n', at + 1) - at - 1 - std::strlen(key));
+    EXPECT_TRUE(fs::exists(path)) << path;
+  }
+  EXPECT_NE(read(dir / "awsdt-node-health-slurm/healthcheck.env").find("AWSDT_HEALTHCHECK_ARGS='--require-mount /fsx'"),
+            std::string::npos);
+  o = run_command(kAwsdt + " render node-health --cluster eks --container public.ecr.aws/example/awsdt:1 -- " +
+                      "--require-mount /fsx",
+                  60, dir.string());
+  ASSERT_EQ(o.status, 0) << o.output;
+  auto yaml = dir / "awsdt-node-health-eks/node-health.yaml";
+  EXPECT_NE(read(yaml).find("- \"--require-mount\""), std::string::npos) << read(yaml);
+  fs::path venv = fs::path(HC_SOURCE_DIR) / "../../../.venv-tools/bin/python";
+  if (!fs::exists(venv)) GTEST_SKIP() << "no .venv-tools: the DaemonSet was not validated against the schemas";
+  auto v = run_command(venv.string() + " " + HC_SOURCE_DIR + "/../../../tests/lint/validate_k8s.py --crds " +
+                       HC_SOURCE_DIR + "/../../../tests/fixtures/crds " + yaml.string());
+  EXPECT_EQ(v.status, 0) << v.output;
+  EXPECT_NE(v.output.find("valid (ClusterRole, ClusterRoleBinding, DaemonSet, ServiceAccount)"), std::string::npos)
+      << v.output;
 }
 
 // ---- Slurm: the prolog on the real test cluster (SLURM_CONF set by the fixture) ----
