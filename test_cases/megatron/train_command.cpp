@@ -1,8 +1,12 @@
 // `awsdt-megatron train` (see train_command.hpp): the core's Trainer in its Megatron form.
 #include "train_command.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
+#include <fmt/format.h>
+
+#include "device/device.hpp"
 #include "train/report.hpp"
 #include "train/trainer.hpp"
 #include "util/error.hpp"
@@ -22,16 +26,51 @@ void add_train_options(CLI::App& app, TrainOptions& o) {
   m->add_flag("--use-distributed-optimizer", o.distributed_optimizer,
               "shard AdamW state and fp32 master weights over the data-parallel ranks (ZeRO-1): gradients are "
               "reduce-scattered, parameters all-gathered (default: DDP, gradients all-reduced)");
+  m->add_flag("--tp-comm-overlap", o.common.tp_comm_overlap,
+              "overlap the TP collectives with the GEMMs beside them (awsdt-megatron gemm's kernels): all-gather + "
+              "GEMM and GEMM + reduce-scatter with --sequence-parallel, GEMM + all-reduce without");
+  m->add_option("--tp-comm-overlap-method", o.common.tp_comm_method,
+                "how --tp-comm-overlap splits each GEMM: ring (tp point-to-point steps, each beside a GEMM), "
+                "pipelined (--tp-comm-overlap-chunks row chunks) or serial (the same kernels without overlap)")
+      ->capture_default_str();
+  m->add_option("--tp-comm-overlap-chunks", o.common.tp_comm_chunks,
+                "pipelined: chunks of rows each collective is split into (at most the rows it splits)")
+      ->capture_default_str();
 }
+
+namespace {
+
+// --tp-comm-overlap's flags, before any rank starts: one line naming the value.
+void check_tp_comm_overlap(const train::Options& c, const train::Plan& plan) {
+  if (c.tp_comm_method != "ring" && c.tp_comm_method != "pipelined" && c.tp_comm_method != "serial")
+    throw UsageError(fmt::format("--tp-comm-overlap-method '{}' is not ring, pipelined or serial", c.tp_comm_method));
+  if (c.tp_comm_chunks < 1)
+    throw UsageError(fmt::format("--tp-comm-overlap-chunks must be >= 1 (got {})", c.tp_comm_chunks));
+  const int tokens = plan.micro_batch * plan.seq_len;
+  if (c.tp_comm_overlap && c.tp_comm_method == "ring" && tokens % plan.tp != 0)
+    throw UsageError(
+        fmt::format("--tp-comm-overlap-method ring splits the {} x {} tokens of a micro-batch over --tp "
+                    "{}: they must divide",
+                    plan.micro_batch, plan.seq_len, plan.tp));
+}
+
+}  // namespace
 
 int run_train(TrainOptions& o, int argc, char** argv) {
   train::Options& c = o.common;
   c.sharding = o.distributed_optimizer ? "grad_op" : "none";
+  // Before --check-args answers, so that `awsdt run` refuses a GPU job before submitting it.
+  if (Device::parse(train::resolve_device(c.device)).is_cuda())
+    throw UsageError(
+        fmt::format("--device {}: awsdt-megatron train runs on CPUs over MPI (its CUDA model is not built "
+                    "yet); on GPUs train with awsdt-fsdp, or time the TP kernels with awsdt-megatron gemm",
+                    c.device));
   if (c.recompute) throw UsageError("--recompute is not implemented in awsdt-megatron train yet (awsdt-fsdp has it)");
   if (c.check_args_ranks > 0) {
-    train::make_plan(c, c.check_args_ranks);  // throws UsageError naming the flag
+    check_tp_comm_overlap(c, train::make_plan(c, c.check_args_ranks));  // throws UsageError naming the flag
     return 0;
   }
+  if (c.tp_comm_overlap) check_tp_comm_overlap(c, train::make_plan(c, std::max(c.tp, 1)));
   if (c.print_config) {
     std::fputs(train::describe_plan(train::make_plan(c, c.print_config_ranks * c.tp), c).c_str(), stdout);
     return 0;

@@ -75,11 +75,13 @@ void check_tp_gemm(TpPattern pattern, TpMethod method, GemmDims dims, int tp, in
     throw UsageError(fmt::format("--chunks {} must be between 1 and the {} rows it splits", chunks, split));
 }
 
-TpGemm::TpGemm(const TpResources& resources, TpPattern pattern, TpMethod method, GemmDims dims, int chunks)
+TpGemm::TpGemm(const TpResources& resources, TpPattern pattern, TpMethod method, GemmDims dims, int chunks,
+               bool b_transposed)
     : r_(resources),
       pattern_(pattern),
       method_(method),
       dims_(dims),
+      b_transposed_(b_transposed),
       tp_(resources.comm.size()),
       rank_(resources.comm.rank()),
       esize_(dtype_size(resources.dtype)),
@@ -118,7 +120,8 @@ char* TpGemm::ws(std::size_t elements) const {
 const void* TpGemm::gathered() const { return pattern_ == TpPattern::ag_gemm ? ws(0) : nullptr; }
 
 void TpGemm::gemm(int m, int n, int k, const void* a, const void* b, void* c, float beta) {
-  r_.gemm.run({m, n, k}, r_.dtype, a, b, c, beta, r_.compute);
+  // B is always whole (every method splits A's and C's rows only), so its transposition is the engine's alone.
+  r_.gemm.run({m, n, k, false, b_transposed_}, r_.dtype, a, b, c, beta, r_.compute);
 }
 
 void TpGemm::begin() {

@@ -11,7 +11,9 @@
 //   ring       tp−1 point-to-point steps to the ring neighbours, each overlapped with the GEMM of the shard in
 //              hand; for gemm_rs the partial sums travel and accumulate around the ring (TE's *_P2P, PyTorch
 //              async-TP's fused all-gather-matmul and matmul-reduce-scatter).
-// Every buffer is row-major and lives on the streams' device; work is enqueued and returns at once.
+// Every buffer is row-major and lives on the streams' device; work is enqueued and returns at once. A model keeps
+// its weights [out, in] (Hugging Face's layout): with b_transposed, B_r is given that way, as B_rᵀ, and the GEMM
+// engine reads it transposed (no copy of the weights).
 #pragma once
 
 #include <cstddef>
@@ -37,7 +39,7 @@ struct GemmDims {
   int m = 0, n = 0, k = 0;
 };
 
-/// The row-major shapes of one rank's A, B and C.
+/// The row-major shapes of one rank's A, B and C (B as B[K,N] holds it: stored [b_cols, b_rows] when b_transposed).
 struct LocalShapes {
   int a_rows = 0, a_cols = 0, b_rows = 0, b_cols = 0, c_rows = 0, c_cols = 0;
 };
@@ -61,8 +63,10 @@ struct TpResources {
 class TpGemm {
  public:
   /// Throws UsageError naming the value when the shape does not split over the group (M, N or K not a
-  /// multiple of tp where the pattern splits it; more chunks than rows to split).
-  TpGemm(const TpResources& resources, TpPattern pattern, TpMethod method, GemmDims dims, int chunks);
+  /// multiple of tp where the pattern splits it; more chunks than rows to split). b_transposed: run() takes
+  /// this rank's B_r as B_rᵀ, row-major [N_r, K_r] (a weight stored [out, in]).
+  TpGemm(const TpResources& resources, TpPattern pattern, TpMethod method, GemmDims dims, int chunks,
+         bool b_transposed = false);
 
   const LocalShapes& shapes() const { return shapes_; }
   TpPattern pattern() const { return pattern_; }
@@ -103,6 +107,7 @@ class TpGemm {
   TpPattern pattern_;
   TpMethod method_;
   GemmDims dims_;
+  bool b_transposed_;
   LocalShapes shapes_;
   int tp_, rank_;
   std::size_t esize_;

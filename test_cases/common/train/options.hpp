@@ -66,9 +66,11 @@ struct Options {
   std::string export_path;            ///< consolidated Hugging Face safetensors written at the end
   int dim = 0, n_layers = 0, n_heads = 0, n_kv_heads = 0, ffn_dim = 0, vocab_size = 0;  ///< overrides (0: preset)
   // Megatron's tensor parallelism (awsdt-megatron train; awsdt-fsdp keeps the defaults).
-  int tp = 1;                      ///< tensor-parallel ranks per model replica
-  bool sequence_parallel = false;  ///< norms and residuals on sequence shards (tp > 1)
-  bool tp_comm_overlap = false;    ///< TP collectives through the chunked, overlapped kernels
+  int tp = 1;                           ///< tensor-parallel ranks per model replica
+  bool sequence_parallel = false;       ///< norms and residuals on sequence shards (tp > 1)
+  bool tp_comm_overlap = false;         ///< TP collectives through the chunked, overlapped kernels
+  std::string tp_comm_method = "ring";  ///< --tp-comm-overlap's TpGemm method: ring | pipelined
+  int tp_comm_chunks = 4;               ///< pipelined: parts of each collective
 };
 
 /// A validated run: the model shape and the derived batch and schedule numbers.

@@ -182,11 +182,10 @@ std::string megatron_iteration_line(int iteration, int iterations, std::int64_t 
       sci(s.loss), s.grad_norm, 0, nan ? 1 : 0);
 }
 
-std::string tp_comm_line(int step, int steps, double tp_comm_ms, int tp, std::int64_t rss_bytes) {
-  return fmt::format(
-      "tp comm {}/{} | exposed TP comm: {:.2f} ms ({} TP rank(s), blocking collectives) | peak RSS: "
-      "{:.1f} MiB (rank 0)",
-      step, steps, tp_comm_ms, tp, mib(rss_bytes));
+std::string tp_comm_line(int step, int steps, double tp_comm_ms, int tp, const std::string& mode,
+                         std::int64_t rss_bytes) {
+  return fmt::format("tp comm {}/{} | exposed TP comm: {:.2f} ms ({} TP rank(s), {}) | peak RSS: {:.1f} MiB (rank 0)",
+                     step, steps, tp_comm_ms, tp, mode, mib(rss_bytes));
 }
 
 }  // namespace awsdt::train

@@ -48,7 +48,9 @@ std::string comm_line(int step, int steps, const FsdpStepStats& fs, double expos
 std::string megatron_iteration_line(int iteration, int iterations, std::int64_t consumed_samples, const StepStats& s,
                                     const StepRates& rates, int global_batch);
 /// `tp comm N/M | exposed TP comm: X ms (tp ranks) | peak RSS: ... MiB` (rank 0's).
-std::string tp_comm_line(int step, int steps, double tp_comm_ms, int tp, std::int64_t rss_bytes);
+/// mode: how the TP collectives ran ("blocking collectives", "overlapped: ring", ...).
+std::string tp_comm_line(int step, int steps, double tp_comm_ms, int tp, const std::string& mode,
+                         std::int64_t rss_bytes);
 /// Bytes in MiB, for lines people read.
 inline double mib(std::int64_t bytes) { return static_cast<double>(bytes) / (1 << 20); }
 /// Peak resident set size of this process in bytes (getrusage).

@@ -25,6 +25,7 @@ nlohmann::json config_json(const Options& o, const Plan& p, const std::string& d
           {"tensor_parallel", p.tp},
           {"data_parallel", p.world},
           {"sequence_parallel", p.sequence_parallel},
+          {"tp_comm_overlap", o.tp_comm_overlap && p.tp > 1 ? o.tp_comm_method : "off"},
           {"device", resolve_device(o.device)},
           {"threads", blas_threads()},
           {"blas_kernels", blas_core()},

@@ -11,8 +11,8 @@ namespace {
 
 class TpBackend final : public CpuComputeBackend {
  public:
-  TpBackend(const nn::ModelConfig& config, Communicator& tp, bool sp)
-      : tp_(tp), model_(config, tp, sp), full_(nn::unit_layouts(config)) {}
+  TpBackend(const nn::ModelConfig& config, Communicator& tp, bool sp, const TpCommOverlap& overlap)
+      : tp_(tp), model_(config, tp, sp, overlap), full_(nn::unit_layouts(config)) {}
 
   DataType compute_dtype() const override { return DataType::f32; }
   const nn::ModelConfig& config() const override { return model_.config(); }
@@ -70,8 +70,9 @@ class TpBackend final : public CpuComputeBackend {
 
 }  // namespace
 
-std::unique_ptr<UnitBackend> make_tp_backend(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel) {
-  return std::make_unique<TpBackend>(config, tp, sequence_parallel);
+std::unique_ptr<UnitBackend> make_tp_backend(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel,
+                                             const TpCommOverlap& overlap) {
+  return std::make_unique<TpBackend>(config, tp, sequence_parallel, overlap);
 }
 
 }  // namespace awsdt::train

@@ -6,11 +6,14 @@
 
 #include "comm/communicator.hpp"
 #include "nn/config.hpp"
+#include "train/tp_overlap.hpp"
 #include "train/unit_backend.hpp"
 
 namespace awsdt::train {
 
-/// config's model split over the tensor-parallel group tp (sequence_parallel: Megatron's SP).
-std::unique_ptr<UnitBackend> make_tp_backend(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel);
+/// config's model split over the tensor-parallel group tp (sequence_parallel: Megatron's SP; overlap: its
+/// --tp-comm-overlap).
+std::unique_ptr<UnitBackend> make_tp_backend(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel,
+                                             const TpCommOverlap& overlap = {});
 
 }  // namespace awsdt::train

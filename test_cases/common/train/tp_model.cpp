@@ -8,6 +8,7 @@
 #include <limits>
 
 #include "kernels/cpu/llama_attention.hpp"
+#include "kernels/cpu/llama_gemm.hpp"
 #include "kernels/cpu/llama_linear.hpp"
 #include "kernels/cpu/llama_residual.hpp"
 #include "kernels/cpu/llama_rmsnorm.hpp"
@@ -36,9 +37,26 @@ void size_all(std::size_t n, V&... v) {
   (v.resize(n), ...);
 }
 
+// Rows of a fused GEMM's output [N, Σ widths] into one buffer per part, and back.
+void split_cols(const float* packed, int N, std::initializer_list<std::pair<float*, int>> parts) {
+  int width = 0;
+  for (const auto& p : parts) width += p.second;
+  for (std::size_t n = 0; n < static_cast<std::size_t>(N); ++n) {
+    const float* row = packed + n * width;
+    for (const auto& [dst, w] : parts) {
+      std::copy(row, row + w, dst + n * w);
+      row += w;
+    }
+  }
+}
+void join_cols(float* packed, int N, std::initializer_list<std::pair<const float*, int>> parts) {
+  for (std::size_t n = 0; n < static_cast<std::size_t>(N); ++n)
+    for (const auto& [src, w] : parts) packed = std::copy(src + n * w, src + (n + 1) * w, packed);
+}
+
 }  // namespace
 
-TpModel::TpModel(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel)
+TpModel::TpModel(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel, const TpCommOverlap& overlap)
     : config_(config), tp_(tp), sp_(sequence_parallel && tp.size() > 1), stream_(Device::cpu()) {
   config_.validate();
   slice_ = tp_slice(config_, tp.size(), tp.rank());
@@ -50,6 +68,12 @@ TpModel::TpModel(const nn::ModelConfig& config, Communicator& tp, bool sequence_
   final_norm_ = h[0].offset;
   lm_head_ = config_.tied_embeddings ? 0 : h[1].offset;
   bound_.resize(layouts_.size());
+  // The fused GEMMs read q/k/v_proj and gate/up_proj as one matrix each.
+  const std::size_t C = config_.dim, hd = config_.head_dim();
+  AWSDT_CHECK(bo_.wk == bo_.wq + slice_.heads * hd * C && bo_.wv == bo_.wk + slice_.kv_heads * hd * C &&
+                  bo_.w_up == bo_.w_gate + static_cast<std::size_t>(slice_.ffn) * C,
+              "TpModel: q/k/v_proj or gate/up_proj are not consecutive in the block unit");
+  if (overlap.on && tp.size() > 1) overlap_ = std::make_unique<TpOverlap>(tp, overlap.method, overlap.chunks);
 }
 
 TpModel::~TpModel() = default;
@@ -64,7 +88,7 @@ void TpModel::bind(int unit, const float* params, float* grads) {
 }
 
 double TpModel::take_comm_ms() {
-  const double ms = comm_ms_;
+  const double ms = comm_ms_ + (overlap_ ? overlap_->take_exposed_ms() : 0.0);
   comm_ms_ = 0;
   return ms;
 }
@@ -133,6 +157,51 @@ void TpModel::add_kv_grads(float* gk, float* gv, float* Gk, float* Gv) {
   }
 }
 
+// --- The GEMMs next to the collectives. Without SP the column-parallel forward and the row-parallel backward need
+// no communication; with overlap the others go through TpGemm's patterns instead of a GEMM and a collective.
+
+void TpModel::column_forward(const float* shard, float* keep, const float* w, int n, float* out) {
+  const int N = N_, C = config_.dim;
+  if (overlap_ && sp_) {
+    const float* gathered = overlap_->ag_gemm(shard, w, true, N, n, C, out);
+    std::copy(gathered, gathered + static_cast<std::size_t>(N) * C, keep);
+    return;
+  }
+  linear_forward(out, gather_rows(shard, keep), w, N, C, n);
+}
+
+void TpModel::row_forward(const float* in, const float* w, int k, float* shard) {
+  const int N = N_, C = config_.dim;
+  if (overlap_) {
+    if (sp_) return overlap_->gemm_rs(in, w, true, N, C, k, shard);
+    return overlap_->gemm_ar(in, w, true, N, C, k, shard);
+  }
+  linear_forward(partial_.data(), in, w, N, k, C);
+  reduce_rows(partial_.data(), shard);
+}
+
+const float* TpModel::row_backward(const float* dshard, const float* w, int k, float* din) {
+  const int N = N_, C = config_.dim;
+  if (overlap_ && sp_) return overlap_->ag_gemm(dshard, w, false, N, k, C, din);
+  const float* dout = gather_rows(dshard, full_.data());
+  gemm(false, false, N, k, C, 1.0f, dout, C, w, k, 0.0f, din, k);
+  return dout;
+}
+
+void TpModel::column_backward(const float* d, const float* w, int n, float* dshard) {
+  const int N = N_, C = config_.dim;
+  if (overlap_) {
+    if (sp_) return overlap_->gemm_rs(d, w, false, N, C, n, dshard);
+    return overlap_->gemm_ar(d, w, false, N, C, n, dshard);
+  }
+  gemm(false, false, N, C, n, 1.0f, d, n, w, C, 0.0f, dln_.data(), C);
+  reduce_rows(dln_.data(), dshard);
+}
+
+void TpModel::weight_grad(float* dw, const float* dout, const float* inp, int IC, int OC) const {
+  gemm(true, false, OC, IC, N_, 1.0f, dout, OC, inp, IC, 1.0f, dw, IC);
+}
+
 // --- Forward.
 
 void TpModel::forward_begin(const std::int32_t* tokens, const std::int32_t* targets, int B, int T) {
@@ -167,6 +236,8 @@ void TpModel::forward_begin(const std::int32_t* tokens, const std::int32_t* targ
     size_all(N * KV, dk_, dv_);
     size_all(N * F, dgate_, dup_, dh_);
     ng_.resize(C);
+    size_all(N * (Q + 2 * KV), qkv_, dqkv_);
+    size_all(N * 2 * F, gu_, dgu_);
     rope_ = nn::model_rope_table(config_, T);
   }
   tokens_.assign(tokens, tokens + N_);
@@ -202,25 +273,20 @@ void TpModel::forward_block(int l) {
   const float* x = residual_.data() + l * NsC;
 
   rmsnorm_forward(a.ln1s.data(), a.rstd1.data(), x, W + o.attn_norm, Ns, C, config_.norm_eps);
-  const float* ln1 = gather_rows(a.ln1s.data(), a.ln1.data());
-  linear_forward(a.q.data(), ln1, W + o.wq, N, C, Q);
-  linear_forward(a.k.data(), ln1, W + o.wk, N, C, KV);
-  linear_forward(a.v.data(), ln1, W + o.wv, N, C, KV);
+  column_forward(a.ln1s.data(), a.ln1.data(), W + o.wq, Q + 2 * KV, qkv_.data());
+  split_cols(qkv_.data(), N, {{a.q.data(), Q}, {a.k.data(), KV}, {a.v.data(), KV}});
   rope_forward(a.q.data(), rope_, B, T, slice_.heads, hd);
   rope_forward(a.k.data(), rope_, B, T, slice_.kv_heads, hd);
   attention_forward(a.atty.data(), a.att.data(), a.q.data(), a.k.data(), a.v.data(),
                     AttentionShape{B, T, slice_.heads, slice_.kv_heads, hd});
-  linear_forward(partial_.data(), a.atty.data(), W + o.wo, N, Q, C);
-  reduce_rows(partial_.data(), full_.data());
+  row_forward(a.atty.data(), W + o.wo, Q, full_.data());
   residual_forward(a.res2.data(), x, full_.data(), NsC);
 
   rmsnorm_forward(a.ln2s.data(), a.rstd2.data(), a.res2.data(), W + o.mlp_norm, Ns, C, config_.norm_eps);
-  const float* ln2 = gather_rows(a.ln2s.data(), a.ln2.data());
-  linear_forward(a.gate.data(), ln2, W + o.w_gate, N, C, F);
-  linear_forward(a.up.data(), ln2, W + o.w_up, N, C, F);
+  column_forward(a.ln2s.data(), a.ln2.data(), W + o.w_gate, 2 * F, gu_.data());
+  split_cols(gu_.data(), N, {{a.gate.data(), F}, {a.up.data(), F}});
   swiglu_forward(a.h.data(), a.gate.data(), a.up.data(), static_cast<std::size_t>(N) * F);
-  linear_forward(partial_.data(), a.h.data(), W + o.w_down, N, F, C);
-  reduce_rows(partial_.data(), full_.data());
+  row_forward(a.h.data(), W + o.w_down, F, full_.data());
   residual_forward(residual_.data() + (l + 1) * NsC, a.res2.data(), full_.data(), NsC);
 }
 
@@ -230,9 +296,8 @@ float TpModel::forward_head() {
   const int N = N_, Ns = Ns_, C = config_.dim, V = slice_.vocab, v0 = slice_.vocab_first;
   const float* x = residual_.data() + static_cast<std::size_t>(config_.n_layers) * Ns * C;
   rmsnorm_forward(lnfs_.data(), rstdf_.data(), x, P(head_unit()) + final_norm_, Ns, C, config_.norm_eps);
-  const float* lnf = gather_rows(lnfs_.data(), lnf_.data());
   const float* wlm = config_.tied_embeddings ? P(0) : P(head_unit()) + lm_head_;
-  linear_forward(logits_.data(), lnf, wlm, N, C, V);
+  column_forward(lnfs_.data(), lnf_.data(), wlm, V, logits_.data());
   if (!have_targets_) return 0.0f;
   for (int n = 0; n < N; ++n) {
     const float* z = logits_.data() + static_cast<std::size_t>(n) * V;
@@ -292,8 +357,8 @@ void TpModel::backward_head() {
   const float* lnf = sp_ ? lnf_.data() : lnfs_.data();
   const float* wlm = config_.tied_embeddings ? P(0) : P(head_unit()) + lm_head_;
   float* glm = config_.tied_embeddings ? G(0) : G(head_unit()) + lm_head_;
-  linear_backward(dln_.data(), glm, logits_.data(), lnf, wlm, N, C, V, InputGrad::overwrite);
-  reduce_rows(dln_.data(), dfull_.data());
+  column_backward(logits_.data(), wlm, V, dfull_.data());
+  weight_grad(glm, logits_.data(), lnf, C, V);
   const float* x = residual_.data() + static_cast<std::size_t>(config_.n_layers) * Ns * C;
   fill0(dres_);
   fill0(ng_);
@@ -315,20 +380,21 @@ void TpModel::backward_block(int l) {
   const float* ln2 = sp_ ? a.ln2.data() : a.ln2s.data();
 
   // MLP: the row-parallel down_proj's output gradient is the whole residual gradient (gathered with SP).
-  const float* dout = gather_rows(dres_.data(), full_.data());
-  linear_backward(dh_.data(), Gw + o.w_down, dout, a.h.data(), W + o.w_down, N, F, C, InputGrad::overwrite);
+  const float* dout = row_backward(dres_.data(), W + o.w_down, F, dh_.data());
+  weight_grad(Gw + o.w_down, dout, a.h.data(), F, C);
   swiglu_backward(dgate_.data(), dup_.data(), dh_.data(), a.gate.data(), a.up.data(), static_cast<std::size_t>(N) * F,
                   InputGrad::overwrite);
-  linear_backward(dln_.data(), Gw + o.w_gate, dgate_.data(), ln2, W + o.w_gate, N, C, F, InputGrad::overwrite);
-  linear_backward(dln_.data(), Gw + o.w_up, dup_.data(), ln2, W + o.w_up, N, C, F);
-  reduce_rows(dln_.data(), dfull_.data());  // column-parallel input gradient: partial sums over the group
+  join_cols(dgu_.data(), N, {{dgate_.data(), F}, {dup_.data(), F}});
+  column_backward(dgu_.data(), W + o.w_gate, 2 * F, dfull_.data());  // partial sums over the group, reduced
+  weight_grad(Gw + o.w_gate, dgate_.data(), ln2, C, F);
+  weight_grad(Gw + o.w_up, dup_.data(), ln2, C, F);
   fill0(ng_);
   rmsnorm_backward(dres_.data(), ng_.data(), dfull_.data(), a.res2.data(), W + o.mlp_norm, a.rstd2.data(), Ns, C);
   add_norm_grad(Gw + o.mlp_norm, ng_.data());
 
   // Attention.
-  dout = gather_rows(dres_.data(), full_.data());
-  linear_backward(datty_.data(), Gw + o.wo, dout, a.atty.data(), W + o.wo, N, Q, C, InputGrad::overwrite);
+  dout = row_backward(dres_.data(), W + o.wo, Q, datty_.data());
+  weight_grad(Gw + o.wo, dout, a.atty.data(), Q, C);
   fill0(dq_);
   fill0(dk_);
   fill0(dv_);
@@ -337,17 +403,18 @@ void TpModel::backward_block(int l) {
                      a.att.data(), shape);
   rope_backward(dq_.data(), rope_, B, T, slice_.heads, hd);
   rope_backward(dk_.data(), rope_, B, T, slice_.kv_heads, hd);
-  linear_backward(dln_.data(), Gw + o.wq, dq_.data(), ln1, W + o.wq, N, C, Q, InputGrad::overwrite);
+  join_cols(dqkv_.data(), N, {{dq_.data(), Q}, {dk_.data(), KV}, {dv_.data(), KV}});
+  column_backward(dqkv_.data(), W + o.wq, Q + 2 * KV, dfull_.data());
+  weight_grad(Gw + o.wq, dq_.data(), ln1, C, Q);
   if (slice_.kv_replicated) {
     std::vector<float> gk(static_cast<std::size_t>(KV) * C, 0.0f), gv(gk.size(), 0.0f);
-    linear_backward(dln_.data(), gk.data(), dk_.data(), ln1, W + o.wk, N, C, KV);
-    linear_backward(dln_.data(), gv.data(), dv_.data(), ln1, W + o.wv, N, C, KV);
+    weight_grad(gk.data(), dk_.data(), ln1, C, KV);
+    weight_grad(gv.data(), dv_.data(), ln1, C, KV);
     add_kv_grads(gk.data(), gv.data(), Gw + o.wk, Gw + o.wv);
   } else {
-    linear_backward(dln_.data(), Gw + o.wk, dk_.data(), ln1, W + o.wk, N, C, KV);
-    linear_backward(dln_.data(), Gw + o.wv, dv_.data(), ln1, W + o.wv, N, C, KV);
+    weight_grad(Gw + o.wk, dk_.data(), ln1, C, KV);
+    weight_grad(Gw + o.wv, dv_.data(), ln1, C, KV);
   }
-  reduce_rows(dln_.data(), dfull_.data());
   fill0(ng_);
   rmsnorm_backward(dres_.data(), ng_.data(), dfull_.data(), x, W + o.attn_norm, a.rstd1.data(), Ns, C);
   add_norm_grad(Gw + o.attn_norm, ng_.data());

@@ -8,9 +8,14 @@
 // weights' gradients, partial sums over the shards, are all-reduced. The LM head is vocab-parallel and so is the
 // cross-entropy: each rank computes logits for its vocabulary rows only and the softmax meets over the group
 // through three values per token (max, sum of exponentials, the target's logit); no rank holds the full logits.
+// q/k/v_proj and gate/up_proj run as one GEMM each (their weights are consecutive rows of the unit). With
+// --tp-comm-overlap (tp_overlap.hpp) the GEMMs whose inputs or outputs cross the group overlap their collectives.
 #pragma once
 
 #include <cstdint>
+#include <initializer_list>
+#include <memory>
+#include <utility>
 #include <vector>
 
 #include "comm/communicator.hpp"
@@ -19,13 +24,14 @@
 #include "nn/config.hpp"
 #include "nn/layout.hpp"
 #include "train/tp_layout.hpp"
+#include "train/tp_overlap.hpp"
 
 namespace awsdt::train {
 
 class TpModel {
  public:
   /// tp: this rank's tensor-parallel group (its size and rank pick the slice).
-  TpModel(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel);
+  TpModel(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel, const TpCommOverlap& overlap = {});
   ~TpModel();
 
   const nn::ModelConfig& config() const { return config_; }
@@ -45,7 +51,8 @@ class TpModel {
   void set_recompute(bool on);
   bool recompute() const { return false; }
   std::int64_t activation_bytes() const;
-  /// Milliseconds spent in TP collectives since the last call (all of them exposed: they block the compute).
+  /// Milliseconds of exposed TP communication since the last call: the blocking collectives' whole time, and what
+  /// the overlapped GEMMs did not hide.
   double take_comm_ms();
 
  private:
@@ -63,6 +70,17 @@ class TpModel {
   /// g (C values) computed on a sequence shard: all-reduced over the group with SP, then added into grad.
   void add_norm_grad(float* grad, float* g);
   void add_kv_grads(float* gk, float* gv, float* Gk, float* Gv);
+  // The GEMMs whose input or output crosses the group, blocking or overlapped (TpOverlap). N rows, C = dim.
+  /// out[N, n] = gathered(shard) · Wᵀ, W [n, C] (column-parallel); SP keeps the gathered input in keep [N, C].
+  void column_forward(const float* shard, float* keep, const float* w, int n, float* out);
+  /// shard = reduced(in[N, k] · Wᵀ), W [C, k] (row-parallel; shard as reduce_rows leaves it).
+  void row_forward(const float* in, const float* w, int k, float* shard);
+  /// din[N, k] = gathered(dshard) · W, W [C, k] (row-parallel input gradient); returns the gathered gradient.
+  const float* row_backward(const float* dshard, const float* w, int k, float* din);
+  /// dshard = reduced(d[N, n] · W), W [n, C] (column-parallel input gradient).
+  void column_backward(const float* d, const float* w, int n, float* dshard);
+  /// dW[OC, IC] += dout[N, OC]ᵀ · inp[N, IC].
+  void weight_grad(float* dw, const float* dout, const float* inp, int IC, int OC) const;
 
   nn::ModelConfig config_;
   Communicator& tp_;
@@ -77,6 +95,7 @@ class TpModel {
   };
   std::vector<Bound> bound_;
   Stream stream_;
+  std::unique_ptr<TpOverlap> overlap_;  // --tp-comm-overlap
   double comm_ms_ = 0;
   int B_ = 0, T_ = 0, N_ = 0, Ns_ = 0;
   bool have_targets_ = false;
@@ -85,6 +104,7 @@ class TpModel {
   std::vector<Layer> layers_;
   std::vector<float> lnfs_, rstdf_, lnf_, logits_, row_max_, row_sum_;  // head
   std::vector<float> partial_, full_, dres_, dln_, dfull_, dq_, dk_, dv_, datty_, dgate_, dup_, dh_, ng_, kvbuf_;
+  std::vector<float> qkv_, gu_, dqkv_, dgu_;  // the fused GEMMs' [N, Q+2KV] and [N, 2F]
   kernels::cpu::RopeTable<float> rope_;
 };
 

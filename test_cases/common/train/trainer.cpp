@@ -146,7 +146,8 @@ void Trainer::build_engine() {
   eo.producer = std::string("awsdt-") + name();
   std::unique_ptr<UnitBackend> backend;
   if (kind_ == TrainerKind::megatron) {
-    backend = make_tp_backend(plan_.model, *tp_, plan_.sequence_parallel);
+    const TpCommOverlap overlap{o_.tp_comm_overlap, parallel::parse_method(o_.tp_comm_method), o_.tp_comm_chunks};
+    backend = make_tp_backend(plan_.model, *tp_, plan_.sequence_parallel, overlap);
   } else if (!on_gpu_) {
     backend =
         make_cpu_backend(plan_.model, plan_.recompute, o_.faults.emulate_gpu_compute ? DataType::bf16 : DataType::f32);
@@ -181,15 +182,21 @@ bool Trainer::resume() {
   return false;
 }
 
+std::string Trainer::tp_comm_mode() const {
+  if (!o_.tp_comm_overlap || plan_.tp == 1) return "blocking collectives";
+  return fmt::format("overlapped: {}{}", o_.tp_comm_method,
+                     o_.tp_comm_method == "pipelined" ? fmt::format(" in {} chunks", o_.tp_comm_chunks) : "");
+}
+
 void Trainer::start_result_document() {
   const ShardMemory mem = engine_->memory();
   if (rank_ == 0 && kind_ == TrainerKind::megatron)
     std::printf(
         "megatron | ranks: %d | tensor parallel: %d | data parallel: %d | sequence parallel: %s | distributed "
-        "optimizer: %s | overlap grad reduce: %s | per-rank bytes: params %lld, grads %lld, optimizer %lld "
-        "(%.2f MiB)\n",
+        "optimizer: %s | overlap grad reduce: %s | tp comm: %s | per-rank bytes: params %lld, grads %lld, "
+        "optimizer %lld (%.2f MiB)\n",
         comm_->size(), plan_.tp, plan_.world, plan_.sequence_parallel ? "on" : "off",
-        plan_.sharding == ShardingMode::grad_op ? "on" : "off", o_.no_overlap ? "off" : "on",
+        plan_.sharding == ShardingMode::grad_op ? "on" : "off", o_.no_overlap ? "off" : "on", tp_comm_mode().c_str(),
         static_cast<long long>(mem.params), static_cast<long long>(mem.grads), static_cast<long long>(mem.optimizer),
         mib(mem.state()));
   if (rank_ == 0 && kind_ == TrainerKind::fsdp)
@@ -260,7 +267,8 @@ void Trainer::print_step(int s, const FsdpStepStats& fs, const StepRates& rates,
   std::printf("%s\n", step_line(s + 1, o_.steps, fs.base, rates).c_str());
   std::printf("%s\n", comm_line(s + 1, o_.steps, fs, exposed, compute_only_ms, on_gpu_).c_str());
   if (kind_ == TrainerKind::megatron)
-    std::printf("%s\n", tp_comm_line(s + 1, o_.steps, fs.tp_comm_ms, plan_.tp, peak_rss_bytes()).c_str());
+    std::printf("%s\n",
+                tp_comm_line(s + 1, o_.steps, fs.tp_comm_ms, plan_.tp, tp_comm_mode(), peak_rss_bytes()).c_str());
 }
 
 // A signal may reach only some ranks: all of them stop after the same step. One that arrives during the last

@@ -51,6 +51,8 @@ class Trainer {
   int preempted_exit_status() const;
   void print_step(int s, const FsdpStepStats& fs, const StepRates& rates, double exposed, double compute_only_ms);
   const char* name() const { return kind_ == TrainerKind::fsdp ? "fsdp" : "megatron"; }
+  /// How the TP collectives run, for the megatron lines.
+  std::string tp_comm_mode() const;
 
   Options o_;
   int argc_;

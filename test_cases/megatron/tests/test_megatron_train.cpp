@@ -1,8 +1,9 @@
 // awsdt-megatron train under mpirun: tensor parallelism (TP 2, 4; key/value heads split and replicated), sequence
 // parallelism, TP x DP with DDP and the distributed optimizer reproduce awsdt-fsdp's one-rank run of the same
 // global batch (a separate model: nn::Model) over 20 steps: losses, and the consolidated weights by relative L2,
-// within 1e-5. Also: an odd TP refused in one line, Megatron's iteration line, the exported safetensors file,
-// preemption and resume at the same TP x DP, a checkpoint of another TP refused, a dead rank ending every rank.
+// within 1e-5, also with --tp-comm-overlap. Also: an odd TP refused in one line, Megatron's iteration line, the
+// exported safetensors file, preemption and resume at the same TP x DP, a checkpoint of another TP refused, a dead rank
+// ending every rank.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -114,6 +115,35 @@ TEST(MegatronTrain, GqaTp2Dp2DistributedOptimizer) {
   expect_equivalent(kGqa, 4, " --tp 2 --sequence-parallel --use-distributed-optimizer", "gqa_tp2dp2zero");
 }
 
+// --tp-comm-overlap: the same losses and weights through TpGemm's kernels (ring and pipelined; with SP the
+// all-gather + GEMM and GEMM + reduce-scatter patterns, without it GEMM + all-reduce).
+TEST(MegatronTrain, Tp2SequenceParallelOverlapRing) {
+  expect_equivalent(kTiny, 2, " --tp 2 --sequence-parallel --tp-comm-overlap", "tp2sp_ring");
+}
+TEST(MegatronTrain, Tp4SequenceParallelOverlapPipelinedReplicatesKvHeads) {
+  expect_equivalent(kTiny, 4,
+                    " --tp 4 --sequence-parallel --tp-comm-overlap --tp-comm-overlap-method pipelined "
+                    "--tp-comm-overlap-chunks 3",
+                    "tp4sp_pipelined");
+}
+TEST(MegatronTrain, Tp2Dp2OverlapPipelinedAllReduce) {
+  expect_equivalent(kTiny, 4, " --tp 2 --tp-comm-overlap --tp-comm-overlap-method pipelined", "tp2dp2_ar");
+}
+TEST(MegatronTrain, Tp2Dp2SequenceParallelOverlapDistributedOptimizer) {
+  expect_equivalent(kGqa, 4, " --tp 2 --sequence-parallel --tp-comm-overlap --use-distributed-optimizer",
+                    "gqa_tp2dp2_overlap");
+}
+TEST(MegatronTrain, BadOverlapMethodIsRefusedInOneLine) {
+  const Outcome o = run_command(kMegatron + kTiny +
+                                    " --tp 2 --tp-comm-overlap --tp-comm-overlap-method bulk "
+                                    "--check-args 2",
+                                30);
+  EXPECT_EQ(o.status, 2) << o.output;
+  EXPECT_NE(o.output.find("--tp-comm-overlap-method 'bulk' is not ring, pipelined or serial"), std::string::npos)
+      << o.output;
+  EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
+}
+
 // A TP that does not divide the heads: one line, exit 2, before anything starts.
 TEST(MegatronTrain, OddTpIsRefusedInOneLine) {
   const Outcome o = run_command(kMegatron + kTiny + " --tp 3 --check-args 3", 30);
@@ -133,6 +163,18 @@ TEST(MegatronTrain, PrintsMegatronsIterationLine) {
   EXPECT_TRUE(std::regex_search(r.output, megatron)) << r.output;
   EXPECT_NE(r.output.find("step 20/20 | Loss: "), std::string::npos) << r.output;
   EXPECT_TRUE(std::regex_search(r.output, std::regex(R"(tp comm 20/20 \| exposed TP comm: \d+\.\d\d ms)"))) << r.output;
+  EXPECT_NE(r.output.find("(2 TP rank(s), blocking collectives)"), std::string::npos) << r.output;
+}
+
+// The documented overlap command (docs/megatron.md) prints its exposed TP communication as overlapped.
+TEST(MegatronTrain, OverlapLineNamesTheMethod) {
+  const Outcome o =
+      run_command(mpirun(2) + kMegatron + " --model tiny --tp 2 --sequence-parallel --tp-comm-overlap --steps 2", 120);
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(o.output.find("tp comm: overlapped: ring"), std::string::npos) << o.output;
+  EXPECT_TRUE(std::regex_search(
+      o.output, std::regex(R"(tp comm 2/2 \| exposed TP comm: \d+\.\d\d ms \(2 TP rank\(s\), overlapped: ring\))")))
+      << o.output;
 }
 
 // --export writes one Hugging Face file of the whole model (TP slices put back together).

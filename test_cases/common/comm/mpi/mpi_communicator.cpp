@@ -188,10 +188,13 @@ class MpiCommunicator final : public Communicator {
     group_ops_.clear();
     Stream stream = group_stream_;
     group_stream_ = Stream();
-    stream.enqueue([ops = std::move(ops)] {
+    stream.enqueue([ops = std::move(ops), wait = wait_] {
       std::vector<MPI_Request> requests;
       for (const auto& op : ops) op(&requests);
-      if (!requests.empty()) AWSDT_CHECK_MPI(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
+      if (requests.empty()) return;
+      // MPI_Waitall spins: with poll, the core goes back to the compute threads while the peer is late.
+      if (wait == MpiWait::poll) return poll(requests.data(), int(requests.size()));
+      AWSDT_CHECK_MPI(MPI_Waitall(int(requests.size()), requests.data(), MPI_STATUSES_IGNORE));
     });
   }
 
