@@ -91,7 +91,8 @@ class FileSource final : public TokenSource {
  public:
   FileSource(const std::string& path, TokenDtype dtype, int vocab, int B, int T, int rank, int world)
       : path_(path), B_(B), T_(T), rank_(rank), world_(world) {
-    if (B <= 0 || T <= 0) throw UsageError("data: B and T must be positive");
+    // A vocabulary of 0 or less would let every id through the range check below.
+    if (vocab <= 0 || B <= 0 || T <= 0) throw UsageError("data: vocab, B and T must be positive");
     if (world <= 0 || rank < 0 || rank >= world)
       throw UsageError(fmt::format("data: rank {} is not in a world of {}", rank, world));
     const std::size_t width = dtype == TokenDtype::uint16 ? 2 : 4;

@@ -139,6 +139,9 @@ TEST(FileData, RejectsMissingFileOddSizeAndOutOfVocabulary) {
   std::filesystem::remove(odd);
   const std::string big = write_tokens(100, 2, 1000, "vocab");
   EXPECT_THROW(make_file_source(big, TokenDtype::uint16, 50, 1, 4), UsageError);
+  // Found by tests/fuzz/fuzz_token_file: a vocabulary of 0 or less let every id pass the range check.
+  EXPECT_THROW(make_file_source(big, TokenDtype::uint16, 0, 1, 4), UsageError);
+  EXPECT_THROW(make_file_source(big, TokenDtype::uint16, -14064, 1, 4), UsageError);
   std::filesystem::remove(big);
 }
 
