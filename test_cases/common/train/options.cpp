@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "awsdt/config.hpp"
+#include "bench/metrics_file.hpp"
 #include "bench/options.hpp"
 #include "device/device.hpp"
 #include "train/tp_layout.hpp"
@@ -78,6 +79,7 @@ void add_training_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   app.add_option("--log-every", o.log_every, "print a step line every N steps")->capture_default_str();
   app.add_option("--output,-o", o.output, "write the JSON result document here");
+  add_metrics_file_option(app, o.metrics_file);
   app.add_flag("--recompute", o.recompute,
                "activation recomputation: keep only each block's input, re-run its forward in the backward");
   app.add_flag("--print-config", o.print_config, "print parameters, FLOPs/token and a memory estimate, then exit");

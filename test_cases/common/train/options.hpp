@@ -38,6 +38,7 @@ struct Options {
   std::string synthetic = "random";    ///< random | pattern (without --data)
   int log_every = 1;                   ///< print a step line every N steps (and the first and last)
   std::string output;                  ///< JSON result document path
+  std::string metrics_file;            ///< --metrics-file: Prometheus text file rewritten each logged step
   bool print_config = false;           ///< describe the run and exit
   int print_config_ranks = 1;          ///< the ranks --print-config plans for
   int check_args_ranks = 0;            ///< --check-args N: validate the plan for N ranks and exit (0: run)

@@ -7,6 +7,7 @@
 #include <memory>
 #include <optional>
 
+#include "bench/metrics_file.hpp"
 #include "bench/peak.hpp"
 #include "bench/watchdog.hpp"
 #include "train/checkpoint_policy.hpp"
@@ -50,6 +51,7 @@ class Trainer {
   int finish();
   int preempted_exit_status() const;
   void print_step(int s, const FsdpStepStats& fs, const StepRates& rates, double exposed, double compute_only_ms);
+  void write_metrics(int s, const StepStats& st, const StepRates& rates, double exposed) const;
   const char* name() const { return kind_ == TrainerKind::fsdp ? "fsdp" : "megatron"; }
   /// How the TP collectives run, for the megatron lines.
   std::string tp_comm_mode() const;
@@ -75,6 +77,7 @@ class Trainer {
   std::unique_ptr<Watchdog> watchdog_;
   StepSeries series_;
   RunTotals totals_;
+  MetricsFile metrics_;  // --metrics-file: rewritten at every logged step
   std::int64_t start_step_ = 0;
   double flops_ = 0;
   bool finite_ = true;

@@ -46,6 +46,13 @@ class Process {
     pid_ = -1;
     return false;
   }
+  /// Waits up to `timeout_s` seconds for the process to exit by itself, then stops it. Returns the exit status.
+  int wait(double timeout_s) {
+    const auto until = std::chrono::steady_clock::now() + std::chrono::duration<double>(timeout_s);
+    while (running() && std::chrono::steady_clock::now() < until)
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return stop();
+  }
   /// SIGTERM, up to `grace_s` seconds to exit, then SIGKILL. Returns the exit status (128+signal if killed).
   int stop(double grace_s = 10) {
     if (!running()) return status_;
