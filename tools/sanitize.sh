@@ -80,7 +80,8 @@ run_suite() {
   local start=$SECONDS
   configure "$preset" "$dir"
   local targets
-  targets="$(targets_of "$dir" "$@") ${extra_targets:-}"
+  targets=$(targets_of "$dir" "$@")
+  [[ -n ${AWSDT_SANITIZE_TESTS:-} ]] || targets+=" ${extra_targets:-}"
   log "$name: building $(wc -w <<<"$targets") targets in $dir"
   # shellcheck disable=SC2086  # a list of target names
   cmake --build "$dir" -j "$jobs" --target $targets
@@ -98,7 +99,7 @@ run_suite() {
 
 # Runs beyond ctest: awsdt-fsdp on 2 MPI ranks with communication overlapped (the engine's stream and MPI).
 extra_runs() {
-  [[ $1 == tsan ]] || return 0
+  [[ $1 == tsan && -z ${AWSDT_SANITIZE_TESTS:-} ]] || return 0
   local mpirun
   mpirun=$(sed -n 's/^MPIEXEC_EXECUTABLE:FILEPATH=//p' "$2/CMakeCache.txt")
   OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 timeout 300 "$mpirun" --oversubscribe \
