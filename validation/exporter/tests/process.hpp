@@ -10,6 +10,11 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <regex>
 #include <fcntl.h>
 #include <stdexcept>
 #include <string>
@@ -86,6 +91,36 @@ inline int free_port() {
   ::getsockname(s, reinterpret_cast<sockaddr*>(&a), &len);
   ::close(s);
   return ntohs(a.sin_port);
+}
+
+/// The whole file ("" when it cannot be read).
+inline std::string read_text(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
+/// awsdt-exporter (`exe`) listening on a free loopback port, with `args` after --listen; `port` is the one it
+/// prints, -1 when it did not start within 5 s (its log says why).
+struct RunningExporter {
+  std::unique_ptr<Process> process;
+  int port = -1;
+};
+inline RunningExporter start_exporter(const std::string& exe, const std::vector<std::string>& args,
+                                      const std::filesystem::path& log) {
+  std::vector<std::string> argv{exe, "--listen", "127.0.0.1:0"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  RunningExporter e{std::make_unique<Process>(argv, log.string())};
+  const std::regex listening("listening on port ([0-9]+)");
+  for (int i = 0; i < 200 && e.process->running(); ++i) {
+    std::smatch m;
+    const std::string text = read_text(log);
+    if (std::regex_search(text, m, listening)) {
+      e.port = std::stoi(m[1]);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(25));
+  }
+  return e;
 }
 
 }  // namespace awsdt::exporter::testing

@@ -27,11 +27,6 @@ using awsdt::testing::built_executable;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // The value of the first sample of `name` in an exposition, or nullopt.
 std::optional<double> sample(const std::string& text, const std::string& name) {
   std::smatch m;
@@ -66,18 +61,11 @@ class JobMetrics : public ::testing::Test {
     fs::create_directories(dir_ / "metrics");
   }
   void TearDown() override { fs::remove_all(dir_); }
-  int start_exporter(std::vector<std::string> extra) {
-    std::vector<std::string> argv{built_executable("awsdt-exporter"), "--listen", "127.0.0.1:0", "--metrics-dir",
-                                  (dir_ / "metrics").string()};
-    argv.insert(argv.end(), extra.begin(), extra.end());
-    exporter_ = std::make_unique<Process>(argv, (dir_ / "exporter.log").string());
-    std::smatch m;
-    for (int i = 0; i < 200; ++i) {
-      const std::string log = slurp(dir_ / "exporter.log");
-      if (std::regex_search(log, m, std::regex("listening on port ([0-9]+)"))) return std::stoi(m[1]);
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    return -1;
+  int start_exporter(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--metrics-dir", (dir_ / "metrics").string()});
+    auto e = awsdt::exporter::testing::start_exporter(built_executable("awsdt-exporter"), args, dir_ / "exporter.log");
+    exporter_ = std::move(e.process);
+    return e.port;
   }
   fs::path dir_;
   std::unique_ptr<Process> exporter_;
@@ -85,7 +73,7 @@ class JobMetrics : public ::testing::Test {
 
 TEST_F(JobMetrics, RunningFsdpShowsLossAndThroughputWithinTwoLoggedSteps) {
   const int port = start_exporter({"--collectors", "awsdt"});
-  ASSERT_GT(port, 0) << slurp(dir_ / "exporter.log");
+  ASSERT_GT(port, 0) << read_text(dir_ / "exporter.log");
   httplib::Client http("127.0.0.1", port);
   // The default fsdp job: 20 steps, a line every 5 (steps 1, 5, 10, 15, 20).
   Process job({built_executable("awsdt"), "run", "fsdp", "--job-dir", (dir_ / "job").string(), "--", "--metrics-file",
@@ -99,11 +87,11 @@ TEST_F(JobMetrics, RunningFsdpShowsLossAndThroughputWithinTwoLoggedSteps) {
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   const int status = job.wait(540);
-  ASSERT_EQ(status, 0) << slurp(dir_ / "job.log");
+  ASSERT_EQ(status, 0) << read_text(dir_ / "job.log");
   EXPECT_GE(first_step, 1) << "the exporter never showed the job's loss while it ran";
   EXPECT_LE(first_step, 5) << "first seen at step " << first_step;
   // The served figures are the job's last step line's.
-  const std::string log = slurp(dir_ / "job.log");
+  const std::string log = read_text(dir_ / "job.log");
   std::smatch m;
   ASSERT_TRUE(std::regex_search(log, m, std::regex(R"(step 20/20 \| Loss: ([0-9.]+) .*tokens/s: ([0-9.]+) \|)")))
       << log;
@@ -144,7 +132,7 @@ TEST_F(JobMetrics, DashboardAndAlertsNameOnlyServedMetrics) {
   ::setenv("AWSDT_FAKE_NVML", (dir_ / "nvml.json").c_str(), 1);
   const int port = start_exporter({"--sysfs", (dir_ / "sys").string(), "--nvml-library", FAKE_NVML});
   ::unsetenv("AWSDT_FAKE_NVML");
-  ASSERT_GT(port, 0) << slurp(dir_ / "exporter.log");
+  ASSERT_GT(port, 0) << read_text(dir_ / "exporter.log");
   httplib::Client http("127.0.0.1", port);
   std::set<std::string> served;
   for (int i = 0; i < 100; ++i) {  // until the Xid event has been counted
@@ -159,7 +147,7 @@ TEST_F(JobMetrics, DashboardAndAlertsNameOnlyServedMetrics) {
   }
   std::vector<std::string> exprs;
   const auto dashboard =
-      nlohmann::json::parse(slurp(AWSDT_SOURCE_DIR "/validation/observability/dashboards/awsdt-training.json"));
+      nlohmann::json::parse(read_text(AWSDT_SOURCE_DIR "/validation/observability/dashboards/awsdt-training.json"));
   for (const auto& panel : dashboard["panels"])
     for (const auto& target : panel.value("targets", nlohmann::json::array())) exprs.push_back(target["expr"]);
   // Variables: label_values(METRIC, LABEL): the metric is the expression.

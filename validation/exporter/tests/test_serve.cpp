@@ -24,11 +24,6 @@ using nlohmann::json;
 
 namespace {
 
-std::string slurp(const fs::path& p) {
-  std::ifstream in(p);
-  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
-}
-
 // A value of /proc/<pid>/status ("VmRSS") in kB.
 long proc_status_kb(pid_t pid, const std::string& key) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -53,23 +48,15 @@ class Served : public ::testing::Test {
   }
   void TearDown() override { fs::remove_all(dir_); }
 
-  // Starts the exporter on `port` (0: any) and returns the port it reports.
-  int start_exporter(int port) {
-    exporter_ = std::make_unique<Process>(
-        std::vector<std::string>{built_executable("awsdt-exporter"), "--listen", "127.0.0.1:" + std::to_string(port),
-                                 "--root", dir_.string(), "--metrics-dir", (dir_ / "metrics").string(), "--collectors",
-                                 "efa,awsdt"},
-        (dir_ / "exporter.log").string());
-    const std::regex listening("listening on port ([0-9]+)");
-    for (int i = 0; i < 200; ++i) {
-      std::smatch m;
-      const std::string log = slurp(dir_ / "exporter.log");
-      if (std::regex_search(log, m, listening)) return std::stoi(m[1]);
-      if (!exporter_->running()) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(25));
-    }
-    ADD_FAILURE() << "the exporter did not start: " << slurp(dir_ / "exporter.log");
-    return -1;
+  // Starts the exporter on a free port and returns it.
+  int start_exporter() {
+    auto e = awsdt::exporter::testing::start_exporter(
+        built_executable("awsdt-exporter"),
+        {"--root", dir_.string(), "--metrics-dir", (dir_ / "metrics").string(), "--collectors", "efa,awsdt"},
+        dir_ / "exporter.log");
+    exporter_ = std::move(e.process);
+    EXPECT_GT(e.port, 0) << "the exporter did not start: " << read_text(dir_ / "exporter.log");
+    return e.port;
   }
 
   fs::path dir_;
@@ -77,7 +64,7 @@ class Served : public ::testing::Test {
 };
 
 TEST_F(Served, ThousandScrapesLeakNoMemoryOrDescriptors) {
-  const int port = start_exporter(0);
+  const int port = start_exporter();
   ASSERT_GT(port, 0);
   httplib::Client http("127.0.0.1", port);
   auto scrape = [&] {
@@ -97,7 +84,7 @@ TEST_F(Served, ThousandScrapesLeakNoMemoryOrDescriptors) {
   // 512 kB over 1,000 scrapes: a leak of 512 bytes per scrape (one counter's line) would show.
   EXPECT_LT(rss1 - rss0, 512) << "VmRSS " << rss0 << " kB -> " << rss1 << " kB";
   EXPECT_LT(rss1, 20 * 1024) << "VmRSS " << rss1 << " kB";
-  EXPECT_EQ(exporter_->stop(), 0) << slurp(dir_ / "exporter.log");
+  EXPECT_EQ(exporter_->stop(), 0) << read_text(dir_ / "exporter.log");
 }
 
 TEST_F(Served, BadFlagsAreOneLineAndStatusTwo) {
@@ -108,7 +95,7 @@ TEST_F(Served, BadFlagsAreOneLineAndStatusTwo) {
   o = awsdt::testing::run_command(bin + " --listen 127.0.0.1:99999", 10);
   EXPECT_EQ(o.status, 2);
   EXPECT_NE(o.output.find("--listen '127.0.0.1:99999'"), std::string::npos) << o.output;
-  const int port = start_exporter(0);  // the port is taken now
+  const int port = start_exporter();  // the port is taken now
   o = awsdt::testing::run_command(bin + " --listen 127.0.0.1:" + std::to_string(port), 10);
   EXPECT_EQ(o.status, 2) << o.output;
   EXPECT_NE(o.output.find("cannot listen there"), std::string::npos) << o.output;
@@ -123,7 +110,7 @@ json query(httplib::Client& prom, const std::string& promql) {
 
 TEST_F(Served, RealPrometheusScrapesEveryCounterAndItsRate) {
   if (std::system("command -v prometheus >/dev/null") != 0) GTEST_SKIP() << "prometheus is not installed";
-  const int port = start_exporter(0);
+  const int port = start_exporter();
   ASSERT_GT(port, 0);
   const int prom_port = free_port();
   std::ofstream(dir_ / "prometheus.yml") << "global: {scrape_interval: 1s, evaluation_interval: 1s}\n"
@@ -141,7 +128,7 @@ TEST_F(Served, RealPrometheusScrapesEveryCounterAndItsRate) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
     counters = query(prom, R"({__name__=~"node_amazonefa_.+",device="efa_1",port="2"})");
   }
-  ASSERT_GE(counters.size(), kEfaCounters.size()) << slurp(dir_ / "prometheus.log");
+  ASSERT_GE(counters.size(), kEfaCounters.size()) << read_text(dir_ / "prometheus.log");
   for (std::size_t c = 0; c < kEfaCounters.size(); ++c) {
     const auto r = query(prom, "node_amazonefa_" + kEfaCounters[c] + R"({device="efa_1",port="2"})");
     ASSERT_EQ(r.size(), 1u) << kEfaCounters[c];
@@ -168,8 +155,8 @@ TEST_F(Served, RealPrometheusScrapesEveryCounterAndItsRate) {
       ++evaluated;
     }
   EXPECT_EQ(evaluated, 4u) << rules->body;
-  EXPECT_EQ(prometheus.stop(), 0) << slurp(dir_ / "prometheus.log");
-  if (HasFailure()) std::cerr << slurp(dir_ / "prometheus.log");
+  EXPECT_EQ(prometheus.stop(), 0) << read_text(dir_ / "prometheus.log");
+  if (HasFailure()) std::cerr << read_text(dir_ / "prometheus.log");
   EXPECT_EQ(exporter_->stop(), 0);
 }
 
