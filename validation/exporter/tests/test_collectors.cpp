@@ -125,6 +125,7 @@ TEST_F(Tree, DevicesAndFilesAppearAndVanishBetweenScrapes) {
 TEST_F(Tree, CounterFileVanishingDuringScrapes) {
   make_efa_tree(dir_, 1, 1);
   const fs::path file = dir_ / "class/infiniband/efa_0/ports/1/hw_counters/rx_drops";
+  write_counter(dir_, "efa_0", 1, "rx_drops", "77\n");  // the value the flapping file always has
   std::atomic<bool> stop{false};
   std::thread flapper([&] {
     while (!stop) {
