@@ -19,7 +19,7 @@ PACKAGES=(
   libopenblas-openmp-dev libsqlite3-dev libcpp-httplib-dev libkainjow-mustache-dev
   slurm-wlm munge awscli shellcheck clang-format python3-venv
   gnuplot-nox chromium
-  prometheus prometheus-cpp-dev clang libclang-rt-14-dev bindfs libslurm-dev
+  prometheus prometheus-cpp-dev prometheus-node-exporter clang libclang-rt-14-dev bindfs libslurm-dev
 )
 
 missing=()
