@@ -572,6 +572,19 @@ TEST(Defaults, UserArgumentsOverrideTheDefaultsFlagByFlag) {
   EXPECT_EQ(merge_args(defaults, {}), defaults);
 }
 
+// awsdt-megatron's subcommands have flags of their own: `-- gemm ...` after a train default keeps none of train's.
+TEST(Defaults, AnotherSubcommandDropsTheDefaultsFlags) {
+  const std::vector<std::string> train{"train", "--model", "tiny", "--tp", "2"}, subs{"gemm", "train"};
+  EXPECT_EQ(merge_args(train, {"gemm", "--pattern", "all"}, subs),
+            (std::vector<std::string>{"gemm", "--pattern", "all"}));
+  EXPECT_EQ(merge_args(train, {"train", "--tp", "1"}, subs),
+            (std::vector<std::string>{"train", "--model", "tiny", "--tp", "1"}));
+  EXPECT_EQ(merge_args(train, {"--steps", "5"}, subs),
+            (std::vector<std::string>{"train", "--model", "tiny", "--tp", "2", "--steps", "5"}));
+  EXPECT_EQ(merge_args({"all_reduce", "-b", "8"}, {"all_gather"}, {}),
+            (std::vector<std::string>{"all_gather", "-b", "8"}));
+}
+
 // An expert's cluster default: llama3_1_8b at sequence length 8192, as torchtitan's published MFU figures run it.
 TEST(Defaults, GpuNodesTrainLlama31At8192Tokens) {
   auto p5 = golden_job("slurm");

@@ -38,9 +38,14 @@ Split split(const std::vector<std::string>& args) {
 
 }  // namespace
 
-std::vector<std::string> merge_args(const std::vector<std::string>& defaults, const std::vector<std::string>& user) {
+std::vector<std::string> merge_args(const std::vector<std::string>& defaults, const std::vector<std::string>& user,
+                                    const std::vector<std::string>& subcommands) {
   auto d = split(defaults);
   auto u = split(user);
+  const bool other_subcommand = !u.positionals.empty() &&
+                                std::ranges::find(subcommands, u.positionals.front()) != subcommands.end() &&
+                                (d.positionals.empty() || d.positionals.front() != u.positionals.front());
+  if (other_subcommand) d.options.clear();
   std::set<std::string> given;
   for (const auto& o : u.options) given.insert(option_name(o.front()));
   std::vector<std::string> out = u.positionals.empty() ? d.positionals : u.positionals;

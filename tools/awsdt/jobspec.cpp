@@ -263,7 +263,7 @@ JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlag
   s.extra = flags.extra;
   // A cluster's GPU nodes get the manifest's cluster arguments; a local run, or CPU nodes, the default ones.
   const bool gpu_cluster = !local && s.gpus_per_node > 0 && !m.cluster_args.empty();
-  s.args = merge_args(gpu_cluster ? m.cluster_args : m.default_args, flags.args);
+  s.args = merge_args(gpu_cluster ? m.cluster_args : m.default_args, flags.args, m.subcommands);
   s.allow_no_efa = flags.allow_no_efa;
   s.auto_resume = s.cluster == "hyperpod-slurm";
   validate(s, instance_gpus);

@@ -31,6 +31,7 @@ Manifest load_manifest(const fs::path& file) {
     m.description = j.at("description").get<std::string>();
     m.default_args = j.value("default_args", std::vector<std::string>{});
     m.cluster_args = j.value("cluster_args", std::vector<std::string>{});
+    m.subcommands = j.value("subcommands", std::vector<std::string>{});
     auto r = j.value("resources", nlohmann::json::object());
     m.tasks_per_node = r.value("tasks_per_node", 1);
     m.gpus_per_node = r.value("gpus_per_node", 0);

@@ -17,6 +17,9 @@ struct Manifest {
   /// Arguments on a cluster's GPU nodes (a real model, nccl-tests' sizes): what a local run can afford is a toy
   /// there. Empty: default_args everywhere.
   std::vector<std::string> cluster_args;
+  /// The executable's subcommands (awsdt-megatron: gemm, train), each with flags of its own: a user who names
+  /// another one after `--` gets none of the defaults' flags (see merge_args).
+  std::vector<std::string> subcommands;
   int tasks_per_node = 1;  ///< ranks per node on GPU instances (one per GPU)
   int gpus_per_node = 0;
   int local_ranks = 2;  ///< ranks for a local CPU run

@@ -125,13 +125,21 @@ TEST(Megatron, CsvAndJsonCarryTheSameRows) {
   EXPECT_EQ(r.doc.at("benchmark"), "megatron");
 }
 
-// What the README shows: awsdt run megatron, locally, with the test case's defaults.
+// What the README and docs/megatron.md show: awsdt run megatron, locally, with the test case's defaults (train at
+// TP 2 with SP and overlap), and the gemm benchmark through `--` (none of train's default flags reach it).
 TEST(Megatron, AwsdtRunMegatronAsTyped) {
   const std::string awsdt = awsdt::testing::built_executable("awsdt");
   const fs::path state = fs::temp_directory_path() / ("megatron_state_" + std::to_string(::getpid()));
-  const Outcome r = run_command("env XDG_STATE_HOME=" + state.string() + " " + awsdt + " run megatron", 600);
-  EXPECT_EQ(r.status, 0) << r.output;
-  EXPECT_NE(r.output.find("# wrong elements: 0"), std::string::npos) << r.output;
+  const std::string run = "env XDG_STATE_HOME=" + state.string() + " " + awsdt + " run megatron";
+  const Outcome train = run_command(run, 600);
+  EXPECT_EQ(train.status, 0) << train.output;
+  EXPECT_NE(train.output.find("tensor parallel: 2 | data parallel: 1 | sequence parallel: on"), std::string::npos)
+      << train.output;
+  EXPECT_NE(train.output.find("step 20/20 | Loss: "), std::string::npos) << train.output;
+  EXPECT_NE(train.output.find("(2 TP rank(s), overlapped: ring)"), std::string::npos) << train.output;
+  const Outcome gemm = run_command(run + " -- gemm --pattern ag_gemm,gemm_rs -n 5 -w 2", 600);
+  EXPECT_EQ(gemm.status, 0) << gemm.output;
+  EXPECT_NE(gemm.output.find("# wrong elements: 0"), std::string::npos) << gemm.output;
   fs::remove_all(state);
 }
 

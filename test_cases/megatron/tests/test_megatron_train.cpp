@@ -144,6 +144,15 @@ TEST(MegatronTrain, BadOverlapMethodIsRefusedInOneLine) {
   EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
 }
 
+// The CUDA model is not built: --device cuda is refused in one line, also by --check-args (what `awsdt run` asks
+// before submitting), whether or not this machine has a GPU.
+TEST(MegatronTrain, CudaIsRefusedInOneLine) {
+  const Outcome o = run_command(kMegatron + kTiny + " --device cuda --check-args 1", 30);
+  EXPECT_EQ(o.status, 2) << o.output;
+  EXPECT_NE(o.output.find("--device cuda: awsdt-megatron train runs on CPUs over MPI"), std::string::npos) << o.output;
+  EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
+}
+
 // A TP that does not divide the heads: one line, exit 2, before anything starts.
 TEST(MegatronTrain, OddTpIsRefusedInOneLine) {
   const Outcome o = run_command(kMegatron + kTiny + " --tp 3 --check-args 3", 30);
