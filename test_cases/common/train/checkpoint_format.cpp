@@ -94,18 +94,20 @@ CheckpointInfo open_checkpoint(const std::string& path) {
   info.meta = nlohmann::json::parse(read_file(meta_path.string()), nullptr, /*allow_exceptions=*/false);
   const nlohmann::json& m = info.meta;
   if (m.is_discarded() || !m.is_object()) bad(fmt::format("{} is not a JSON object", kMetadata));
-  if (m.value("format", std::string()) != kCheckpointFormat)
-    bad(fmt::format("not an awsdt-fsdp checkpoint ({} has format '{}', expected '{}')", kMetadata,
-                    m.value("format", std::string()), kCheckpointFormat));
-  if (m.value("version", 0) != kCheckpointVersion)
-    bad(fmt::format("format version {} is not supported (this build reads version {})", m.value("version", 0),
-                    kCheckpointVersion));
+  // Every field is read inside the try: a field of the wrong type is a malformed checkpoint, named as one.
   try {
+    if (m.value("format", std::string()) != kCheckpointFormat)
+      bad(fmt::format("not an awsdt-fsdp checkpoint ({} has format '{}', expected '{}')", kMetadata,
+                      m.value("format", std::string()), kCheckpointFormat));
+    if (m.value("version", 0) != kCheckpointVersion)
+      bad(fmt::format("format version {} is not supported (this build reads version {})", m.value("version", 0),
+                      kCheckpointVersion));
     info.step = m.at("step").get<std::int64_t>();
     info.shards = m.at("shards").get<int>();
     const int tp = m.value("tensor_parallel", 1);
     const auto& files = m.at("files");
-    if (!files.is_array() || static_cast<int>(files.size()) != info.shards * tp || info.shards < 1 || tp < 1)
+    if (!files.is_array() || info.shards < 1 || tp < 1 ||
+        files.size() != static_cast<std::uint64_t>(info.shards) * static_cast<std::uint64_t>(tp))
       bad(fmt::format("{} lists {} file(s) for {} shard(s) x {} tensor-parallel rank(s)", kMetadata, files.size(),
                       info.shards, tp));
     for (const auto& f : files) {
