@@ -191,11 +191,11 @@ TEST(Pyxis, ImageReferencesSeparateTheRegistryWithHash) {
 // keys of a list's items visible inside its section.
 TEST(Templates, UndefinedNamesAreRefusedWithTheTemplateAndTheName) {
   auto dir = fs::temp_directory_path() / ("awsdt_templates_" + std::to_string(::getpid()));
-  auto render_with = [&](const std::string& text) {
+  auto render_with = [&](const std::string& text, const std::string& partial = "{{#env}}# {{{name}}}\n{{/env}}") {
     fs::remove_all(dir);
     fs::create_directories(dir / "slurm");
     write_file_atomic((dir / "slurm" / "sbatch.sh.mustache").string(), text);
-    write_file_atomic((dir / "slurm" / "extra_lines.mustache").string(), "{{#env}}# {{{name}}}\n{{/env}}");
+    write_file_atomic((dir / "slurm" / "extra_lines.mustache").string(), partial);
     auto j = golden_job("slurm");
     j.flags.nodes = 1;
     j.flags.instance_type.reset();
@@ -225,6 +225,19 @@ TEST(Templates, UndefinedNamesAreRefusedWithTheTemplateAndTheName) {
           << text;
     }
   }
+  // A partial that includes itself (found by tests/fuzz/fuzz_templates: checking it took exponential time) is
+  // refused, directly or through another one.
+  EXPECT_THROW(
+      {
+        try {
+          render_with("{{>extra_lines}}", "{{>extra_lines}}{{>extra_lines}}");
+        } catch (const UsageError& e) {
+          EXPECT_EQ(std::string(e.what()),
+                    "template 'slurm/sbatch.sh.mustache': partial 'extra_lines' includes itself");
+          throw;
+        }
+      },
+      UsageError);
   fs::remove_all(dir);
 }
 

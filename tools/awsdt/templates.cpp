@@ -30,7 +30,10 @@ class NameCheck {
     scopes_.push_back({{&top}, false});
   }
 
-  std::string first_undefined(const std::string& text, int depth = 0) {
+  /// A partial found including itself (directly or through others): the check stops there.
+  std::string recursive_partial;
+
+  std::string first_undefined(const std::string& text) {
     for (auto open = text.find("{{"); open != std::string::npos; open = text.find("{{", open)) {
       bool triple = text.compare(open, 3, "{{{") == 0;
       auto close = text.find(triple ? "}}}" : "}}", open);
@@ -48,8 +51,16 @@ class NameCheck {
       if (sigil == '>') {
         auto it = partials_.find(name);
         if (it == partials_.end()) return "partial " + name;
-        if (depth > 16) continue;  // a partial that includes itself: rendering says so
-        if (auto bad = first_undefined(*it->second, depth + 1); !bad.empty()) return bad;
+        // Expanding a partial again inside itself would never end (and a partial included twice at every
+        // level of a chain makes the walk exponential): a recursion is refused.
+        if (std::find(chain_.begin(), chain_.end(), name) != chain_.end()) {
+          recursive_partial = name;
+          return "";
+        }
+        chain_.push_back(name);
+        auto bad = first_undefined(*it->second);
+        chain_.pop_back();
+        if (!bad.empty() || !recursive_partial.empty()) return bad;
         continue;
       }
       const data* value = lookup(name);
@@ -94,6 +105,7 @@ class NameCheck {
 
   const std::map<std::string, const std::string*>& partials_;
   std::vector<Scope> scopes_;
+  std::vector<std::string> chain_;  ///< the partials being expanded, outermost first
 };
 
 }  // namespace
@@ -137,7 +149,12 @@ std::string TemplateSet::render(const std::string& name, const kainjow::mustache
     partials[base] = body;
     data.set(base, kainjow::mustache::partial([body] { return *body; }));
   }
-  if (auto bad = NameCheck(data_in, partials).first_undefined(it->second); !bad.empty())
+  NameCheck check(data_in, partials);
+  const auto bad = check.first_undefined(it->second);
+  if (!check.recursive_partial.empty())
+    throw UsageError(
+        fmt::format("template '{}.mustache': partial '{}' includes itself", name, check.recursive_partial));
+  if (!bad.empty())
     throw UsageError(
         fmt::format("template '{}.mustache' uses {}, which awsdt does not define for it; use the names "
                     "the built-in template uses",
