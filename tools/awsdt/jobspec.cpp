@@ -80,14 +80,15 @@ void merge_profile(const std::string& profile, JobFlags& flags) {
   std::string path = base + "/awsdt/config.yaml";
   if (!std::filesystem::exists(path))
     throw UsageError(fmt::format("--profile {}: no profile file at {}", profile, path));
-  YAML::Node root;
+  YAML::Node root, p;
   try {
     root = YAML::LoadFile(path);
+    p = root["profiles"][profile];  // throws when profiles: is not a map
   } catch (const YAML::Exception& e) {
-    throw UsageError(fmt::format("{} is not valid YAML: {}", path, e.what()));
+    throw UsageError(fmt::format("{} is not valid YAML or has no profiles: map: {}", path, e.what()));
   }
-  auto p = root["profiles"][profile];
-  if (!p) throw UsageError(fmt::format("profile '{}' is not defined under profiles: in {}", profile, path));
+  if (!p || !p.IsMap())
+    throw UsageError(fmt::format("profile '{}' is not defined as a map under profiles: in {}", profile, path));
   auto str = [&](const char* key, std::optional<std::string>& target) {
     if (p[key] && !target) target = p[key].as<std::string>();
   };
