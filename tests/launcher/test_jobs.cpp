@@ -2,12 +2,14 @@
 // slurm_cluster): exit status and result file recorded, status/logs/jobs from another directory, cancel, a
 // failing job; and the AWS CLI's own client-side validation of the rendered Batch requests.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 #include <regex>
+#include <thread>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
@@ -182,6 +184,66 @@ TEST_F(Jobs, FailedRenderOrSubmitLeavesNoGhostJob) {
   EXPECT_EQ(jobs.output.find("RENDERED"), std::string::npos) << jobs.output;
   EXPECT_EQ(jobs.output.find("slurm"), std::string::npos) << jobs.output;
   EXPECT_TRUE(fs::is_empty(state_ / "awsdt" / "jobs")) << "a failed job left its directory";
+}
+
+// Eight jobs submitted at once while `awsdt jobs` and `awsdt status` poll the database: every job is recorded
+// exactly once with its final state, and no command ever reports SQLite's "database is locked" (or fails).
+TEST_F(Jobs, LocalEightDetachedJobsAtOnceAreEachRecordedOnce) {
+  constexpr int kJobs = 8;
+  std::vector<Outcome> runs(kJobs), polls;
+  std::vector<std::thread> submitters;
+  for (int i = 0; i < kJobs; ++i)
+    submitters.emplace_back(
+        [&, i] { runs[i] = awsdt("run collectives --detach -- all_reduce -b 1K -e 1K -n 2 -w 0"); });
+  std::vector<std::string> completed;
+  for (int round = 0; round < 240; ++round) {  // at most about two minutes on a loaded machine
+    polls.push_back(awsdt("status"));
+    polls.push_back(awsdt("jobs -n 100"));
+    std::smatch m;
+    std::regex row(R"((^|\n)(\d+) +\S+ +COMPLETED )");
+    completed.clear();
+    for (auto it = polls.back().output.cbegin(); std::regex_search(it, polls.back().output.cend(), m, row);
+         it = m[0].second)
+      completed.push_back(m[2]);
+    if (static_cast<int>(completed.size()) == kJobs) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+  for (auto& t : submitters) t.join();
+  for (const auto& r : runs) {
+    EXPECT_EQ(r.status, 0) << r.output;
+    EXPECT_FALSE(job_number(r).empty()) << r.output;
+  }
+  for (const auto& p : polls) {
+    EXPECT_EQ(p.status, 0) << p.output;
+    EXPECT_EQ(p.output.find("locked"), std::string::npos) << p.output;
+  }
+  // Once each: eight rows, numbered 1..8, all COMPLETED with exit status 0.
+  std::sort(completed.begin(), completed.end());
+  EXPECT_EQ(completed, (std::vector<std::string>{"1", "2", "3", "4", "5", "6", "7", "8"})) << polls.back().output;
+  const auto& table = polls.back().output;
+  const std::regex any_row(R"((^|\n)\d+ )");
+  EXPECT_EQ(std::distance(std::sregex_iterator(table.begin(), table.end(), any_row), std::sregex_iterator()), kJobs)
+      << table;
+}
+
+// A job directory on a full disk: one line naming the file and the reason, exit 2, no row in `awsdt jobs` and
+// nothing left in the directory awsdt was to create. The disk is a 32 KiB tmpfs, filled up (root only).
+TEST_F(Jobs, LocalJobDirOnAFullDiskIsOneLineAndNoRow) {
+  const auto disk = state_ / "full";
+  fs::create_directories(disk);
+  if (::geteuid() != 0 || run_command("mount -t tmpfs -o size=32k tmpfs " + disk.string()).status != 0)
+    GTEST_SKIP() << "needs root to mount a small tmpfs";
+  run_command("dd if=/dev/zero of=" + (disk / "filler").string() + " bs=4k");  // until the disk is full
+  auto run = awsdt("run collectives --detach --job-dir " + (disk / "job").string() + kSmall);
+  const bool left_behind = fs::exists(disk / "job");
+  run_command("umount " + disk.string());
+  EXPECT_EQ(run.status, 2) << run.output;
+  EXPECT_EQ(occurrences(run.output, "\n"), 1) << run.output;
+  EXPECT_NE(run.output.find("No space left on device"), std::string::npos) << run.output;
+  EXPECT_NE(run.output.find((disk / "job").string()), std::string::npos) << run.output;
+  auto jobs = awsdt("jobs");
+  EXPECT_EQ(jobs.output.find("collectives"), std::string::npos) << jobs.output;
+  EXPECT_FALSE(left_behind) << "the job directory was left behind";
 }
 
 // The AWS CLI validates a request's shape on the client before any network call: exit 252 for a malformed
