@@ -18,12 +18,13 @@ void add_options(CLI::App& app, Options& o) {
   app.add_option("collective,--op-type", o.collectives,
                  "all_reduce, all_gather, reduce_scatter, all_to_all, broadcast, reduce, send_recv, or all")
       ->each([](const std::string& v) {
-        if (v != "all") find_collective(v);
+        if (v != "all") for_flag("--op-type", [&] { return find_collective(v); });
       });
   add_bytes_option(app, "-b,--minbytes", o.min_bytes, "minbytes", "smallest size (e.g. 8, 64K, 1M, 2G); default 32M");
   add_bytes_option(app, "-e,--maxbytes", o.max_bytes, "maxbytes", "largest size; default 32M");
   add_bytes_option(app, "-i,--stepbytes", o.step_bytes, "stepbytes", "size increment when -f is 1; default 1M");
-  app.add_option("-f,--stepfactor", o.step_factor, "size multiplier between steps (1: add -i instead)");
+  app.add_option("-f,--stepfactor", o.step_factor, "size multiplier between steps (1: add -i instead)")
+      ->check(unsigned_integer());
   app.add_option("-n,--iters", o.iters, "timed iterations per size")->check(CLI::PositiveNumber);
   app.add_option("-m,--agg_iters", o.agg_iters,
                  "operations per timed iteration, issued as one group; time is per operation (default 1)")
@@ -39,7 +40,7 @@ void add_options(CLI::App& app, Options& o) {
         if (v == "all")
           o.dtypes.assign(all_dtypes().begin(), all_dtypes().end());
         else
-          o.dtypes.push_back(parse_dtype(v));
+          o.dtypes.push_back(for_flag("--datatype", [&] { return parse_dtype(v); }));
       },
       "float, double, half, bfloat16, int8, uint8, int32, uint32, int64, uint64, or all");
   app.add_option_function<std::string>(
@@ -49,22 +50,25 @@ void add_options(CLI::App& app, Options& o) {
         if (v == "all")
           o.ops.assign(all_ops().begin(), all_ops().end());
         else
-          o.ops.push_back(parse_op(v));
+          o.ops.push_back(for_flag("--op", [&] { return parse_op(v); }));
       },
       "sum, prod, min, max, avg, or all");
   app.add_option("-r,--root", o.root, "root rank of broadcast and reduce");
   app.add_option("-a,--average", o.average, "time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks")
       ->check(CLI::Range(0, 3));
-  app.add_option("-z,--blocking", o.blocking, "wait for completion after every iteration (0/1)");
+  app.add_option("-z,--blocking", o.blocking, "wait for completion after every iteration (0/1)")
+      ->check(CLI::IsMember({"0", "1"}));
   app.add_option("-g,--ngpus", o.ngpus, "GPUs driven by each process (NCCL backend)")->check(CLI::PositiveNumber);
   app.add_option("-G,--cudagraph", o.graph_launches, "capture the timed iterations in a CUDA graph, launch it N times")
       ->check(CLI::NonNegativeNumber);
   app.add_option("-C,--report_cputime", o.report_cputime,
-                 "1: report the host (CPU) time of issuing each operation instead of its duration (0/1)");
+                 "1: report the host (CPU) time of issuing each operation instead of its duration (0/1)")
+      ->check(CLI::IsMember({"0", "1"}));
   app.add_flag("-I,--per_iter_timing", o.per_iteration, "report per-iteration min/max/p99/cv columns");
   app.add_option("-T,--timeout", o.timeout_s, "seconds before a stuck operation aborts the job (0: never)")
-      ->check(CLI::NonNegativeNumber);
-  app.add_option("--min-busbw", o.min_busbw, "exit non-zero when the average bus bandwidth (GB/s) is below this");
+      ->check(finite_number(0));
+  app.add_option("--min-busbw", o.min_busbw, "exit non-zero when the average bus bandwidth (GB/s) is below this")
+      ->check(finite_number(0));
   add_common_options(app, o.common, "-J,--output_file");
   add_metrics_file_option(app, o.metrics_file);
   app.add_option("--check-args", o.check_args_ranks,

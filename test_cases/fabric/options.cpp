@@ -52,7 +52,8 @@ void add_options(CLI::App& app, Options& o) {
   add_bytes_option(app, "-b,--minbytes", o.min_bytes, "minbytes", "smallest message (e.g. 8, 64K, 1M); default 8");
   add_bytes_option(app, "-e,--maxbytes", o.max_bytes, "maxbytes", "largest message; default 1M");
   add_bytes_option(app, "-i,--stepbytes", o.step_bytes, "stepbytes", "size increment when -f is 1; default 1M");
-  app.add_option("-f,--stepfactor", o.step_factor, "size multiplier between steps (1: add -i instead); default 2");
+  app.add_option("-f,--stepfactor", o.step_factor, "size multiplier between steps (1: add -i instead); default 2")
+      ->check(unsigned_integer());
   add_timing_options(app, o.timing);
   app.add_option("-W,--window", o.window, "messages in flight per iteration of bw, bibw and rma_* (default 64)")
       ->check(CLI::Range(1, 4096));
@@ -70,7 +71,8 @@ void add_options(CLI::App& app, Options& o) {
   app.add_flag("-c,--check", o.check, "verify every received byte (after the timed iterations of each size)");
   app.add_flag("--loopback", o.loopback, "run both ends in this process, on one device (no launcher needed)");
   app.add_option("--min-bw", o.min_bw,
-                 "exit 1 when a bandwidth test's bandwidth at its largest size is below this (Gbit/s)");
+                 "exit 1 when a bandwidth test's bandwidth at its largest size is below this (Gbit/s)")
+      ->check(finite_number(0));
   add_common_options(app, o.common, "-J,--output");
   app.add_flag("--corrupt-for-test", o.corrupt_for_test)->group("");  // proves -c counts a spoiled byte
 }

@@ -111,8 +111,8 @@ int run_gemm(const GemmOptions& o, int argc, char** argv) {
   const int rank = comm.rank();
   setup_logging(rank, o.common.verbose);
   check_not_alone(*world.bootstrap);
+  check_plan(o, comm.size());  // every shape, before a line of output: bad input is one line on stderr
   const int tp = o.tp > 0 ? o.tp : comm.size();
-  if (comm.size() % tp != 0) throw UsageError(fmt::format("--tp {} does not divide the {} ranks", tp, comm.size()));
   std::unique_ptr<Communicator> group = tp < comm.size() ? comm.split(rank / tp, rank) : nullptr;
   const Device device = comm.device();
   const DataType dtype = resolve_dtype(o, device);

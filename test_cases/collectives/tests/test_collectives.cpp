@@ -217,7 +217,7 @@ INSTANTIATE_TEST_SUITE_P(
                       BadInput{"-d float17", "unknown datatype 'float17'", false},
                       BadInput{"-o median", "unknown reduction op 'median'", false},
                       BadInput{"all_scatter", "unknown collective 'all_scatter'", false},
-                      BadInput{"-b 12Q", "invalid minbytes '12Q'", false},
+                      BadInput{"-b 12Q", "invalid --minbytes '12Q'", false},
                       BadInput{"--frobnicate", "--frobnicate", false},
                       BadInput{"broadcast -r 5 -b 1K -e 1K", "-r/--root 5 is out of range for 2 ranks", true},
                       BadInput{"-G 2 -b 1K -e 1K", "-G/--cudagraph 2 needs the NCCL backend", true},

@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <exception>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
@@ -71,6 +72,16 @@ void end_with_peers(Bootstrap& bootstrap) {
 }
 
 std::optional<int> parse_command_line(CLI::App& app, int argc, char** argv) {
+  // CLI11 takes `--flag=` for `--flag` without its value and then reports whatever argument follows instead of
+  // the flag: refuse the empty value here, naming the flag (arguments after a bare `--` are the benchmark's).
+  for (int i = 1; i < argc && std::string_view(argv[i]) != "--"; ++i) {
+    const std::string_view arg(argv[i]);
+    if (arg.starts_with("--") && arg.size() > 3 && arg.find('=') == arg.size() - 1) {
+      if (is_first_rank())
+        std::fprintf(stderr, "error: %.*s: the value after '=' is empty\n", static_cast<int>(arg.size() - 1), argv[i]);
+      return 2;
+    }
+  }
   try {
     app.parse(argc, argv);
     return std::nullopt;

@@ -1,24 +1,58 @@
 // Shared option groups (see options.hpp).
 #include "bench/options.hpp"
 
+#include <charconv>
+#include <cmath>
+#include <limits>
+
+#include <fmt/format.h>
+
 #include "bench/sizes.hpp"
 
 namespace awsdt {
+
+CLI::Validator finite_number(double min, bool strict) {
+  const std::string need = fmt::format("a finite number {} {:g}", strict ? ">" : ">=", min);
+  return CLI::Validator(
+      [=](std::string& text) -> std::string {
+        double v = 0;
+        if (!CLI::detail::lexical_cast(text, v) || !std::isfinite(v) || v < min || (strict && v == min))
+          return fmt::format("'{}' is not {}", text, need);
+        return "";
+      },
+      need);
+}
+
+CLI::Validator unsigned_integer() {
+  return CLI::Validator(
+      [](std::string& text) -> std::string {
+        std::uint64_t v = 0;
+        auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+        if (text.empty() || ec != std::errc() || end != text.data() + text.size())
+          return fmt::format("'{}' is not a whole number from 0 to {}", text, std::numeric_limits<std::uint64_t>::max());
+        return "";
+      },
+      "UINT");
+}
 
 void add_timing_options(CLI::App& app, TimingOptions& o) {
   app.add_option("-n,--iters", o.iters, "timed iterations per measurement")->check(CLI::PositiveNumber);
   app.add_option("-w,--warmup_iters", o.warmup, "warm-up iterations per measurement")->check(CLI::NonNegativeNumber);
   app.add_option("-a,--average", o.average, "time reported: 0 rank 0, 1 mean, 2 min, 3 max over ranks")
       ->check(CLI::Range(0, 3));
-  app.add_option("-z,--blocking", o.blocking, "wait for completion after every iteration (0/1)");
+  app.add_option("-z,--blocking", o.blocking, "wait for completion after every iteration (0/1)")
+      ->check(CLI::IsMember({"0", "1"}));
   app.add_option("-T,--timeout", o.timeout_s, "seconds before a stuck operation aborts the job (0: never)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(finite_number(0));
 }
 
 void add_bytes_option(CLI::App& app, const std::string& flags, std::uint64_t& target, const std::string& what,
                       const std::string& help) {
+  // Errors name the flag as typed most often: its long name.
+  const auto comma = flags.find(",--");
+  const std::string name = comma != std::string::npos ? flags.substr(comma + 1) : what;
   app.add_option_function<std::string>(
-      flags, [&target, what](const std::string& v) { target = parse_bytes(v, what); }, help);
+      flags, [&target, name](const std::string& v) { target = parse_bytes(v, name); }, help);
 }
 
 void add_mpi_wait_option(CLI::App& app, std::string& mpi_wait) {

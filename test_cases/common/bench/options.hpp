@@ -3,10 +3,12 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 #include <CLI/CLI.hpp>
 
 #include "comm/registry.hpp"
+#include "util/error.hpp"
 
 namespace awsdt {
 
@@ -27,6 +29,24 @@ struct TimingOptions {
   bool blocking = false;  ///< wait for completion after every iteration
   double timeout_s = 0;   ///< seconds before a stuck operation aborts the job (0: never)
 };
+/// CLI11 checks for real-valued flags: a finite number (nan, inf and overflowing values such as 1e999 are
+/// typos that would otherwise reach a timer or a schedule) of at least `min`, or above it (`strict`). A bad value
+/// is reported by CLI11 as "--flag: ..." in one line.
+CLI::Validator finite_number(double min, bool strict = false);
+/// A CLI11 check for unsigned flags: digits only, within 64 bits (CLI11 would wrap "-1" around to 2^64-1).
+CLI::Validator unsigned_integer();
+
+/// Returns parse(); a UsageError it throws is thrown again with the flag's name in front ("--datatype: unknown
+/// datatype 'x'; ..."), so that the one line says which flag to fix.
+template <class Parse>
+auto for_flag(std::string_view flag, Parse&& parse) -> decltype(parse()) {
+  try {
+    return parse();
+  } catch (const UsageError& e) {
+    throw UsageError(std::string(flag) + ": " + e.what());
+  }
+}
+
 /// Adds -n/--iters, -w/--warmup_iters, -a/--average, -z/--blocking and -T/--timeout as nccl-tests spells them.
 void add_timing_options(CLI::App& app, TimingOptions& options);
 

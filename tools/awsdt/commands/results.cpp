@@ -1,10 +1,14 @@
 // `awsdt results` (see results.hpp).
 #include "commands/results.hpp"
 
+#include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
+#include <string>
+#include <vector>
 
 #include <fmt/format.h>
 
@@ -12,6 +16,7 @@
 #include "analysis/plot.hpp"
 #include "analysis/run_result.hpp"
 #include "checkpoint_args.hpp"
+#include "cluster/backend.hpp"
 #include "jobdb.hpp"
 #include "results/table.hpp"
 #include "util/error.hpp"
@@ -55,10 +60,27 @@ void setup_list_cmd(CLI::App& results) {
   auto o = std::make_shared<Opts>();
   auto* cmd = results.add_subcommand("list", "recorded jobs that left a result file");
   cmd->add_option("--test-case", o->test_case, "only this test case");
-  cmd->add_option("--cluster", o->cluster, "only this cluster kind");
+  cmd->add_option("--cluster", o->cluster, "only this cluster kind")->check(CLI::IsMember(cluster_kinds()));
   cmd->add_option("--instance-type", o->instance_type, "only this instance type");
-  cmd->add_option("--state", o->state, "only jobs in this state (COMPLETED, FAILED, ...)");
-  cmd->add_option("--since", o->since, "only jobs submitted at or after this date (YYYY-MM-DD)");
+  std::vector<std::string> states{"RENDERED", "SUBMITTED"};
+  for (auto s : {JobState::Pending, JobState::Running, JobState::Completed, JobState::Failed, JobState::Cancelled,
+                 JobState::Preempted, JobState::Unknown})
+    states.push_back(state_name(s));
+  cmd->add_option("--state", o->state, "only jobs in this state (COMPLETED, FAILED, ...)")
+      ->check(CLI::IsMember(states));
+  // A date that is not one would compare as a string against every job and silently select none or all.
+  cmd->add_option("--since", o->since, "only jobs submitted at or after this date (YYYY-MM-DD)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            unsigned y = 0, m = 0, d = 0;
+            char tail = 0;
+            if (v.size() != 10 || std::sscanf(v.c_str(), "%4u-%2u-%2u%c", &y, &m, &d, &tail) != 3 ||
+                !std::chrono::year_month_day(std::chrono::year(int(y)), std::chrono::month(m), std::chrono::day(d))
+                     .ok())
+              return "'" + v + "' is not a date YYYY-MM-DD";
+            return "";
+          },
+          "YYYY-MM-DD"));
   cmd->callback([o] {
     Table t{{"JOB", "TEST CASE", "CLUSTER", "INSTANCE", "STATE", "SUBMITTED", "RESULT"}, {}};
     for (const JobRecord& j : JobDb().list(100000)) {
