@@ -6,6 +6,7 @@
 
 #include <fmt/format.h>
 
+#include "bench/options.hpp"
 #include "device/device.hpp"
 #include "train/report.hpp"
 #include "train/trainer.hpp"
@@ -60,7 +61,7 @@ int run_train(TrainOptions& o, int argc, char** argv) {
   train::Options& c = o.common;
   c.sharding = o.distributed_optimizer ? "grad_op" : "none";
   // Before --check-args answers, so that `awsdt run` refuses a GPU job before submitting it.
-  if (Device::parse(train::resolve_device(c.device)).is_cuda())
+  if (for_flag("--device", [&] { return Device::parse(train::resolve_device(c.device)); }).is_cuda())
     throw UsageError(
         fmt::format("--device {}: awsdt-megatron train runs on CPUs over MPI (its CUDA model is not built "
                     "yet); on GPUs train with awsdt-fsdp, or time the TP kernels with awsdt-megatron gemm",

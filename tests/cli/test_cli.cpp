@@ -193,7 +193,8 @@ TEST(Cli, RunRefusesArgumentsTheBenchmarkRefusesBeforeSubmitting) {
   Scratch s("check_args");
   auto slurm = s.awsdt("run fsdp --cluster slurm -N 1 --dry-run -- --model llama3_8b");
   EXPECT_EQ(slurm.status, 2) << slurm.output;
-  EXPECT_NE(slurm.output.find("error: awsdt-fsdp: unknown model preset 'llama3_8b' (known: tiny,"), std::string::npos)
+  EXPECT_NE(slurm.output.find("error: awsdt-fsdp: --model: unknown model preset 'llama3_8b' (known: tiny,"),
+            std::string::npos)
       << slurm.output;
   EXPECT_LT(slurm.seconds, 10);
   auto local = s.awsdt("run collectives --wait -- -b 1G -e 1K");

@@ -57,22 +57,29 @@ void add_training_options(CLI::App& app, Options& o) {
                  "sequences per optimizer step over all ranks (0: micro batch x ranks); accumulation = global / "
                  "(micro x ranks)");
   app.add_option("--seq-len", o.seq_len, "tokens per sequence (0: min(model max_seq_len, 1024))");
-  app.add_option("--lr", o.lr, "peak learning rate")->capture_default_str();
+  app.add_option("--lr", o.lr, "peak learning rate")->check(finite_number(0))->capture_default_str();
   app.add_option("--min-lr", o.min_lr,
                  "final learning rate, reached at the last step (default lr/10, the Llama recipes' cosine floor; "
-                 "torchtitan's default is 0)");
+                 "torchtitan's default is 0)")
+      ->check(finite_number(0));
   app.add_option("--warmup-steps", o.warmup_steps,
-                 "linear warm-up steps W: step s < W (0-based) runs lr·(s+1)/W (default steps/10)");
+                 "linear warm-up steps W: step s < W (0-based) runs lr·(s+1)/W (default steps/10)")
+      ->check(CLI::NonNegativeNumber);
   app.add_option("--lr-schedule", o.lr_schedule,
                  "decay after warm-up, from lr at step W to --min-lr at the last step: cosine, linear or constant")
       ->capture_default_str();
   app.add_option("--weight-decay", o.adamw.weight_decay, "AdamW decoupled weight decay (matrices only)")
+      ->check(finite_number(0))
       ->capture_default_str();
   app.add_option("--beta1", o.adamw.beta1, "AdamW beta1")->capture_default_str();
   app.add_option("--beta2", o.adamw.beta2, "AdamW beta2")->capture_default_str();
-  app.add_option("--eps", o.adamw.eps, "AdamW epsilon")->capture_default_str();
-  app.add_option("--grad-clip", o.grad_clip, "max global gradient norm (0: no clipping)")->capture_default_str();
-  app.add_option("--seed", o.seed, "seed of the initialisation and of synthetic data")->capture_default_str();
+  app.add_option("--eps", o.adamw.eps, "AdamW epsilon")->check(finite_number(0, true))->capture_default_str();
+  app.add_option("--grad-clip", o.grad_clip, "max global gradient norm (0: no clipping)")
+      ->check(finite_number(0))
+      ->capture_default_str();
+  app.add_option("--seed", o.seed, "seed of the initialisation and of synthetic data")
+      ->check(unsigned_integer())
+      ->capture_default_str();
   app.add_option("--data", o.data, "token file of raw uint16/uint32 ids (default: synthetic data)");
   app.add_option("--data-dtype", o.data_dtype, "width of the ids in --data: uint16 or uint32")->capture_default_str();
   app.add_option("--synthetic", o.synthetic, "synthetic data without --data: random or pattern (learnable)")
@@ -100,6 +107,7 @@ void add_training_options(CLI::App& app, Options& o) {
   d->add_option("--step-timeout", o.step_timeout,
                 "seconds a step or a checkpoint save may take before this rank aborts the job, naming itself (a "
                 "peer died or hangs; collectives never time out on their own). 0: wait forever")
+      ->check(finite_number(0))
       ->capture_default_str();
   d->add_option("--dump-params", o.dump_params, "after training, write the consolidated fp32 parameters (raw)");
   d->add_option("--backend", o.backend, "communication backend: auto (mpi on CPUs, nccl on GPUs), mpi or nccl")
@@ -143,7 +151,7 @@ std::string resolve_device(const std::string& requested) {
 }
 
 Plan make_plan(const Options& o, int world) {
-  const Device device = Device::parse(resolve_device(o.device));
+  const Device device = for_flag("--device", [&] { return Device::parse(resolve_device(o.device)); });
   Plan p;
   require(o.tp >= 1, fmt::format("--tp must be >= 1 (got {})", o.tp));
   require(world % o.tp == 0, fmt::format("--tp {} does not divide the {} rank(s)", o.tp, world));
@@ -163,7 +171,7 @@ Plan make_plan(const Options& o, int world) {
             "--device " + o.device + ": this build of awsdt has no CUDA (configure with nvcc present)");
     p.cuda_device = device.index;
   }
-  p.model = nn::model_preset(o.model);
+  p.model = for_flag("--model", [&] { return nn::model_preset(o.model); });
   auto override_field = [](int& field, int value, const char* flag) {
     if (value < 0) throw UsageError(fmt::format("{} must be positive (got {})", flag, value));
     if (value > 0) field = value;
@@ -178,7 +186,8 @@ Plan make_plan(const Options& o, int world) {
   if (o.tp > 1 || o.sequence_parallel) check_tensor_parallel(p.model, o.tp);
 
   require(o.threads >= 0, fmt::format("--threads must be >= 0 (got {})", o.threads));
-  require(o.calibrate_n >= 16, fmt::format("--calibrate-n must be >= 16 (got {})", o.calibrate_n));
+  require(o.calibrate_n >= 16 && o.calibrate_n <= 16384,
+          fmt::format("--calibrate-n must be in [16, 16384] (got {})", o.calibrate_n));
   require(o.steps >= 1, fmt::format("--steps must be >= 1 (got {})", o.steps));
   require(o.log_every >= 1, fmt::format("--log-every must be >= 1 (got {})", o.log_every));
   require(o.micro_batch_size >= 1, fmt::format("--micro-batch-size must be >= 1 (got {})", o.micro_batch_size));
@@ -219,10 +228,10 @@ Plan make_plan(const Options& o, int world) {
   p.schedule.min_lr = o.min_lr >= 0 ? o.min_lr : o.lr / 10;
   p.schedule.warmup_steps = o.warmup_steps >= 0 ? o.warmup_steps : o.steps / 10;
   p.schedule.total_steps = o.steps;
-  p.schedule.decay = nn::parse_lr_decay(o.lr_schedule);
+  p.schedule.decay = for_flag("--lr-schedule", [&] { return nn::parse_lr_decay(o.lr_schedule); });
   p.schedule.validate();
-  p.data_dtype = nn::parse_token_dtype(o.data_dtype);
-  p.synthetic = nn::parse_synthetic_kind(o.synthetic);
+  p.data_dtype = for_flag("--data-dtype", [&] { return nn::parse_token_dtype(o.data_dtype); });
+  p.synthetic = for_flag("--synthetic", [&] { return nn::parse_synthetic_kind(o.synthetic); });
   require(o.step_timeout >= 0, fmt::format("--step-timeout must be >= 0 seconds (got {})", o.step_timeout));
   require(o.checkpoint_every >= 0, fmt::format("--checkpoint-every must be >= 0 (got {})", o.checkpoint_every));
   require(o.keep_checkpoints >= 0, fmt::format("--keep-checkpoints must be >= 0 (got {})", o.keep_checkpoints));
@@ -238,6 +247,9 @@ Plan make_plan(const Options& o, int world) {
   // Missing files fail here, before the calibration and the logs; a malformed one fails when it is read.
   require(o.init_from.empty() || std::filesystem::is_regular_file(o.init_from),
           fmt::format("--init-from '{}': no such file (expected a Hugging Face Llama .safetensors file)", o.init_from));
+  std::error_code ec;
+  require(o.data.empty() || std::filesystem::is_regular_file(o.data, ec),
+          fmt::format("--data '{}': no such file (expected a file of raw token ids)", o.data));
   p.sharding = parse_sharding_mode(o.sharding);
   require(o.shard_group_size >= 0, fmt::format("--shard-group-size must be >= 0 (got {})", o.shard_group_size));
   p.shard_group = world;

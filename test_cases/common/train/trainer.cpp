@@ -19,6 +19,7 @@
 #include "bench/cpu_share.hpp"
 #include "bench/guard.hpp"
 #include "bench/launch_check.hpp"
+#include "bench/options.hpp"
 #include "comm/host_values.hpp"
 #include "train/cpu_backend.hpp"
 #include "train/cuda_backend.hpp"
@@ -46,7 +47,7 @@ Trainer::Trainer(const Options& options, int argc, char** argv, TrainerKind kind
 Trainer::~Trainer() = default;
 
 void Trainer::start_communication() {
-  on_gpu_ = Device::parse(resolve_device(o_.device)).is_cuda();
+  on_gpu_ = for_flag("--device", [&] { return Device::parse(resolve_device(o_.device)); }).is_cuda();
   if (on_gpu_ && kind_ == TrainerKind::megatron)
     throw UsageError("awsdt-megatron train runs on CPUs over MPI for now (--device cpu); on GPUs use awsdt-fsdp");
   CommConfig cc;
@@ -70,6 +71,12 @@ void Trainer::start_communication() {
   setup_logging(rank_, o_.verbose);
   check_not_alone(*world_.bootstrap);
   plan_ = make_plan(o_, comm_->size());
+  // Files rank 0 writes after training: a path that cannot take them is refused now, not after the run. Not in
+  // make_plan: `awsdt run` checks the flags (--check-args) before the job directory they name exists.
+  if (rank_ == 0)
+    for (const auto& [path, flag] :
+         {std::pair{o_.output, "--output"}, {o_.export_path, "--export"}, {o_.dump_params, "--dump-params"}})
+      if (!path.empty()) check_writable_file(path, flag);
   if (on_gpu_ && plan_.cuda_device != 0 && plan_.cuda_device != comm_->device().index) {
     // NCCL puts each rank on the GPU of its local rank; the model must live there too.
     throw UsageError(

@@ -2,6 +2,7 @@
 #include "util/fs.hpp"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -64,6 +65,26 @@ std::string read_file(const std::string& path) {
   std::ostringstream ss;
   ss << in.rdbuf();
   return ss.str();
+}
+
+void check_writable_file(const std::string& path, const std::string& flag) {
+  const auto bad = [&](const std::string& why) { throw UsageError(fmt::format("{} '{}': {}", flag, path, why)); };
+  if (path.empty()) bad("an empty path");
+  struct stat st {};
+  if (::stat(path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) bad("is a directory; give a file name");
+    // Opened for writing without O_TRUNC or O_CREAT: nothing changes, and what refuses writes (a read-only
+    // file system, /proc) says so now.
+    const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
+    if (fd < 0) bad(std::string("cannot be written: ") + std::strerror(errno));
+    ::close(fd);
+    return;
+  }
+  const auto slash = path.find_last_of('/');
+  const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
+  if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) bad(fmt::format("no directory '{}'", dir));
+  if (::access(dir.c_str(), W_OK) != 0)
+    bad(fmt::format("directory '{}' cannot be written: {}", dir, std::strerror(errno)));
 }
 
 }  // namespace awsdt
