@@ -264,24 +264,30 @@ void Trainer::step(int s) {
   series_.add(s + 1, fs, rates, exposed, s > start_step_ || o_.steps == start_step_ + 1);
   const bool logged = s == 0 || (s + 1) % o_.log_every == 0 || s + 1 == o_.steps;
   if (rank_ == 0 && logged) print_step(s, fs, rates, exposed, communicates ? compute_only_ms : -1);
-  if (logged) write_metrics(s, st, rates, exposed);
+  if (logged) write_metrics(s, fs, rates, exposed);
 }
 
 // The step line's figures for awsdt-exporter (or node_exporter's textfile collector), SI units.
-void Trainer::write_metrics(int s, const StepStats& st, const StepRates& rates, double exposed) const {
-  metrics_.write(
-      {{"awsdt_step", "Last logged training step.", double(s + 1)},
-       {"awsdt_steps", "Steps the run is to train.", double(o_.steps)},
-       {"awsdt_loss", "Training loss of the last logged step.", st.loss},
-       {"awsdt_grad_norm", "Global gradient norm of the last logged step.", st.grad_norm},
-       {"awsdt_learning_rate", "Learning rate of the last logged step.", st.lr},
-       {"awsdt_step_seconds", "Time of the last logged step.", st.step_ms / 1e3},
-       {"awsdt_tokens_per_second", "Tokens per second of the whole job at the last logged step.", rates.tokens_per_s},
-       {"awsdt_tokens_per_second_per_device", "Tokens per second per device.", rates.tokens_per_s_per_device},
-       {"awsdt_tflops_per_device", "Model TFLOP/s per device.", rates.tflops_per_device},
-       {"awsdt_mfu_ratio", "Model FLOPs utilization (0-1; NaN when the peak is unknown).", rates.mfu_percent / 100},
-       {"awsdt_exposed_comm_seconds", "Communication not hidden behind compute in the last logged step.",
-        exposed / 1e3}});
+void Trainer::write_metrics(int s, const FsdpStepStats& fs, const StepRates& rates, double exposed) const {
+  const StepStats& st = fs.base;
+  std::vector<MetricValue> values = {
+      {"awsdt_step", "Last logged training step.", double(s + 1)},
+      {"awsdt_steps", "Steps the run is to train.", double(o_.steps)},
+      {"awsdt_loss", "Training loss of the last logged step.", st.loss},
+      {"awsdt_grad_norm", "Global gradient norm of the last logged step.", st.grad_norm},
+      {"awsdt_learning_rate", "Learning rate of the last logged step.", st.lr},
+      {"awsdt_step_seconds", "Time of the last logged step.", st.step_ms / 1e3},
+      {"awsdt_tokens_per_second", "Tokens per second of the whole job at the last logged step.", rates.tokens_per_s},
+      {"awsdt_tokens_per_second_per_device", "Tokens per second per device.", rates.tokens_per_s_per_device},
+      {"awsdt_tflops_per_device", "Model TFLOP/s per device.", rates.tflops_per_device},
+      {"awsdt_mfu_ratio", "Model FLOPs utilization (0-1; NaN when the peak is unknown).", rates.mfu_percent / 100},
+      {"awsdt_exposed_comm_seconds", "Communication not hidden behind compute in the last logged step.",
+       exposed / 1e3}};
+  if (kind_ == TrainerKind::megatron)
+    values.push_back({"awsdt_tp_exposed_comm_seconds",
+                      "Tensor-parallel communication not hidden behind compute in the last logged step (this rank's).",
+                      fs.tp_comm_ms / 1e3});
+  metrics_.write(values);
 }
 
 void Trainer::print_step(int s, const FsdpStepStats& fs, const StepRates& rates, double exposed,

@@ -51,7 +51,7 @@ class Trainer {
   int finish();
   int preempted_exit_status() const;
   void print_step(int s, const FsdpStepStats& fs, const StepRates& rates, double exposed, double compute_only_ms);
-  void write_metrics(int s, const StepStats& st, const StepRates& rates, double exposed) const;
+  void write_metrics(int s, const FsdpStepStats& fs, const StepRates& rates, double exposed) const;
   const char* name() const { return kind_ == TrainerKind::fsdp ? "fsdp" : "megatron"; }
   /// How the TP collectives run, for the megatron lines.
   std::string tp_comm_mode() const;

@@ -186,6 +186,39 @@ TEST(MegatronTrain, OverlapLineNamesTheMethod) {
       << o.output;
 }
 
+// --metrics-file through the core's writer: every rank's file ({rank}) read back, with the loss rank 0 printed, the
+// step, and this trainer's exposed TP communication.
+TEST(MegatronTrain, MetricsFileReadsBack) {
+  const std::string dir = temp_path("metrics");
+  std::filesystem::remove_all(dir);
+  std::filesystem::create_directories(dir);
+  const Outcome o = run_command(mpirun(2) + kMegatron + kCommon + kTiny +
+                                    " --tp 2 --sequence-parallel --tp-comm-overlap --steps 3 --log-every 1 "
+                                    "--metrics-file " +
+                                    dir + "/megatron-{rank}.prom",
+                                120);
+  ASSERT_EQ(o.status, 0) << o.output;
+  std::smatch printed;
+  ASSERT_TRUE(std::regex_search(o.output, printed, std::regex(R"(step 3/3 \| Loss: (\d+\.\d+))"))) << o.output;
+  for (int rank = 0; rank < 2; ++rank) {
+    std::ifstream in(dir + "/megatron-" + std::to_string(rank) + ".prom");
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const auto value = [&](const std::string& name) {
+      std::smatch m;
+      const std::regex sample("(^|\n)" + name + R"(\{benchmark="megatron",job="[^"]*",rank=")" + std::to_string(rank) +
+                              R"("\} (\S+)\n)");
+      EXPECT_TRUE(std::regex_search(text, m, sample)) << name << " in rank " << rank << "'s file:\n" << text;
+      return m.empty() ? std::nan("") : std::stod(m[2].str());
+    };
+    EXPECT_EQ(value("awsdt_step"), 3.0);
+    EXPECT_EQ(value("awsdt_steps"), 3.0);
+    EXPECT_NEAR(value("awsdt_loss"), std::stod(printed[1].str()), 5.1e-7);  // printed with 6 decimals
+    const double tp_comm = value("awsdt_tp_exposed_comm_seconds");
+    EXPECT_TRUE(std::isfinite(tp_comm) && tp_comm >= 0 && tp_comm < 60) << tp_comm;
+  }
+  std::filesystem::remove_all(dir);
+}
+
 // --export writes one Hugging Face file of the whole model (TP slices put back together).
 TEST(MegatronTrain, ExportsTheWholeModel) {
   const std::string file = temp_path("export.safetensors");
