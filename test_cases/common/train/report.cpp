@@ -150,7 +150,7 @@ std::string comm_line(int step, int steps, const FsdpStepStats& fs, double expos
                       bool on_gpu) {
   const std::string how = compute_only_ms >= 0 ? fmt::format("fwd+bwd {:.2f} ms - compute-only {:.2f} ms",
                                                              fs.base.compute_ms, compute_only_ms)
-                                               : "one rank: nothing to communicate";
+                                               : "one data-parallel rank: nothing to communicate";
   const std::string cpu = on_gpu ? "" : fmt::format(" | comm thread CPU: {:.2f} ms", fs.comm_cpu_ms);
   // A negative difference is noise (the step beat the same work without communication): printed, marked invalid.
   const std::string invalid = exposed_ms < 0 ? ", invalid: negative" : "";

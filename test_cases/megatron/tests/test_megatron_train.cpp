@@ -126,6 +126,9 @@ TEST(MegatronTrain, Tp4SequenceParallelOverlapPipelinedReplicatesKvHeads) {
                     "--tp-comm-overlap-chunks 3",
                     "tp4sp_pipelined");
 }
+TEST(MegatronTrain, Tp2OverlapRingAllReduce) {
+  expect_equivalent(kTiny, 2, " --tp 2 --tp-comm-overlap", "tp2_ring_ar");
+}
 TEST(MegatronTrain, Tp2Dp2OverlapPipelinedAllReduce) {
   expect_equivalent(kTiny, 4, " --tp 2 --tp-comm-overlap --tp-comm-overlap-method pipelined", "tp2dp2_ar");
 }
