@@ -172,9 +172,11 @@ Plan make_plan(const Options& o, int world) {
     p.cuda_device = device.index;
   }
   p.model = for_flag("--model", [&] { return nn::model_preset(o.model); });
-  auto override_field = [](int& field, int value, const char* flag) {
+  std::string overrides;  // as typed, to name them in the model's errors ("--n-heads 3: ... must divide dim")
+  auto override_field = [&](int& field, int value, const char* flag) {
     if (value < 0) throw UsageError(fmt::format("{} must be positive (got {})", flag, value));
     if (value > 0) field = value;
+    if (value > 0) overrides += fmt::format("{}{} {}", overrides.empty() ? "" : " ", flag, value);
   };
   override_field(p.model.dim, o.dim, "--dim");
   override_field(p.model.n_layers, o.n_layers, "--n-layers");
@@ -182,7 +184,7 @@ Plan make_plan(const Options& o, int world) {
   override_field(p.model.n_kv_heads, o.n_kv_heads, "--n-kv-heads");
   override_field(p.model.ffn_dim, o.ffn_dim, "--ffn-dim");
   override_field(p.model.vocab_size, o.vocab_size, "--vocab-size");
-  p.model.validate();
+  for_flag(overrides.empty() ? "--model " + o.model : overrides, [&] { return p.model.validate(); });
   if (o.tp > 1 || o.sequence_parallel) check_tensor_parallel(p.model, o.tp);
 
   require(o.threads >= 0, fmt::format("--threads must be >= 0 (got {})", o.threads));
