@@ -268,14 +268,17 @@ TEST(MegatronTrain, PreemptedAndResumedEqualsUninterrupted) {
 }
 
 // A rank that dies in the middle of a step ends every rank of every TP and DP group, naming it; no hang.
+// Also when the TP collectives run on --tp-comm-overlap's streams.
 TEST(MegatronTrain, DeadRankEndsEveryGroup) {
-  const Outcome o =
-      run_command(mpirun(4) + kMegatron + kCommon + kTiny + " --tp 2 --steps 50 --fail-rank 3 --fail-at-step 3", 90);
-  EXPECT_NE(o.status, 0) << o.output;
-  EXPECT_NE(o.status, 124) << "the job hung:\n" << o.output;
-  EXPECT_NE(o.output.find("rank 3"), std::string::npos) << o.output;
-  EXPECT_NE(o.output.find("dies in the middle of step 3"), std::string::npos) << o.output;
-  EXPECT_LT(o.seconds, 60) << o.output;
+  for (const char* tp : {" --tp 2", " --tp 2 --sequence-parallel --tp-comm-overlap"}) {
+    const Outcome o =
+        run_command(mpirun(4) + kMegatron + kCommon + kTiny + tp + " --steps 50 --fail-rank 3 --fail-at-step 3", 90);
+    EXPECT_NE(o.status, 0) << tp << "\n" << o.output;
+    EXPECT_NE(o.status, 124) << "the job hung:\n" << o.output;
+    EXPECT_NE(o.output.find("rank 3"), std::string::npos) << o.output;
+    EXPECT_NE(o.output.find("dies in the middle of step 3"), std::string::npos) << o.output;
+    EXPECT_LT(o.seconds, 60) << o.output;
+  }
 }
 
 }  // namespace
