@@ -254,6 +254,8 @@ KillWait=2
 SlurmdTimeout=10
 InactiveLimit=0
 PlugStackConfig=$DIR/plugstack.conf
+# Does nothing unless a test arms it (DIR/prolog.armed; see the header).
+Prolog=$DIR/prolog
 $(node_lines)
 PartitionName=debug Nodes=$(node_names | paste -sd,) Default=YES MaxTime=INFINITE State=UP
 EOF
