@@ -15,6 +15,7 @@
 #include "bench/watchdog.hpp"
 #include "comm/registry.hpp"
 #include "layer.hpp"
+#include "bench/metrics_file.hpp"
 #include "report.hpp"
 #include "results/result.hpp"
 #include "shapes.hpp"
@@ -132,14 +133,17 @@ int run_gemm(const GemmOptions& o, int argc, char** argv) {
   watchdog.arm("the benchmark");
   if (table) std::fputs(table_header().c_str(), stdout);
   std::vector<Row> rows;
+  MetricsFile metrics(o.metrics_file, "megatron", rank);
   for (const std::string& pattern : o.patterns) {
     std::vector<Row> got =
         pattern == "layer" ? measure_layer(bench, layer_shape(o.model, o.seq, o.micro_batch)) : std::vector<Row>{};
     for (const Case& c : pattern == "layer" ? std::vector<Case>{} : cases(o, pattern, tp))
       for (Row& r : measure_pattern(bench, c.pattern, c.dims)) got.push_back(r);
-    for (const Row& r : got)
+    for (const Row& r : got) {
       if (table) std::printf("%s\n", table_line(r, peak.flops).c_str());
-    rows.insert(rows.end(), got.begin(), got.end());
+      rows.push_back(r);
+      metrics.write(row_metrics(r, static_cast<int>(rows.size())));
+    }
   }
   watchdog.disarm();
 

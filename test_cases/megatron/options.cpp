@@ -1,4 +1,5 @@
 // Command line of awsdt-megatron gemm (see options.hpp).
+#include "bench/metrics_file.hpp"
 #include "options.hpp"
 
 #include <algorithm>
@@ -63,6 +64,7 @@ void add_gemm_options(CLI::App& app, GemmOptions& o) {
   add_timing_options(app, o.timing);
   add_mpi_wait_option(app, o.common.comm.mpi_wait);
   add_common_options(app, o.common, "-J,--output,--output_file");
+  add_metrics_file_option(app, o.metrics_file);
   app.add_option("--check-args", o.check_args_ranks,
                  "check the other flags for N ranks and exit 0, or 2 with the error, without communicating")
       ->check(CLI::NonNegativeNumber);

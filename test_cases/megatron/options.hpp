@@ -29,6 +29,7 @@ struct GemmOptions {
   int threads = 0;             ///< CPU threads per rank (0: the environment's or the rank's share)
   TimingOptions timing;
   CommonOptions common;
+  std::string metrics_file;       ///< --metrics-file: each measured row for awsdt-exporter
   int check_args_ranks = 0;       ///< --check-args N: check the flags for N ranks and exit (0: run)
   bool corrupt_for_test = false;  ///< test hook: spoil one chunk of each non-serial result before the check
 };

@@ -68,4 +68,17 @@ Table rows_table(const std::vector<Row>& rows, double peak) {
   return t;
 }
 
+std::vector<MetricValue> row_metrics(const Row& r, int step) {
+  const std::vector<std::pair<std::string, std::string>> labels{
+      {"pattern", r.pattern}, {"method", r.method}, {"shape", fmt::format("{}x{}x{}", r.dims.m, r.dims.n, r.dims.k)}};
+  return {
+      {"awsdt_step", "Rows measured so far (one pattern, method and shape each).", double(step)},
+      {"awsdt_tp_gemm_comm_seconds", "Time of the last row's GEMM with its collective (T_overlap).", r.time_us * 1e-6,
+       labels},
+      {"awsdt_tp_exposed_comm_seconds", "Communication of the last row not hidden behind its GEMM.",
+       r.exposed_us() * 1e-6, labels},
+      {"awsdt_tp_overlap_speedup", "T_serial / T_overlap of the last row.", r.speedup(), labels},
+      {"awsdt_tp_gemm_flops_per_second", "GEMM throughput per rank of the last row.", r.gemm_tflops() * 1e12, labels}};
+}
+
 }  // namespace awsdt::megatron

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "bench.hpp"
+#include "bench/metrics_file.hpp"
 #include "results/table.hpp"
 
 namespace awsdt::megatron {
@@ -21,5 +22,7 @@ std::string table_line(const Row& row, double peak_flops);
 nlohmann::json rows_json(const std::vector<Row>& rows, double peak_flops);
 /// One CSV row per measurement.
 Table rows_table(const std::vector<Row>& rows, double peak_flops);
+/// --metrics-file: the `step`th measured row (one pattern, method and shape) as awsdt-exporter serves it.
+std::vector<MetricValue> row_metrics(const Row& row, int step);
 
 }  // namespace awsdt::megatron

@@ -125,6 +125,25 @@ TEST(Megatron, CsvAndJsonCarryTheSameRows) {
   EXPECT_EQ(r.doc.at("benchmark"), "megatron");
 }
 
+// --metrics-file: after the run the file holds the last row (the ring one), with the time the JSON document has.
+TEST(Megatron, MetricsFileHoldsTheLastRow) {
+  const fs::path prom = fs::temp_directory_path() / ("megatron_" + std::to_string(::getpid()) + ".prom");
+  fs::remove(prom);
+  const GemmRun r = gemm(2, "--pattern gemm_ar --method serial,ring --shape 16x8x8 --metrics-file " + prom.string());
+  ASSERT_EQ(r.outcome.status, 0) << r.outcome.output;
+  const std::string text = awsdt::testing::read_bytes(prom.string());
+  EXPECT_NE(text.find("awsdt_step{benchmark=\"megatron\""), std::string::npos) << text;
+  std::istringstream in(text);
+  double seconds = -1;
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("awsdt_tp_gemm_comm_seconds{", 0) == 0 && line.find("method=\"ring\"") != std::string::npos &&
+        line.find("pattern=\"gemm_ar\"") != std::string::npos && line.find("shape=\"16x8x8\"") != std::string::npos)
+      seconds = std::stod(line.substr(line.rfind(' ') + 1));
+  const double want = r.doc.at("rows").at(1).at("t_us").get<double>() * 1e-6;
+  EXPECT_NEAR(seconds, want, want * 1e-6) << text;
+  fs::remove(prom);
+}
+
 // What the README and docs/megatron.md show: awsdt run megatron, locally, with the test case's defaults (train at
 // TP 2 with SP and overlap), and the gemm benchmark through `--` (none of train's default flags reach it).
 TEST(Megatron, AwsdtRunMegatronAsTyped) {
