@@ -10,7 +10,7 @@ SPANK_PLUGIN(hyperpod_auto_resume, 1);
 
 static char auto_resume[16] = "";
 
-static int take_auto_resume(int val, const char *optarg, int remote) {
+static int take_auto_resume(int val, const char* optarg, int remote) {
   (void)val;
   (void)remote;
   if (optarg == NULL || strlen(optarg) >= sizeof(auto_resume)) return -1;
@@ -23,7 +23,7 @@ struct spank_option spank_options[] = {
      take_auto_resume},
     SPANK_OPTIONS_TABLE_END};
 
-int slurm_spank_task_init(spank_t sp, int ac, char **av) {
+int slurm_spank_task_init(spank_t sp, int ac, char** av) {
   (void)ac;
   (void)av;
   if (auto_resume[0] != '\0') spank_setenv(sp, "AWSDT_TEST_AUTO_RESUME", auto_resume, 1);
