@@ -20,6 +20,7 @@ PACKAGES=(
   slurm-wlm munge awscli shellcheck clang-format python3-venv
   gnuplot-nox chromium
   prometheus prometheus-cpp-dev prometheus-node-exporter clang libclang-rt-14-dev bindfs libslurm-dev
+  podman debootstrap
 )
 
 missing=()

@@ -2,7 +2,8 @@
 # Slow test (label slow): builds containers/Dockerfile.cpu on a Debian 12 base made here (debootstrap from this
 # machine's apt mirror, imported with podman or docker: no image registry is needed) with this build's binaries
 # (--prebuilt), and runs `awsdt run collectives` with 2 ranks inside. Skips (exit 77) with the reason when this
-# machine cannot: no container runtime that runs, no debootstrap, no binaries. Bounded to 9 minutes.
+# machine cannot: no container runtime that runs (or one that cannot start a container), no debootstrap, no
+# binaries. Bounded to 9 minutes.
 #   container_build.sh SOURCE_DIR BIN_DIR
 set -uo pipefail
 ROOT=$(cd "$1" && pwd)
@@ -22,6 +23,11 @@ if [[ -z $runtime ]]; then
   skip "no container runtime runs here: ${why[*]} (apt-get install podman debootstrap, then rerun)"
 fi
 command -v debootstrap >/dev/null || skip "debootstrap not installed (apt-get install debootstrap): the base image is made with it"
+# A runtime that answers `info` may still be unable to start a container (a sandbox that forbids setrlimit or
+# namespaces): start one on the host's own root, no image needed, before spending minutes on the build.
+if ! probe=$(timeout 60 "$runtime" run --rm --network host --rootfs / /bin/true 2>&1); then
+  skip "$runtime cannot start a container here: $(tr '\n' ' ' <<<"$probe" | cut -c1-200)"
+fi
 
 deadline=$((SECONDS + 540))
 left() { echo $((deadline - SECONDS)); }
