@@ -60,15 +60,14 @@ void add_job_flags(CLI::App* cmd, JobCommand& j) {
   cmd->allow_extras();
 }
 
-namespace {
-
-// The directory of this awsdt: its build's executables are beside it.
 std::optional<std::string> self_dir() {
   std::error_code ec;
   auto self = std::filesystem::read_symlink("/proc/self/exe", ec);
   if (ec) return std::nullopt;
   return self.parent_path().string();
 }
+
+namespace {
 
 bool is_slurm(const std::string& cluster) { return cluster == "slurm" || cluster == "hyperpod-slurm"; }
 

@@ -1,6 +1,7 @@
 // The flags shared by `awsdt render` and `awsdt run` that describe a job (cluster, nodes, instance type, ...).
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -21,6 +22,8 @@ void add_job_flags(CLI::App* cmd, JobCommand& job);
 /// Refuses what `cmd` did not recognise before `--`; a benchmark's flag typed there (`awsdt run collectives -b 1M`)
 /// is named with the program it belongs to and the `--` it needs.
 void refuse_stray_flags(const CLI::App& cmd, const JobCommand& job);
+/// The directory of this awsdt: its build's executables are beside it (nullopt when /proc cannot say).
+std::optional<std::string> self_dir();
 /// Resolves the JobSpec for `job` (manifest, catalog, profile, flags).
 JobSpec resolve(const JobCommand& job, Manifest* manifest_out = nullptr);
 

@@ -57,19 +57,13 @@ void refuse_job_only_flags(const JobFlags& f, const std::string& service) {
                   service, given.front()));
 }
 
-std::string default_bin_dir() {
-  std::error_code ec;
-  auto self = fs::read_symlink("/proc/self/exe", ec);
-  return ec ? std::string() : self.parent_path().string();
-}
-
 data service_data(const JobFlags& f, const std::string& service, const std::string& cluster) {
   data d;
   d.set("service", service);
   d.set("cluster", cluster);
   d.set("version", std::string(AWSDT_VERSION));
   d.set("name", f.name.value_or("awsdt-" + service));
-  d.set("bin_dir", f.bin_dir.value_or(default_bin_dir()));
+  d.set("bin_dir", f.bin_dir ? *f.bin_dir : self_dir().value_or(""));
   d.set("home", env_string("AWSDT_HOME").value_or(AWSDT_SOURCE_DIR));
   d.set("image", f.container.value_or(""));
   d.set("namespace", f.namespace_.value_or("default"));
