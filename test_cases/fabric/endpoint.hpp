@@ -17,13 +17,15 @@
 
 namespace awsdt::fabric {
 
-/// A registered buffer: `slots` regions of `stride` bytes.
+/// A registered buffer: `slots` regions of `stride` bytes. In host memory it starts on a page and every page has
+/// been written before it is registered (see register_region).
 struct Region {
   Buffer memory;
+  char* base = nullptr;  ///< the first registered byte
   fid_mr* mr = nullptr;
   void* desc = nullptr;
   std::uint64_t key = 0;
-  char* at(std::size_t offset) { return memory.as<char>() + offset; }
+  char* at(std::size_t offset) { return base + offset; }
 };
 
 /// Where a peer's region is, as an RMA operation names it.
@@ -66,6 +68,8 @@ class Endpoint {
  private:
   template <class Post>
   void post(Post&& op, const char* what);
+  template <class Post>
+  void post_busy(Post& op, const char* what);
   void poll();
   void wait(const std::uint64_t& counter, std::uint64_t n, const char* what);
   void* next_context();

@@ -7,12 +7,64 @@
 #include <chrono>
 #include <cstring>
 
+#if defined(__x86_64__)
+#include <x86intrin.h>
+#endif
+
 #include "pattern.hpp"
 
 namespace awsdt::fabric {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// A counter that costs a few nanoseconds to read and never goes back: the TSC on x86-64, the virtual counter on
+// aarch64, elsewhere steady_clock. Its rate does not matter: Stopwatch calibrates it against steady_clock.
+inline std::uint64_t ticks() {
+#if defined(__x86_64__)
+  return __rdtsc();
+#elif defined(__aarch64__)
+  std::uint64_t v;
+  asm volatile("mrs %0, cntvct_el0" : "=r"(v));
+  return v;
+#else
+  return std::uint64_t(Clock::now().time_since_epoch().count());
+#endif
+}
+
+// Times a phase of n iterations as fi_pingpong times its loop: steady_clock once before the first iteration and
+// once after the last, so the mean per iteration is the loop's time over n. Each iteration's own time (for min,
+// p50, p99, max) comes from one counter read as it ends, into memory reserved before the loop; the counter is
+// converted to microseconds at the rate the two clock reads give, so the iterations add up to the loop's time.
+// Without `times` (warm-up, the other side, -c's iteration) it reads nothing.
+class Stopwatch {
+ public:
+  Stopwatch(std::vector<double>* times, int n) : times_(times) {
+    if (times_) ticks_.resize(std::size_t(n) + 1);
+  }
+  void start() {
+    if (!times_) return;
+    begin_ = Clock::now();
+    ticks_[0] = ticks();
+  }
+  /// Iteration `i` (0-based) has ended.
+  void lap(int i) {
+    if (times_) ticks_[std::size_t(i) + 1] = ticks();
+  }
+  void stop() {
+    if (!times_) return;
+    const double total_us = std::chrono::duration<double, std::micro>(Clock::now() - begin_).count();
+    const auto span = ticks_.back() - ticks_.front();
+    const double us_per_tick = span > 0 ? total_us / double(span) : 0;
+    times_->reserve(times_->size() + ticks_.size() - 1);
+    for (std::size_t i = 1; i < ticks_.size(); ++i) times_->push_back(double(ticks_[i] - ticks_[i - 1]) * us_per_tick);
+  }
+
+ private:
+  std::vector<double>* times_;
+  std::vector<std::uint64_t> ticks_;
+  Clock::time_point begin_{};
+};
 
 std::size_t slot_offset(const Session& s, int k) { return std::size_t(k) % s.slots * s.stride; }
 
@@ -29,17 +81,18 @@ void pingpong(Session& s, std::size_t size, int n, std::vector<double>* times) {
     }
     return;
   }
-  // One clock read per round trip: each ends where the next begins.
-  auto t0 = Clock::now();
+  // The loop does what fi_pingpong's does per round trip (post a receive, inject or send, wait for both
+  // completions), plus one counter read.
+  Stopwatch watch(times, n);
+  watch.start();
   for (int i = 0; i < n; ++i) {
     ep.recv(ep.rx(), 0, size, s.tagged);
     ep.send(ep.tx(), 0, size, s.tagged);
     ep.wait_tx(i + 1, "pingpong's ping send");
     ep.wait_rx(i + 1, "pingpong's pong");
-    const auto t1 = Clock::now();
-    if (times) times->push_back(std::chrono::duration<double, std::micro>(t1 - t0).count());
-    t0 = t1;
+    watch.lap(i);
   }
+  watch.stop();
 }
 
 // bw and rma_write: side 0 puts a window of messages (sends or writes with remote data), side 1 acknowledges.
@@ -60,8 +113,9 @@ void window_one_way(Session& s, std::size_t size, int n, bool rma, std::vector<d
     }
     return;
   }
+  Stopwatch watch(times, n);
+  watch.start();
   for (int i = 0; i < n; ++i) {
-    auto t0 = Clock::now();
     ep.recv_ctrl(s.tagged);
     for (int k = 0; k < w; ++k) {
       if (rma)
@@ -71,23 +125,25 @@ void window_one_way(Session& s, std::size_t size, int n, bool rma, std::vector<d
     }
     ep.wait_tx(std::uint64_t(i + 1) * w, rma ? "rma_write's writes" : "bw's sends");
     ep.wait_rx(i + 1, "bw's ack");
-    if (times) times->push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    watch.lap(i);
   }
+  watch.stop();
 }
 
 // bibw: both sides send a window and receive one at the same time.
 void window_both_ways(Session& s, std::size_t size, int n, std::vector<double>* times) {
   auto& ep = s.ep;
   const int w = s.options.window;
+  Stopwatch watch(s.link.side() == 0 ? times : nullptr, n);
+  watch.start();
   for (int i = 0; i < n; ++i) {
-    auto t0 = Clock::now();
     for (int k = 0; k < w; ++k) ep.recv(ep.rx(), slot_offset(s, k), size, s.tagged);
     for (int k = 0; k < w; ++k) ep.send(ep.tx(), slot_offset(s, k), size, s.tagged);
     ep.wait_tx(std::uint64_t(i + 1) * w, "bibw's sends");
     ep.wait_rx(std::uint64_t(i + 1) * w, "bibw's messages");
-    if (times && s.link.side() == 0)
-      times->push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    watch.lap(i);
   }
+  watch.stop();
 }
 
 // rma_read: side 0 reads a window from side 1's buffer; side 1 only drives progress until side 0 says done.
@@ -99,12 +155,14 @@ void window_read(Session& s, std::size_t size, int n, std::vector<double>* times
     ep.wait_rx(1, "rma_read's end of phase");
     return;
   }
+  Stopwatch watch(times, n);
+  watch.start();
   for (int i = 0; i < n; ++i) {
-    auto t0 = Clock::now();
     for (int k = 0; k < w; ++k) ep.read(slot_offset(s, k), size, s.peer_tx, slot_offset(s, k));
     ep.wait_tx(std::uint64_t(i + 1) * w, "rma_read's reads");
-    if (times) times->push_back(std::chrono::duration<double, std::micro>(Clock::now() - t0).count());
+    watch.lap(i);
   }
+  watch.stop();
   ep.send_ctrl(s.tagged);
   ep.wait_tx(std::uint64_t(n) * w + 1, "rma_read's end of phase");
 }
