@@ -66,7 +66,6 @@ int run_train(TrainOptions& o, int argc, char** argv) {
         fmt::format("--device {}: awsdt-megatron train runs on CPUs over MPI (its CUDA model is not built "
                     "yet); on GPUs train with awsdt-fsdp, or time the TP kernels with awsdt-megatron gemm",
                     c.device));
-  if (c.recompute) throw UsageError("--recompute is not implemented in awsdt-megatron train yet (awsdt-fsdp has it)");
   if (c.check_args_ranks > 0) {
     check_tp_comm_overlap(c, train::make_plan(c, c.check_args_ranks));  // throws UsageError naming the flag
     return 0;

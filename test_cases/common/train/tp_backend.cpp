@@ -11,8 +11,10 @@ namespace {
 
 class TpBackend final : public CpuComputeBackend {
  public:
-  TpBackend(const nn::ModelConfig& config, Communicator& tp, bool sp, const TpCommOverlap& overlap)
-      : tp_(tp), model_(config, tp, sp, overlap), full_(nn::unit_layouts(config)) {}
+  TpBackend(const nn::ModelConfig& config, Communicator& tp, bool sp, bool recompute, const TpCommOverlap& overlap)
+      : tp_(tp), model_(config, tp, sp, overlap), full_(nn::unit_layouts(config)) {
+    model_.set_recompute(recompute);
+  }
 
   DataType compute_dtype() const override { return DataType::f32; }
   const nn::ModelConfig& config() const override { return model_.config(); }
@@ -71,8 +73,8 @@ class TpBackend final : public CpuComputeBackend {
 }  // namespace
 
 std::unique_ptr<UnitBackend> make_tp_backend(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel,
-                                             const TpCommOverlap& overlap) {
-  return std::make_unique<TpBackend>(config, tp, sequence_parallel, overlap);
+                                             bool recompute, const TpCommOverlap& overlap) {
+  return std::make_unique<TpBackend>(config, tp, sequence_parallel, recompute, overlap);
 }
 
 }  // namespace awsdt::train

@@ -11,9 +11,9 @@
 
 namespace awsdt::train {
 
-/// config's model split over the tensor-parallel group tp (sequence_parallel: Megatron's SP; overlap: its
-/// --tp-comm-overlap).
+/// config's model split over the tensor-parallel group tp (sequence_parallel: Megatron's SP; recompute: activation
+/// recomputation per block, as --recompute; overlap: --tp-comm-overlap).
 std::unique_ptr<UnitBackend> make_tp_backend(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel,
-                                             const TpCommOverlap& overlap = {});
+                                             bool recompute, const TpCommOverlap& overlap = {});
 
 }  // namespace awsdt::train

@@ -79,8 +79,12 @@ TpModel::TpModel(const nn::ModelConfig& config, Communicator& tp, bool sequence_
 TpModel::~TpModel() = default;
 
 void TpModel::set_recompute(bool on) {
-  if (on) throw UsageError("--recompute is not implemented with tensor parallelism (awsdt-megatron train)");
+  recompute_ = on;
+  have_targets_ = false;  // the kept activations no longer match the mode: backward waits for a forward
+  B_ = T_ = 0;            // and the next forward_begin sizes one block's intermediates or every block's
 }
+
+TpModel::Layer& TpModel::layer_acts(int l) { return layers_[static_cast<std::size_t>(recompute_ ? 0 : l)]; }
 
 void TpModel::bind(int unit, const float* params, float* grads) {
   AWSDT_CHECK(unit >= 0 && unit < static_cast<int>(bound_.size()), "TpModel::bind: unit out of range");
@@ -215,7 +219,7 @@ void TpModel::forward_begin(const std::int32_t* tokens, const std::int32_t* targ
     T_ = T;
     const std::size_t C = config_.dim, N = N_, Ns = Ns_, hd = config_.head_dim();
     const std::size_t Q = slice_.heads * hd, KV = slice_.kv_heads * hd, F = slice_.ffn, V = slice_.vocab;
-    layers_.resize(static_cast<std::size_t>(config_.n_layers));
+    layers_.assign(static_cast<std::size_t>(recompute_ ? 1 : config_.n_layers), Layer{});
     for (Layer& a : layers_) {
       size_all(Ns * C, a.ln1s, a.res2, a.ln2s);
       size_all(Ns, a.rstd1, a.rstd2);
@@ -264,12 +268,22 @@ void TpModel::forward_embedding() {
 
 void TpModel::forward_block(int l) {
   AWSDT_CHECK(l >= 0 && l < config_.n_layers, "TpModel::forward_block: layer out of range");
+  block_forward_saved(l);
+  // MLP output: out = res2 + down_proj(h), reduced over the group. Its backward needs none of these values, so
+  // recomputation skips them (and their collective).
+  const std::size_t NsC = static_cast<std::size_t>(Ns_) * config_.dim;
+  const Layer& a = layer_acts(l);
+  row_forward(a.h.data(), P(1 + l) + bo_.w_down, slice_.ffn, full_.data());
+  residual_forward(residual_.data() + (l + 1) * NsC, a.res2.data(), full_.data(), NsC);
+}
+
+void TpModel::block_forward_saved(int l) {
   const int B = B_, T = T_, N = N_, Ns = Ns_, C = config_.dim, hd = config_.head_dim();
   const int Q = slice_.heads * hd, KV = slice_.kv_heads * hd, F = slice_.ffn;
   const std::size_t NsC = static_cast<std::size_t>(Ns) * C;
   const float* W = P(1 + l);
   const nn::BlockOffsets& o = bo_;
-  Layer& a = layers_[static_cast<std::size_t>(l)];
+  Layer& a = layer_acts(l);
   const float* x = residual_.data() + l * NsC;
 
   rmsnorm_forward(a.ln1s.data(), a.rstd1.data(), x, W + o.attn_norm, Ns, C, config_.norm_eps);
@@ -286,8 +300,6 @@ void TpModel::forward_block(int l) {
   column_forward(a.ln2s.data(), a.ln2.data(), W + o.w_gate, 2 * F, gu_.data());
   split_cols(gu_.data(), N, {{a.gate.data(), F}, {a.up.data(), F}});
   swiglu_forward(a.h.data(), a.gate.data(), a.up.data(), static_cast<std::size_t>(N) * F);
-  row_forward(a.h.data(), W + o.w_down, F, full_.data());
-  residual_forward(residual_.data() + (l + 1) * NsC, a.res2.data(), full_.data(), NsC);
 }
 
 // Vocab-parallel cross-entropy (Megatron's _VocabParallelCrossEntropy): per token the group's max, then the
@@ -369,12 +381,14 @@ void TpModel::backward_head() {
 // On entry dres_ holds ∂loss/∂(block output) on this rank's rows; on exit ∂loss/∂(block input).
 void TpModel::backward_block(int l) {
   AWSDT_CHECK(l >= 0 && l < config_.n_layers, "TpModel::backward_block: layer out of range");
+  // The same ops, collectives included, on the same input and params as the forward: the same values again.
+  if (recompute_) block_forward_saved(l);
   const int B = B_, T = T_, N = N_, Ns = Ns_, C = config_.dim, hd = config_.head_dim();
   const int Q = slice_.heads * hd, KV = slice_.kv_heads * hd, F = slice_.ffn;
   const float* W = P(1 + l);
   float* Gw = G(1 + l);
   const nn::BlockOffsets& o = bo_;
-  const Layer& a = layers_[static_cast<std::size_t>(l)];
+  const Layer& a = layer_acts(l);
   const float* x = residual_.data() + static_cast<std::size_t>(l) * Ns * C;
   const float* ln1 = sp_ ? a.ln1.data() : a.ln1s.data();
   const float* ln2 = sp_ ? a.ln2.data() : a.ln2s.data();

@@ -47,9 +47,12 @@ class TpModel {
   void backward_head();
   void backward_block(int layer);
   void backward_embedding();
-  /// Activation recomputation is not implemented for TP: only off is accepted.
+  /// Activation recomputation (awsdt-fsdp's --recompute, Megatron's full recompute): forward_block keeps only the
+  /// block's input (the residual stream) and one block's intermediates, shared by every block; backward_block
+  /// re-runs the block's forward up to down_proj, with its TP collectives, before its backward. Changing it
+  /// discards the last forward.
   void set_recompute(bool on);
-  bool recompute() const { return false; }
+  bool recompute() const { return recompute_; }
   std::int64_t activation_bytes() const;
   /// Milliseconds of exposed TP communication since the last call: the blocking collectives' whole time, and what
   /// the overlapped GEMMs did not hide.
@@ -81,6 +84,10 @@ class TpModel {
   void column_backward(const float* d, const float* w, int n, float* dshard);
   /// dW[OC, IC] += dout[N, OC]ᵀ · inp[N, IC].
   void weight_grad(float* dw, const float* dout, const float* inp, int IC, int OC) const;
+  /// Block l's kept intermediates (the one shared set with recomputation).
+  Layer& layer_acts(int l);
+  /// Block l's forward up to what its backward reads: everything but down_proj and the last residual add.
+  void block_forward_saved(int l);
 
   nn::ModelConfig config_;
   Communicator& tp_;
@@ -99,6 +106,7 @@ class TpModel {
   double comm_ms_ = 0;
   int B_ = 0, T_ = 0, N_ = 0, Ns_ = 0;
   bool have_targets_ = false;
+  bool recompute_ = false;
   std::vector<std::int32_t> tokens_, targets_;
   std::vector<float> residual_;  // [(L+1), Ns, C]
   std::vector<Layer> layers_;

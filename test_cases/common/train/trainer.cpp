@@ -155,7 +155,7 @@ void Trainer::build_engine() {
   std::unique_ptr<UnitBackend> backend;
   if (kind_ == TrainerKind::megatron) {
     const TpCommOverlap overlap{o_.tp_comm_overlap, parallel::parse_method(o_.tp_comm_method), o_.tp_comm_chunks};
-    backend = make_tp_backend(plan_.model, *tp_, plan_.sequence_parallel, overlap);
+    backend = make_tp_backend(plan_.model, *tp_, plan_.sequence_parallel, plan_.recompute, overlap);
   } else if (!on_gpu_) {
     backend =
         make_cpu_backend(plan_.model, plan_.recompute, o_.faults.emulate_gpu_compute ? DataType::bf16 : DataType::f32);

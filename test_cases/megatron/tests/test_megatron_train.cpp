@@ -1,9 +1,9 @@
 // awsdt-megatron train under mpirun: tensor parallelism (TP 2, 4; key/value heads split and replicated), sequence
 // parallelism, TP x DP with DDP and the distributed optimizer reproduce awsdt-fsdp's one-rank run of the same
 // global batch (a separate model: nn::Model) over 20 steps: losses, and the consolidated weights by relative L2,
-// within 1e-5, also with --tp-comm-overlap. Also: an odd TP refused in one line, Megatron's iteration line, the
-// exported safetensors file, preemption and resume at the same TP x DP, a checkpoint of another TP refused, a dead rank
-// ending every rank.
+// within 1e-5, also with --tp-comm-overlap and with --recompute (which keeps fewer activation bytes). Also: an odd TP
+// refused in one line, Megatron's iteration line, the exported safetensors file, preemption and resume at the same TP x
+// DP, a checkpoint of another TP refused, a dead rank ending every rank.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -53,6 +53,7 @@ struct RunResult {
   std::vector<double> losses;
   std::vector<float> params;
   std::string output;
+  std::int64_t activation_bytes = 0;  // the summary's per_rank_activation_bytes
 };
 
 RunResult run(const std::string& exe, int np, const std::string& args, const std::string& tag) {
@@ -65,6 +66,7 @@ RunResult run(const std::string& exe, int np, const std::string& args, const std
   if (o.status != 0) return r;
   const nlohmann::json doc = read_json(json);
   for (const auto& row : doc["rows"]) r.losses.push_back(row["loss"].get<double>());
+  r.activation_bytes = doc["summary"].value("per_rank_activation_bytes", std::int64_t{0});
   r.params = read_floats(dump);
   std::filesystem::remove(json);
   std::filesystem::remove(dump);
@@ -79,9 +81,15 @@ const RunResult& reference(const std::string& model) {
   return it->second;
 }
 
+// Every equivalent run by its tag, without its weights: what a later test compares a figure with.
+std::map<std::string, RunResult>& equivalent_runs() {
+  static std::map<std::string, RunResult> runs;
+  return runs;
+}
+
 void expect_equivalent(const std::string& model, int np, const std::string& args, const std::string& tag) {
   const RunResult& ref = reference(model);
-  const RunResult r = run(kMegatron, np, model + args, tag);
+  RunResult& r = equivalent_runs()[tag] = run(kMegatron, np, model + args, tag);
   ASSERT_EQ(r.losses.size(), 20u) << r.output;
   ASSERT_EQ(ref.losses.size(), 20u);
   for (std::size_t i = 0; i < r.losses.size(); ++i)
@@ -95,6 +103,26 @@ void expect_equivalent(const std::string& model, int np, const std::string& args
   }
   EXPECT_LT(std::sqrt(diff / norm), 1e-5) << tag;
   EXPECT_GT(ref.losses.front() - ref.losses.back(), 0.0) << "the reference must learn something";
+  r.params.clear();
+}
+
+// The run of `tag` (equivalent to the reference), run now unless an earlier test did.
+const RunResult& equivalent_run(const std::string& model, int np, const std::string& args, const std::string& tag) {
+  if (!equivalent_runs().contains(tag)) expect_equivalent(model, np, args, tag);
+  return equivalent_runs()[tag];
+}
+
+// --recompute (activation recomputation per block, as awsdt-fsdp's): the same losses and weights, the recomputed
+// forward's collectives rerun (all-gathers and the o_proj reduce-scatter with SP; through TpGemm's ring with
+// overlap), and fewer activation bytes kept than the same run without it.
+void expect_recompute_equivalent(const std::string& model, int np, const std::string& args, const std::string& tag) {
+  const RunResult& keep = equivalent_run(model, np, args, tag);
+  expect_equivalent(model, np, args + " --recompute", tag + "_recompute");
+  const RunResult& recompute = equivalent_runs()[tag + "_recompute"];
+  ASSERT_GT(keep.activation_bytes, 0) << keep.output;
+  EXPECT_LT(recompute.activation_bytes, keep.activation_bytes * 7 / 10)
+      << "keep " << keep.activation_bytes << " B, recompute " << recompute.activation_bytes << " B";
+  EXPECT_NE(recompute.output.find("(recompute)"), std::string::npos) << recompute.output;
 }
 
 TEST(MegatronTrain, Tp1EqualsFsdp) { expect_equivalent(kTiny, 1, " --tp 1", "tp1"); }
@@ -113,6 +141,10 @@ TEST(MegatronTrain, GqaTp2) { expect_equivalent(kGqa, 2, " --tp 2", "gqa_tp2"); 
 TEST(MegatronTrain, GqaTp4SequenceParallel) { expect_equivalent(kGqa, 4, " --tp 4 --sequence-parallel", "gqa_tp4sp"); }
 TEST(MegatronTrain, GqaTp2Dp2DistributedOptimizer) {
   expect_equivalent(kGqa, 4, " --tp 2 --sequence-parallel --use-distributed-optimizer", "gqa_tp2dp2zero");
+}
+
+TEST(MegatronTrain, Tp2SequenceParallelRecompute) {
+  expect_recompute_equivalent(kTiny, 2, " --tp 2 --sequence-parallel", "tp2sp");
 }
 
 // --tp-comm-overlap: the same losses and weights through TpGemm's kernels (ring and pipelined; with SP the
@@ -135,6 +167,10 @@ TEST(MegatronTrain, Tp2Dp2OverlapPipelinedAllReduce) {
 TEST(MegatronTrain, Tp2Dp2SequenceParallelOverlapDistributedOptimizer) {
   expect_equivalent(kGqa, 4, " --tp 2 --sequence-parallel --tp-comm-overlap --use-distributed-optimizer",
                     "gqa_tp2dp2_overlap");
+}
+TEST(MegatronTrain, GqaTp2Dp2SequenceParallelOverlapDistributedOptimizerRecompute) {
+  expect_recompute_equivalent(kGqa, 4, " --tp 2 --sequence-parallel --tp-comm-overlap --use-distributed-optimizer",
+                              "gqa_tp2dp2_overlap");
 }
 TEST(MegatronTrain, BadOverlapMethodIsRefusedInOneLine) {
   const Outcome o = run_command(kMegatron + kTiny +
