@@ -1,6 +1,7 @@
 // The libfabric endpoint (see endpoint.hpp).
 #include "endpoint.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -20,7 +21,6 @@ namespace {
 
 constexpr std::uint64_t kDataTag = 1, kCtrlTag = 2;
 constexpr std::size_t kCtrlBytes = 64;
-constexpr std::size_t kContexts = 2 * 4096 + 64;  // every operation a window can have in flight, both ways
 
 void check(int ret, const std::string& what) {
   if (ret) AWSDT_THROW(fmt::format("libfabric: {} failed: {} ({})", what, fi_strerror(-ret), ret));
@@ -32,13 +32,18 @@ void close_fid(fid* f) {
 
 }  // namespace
 
-Endpoint::Endpoint(const fi_info& info, std::size_t bytes, const Device& device, double timeout_s)
-    : info_(fi_dupinfo(&info)), contexts_(kContexts), timeout_s_(timeout_s) {
+Endpoint::Endpoint(const fi_info& info, std::size_t bytes, const Device& device, double timeout_s,
+                   std::size_t in_flight)
+    : info_(fi_dupinfo(&info)), contexts_(in_flight + 64), timeout_s_(timeout_s) {
   check(fi_fabric(info_->fabric_attr, &fabric_, nullptr), "fi_fabric");
   check(fi_domain(fabric_, info_.get(), &domain_, nullptr), "fi_domain");
+  // As many entries as the receive queue holds (fi_pingpong's size), or more when a window needs it. A larger
+  // queue costs in the timed loop: the provider writes its entries in turn, and each page of them is first
+  // touched (a page fault) by the completion that reaches it; the contexts ring is kept as small for the same
+  // reason (one cache line per operation, in turn).
   fi_cq_attr cq_attr{};
   cq_attr.format = FI_CQ_FORMAT_DATA;
-  cq_attr.size = kContexts;
+  cq_attr.size = std::max<std::size_t>(info_->rx_attr->size, contexts_.size());
   check(fi_cq_open(domain_, &cq_attr, &cq_, nullptr), "fi_cq_open");
   fi_av_attr av_attr{};
   av_attr.type = FI_AV_TABLE;

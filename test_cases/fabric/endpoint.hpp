@@ -37,7 +37,9 @@ struct RemoteRegion {
 class Endpoint {
  public:
   /// Opens everything on `info` and registers tx and rx buffers of `bytes` each on `device` (CPU or CUDA).
-  Endpoint(const fi_info& info, std::size_t bytes, const Device& device, double timeout_s);
+  /// `in_flight`: the most operations the tests have posted and not yet completed at once (both ways, acks too);
+  /// the completion queue and the ring of operation contexts are sized for it, and no larger.
+  Endpoint(const fi_info& info, std::size_t bytes, const Device& device, double timeout_s, std::size_t in_flight);
   ~Endpoint();
   Endpoint(const Endpoint&) = delete;
   Endpoint& operator=(const Endpoint&) = delete;

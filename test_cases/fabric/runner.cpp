@@ -52,7 +52,8 @@ void run_device(const Options& o, const Plan& plan, const std::string& device, L
   const std::string domain = info->domain_attr->name ? info->domain_attr->name : "";
   const std::size_t stride = (std::max<std::uint64_t>(o.max_bytes, 1) + 63) / 64 * 64;
   const std::size_t slots = std::clamp<std::size_t>(kWindowBudget / stride, 1, std::size_t(o.window));
-  Endpoint ep(*info, stride * slots, plan.memory, o.timing.timeout_s);
+  // In flight at most: a window each way (bibw), or a window and its ack, plus pingpong's next receive.
+  Endpoint ep(*info, stride * slots, plan.memory, o.timing.timeout_s, 2 * std::size_t(o.window) + 2);
   ep.set_alive_check([&link] { link.check_peer(); });
   ep.set_peer(link.exchange(ep.address()));
   auto peer = link.exchange(pack(ep.remote_view(ep.tx()), ep.remote_view(ep.rx())));
