@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The GPU check: on a machine with GPUs and the CUDA toolkit, build awsdt with CUDA and NCCL required, then run
 # the CUDA training engine (awsdt-fsdp --device cuda: one GPU, then sharded over all of them), the collectives on
-# every GPU of this machine (one process, -g N, env bootstrap: no MPI needed), awsdt-megatron's TP GEMMs (against
-# torch.matmul on one GPU, then the TP table over every GPU) and the `gpu` tests.
+# every GPU of this machine (one process, -g N, env bootstrap: no MPI needed), awsdt-megatron train on CUDA (TP 1
+# against awsdt-fsdp's MFU, then TP over every GPU), awsdt-megatron's TP GEMMs (against torch.matmul on one GPU,
+# then the TP table over every GPU) and the `gpu` tests.
 # The measurements come before the tests, and every test has a time limit, so that a lease that ends early (or a
 # hanging test) still leaves the figures. Nothing stops at the first failure; the exit status is the worst seen.
 # Without our Debian packages there, run tools/gpu-deps.sh on a machine that has apt first and carry .gpu-deps.
@@ -71,6 +72,32 @@ step "fsdp llama3_1_8b, 2 layers, 1 GPU" on_gpus 0 1 29536 "$fsdp" --device cuda
   --seq-len 2048 --micro-batch-size 2 --steps 8 --log-every 2 --output "$OUT/fsdp-llama3_1_8b.json"
 
 ngpus=$(nvidia-smi -L | wc -l)
+# awsdt-megatron train on CUDA (issue 21): TP 1 on one GPU, the same model and batch as the first fsdp run (its MFU
+# must be fsdp's within 5%, its losses fsdp's), then TP = every GPU of this machine with SP at the same global
+# batch (its losses must follow TP 1's); the NCCL TP collectives run on the model's stream.
+meg="$BUILD/bin/awsdt-megatron"
+step "megatron train llama3_2_1b, 4 layers, TP 1, 1 GPU" on_gpus 0 1 29540 "$meg" train --device cuda --tp 1 \
+  --model llama3_2_1b --n-layers 4 --seq-len 2048 --micro-batch-size 4 --steps 12 --log-every 2 \
+  --output "$OUT/megatron-train-tp1.json"
+tpn_args=()
+if ((ngpus >= 2)); then
+  pids=()
+  for ((r = ngpus - 1; r >= 0; --r)); do
+    out=()
+    ((r == 0)) && out=(--output "$OUT/megatron-train-tp${ngpus}.json")
+    on_gpus "$r" "$ngpus" 29541 "$meg" train --device cuda --tp "$ngpus" --sequence-parallel --model llama3_2_1b \
+      --n-layers 4 --seq-len 2048 --micro-batch-size 4 --steps 12 --log-every 2 "${out[@]}" \
+      >"/tmp/megatron-train-rank$r.txt" 2>&1 &
+    pids+=($!)
+  done
+  for p in "${pids[@]}"; do wait "$p" || status=1; done
+  tee -a "$LOG" </tmp/megatron-train-rank0.txt
+  ((status == 0)) || cat /tmp/megatron-train-rank*.txt >>"$LOG"
+  tpn_args=(--tpn "$OUT/megatron-train-tp${ngpus}.json")
+fi
+step "megatron train vs fsdp (MFU within 5%, losses)" python3 test_cases/megatron/bench/gpu_train_check.py \
+  --fsdp "$OUT/fsdp-llama3_2_1b.json" --tp1 "$OUT/megatron-train-tp1.json" "${tpn_args[@]}"
+
 # Sharded training across every GPU of this machine (ZeRO-3 over NCCL, one process per GPU): the reduced
 # llama3_1_8b again, at the same per-GPU batch. Rank 0's output goes to the log; the others' only on failure.
 if ((ngpus >= 2)); then

@@ -55,22 +55,34 @@ void check_tp_comm_overlap(const train::Options& c, const train::Plan& plan) {
                     plan.micro_batch, plan.seq_len, plan.tp));
 }
 
+// What the CUDA model does not do yet, refused in one line before any rank starts.
+void check_cuda(const train::Options& c, const train::Plan& plan) {
+  if (c.tp_comm_overlap)
+    throw UsageError(
+        "--tp-comm-overlap runs on CPUs only for now: with --device cuda the TP collectives run on the model's "
+        "stream between its GEMMs (NCCL), not overlapped");
+  if (plan.tp > 1 && plan.model.n_kv_heads % plan.tp != 0)
+    throw UsageError(
+        fmt::format("--tp {} exceeds the model's {} key/value heads: replicated key/value heads are not "
+                    "implemented with --device cuda yet (--device cpu has them)",
+                    plan.tp, plan.model.n_kv_heads));
+}
+
 }  // namespace
 
 int run_train(TrainOptions& o, int argc, char** argv) {
   train::Options& c = o.common;
   c.sharding = o.distributed_optimizer ? "grad_op" : "none";
-  // Before --check-args answers, so that `awsdt run` refuses a GPU job before submitting it.
-  if (for_flag("--device", [&] { return Device::parse(train::resolve_device(c.device)); }).is_cuda())
-    throw UsageError(
-        fmt::format("--device {}: awsdt-megatron train runs on CPUs over MPI (its CUDA model is not built "
-                    "yet); on GPUs train with awsdt-fsdp, or time the TP kernels with awsdt-megatron gemm",
-                    c.device));
+  const bool cuda = for_flag("--device", [&] { return Device::parse(train::resolve_device(c.device)); }).is_cuda();
+  // Before --check-args answers, so that `awsdt run` refuses a GPU job it cannot run before submitting it.
   if (c.check_args_ranks > 0) {
-    check_tp_comm_overlap(c, train::make_plan(c, c.check_args_ranks));  // throws UsageError naming the flag
+    const train::Plan plan = train::make_plan(c, c.check_args_ranks);
+    check_tp_comm_overlap(c, plan);  // throws UsageError naming the flag
+    if (cuda) check_cuda(c, plan);
     return 0;
   }
   if (c.tp_comm_overlap) check_tp_comm_overlap(c, train::make_plan(c, std::max(c.tp, 1)));
+  if (cuda) check_cuda(c, train::make_plan(c, std::max(c.tp, 1)));
   if (c.print_config) {
     std::fputs(train::describe_plan(train::make_plan(c, c.print_config_ranks * c.tp), c).c_str(), stdout);
     return 0;

@@ -3,6 +3,9 @@
 // attention keeps only each row's log-sum-exp, not the T×T probabilities; the cross-entropy writes ∂loss/∂logits
 // over the logits during the forward (llm.c's fused classifier); one residual-gradient buffer is updated in
 // place through the blocks (each RMSNorm backward adds its share to it).
+// On a tensor-parallel rank (CudaTensorParallel) the same code runs on the local widths, with the TP collectives
+// at the seams (gather_rows, reduce_rows, the norm weights' gradients, the vocab-parallel embedding and
+// cross-entropy); on one rank every seam is a no-op and the calls are the whole model's.
 #include "nn/cuda_model.hpp"
 #include "nn/unit_model.hpp"
 
@@ -10,11 +13,13 @@
 #include <cmath>
 #include <string>
 
+#include "comm/communicator.hpp"
 #include "device/device.hpp"
 #include "kernels/cuda/linear.hpp"
 #include "kernels/cuda/chunked_attention.hpp"
 #include "kernels/cuda/llama_attention.hpp"
 #include "kernels/cuda/llama_layers.hpp"
+#include "kernels/cuda/tp_layers.hpp"
 #include "nn/layout.hpp"
 #include "nn/rope.hpp"
 #include "util/error.hpp"
@@ -35,15 +40,26 @@ struct DeviceUnit {
   Buffer master, compute, grads, m, v;
 };
 
-// One transformer block's saved activations (bf16 unless noted).
+// One transformer block's saved activations (bf16 unless noted). Widths are the rank's (Q = its heads · head_dim,
+// KV, F); Ns = N, or N / tp rows with sequence parallelism.
 struct BlockActs {
-  Buffer ln1, rstd1;   // [N,C], rstd fp32 [N]
-  Buffer q, k, v;      // after RoPE: [N,C], [N,KV], [N,KV]
-  Buffer atty, lse;    // attention output [N,C], log-sum-exp fp32 [B,NH,T]
-  Buffer res2;         // residual after attention [N,C]
-  Buffer ln2, rstd2;   // [N,C], fp32 [N]
+  Buffer ln1, rstd1;   // [N,C] (gathered with SP), rstd fp32 [Ns]
+  Buffer q, k, v;      // after RoPE: [N,Q], [N,KV], [N,KV]
+  Buffer atty, lse;    // attention output [N,Q], log-sum-exp fp32 [B,NH,T]
+  Buffer res2;         // residual after attention [Ns,C]
+  Buffer ln2, rstd2;   // [N,C], fp32 [Ns]
   Buffer gate, up, h;  // [N,F]
 };
+
+BlockOffsets offsets_of(const UnitLayout& block) {
+  const auto& t = block.tensors;
+  return {t[0].offset, t[1].offset, t[2].offset, t[3].offset, t[4].offset,
+          t[5].offset, t[6].offset, t[7].offset, t[8].offset, block.size};
+}
+
+HeadOffsets offsets_of_head(const UnitLayout& head, bool tied) {
+  return {head.tensors[0].offset, tied ? 0 : head.tensors[1].offset, head.size};
+}
 
 }  // namespace
 
@@ -54,6 +70,10 @@ struct CudaModel::Impl {
   k::LinearContext linear;
   BlockOffsets o;
   HeadOffsets ho;
+  // Tensor parallelism: the group (null on one rank), sequence parallelism, and this rank's widths.
+  Communicator* tp = nullptr;
+  bool sp = false;
+  int heads, kv_heads, F, V, v0 = 0;
   std::vector<DeviceUnit> units;
   std::int64_t adam_steps = 0;
   bool recompute = false;
@@ -66,6 +86,10 @@ struct CudaModel::Impl {
   Buffer tokens, targets, residual, lnf, rstdf, logits, losses, proj, rope_cos, rope_sin;
   std::vector<BlockActs> blocks;
   Buffer dres, dln, dq, dk, dv, datty, dgate, dup, dh, attn_scratch, attn_work, norm_acc;
+  // Tensor parallelism's own: with SP a norm's output shard, a reduced output shard, the gathered residual
+  // gradient, the reduced input gradient shard and a norm weight's partial gradient; the vocab-parallel
+  // cross-entropy's per-token max and (sum, target logit).
+  Buffer lns, proj_s, dfull, dln_s, ng, row_max, ce_stats;
   AttentionKernel attention = AttentionKernel::automatic;
   bool chunked = false;  // the chunked tensor-core attention runs (else the flash-style kernels)
   std::vector<float> host_losses;
@@ -76,8 +100,49 @@ struct CudaModel::Impl {
         stream((dev.make_current(), dev)),
         o(block_offsets(c)),
         ho(head_offsets(c)),
+        heads(c.n_heads),
+        kv_heads(c.n_kv_heads),
+        F(c.ffn_dim),
+        V(c.vocab_size),
         weights(static_cast<std::size_t>(c.n_layers) + 2, nullptr),
         grad_ptrs(weights.size(), nullptr) {}
+
+  int Q() const { return heads * cfg.head_dim(); }
+  int KV() const { return kv_heads * cfg.head_dim(); }
+  int tp_size() const { return tp ? tp->size() : 1; }
+  // Rows of the residual stream here: the micro-batch's N tokens, or its shard with sequence parallelism.
+  int Ns() const { return sp ? N() / tp_size() : N(); }
+
+  // --- The TP seams (no-ops on one rank).
+  // SP: out[N,C] = the all-gather of shard[Ns,C]; otherwise shard itself.
+  Bf16* gather_rows(Bf16* shard, Buffer& out) {
+    if (!sp) return shard;
+    tp->all_gather(shard, out.data(), static_cast<std::size_t>(Ns()) * cfg.dim, DataType::bf16, stream);
+    return p<Bf16>(out);
+  }
+  // The group's sum of partial[N,C]: SP reduce-scatters it into shard [Ns,C]; otherwise it is all-reduced in place.
+  Bf16* reduce_rows(Bf16* partial, Bf16* shard) {
+    if (!tp) return partial;
+    if (sp) {
+      tp->reduce_scatter(partial, shard, static_cast<std::size_t>(Ns()) * cfg.dim, DataType::bf16, ReduceOp::sum,
+                         stream);
+      return shard;
+    }
+    tp->all_reduce(partial, partial, static_cast<std::size_t>(N()) * cfg.dim, DataType::bf16, ReduceOp::sum, stream);
+    return partial;
+  }
+  // Where a norm's weight gradient goes: the unit's gradient, or with SP a zeroed scratch (a partial sum over
+  // this rank's rows) that add_norm_grad all-reduces and adds to it.
+  float* norm_grad(int unit, std::size_t offset) {
+    if (!sp) return g(unit, offset);
+    memset_async(ng.data(), 0, ng.bytes(), stream);
+    return p<float>(ng);
+  }
+  void add_norm_grad(int unit, std::size_t offset) {
+    if (!sp) return;
+    tp->all_reduce(ng.data(), ng.data(), static_cast<std::size_t>(cfg.dim), DataType::f32, ReduceOp::sum, stream);
+    k::accumulate(g(unit, offset), p<float>(ng), static_cast<std::size_t>(cfg.dim), s());
+  }
 
   void* s() { return stream.native_handle(); }
   Buffer dbuf(std::size_t bytes) { return Buffer(bytes, MemoryKind::Device, dev); }
@@ -98,20 +163,23 @@ struct CudaModel::Impl {
     return ptr;
   }
   int head_unit() const { return cfg.n_layers + 1; }
-  Bf16* resid(int layer) { return p<Bf16>(residual) + static_cast<std::size_t>(layer) * N() * cfg.dim; }
+  Bf16* resid(int layer) { return p<Bf16>(residual) + static_cast<std::size_t>(layer) * Ns() * cfg.dim; }
   int lm_unit() const { return cfg.tied_embeddings ? 0 : head_unit(); }
   std::size_t lm_offset() const { return cfg.tied_embeddings ? 0 : ho.lm_head; }
 
   void resize(int b, int t) {
     if (b == B && t == T) return;
     B = T = 0;  // until every buffer below exists: a failed allocation must not leave a half-sized set behind
-    const std::size_t n = static_cast<std::size_t>(b) * t, C = cfg.dim, KV = cfg.kv_dim(), F = cfg.ffn_dim,
-                      V = cfg.vocab_size, heads_rows = static_cast<std::size_t>(b) * cfg.n_heads * t;
+    const std::size_t n = static_cast<std::size_t>(b) * t, C = cfg.dim, Qw = Q(), KV = this->KV(), F = this->F,
+                      V = this->V, heads_rows = static_cast<std::size_t>(b) * heads * t;
+    AWSDT_CHECK(!sp || n % static_cast<std::size_t>(tp_size()) == 0,
+                "CudaModel: sequence parallelism needs B·T divisible by the TP size");
+    const std::size_t ns = sp ? n / static_cast<std::size_t>(tp_size()) : n;
     tokens = dbuf(n * sizeof(std::int32_t));
     targets = dbuf(n * sizeof(std::int32_t));
-    residual = dbuf((cfg.n_layers + 1) * n * C * kBf16);
+    residual = dbuf((cfg.n_layers + 1) * ns * C * kBf16);
     lnf = dbuf(n * C * kBf16);
-    rstdf = dbuf(n * kF32);
+    rstdf = dbuf(ns * kF32);
     logits = dbuf(n * V * kBf16);
     losses = dbuf(n * kF32);
     proj = dbuf(n * C * kBf16);
@@ -119,26 +187,33 @@ struct CudaModel::Impl {
     for (int l = 0; l < (recompute ? 1 : cfg.n_layers); ++l) {
       BlockActs a;
       a.ln1 = dbuf(n * C * kBf16);
-      a.rstd1 = dbuf(n * kF32);
-      a.q = dbuf(n * C * kBf16);
+      a.rstd1 = dbuf(ns * kF32);
+      a.q = dbuf(n * Qw * kBf16);
       a.k = dbuf(n * KV * kBf16);
       a.v = dbuf(n * KV * kBf16);
-      a.atty = dbuf(n * C * kBf16);
+      a.atty = dbuf(n * Qw * kBf16);
       a.lse = dbuf(heads_rows * kF32);
-      a.res2 = dbuf(n * C * kBf16);
+      a.res2 = dbuf(ns * C * kBf16);
       a.ln2 = dbuf(n * C * kBf16);
-      a.rstd2 = dbuf(n * kF32);
+      a.rstd2 = dbuf(ns * kF32);
       a.gate = dbuf(n * F * kBf16);
       a.up = dbuf(n * F * kBf16);
       a.h = dbuf(n * F * kBf16);
       blocks.push_back(std::move(a));
     }
-    dres = dbuf(n * C * kBf16);
+    dres = dbuf(ns * C * kBf16);
     dln = dbuf(n * C * kBf16);
-    dq = dbuf(n * C * kBf16);
+    dq = dbuf(n * Qw * kBf16);
     dk = dbuf(n * KV * kBf16);
     dv = dbuf(n * KV * kBf16);
-    datty = dbuf(n * C * kBf16);
+    datty = dbuf(n * Qw * kBf16);
+    lns = sp ? dbuf(ns * C * kBf16) : Buffer();
+    proj_s = sp ? dbuf(ns * C * kBf16) : Buffer();
+    dfull = sp ? dbuf(n * C * kBf16) : Buffer();
+    dln_s = sp ? dbuf(ns * C * kBf16) : Buffer();
+    ng = sp ? dbuf(C * kF32) : Buffer();
+    row_max = tp ? dbuf(n * kF32) : Buffer();
+    ce_stats = tp ? dbuf(2 * n * kF32) : Buffer();
     dgate = dbuf(n * F * kBf16);
     dup = dbuf(n * F * kBf16);
     dh = dbuf(n * F * kBf16);
@@ -158,9 +233,7 @@ struct CudaModel::Impl {
   }
 
   k::AttentionShape attention_shape() const { return attention_shape_for(B, T); }
-  k::AttentionShape attention_shape_for(int b, int t) const {
-    return {b, t, cfg.n_heads, cfg.n_kv_heads, cfg.head_dim()};
-  }
+  k::AttentionShape attention_shape_for(int b, int t) const { return {b, t, heads, kv_heads, cfg.head_dim()}; }
   bool use_chunked() const { return runs_chunked_attention(attention, cfg); }
 
   BlockActs& acts(int l) { return blocks[recompute ? 0 : l]; }
@@ -168,34 +241,40 @@ struct CudaModel::Impl {
   void block_forward(int l) {
     block_forward_saved(l);
     // MLP output: out = res2 + down_proj(h). Its backward needs none of these values, so recomputation skips them.
-    const int n = N(), C = cfg.dim, F = cfg.ffn_dim, u = 1 + l;
+    const int n = N(), C = cfg.dim, u = 1 + l;
     BlockActs& a = acts(l);
     linear.forward(p<Bf16>(proj), p<Bf16>(a.h), w(u, o.w_down), n, F, C, s());
-    k::residual_forward(resid(l + 1), p<Bf16>(a.res2), p<Bf16>(proj), static_cast<std::size_t>(n) * C, s());
+    const Bf16* out = reduce_rows(p<Bf16>(proj), p<Bf16>(proj_s));  // row-parallel: the group's sum
+    k::residual_forward(resid(l + 1), p<Bf16>(a.res2), out, static_cast<std::size_t>(Ns()) * C, s());
   }
 
   // Block l's forward up to what its backward reads: everything but down_proj and the last residual add.
   void block_forward_saved(int l) {
-    const int n = N(), C = cfg.dim, KV = cfg.kv_dim(), F = cfg.ffn_dim, u = 1 + l;
-    const std::size_t NC = static_cast<std::size_t>(n) * C;
+    const int n = N(), ns = Ns(), C = cfg.dim, Qw = Q(), KV = this->KV(), u = 1 + l;
+    const std::size_t NC = static_cast<std::size_t>(ns) * C;
     BlockActs& a = acts(l);
     Bf16* x = resid(l);
-    k::rmsnorm_forward(p<Bf16>(a.ln1), p<float>(a.rstd1), x, w(u, o.attn_norm), n, C, float(cfg.norm_eps), s());
-    linear.forward(p<Bf16>(a.q), p<Bf16>(a.ln1), w(u, o.wq), n, C, C, s());
+    // Column-parallel q/k/v_proj on the norm's output (all-gathered from the shards with SP).
+    k::rmsnorm_forward(sp ? p<Bf16>(lns) : p<Bf16>(a.ln1), p<float>(a.rstd1), x, w(u, o.attn_norm), ns, C,
+                       float(cfg.norm_eps), s());
+    gather_rows(p<Bf16>(lns), a.ln1);
+    linear.forward(p<Bf16>(a.q), p<Bf16>(a.ln1), w(u, o.wq), n, C, Qw, s());
     linear.forward(p<Bf16>(a.k), p<Bf16>(a.ln1), w(u, o.wk), n, C, KV, s());
     linear.forward(p<Bf16>(a.v), p<Bf16>(a.ln1), w(u, o.wv), n, C, KV, s());
-    k::rope_forward(p<Bf16>(a.q), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_heads, cfg.head_dim(), s());
-    k::rope_forward(p<Bf16>(a.k), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_kv_heads, cfg.head_dim(), s());
+    k::rope_forward(p<Bf16>(a.q), p<float>(rope_cos), p<float>(rope_sin), B, T, heads, cfg.head_dim(), s());
+    k::rope_forward(p<Bf16>(a.k), p<float>(rope_cos), p<float>(rope_sin), B, T, kv_heads, cfg.head_dim(), s());
     if (chunked)
       k::chunked_attention_forward(p<Bf16>(a.atty), p<float>(a.lse), p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v),
                                    attention_shape(), attn_work.data(), s());
     else
       k::attention_forward(p<Bf16>(a.atty), p<float>(a.lse), p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v),
                            attention_shape(), s());
-    linear.forward(p<Bf16>(proj), p<Bf16>(a.atty), w(u, o.wo), n, C, C, s());
-    k::residual_forward(p<Bf16>(a.res2), x, p<Bf16>(proj), NC, s());
-    k::rmsnorm_forward(p<Bf16>(a.ln2), p<float>(a.rstd2), p<Bf16>(a.res2), w(u, o.mlp_norm), n, C, float(cfg.norm_eps),
-                       s());
+    // Row-parallel o_proj: the group's sum, on this rank's rows.
+    linear.forward(p<Bf16>(proj), p<Bf16>(a.atty), w(u, o.wo), n, Qw, C, s());
+    k::residual_forward(p<Bf16>(a.res2), x, reduce_rows(p<Bf16>(proj), p<Bf16>(proj_s)), NC, s());
+    k::rmsnorm_forward(sp ? p<Bf16>(lns) : p<Bf16>(a.ln2), p<float>(a.rstd2), p<Bf16>(a.res2), w(u, o.mlp_norm), ns, C,
+                       float(cfg.norm_eps), s());
+    gather_rows(p<Bf16>(lns), a.ln2);
     linear.forward(p<Bf16>(a.gate), p<Bf16>(a.ln2), w(u, o.w_gate), n, C, F, s());
     linear.forward(p<Bf16>(a.up), p<Bf16>(a.ln2), w(u, o.w_up), n, C, F, s());
     k::swiglu_forward(p<Bf16>(a.h), p<Bf16>(a.gate), p<Bf16>(a.up), static_cast<std::size_t>(n) * F, s());
@@ -205,22 +284,25 @@ struct CudaModel::Impl {
   void block_backward(int l) {
     // The same kernels on the same input and weights as the forward: the rebuilt activations are the saved ones.
     if (recompute) block_forward_saved(l);
-    const int n = N(), C = cfg.dim, KV = cfg.kv_dim(), F = cfg.ffn_dim, u = 1 + l;
+    const int n = N(), ns = Ns(), C = cfg.dim, Qw = Q(), KV = this->KV(), u = 1 + l;
     BlockActs& a = acts(l);
-    // MLP: out = res2 + down(h), so ∂/∂branch = ∂/∂out = dres, and dres also flows on to res2.
-    linear.backward(p<Bf16>(dh), k::InputGrad::overwrite, g(u, o.w_down), p<Bf16>(dres), p<Bf16>(a.h), w(u, o.w_down),
-                    n, F, C, s());
+    // MLP: out = res2 + down(h), so ∂/∂branch = ∂/∂out = dres, and dres also flows on to res2. The row-parallel
+    // down_proj's output gradient is the whole residual gradient (all-gathered with SP).
+    linear.backward(p<Bf16>(dh), k::InputGrad::overwrite, g(u, o.w_down), gather_rows(p<Bf16>(dres), dfull),
+                    p<Bf16>(a.h), w(u, o.w_down), n, F, C, s());
     k::swiglu_backward(p<Bf16>(dgate), p<Bf16>(dup), p<Bf16>(dh), p<Bf16>(a.gate), p<Bf16>(a.up),
                        static_cast<std::size_t>(n) * F, s());
     linear.backward(p<Bf16>(dln), k::InputGrad::overwrite, g(u, o.w_gate), p<Bf16>(dgate), p<Bf16>(a.ln2),
                     w(u, o.w_gate), n, C, F, s());
     linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.w_up), p<Bf16>(dup), p<Bf16>(a.ln2), w(u, o.w_up), n,
                     C, F, s());
-    k::rmsnorm_backward(p<Bf16>(dres), g(u, o.mlp_norm), p<Bf16>(dln), p<Bf16>(a.res2), w(u, o.mlp_norm),
-                        p<float>(a.rstd2), n, C, s());
+    // Column-parallel gate/up_proj's input gradient: partial over the group, reduced (onto this rank's rows).
+    k::rmsnorm_backward(p<Bf16>(dres), norm_grad(u, o.mlp_norm), reduce_rows(p<Bf16>(dln), p<Bf16>(dln_s)),
+                        p<Bf16>(a.res2), w(u, o.mlp_norm), p<float>(a.rstd2), ns, C, s());
+    add_norm_grad(u, o.mlp_norm);
     // Attention: res2 = x + o_proj(attention), the same pattern.
-    linear.backward(p<Bf16>(datty), k::InputGrad::overwrite, g(u, o.wo), p<Bf16>(dres), p<Bf16>(a.atty), w(u, o.wo), n,
-                    C, C, s());
+    linear.backward(p<Bf16>(datty), k::InputGrad::overwrite, g(u, o.wo), gather_rows(p<Bf16>(dres), dfull),
+                    p<Bf16>(a.atty), w(u, o.wo), n, Qw, C, s());
     if (chunked)
       k::chunked_attention_backward(p<Bf16>(dq), p<Bf16>(dk), p<Bf16>(dv), p<Bf16>(datty), p<Bf16>(a.atty),
                                     p<Bf16>(a.q), p<Bf16>(a.k), p<Bf16>(a.v), p<float>(a.lse), p<float>(attn_scratch),
@@ -229,16 +311,17 @@ struct CudaModel::Impl {
       k::attention_backward(p<Bf16>(dq), p<Bf16>(dk), p<Bf16>(dv), p<Bf16>(datty), p<Bf16>(a.atty), p<Bf16>(a.q),
                             p<Bf16>(a.k), p<Bf16>(a.v), p<float>(a.lse), p<float>(attn_scratch), attention_shape(),
                             s());
-    k::rope_backward(p<Bf16>(dq), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_heads, cfg.head_dim(), s());
-    k::rope_backward(p<Bf16>(dk), p<float>(rope_cos), p<float>(rope_sin), B, T, cfg.n_kv_heads, cfg.head_dim(), s());
-    linear.backward(p<Bf16>(dln), k::InputGrad::overwrite, g(u, o.wq), p<Bf16>(dq), p<Bf16>(a.ln1), w(u, o.wq), n, C, C,
-                    s());
+    k::rope_backward(p<Bf16>(dq), p<float>(rope_cos), p<float>(rope_sin), B, T, heads, cfg.head_dim(), s());
+    k::rope_backward(p<Bf16>(dk), p<float>(rope_cos), p<float>(rope_sin), B, T, kv_heads, cfg.head_dim(), s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::overwrite, g(u, o.wq), p<Bf16>(dq), p<Bf16>(a.ln1), w(u, o.wq), n, C,
+                    Qw, s());
     linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.wk), p<Bf16>(dk), p<Bf16>(a.ln1), w(u, o.wk), n, C,
                     KV, s());
     linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.wv), p<Bf16>(dv), p<Bf16>(a.ln1), w(u, o.wv), n, C,
                     KV, s());
-    k::rmsnorm_backward(p<Bf16>(dres), g(u, o.attn_norm), p<Bf16>(dln), resid(l), w(u, o.attn_norm), p<float>(a.rstd1),
-                        n, C, s());
+    k::rmsnorm_backward(p<Bf16>(dres), norm_grad(u, o.attn_norm), reduce_rows(p<Bf16>(dln), p<Bf16>(dln_s)), resid(l),
+                        w(u, o.attn_norm), p<float>(a.rstd1), ns, C, s());
+    add_norm_grad(u, o.attn_norm);
   }
 };
 
@@ -258,6 +341,30 @@ CudaModel::CudaModel(const ModelConfig& config, int device) {
   check_device(device);
   impl_ = std::make_unique<Impl>(config, device);
   impl_->norm_acc = impl_->dbuf(sizeof(double));
+}
+
+CudaModel::CudaModel(const ModelConfig& config, int device, const CudaTensorParallel& tp) : CudaModel(config, device) {
+  Impl& m = *impl_;
+  AWSDT_CHECK(tp.group != nullptr && tp.layouts.size() == m.weights.size(),
+              "CudaModel: a tensor-parallel split needs its group and a layout per unit");
+  if (tp.group->size() == 1) return;  // one rank holds the whole model: nothing to split
+  AWSDT_CHECK(tp.heads * tp.group->size() == config.n_heads && tp.ffn * tp.group->size() == config.ffn_dim &&
+                  tp.vocab * tp.group->size() == config.vocab_size,
+              "CudaModel: the split's heads, MLP width or vocabulary do not make up the model");
+  if (tp.kv_heads * tp.group->size() != config.n_kv_heads)
+    throw UsageError("--tp " + std::to_string(tp.group->size()) + " exceeds the model's " +
+                     std::to_string(config.n_kv_heads) +
+                     " key/value heads: replicated key/value heads are not implemented on CUDA yet (--device cpu "
+                     "has them)");
+  m.tp = tp.group;
+  m.sp = tp.sequence_parallel;
+  m.heads = tp.heads;
+  m.kv_heads = tp.kv_heads;
+  m.F = tp.ffn;
+  m.V = tp.vocab;
+  m.v0 = tp.vocab_first;
+  m.o = offsets_of(tp.layouts[1]);
+  m.ho = offsets_of_head(tp.layouts.back(), config.tied_embeddings);
 }
 
 CudaModel::CudaModel(const Model& init, int device) : CudaModel(init.config(), device) {
@@ -368,7 +475,19 @@ void CudaModel::forward_begin(const std::int32_t* tokens, const std::int32_t* ta
 void CudaModel::forward_embedding() {
   Impl& m = *impl_;
   m.dev.make_current();
-  k::embedding_forward(m.resid(0), m.p<std::int32_t>(m.tokens), m.w(0, 0), m.N(), m.cfg.dim, m.s());
+  if (!m.tp) {
+    k::embedding_forward(m.resid(0), m.p<std::int32_t>(m.tokens), m.w(0, 0), m.N(), m.cfg.dim, m.s());
+    return;
+  }
+  // Vocab-parallel: rows outside this rank's vocabulary are zero, so the group's sum is the lookup (onto this
+  // rank's rows with SP).
+  k::vocab_embedding_forward(m.p<Bf16>(m.proj), m.p<std::int32_t>(m.tokens), m.w(0, 0), m.N(), m.cfg.dim, m.v0, m.V,
+                             m.s());
+  if (m.sp)
+    m.reduce_rows(m.p<Bf16>(m.proj), m.resid(0));
+  else
+    m.tp->all_reduce(m.proj.data(), m.resid(0), static_cast<std::size_t>(m.N()) * m.cfg.dim, DataType::bf16,
+                     ReduceOp::sum, m.stream);
 }
 
 void CudaModel::forward_block(int layer) {
@@ -382,16 +501,31 @@ float CudaModel::forward_head() {
   const ModelConfig& c = m.cfg;
   const int n = m.N();
   m.dev.make_current();
-  k::rmsnorm_forward(m.p<Bf16>(m.lnf), m.p<float>(m.rstdf), m.resid(c.n_layers), m.w(m.head_unit(), m.ho.final_norm), n,
-                     c.dim, float(c.norm_eps), m.s());
-  m.linear.forward(m.p<Bf16>(m.logits), m.p<Bf16>(m.lnf), m.w(m.lm_unit(), m.lm_offset()), n, c.dim, c.vocab_size,
-                   m.s());
+  // The final norm on this rank's rows, all-gathered with SP; the LM head column-parallel over the vocabulary.
+  k::rmsnorm_forward(m.sp ? m.p<Bf16>(m.lns) : m.p<Bf16>(m.lnf), m.p<float>(m.rstdf), m.resid(c.n_layers),
+                     m.w(m.head_unit(), m.ho.final_norm), m.Ns(), c.dim, float(c.norm_eps), m.s());
+  m.gather_rows(m.p<Bf16>(m.lns), m.lnf);
+  m.linear.forward(m.p<Bf16>(m.logits), m.p<Bf16>(m.lnf), m.w(m.lm_unit(), m.lm_offset()), n, c.dim, m.V, m.s());
   if (!m.have_targets) {
     m.stream.synchronize();
     return 0.0f;
   }
-  k::cross_entropy_fused(m.p<Bf16>(m.logits), m.p<float>(m.losses), m.p<Bf16>(m.logits), m.p<std::int32_t>(m.targets),
-                         n, c.vocab_size, m.dloss_scale, m.s());
+  if (!m.tp) {
+    k::cross_entropy_fused(m.p<Bf16>(m.logits), m.p<float>(m.losses), m.p<Bf16>(m.logits), m.p<std::int32_t>(m.targets),
+                           n, c.vocab_size, m.dloss_scale, m.s());
+  } else {
+    // Vocab-parallel cross-entropy: the group's max per token, then its sum of exp(z − max) and the target's
+    // logit (one holder, zero elsewhere); every rank then has each token's loss and writes its logits' gradient.
+    k::vocab_ce_row_max(m.p<float>(m.row_max), m.p<Bf16>(m.logits), n, m.V, m.s());
+    m.tp->all_reduce(m.row_max.data(), m.row_max.data(), static_cast<std::size_t>(n), DataType::f32, ReduceOp::max,
+                     m.stream);
+    k::vocab_ce_stats(m.p<float>(m.ce_stats), m.p<Bf16>(m.logits), m.p<std::int32_t>(m.targets), m.p<float>(m.row_max),
+                      n, m.V, m.v0, m.s());
+    m.tp->all_reduce(m.ce_stats.data(), m.ce_stats.data(), 2 * static_cast<std::size_t>(n), DataType::f32,
+                     ReduceOp::sum, m.stream);
+    k::vocab_ce_finish(m.p<Bf16>(m.logits), m.p<float>(m.losses), m.p<Bf16>(m.logits), m.p<std::int32_t>(m.targets),
+                       m.p<float>(m.row_max), m.p<float>(m.ce_stats), n, m.V, m.v0, m.dloss_scale, m.s());
+  }
   copy_async(m.host_losses.data(), m.losses.data(), static_cast<std::size_t>(n) * kF32, m.stream);
   m.stream.synchronize();
   double sum = 0;
@@ -413,10 +547,12 @@ void CudaModel::backward_head() {
   const int n = m.N();
   // The forward left ∂(grad_weight · loss)/∂logits in `logits`.
   m.linear.backward(m.p<Bf16>(m.dln), k::InputGrad::overwrite, m.g(m.lm_unit(), m.lm_offset()), m.p<Bf16>(m.logits),
-                    m.p<Bf16>(m.lnf), m.w(m.lm_unit(), m.lm_offset()), n, c.dim, c.vocab_size, m.s());
+                    m.p<Bf16>(m.lnf), m.w(m.lm_unit(), m.lm_offset()), n, c.dim, m.V, m.s());
   memset_async(m.dres.data(), 0, m.dres.bytes(), m.stream);
-  k::rmsnorm_backward(m.p<Bf16>(m.dres), m.g(m.head_unit(), m.ho.final_norm), m.p<Bf16>(m.dln), m.resid(c.n_layers),
-                      m.w(m.head_unit(), m.ho.final_norm), m.p<float>(m.rstdf), n, c.dim, m.s());
+  k::rmsnorm_backward(m.p<Bf16>(m.dres), m.norm_grad(m.head_unit(), m.ho.final_norm),
+                      m.reduce_rows(m.p<Bf16>(m.dln), m.p<Bf16>(m.dln_s)), m.resid(c.n_layers),
+                      m.w(m.head_unit(), m.ho.final_norm), m.p<float>(m.rstdf), m.Ns(), c.dim, m.s());
+  m.add_norm_grad(m.head_unit(), m.ho.final_norm);
   m.have_targets = false;  // the logits buffer now holds gradients consumed above
 }
 
@@ -429,7 +565,12 @@ void CudaModel::backward_block(int layer) {
 void CudaModel::backward_embedding() {
   Impl& m = *impl_;
   m.dev.make_current();
-  k::embedding_backward(m.g(0, 0), m.p<std::int32_t>(m.tokens), m.p<Bf16>(m.dres), m.N(), m.cfg.dim, m.s());
+  if (!m.tp) {
+    k::embedding_backward(m.g(0, 0), m.p<std::int32_t>(m.tokens), m.p<Bf16>(m.dres), m.N(), m.cfg.dim, m.s());
+    return;
+  }
+  k::vocab_embedding_backward(m.g(0, 0), m.p<std::int32_t>(m.tokens), m.gather_rows(m.p<Bf16>(m.dres), m.dfull), m.N(),
+                              m.cfg.dim, m.v0, m.V, m.s());
 }
 
 void CudaModel::zero_grad() {
@@ -479,9 +620,10 @@ void CudaModel::download(std::vector<ParamUnit>& units, bool grads) const {
 std::int64_t CudaModel::activation_bytes() const {
   const Impl& m = *impl_;
   std::int64_t total = 0;
-  for (const Buffer* b : {&m.tokens, &m.targets,  &m.residual, &m.lnf,  &m.rstdf, &m.logits,       &m.losses,
-                          &m.proj,   &m.rope_cos, &m.rope_sin, &m.dres, &m.dln,   &m.dq,           &m.dk,
-                          &m.dv,     &m.datty,    &m.dgate,    &m.dup,  &m.dh,    &m.attn_scratch, &m.attn_work})
+  for (const Buffer* b : {&m.tokens, &m.targets,  &m.residual, &m.lnf,   &m.rstdf, &m.logits,       &m.losses,
+                          &m.proj,   &m.rope_cos, &m.rope_sin, &m.dres,  &m.dln,   &m.dq,           &m.dk,
+                          &m.dv,     &m.datty,    &m.dgate,    &m.dup,   &m.dh,    &m.attn_scratch, &m.attn_work,
+                          &m.lns,    &m.proj_s,   &m.dfull,    &m.dln_s, &m.ng,    &m.row_max,      &m.ce_stats})
     total += static_cast<std::int64_t>(b->bytes());
   for (const BlockActs& a : m.blocks)
     for (const Buffer* b :

@@ -16,7 +16,28 @@
 #include "nn/model.hpp"
 #include "nn/optimizer.hpp"
 
+namespace awsdt {
+class Communicator;
+}
+
 namespace awsdt::nn {
+
+/// One tensor-parallel rank's share of the model as Megatron-LM splits it (train/tp_layout.hpp computes it): the
+/// query and key/value heads, MLP width and vocabulary rows this rank holds, and its units' layouts. Without
+/// sequence parallelism the row-parallel outputs (o_proj, down_proj, the embedding) and the column-parallel input
+/// gradients are all-reduced; with it the residual stream and the norms live on sequence shards, norm outputs are
+/// all-gathered before the column-parallel GEMMs and row-parallel outputs reduce-scattered after them (the
+/// backward runs the duals, and the norm weights' gradients are all-reduced). The LM head and the cross-entropy
+/// are vocab-parallel: no rank holds the full logits. Every collective runs on the model's stream, in bf16 for
+/// activations and fp32 for the cross-entropy's per-token values and the norm weights' gradients.
+struct CudaTensorParallel {
+  Communicator* group = nullptr;    ///< the TP group (size > 1), on the model's GPU (NCCL)
+  bool sequence_parallel = false;   ///< Megatron's --sequence-parallel
+  int heads = 0, kv_heads = 0;      ///< query and key/value heads here (key/value heads split, not replicated)
+  int ffn = 0;                      ///< MLP width here
+  int vocab = 0, vocab_first = 0;   ///< vocabulary rows [vocab_first, vocab_first + vocab)
+  std::vector<UnitLayout> layouts;  ///< the local units: the whole model's tensor names and order, local shapes
+};
 
 /// A Llama-family decoder training on CUDA device `device` (one stream; every call is ordered on it).
 class CudaModel {
@@ -27,6 +48,8 @@ class CudaModel {
   /// Shape only: activations but no parameters, gradients or optimizer state; bind() every unit before
   /// running it (a sharded trainer owns those buffers).
   CudaModel(const ModelConfig& config, int device);
+  /// Shape only, on one tensor-parallel rank's slices of every unit (bind() each local unit before running it).
+  CudaModel(const ModelConfig& config, int device, const CudaTensorParallel& tp);
   ~CudaModel();
   CudaModel(const CudaModel&) = delete;
   CudaModel& operator=(const CudaModel&) = delete;

@@ -4,6 +4,8 @@
 
 #include "kernels/cuda/llama_layers.hpp"
 #include "nn/cuda_model.hpp"
+#include "train/tp_backend.hpp"
+#include "train/tp_layout.hpp"
 #include "util/error.hpp"
 
 namespace awsdt::train {
@@ -11,12 +13,27 @@ namespace {
 
 namespace k = kernels::cuda;
 
+// The model of a tensor-parallel rank: its slices of every unit (the whole units on a group of one).
+std::unique_ptr<nn::CudaModel> make_model(const nn::ModelConfig& config, int device, Communicator* tp, bool sp,
+                                          TpSlice& slice, std::vector<nn::UnitLayout>& layouts) {
+  config.validate();
+  slice = tp_slice(config, tp ? tp->size() : 1, tp ? tp->rank() : 0);
+  layouts = tp ? tp_unit_layouts(config, slice) : nn::unit_layouts(config);
+  if (!tp || tp->size() == 1) return std::make_unique<nn::CudaModel>(config, device);
+  nn::CudaTensorParallel split{tp, sp, slice.heads, slice.kv_heads, slice.ffn, slice.vocab, slice.vocab_first, layouts};
+  return std::make_unique<nn::CudaModel>(config, device, split);
+}
+
 class CudaBackend final : public UnitBackend {
  public:
-  CudaBackend(const nn::ModelConfig& config, int device, bool recompute, nn::AttentionKernel attention)
+  /// tp: null for whole units (awsdt-fsdp), else the tensor-parallel group whose slice this rank runs.
+  CudaBackend(const nn::ModelConfig& config, int device, bool recompute, nn::AttentionKernel attention,
+              Communicator* tp = nullptr, bool sp = false)
       : device_(Device::cuda(device)),
-        model_(config, device),
-        layouts_(nn::unit_layouts(config)),
+        tp_(tp),
+        model_ptr_(make_model(config, device, tp, sp, slice_, layouts_)),
+        model_(*model_ptr_),
+        full_(nn::unit_layouts(config)),
         norm_acc_(sizeof(double), MemoryKind::Device, device_),
         compute_done_(device_) {
     model_.set_recompute(recompute);
@@ -80,6 +97,21 @@ class CudaBackend final : public UnitBackend {
     k::adamw_step(p, nullptr, g, m, v, n, h, stream(nullptr).native_handle());
   }
 
+  // Tensor parallelism (TpBackend's answers, on this rank's slice).
+  Communicator* model_parallel() const override { return tp_; }
+  const std::vector<nn::UnitLayout>& full_layouts() const override { return full_; }
+  void slice_unit(int unit, const float* full, float* local) const override {
+    if (!tp_) return UnitBackend::slice_unit(unit, full, local);
+    tp_slice_unit(model_.config(), slice_, unit, full, local);
+  }
+  bool counted_elsewhere(int unit, std::size_t tensor) const override {
+    return tp_ && tp_held_below(model_.config(), slice_, unit, static_cast<int>(tensor));
+  }
+  std::vector<float> consolidate(std::vector<float> local) override {
+    if (!tp_) return local;
+    return tp_consolidate(model_.config(), *tp_, std::move(local));
+  }
+
  private:
   // The stream to launch on, with this backend's GPU current (kernels launch on the current device).
   Stream& stream(Stream* on) {
@@ -88,8 +120,12 @@ class CudaBackend final : public UnitBackend {
   }
 
   Device device_;
-  nn::CudaModel model_;
-  std::vector<nn::UnitLayout> layouts_;
+  Communicator* tp_;
+  TpSlice slice_;
+  std::vector<nn::UnitLayout> layouts_;  // before the model: make_model fills it
+  std::unique_ptr<nn::CudaModel> model_ptr_;
+  nn::CudaModel& model_;
+  std::vector<nn::UnitLayout> full_;
   Buffer norm_acc_;
   Event compute_done_;
 };
@@ -99,6 +135,12 @@ class CudaBackend final : public UnitBackend {
 std::unique_ptr<UnitBackend> make_cuda_backend(const nn::ModelConfig& config, int device, bool recompute,
                                                nn::AttentionKernel attention) {
   return std::make_unique<CudaBackend>(config, device, recompute, attention);
+}
+
+std::unique_ptr<UnitBackend> make_cuda_tp_backend(const nn::ModelConfig& config, Communicator& tp,
+                                                  bool sequence_parallel, int device, bool recompute,
+                                                  nn::AttentionKernel attention) {
+  return std::make_unique<CudaBackend>(config, device, recompute, attention, &tp, sequence_parallel);
 }
 
 }  // namespace awsdt::train

@@ -38,30 +38,8 @@ class TpBackend final : public CpuComputeBackend {
   bool counted_elsewhere(int unit, std::size_t tensor) const override {
     return tp_held_below(model_.config(), model_.slice(), unit, static_cast<int>(tensor));
   }
-  // Every rank's slices travel to every rank of the group (one all-gather: the slices have equal sizes); the
-  // first places each into the whole units.
   std::vector<float> consolidate(std::vector<float> local) override {
-    if (local.empty()) return local;
-    const int tp = tp_.size();
-    std::vector<float> all(local.size() * static_cast<std::size_t>(tp));
-    Stream stream(Device::cpu());
-    tp_.all_gather(local.data(), all.data(), local.size(), DataType::f32, stream);
-    stream.synchronize();
-    if (tp_.rank() != 0) return {};
-    std::size_t whole_size = 0;
-    for (const nn::UnitLayout& l : full_) whole_size += l.size;
-    std::vector<float> whole(whole_size);
-    for (int r = 0; r < tp; ++r) {
-      const TpSlice s = tp_slice(model_.config(), tp, r);
-      const float* mine = all.data() + static_cast<std::size_t>(r) * local.size();
-      std::size_t at_local = 0, at_whole = 0;
-      for (std::size_t u = 0; u < full_.size(); ++u) {
-        tp_place_unit(model_.config(), s, static_cast<int>(u), mine + at_local, whole.data() + at_whole);
-        at_local += layouts()[u].size;
-        at_whole += full_[u].size;
-      }
-    }
-    return whole;
+    return tp_consolidate(model_.config(), tp_, std::move(local));
   }
 
  private:
@@ -71,6 +49,43 @@ class TpBackend final : public CpuComputeBackend {
 };
 
 }  // namespace
+
+// Every rank's slices travel to every rank of the group (one all-gather: the slices have equal sizes); the first
+// places each into the whole units.
+std::vector<float> tp_consolidate(const nn::ModelConfig& config, Communicator& tp, std::vector<float> local) {
+  if (local.empty()) return local;
+  const int size = tp.size();
+  std::vector<float> all(local.size() * static_cast<std::size_t>(size));
+  Stream stream(tp.device());
+  if (tp.device().is_cuda()) {  // NCCL moves device memory
+    const std::size_t bytes = local.size() * sizeof(float);
+    Buffer mine(bytes, MemoryKind::Device, tp.device()), every(bytes * size, MemoryKind::Device, tp.device());
+    copy_async(mine.data(), local.data(), bytes, stream);
+    tp.all_gather(mine.data(), every.data(), local.size(), DataType::f32, stream);
+    copy_async(all.data(), every.data(), every.bytes(), stream);
+    stream.synchronize();
+  } else {
+    tp.all_gather(local.data(), all.data(), local.size(), DataType::f32, stream);
+    stream.synchronize();
+  }
+  if (tp.rank() != 0) return {};
+  const std::vector<nn::UnitLayout> full = nn::unit_layouts(config);
+  std::size_t whole_size = 0;
+  for (const nn::UnitLayout& l : full) whole_size += l.size;
+  std::vector<float> whole(whole_size);
+  for (int r = 0; r < size; ++r) {
+    const TpSlice s = tp_slice(config, size, r);
+    const std::vector<nn::UnitLayout> slices = tp_unit_layouts(config, s);
+    const float* theirs = all.data() + static_cast<std::size_t>(r) * local.size();
+    std::size_t at_local = 0, at_whole = 0;
+    for (std::size_t u = 0; u < full.size(); ++u) {
+      tp_place_unit(config, s, static_cast<int>(u), theirs + at_local, whole.data() + at_whole);
+      at_local += slices[u].size;
+      at_whole += full[u].size;
+    }
+  }
+  return whole;
+}
 
 std::unique_ptr<UnitBackend> make_tp_backend(const nn::ModelConfig& config, Communicator& tp, bool sequence_parallel,
                                              bool recompute, const TpCommOverlap& overlap) {

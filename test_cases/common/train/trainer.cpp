@@ -48,8 +48,6 @@ Trainer::~Trainer() = default;
 
 void Trainer::start_communication() {
   on_gpu_ = for_flag("--device", [&] { return Device::parse(resolve_device(o_.device)); }).is_cuda();
-  if (on_gpu_ && kind_ == TrainerKind::megatron)
-    throw UsageError("awsdt-megatron train runs on CPUs over MPI for now (--device cpu); on GPUs use awsdt-fsdp");
   CommConfig cc;
   cc.backend = o_.backend;
   if (on_gpu_) {
@@ -153,9 +151,15 @@ void Trainer::build_engine() {
   eo.reduce_dtype = plan_.reduce_bf16 ? DataType::bf16 : DataType::f32;
   eo.producer = std::string("awsdt-") + name();
   std::unique_ptr<UnitBackend> backend;
-  if (kind_ == TrainerKind::megatron) {
+  if (kind_ == TrainerKind::megatron && !on_gpu_) {
     const TpCommOverlap overlap{o_.tp_comm_overlap, parallel::parse_method(o_.tp_comm_method), o_.tp_comm_chunks};
     backend = make_tp_backend(plan_.model, *tp_, plan_.sequence_parallel, plan_.recompute, overlap);
+  } else if (kind_ == TrainerKind::megatron) {
+    if constexpr (AWSDT_HAVE_CUDA)
+      backend = make_cuda_tp_backend(plan_.model, *tp_, plan_.sequence_parallel, comm_->device().index, plan_.recompute,
+                                     plan_.attention);
+    else
+      throw UsageError("this build of awsdt has no CUDA support (configured without CUDA): use --device cpu");
   } else if (!on_gpu_) {
     backend =
         make_cpu_backend(plan_.model, plan_.recompute, o_.faults.emulate_gpu_compute ? DataType::bf16 : DataType::f32);
@@ -191,6 +195,8 @@ bool Trainer::resume() {
 }
 
 std::string Trainer::tp_comm_mode() const {
+  // On GPUs the collectives are enqueued between the kernels on one stream: the host never waits for one alone.
+  if (on_gpu_ && plan_.tp > 1) return "NCCL on the model's stream, inside the step time: not timed apart";
   if (!o_.tp_comm_overlap || plan_.tp == 1) return "blocking collectives";
   return fmt::format("overlapped: {}{}", o_.tp_comm_method,
                      o_.tp_comm_method == "pipelined" ? fmt::format(" in {} chunks", o_.tp_comm_chunks) : "");

@@ -19,6 +19,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "awsdt/config.hpp"
 #include "support/executables.hpp"
 #include "support/files.hpp"
 #include "support/run_command.hpp"
@@ -183,13 +184,29 @@ TEST(MegatronTrain, BadOverlapMethodIsRefusedInOneLine) {
   EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
 }
 
-// The CUDA model is not built: --device cuda is refused in one line, also by --check-args (what `awsdt run` asks
-// before submitting), whether or not this machine has a GPU.
-TEST(MegatronTrain, CudaIsRefusedInOneLine) {
-  const Outcome o = run_command(kMegatron + kTiny + " --device cuda --check-args 1", 30);
-  EXPECT_EQ(o.status, 2) << o.output;
-  EXPECT_NE(o.output.find("--device cuda: awsdt-megatron train runs on CPUs over MPI"), std::string::npos) << o.output;
-  EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << o.output;
+// What the CUDA model does not do yet is refused in one line by --check-args (what `awsdt run` asks before
+// submitting), whether or not this machine has a GPU; a build without CUDA refuses --device cuda itself.
+void expect_cuda_refusal(const std::string& args, const std::string& reason) {
+  const Outcome o = run_command(kMegatron + args, 30);
+  EXPECT_EQ(o.status, 2) << args << "\n" << o.output;
+  const std::string want = AWSDT_HAVE_CUDA ? reason : "this build of awsdt has no CUDA";
+  EXPECT_NE(o.output.find(want), std::string::npos) << args << "\n" << o.output;
+  EXPECT_EQ(std::count(o.output.begin(), o.output.end(), '\n'), 1) << args << "\n" << o.output;
+}
+
+TEST(MegatronTrain, CudaRefusalsAreOneLine) {
+  expect_cuda_refusal(kTiny + " --device cuda --tp 2 --sequence-parallel --tp-comm-overlap --check-args 2",
+                      "--tp-comm-overlap runs on CPUs only for now");
+  expect_cuda_refusal(kTiny + " --device cuda --tp 4 --check-args 4",
+                      "--tp 4 exceeds the model's 2 key/value heads: replicated key/value heads are not implemented "
+                      "with --device cuda yet");
+}
+
+// With CUDA, the flags of a GPU run at TP 2 with SP check out (the run itself is tools/gpu-check.sh's).
+TEST(MegatronTrain, CudaTp2SequenceParallelChecksOut) {
+  if (!AWSDT_HAVE_CUDA) GTEST_SKIP() << "a build without CUDA refuses --device cuda (CudaRefusalsAreOneLine)";
+  const Outcome o = run_command(kMegatron + kTiny + " --device cuda --tp 2 --sequence-parallel --check-args 2", 30);
+  EXPECT_EQ(o.status, 0) << o.output;
 }
 
 // A TP that does not divide the heads: one line, exit 2, before anything starts.
