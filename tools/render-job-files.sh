@@ -102,11 +102,16 @@ job fsdp pytorchjob p5.48xlarge 4 llama3_1_8b-p5-pytorchjob -- --model llama3_1_
 job fsdp hyperpod-eks p5.48xlarge 4 llama3_1_8b-p5-hyperpod -- --model llama3_1_8b
 job fsdp hyperpod-eks p5.48xlarge 8 llama3_1_70b-p5-hyperpod -- --model llama3_1_70b
 
-# awsdt-megatron gemm: tensor parallelism within one node (TP 8 over NVLink), every pattern of Llama 3.1 70B.
+# awsdt-megatron train (the GPU default): Llama 3.1 8B at TP 8 + SP within a node (NVLink), data parallelism with
+# the distributed optimizer across 2 nodes (EFA), as Megatron-LM users run it; gemm: tensor parallelism within
+# one node, every pattern of Llama 3.1 70B.
+gemm_args=(gemm --pattern all --model llama3_1_70b --tp 8 --seq 8192 -n 20)
 for inst in p5.48xlarge p4d.24xlarge; do
   f=$(family "$inst")
-  job megatron slurm "$inst" 1 "gemm-llama3_1_70b-$f"
-  job megatron mpijob "$inst" 1 "gemm-llama3_1_70b-$f-mpijob"
+  job megatron slurm "$inst" 2 "train-llama3_1_8b-$f"
+  job megatron mpijob "$inst" 2 "train-llama3_1_8b-$f-mpijob"
+  job megatron slurm "$inst" 1 "gemm-llama3_1_70b-$f" -- "${gemm_args[@]}"
+  job megatron mpijob "$inst" 1 "gemm-llama3_1_70b-$f-mpijob" -- "${gemm_args[@]}"
 done
 
 if ((check)); then
