@@ -3,7 +3,9 @@
 
 #include <unistd.h>
 
+#include <atomic>
 #include <chrono>
+#include <cstring>
 #include <mutex>
 #include <thread>
 #include <utility>
@@ -25,6 +27,18 @@ namespace awsdt {
 namespace {
 std::mutex g_mutex;
 std::function<void()> g_abort;
+bool g_watching = false;  // a peer watch runs (end_with_peers with peers)
+// The line naming a lost peer, for whichever prints it first: the watch's thread, or the signal handler of a
+// launcher's SIGTERM that arrives at the same moment (mpirun ends the survivors as soon as a rank dies).
+char g_lost_line[1024];
+std::atomic<bool> g_lost_known{false};
+std::atomic<bool> g_lost_printed{false};
+
+bool print_lost_line() {
+  if (!g_lost_known.load() || g_lost_printed.exchange(true)) return g_lost_known.load();
+  (void)!::write(2, g_lost_line, std::strlen(g_lost_line));
+  return true;
+}
 
 // Before a communicator exists only the launcher's variables say which rank we are; print usage errors once.
 bool is_first_rank() {
@@ -52,6 +66,7 @@ void set_abort_target(const Communicator& comm) {
     g_abort = comm.abort_action();
   }
   install_abort_on_signal([](int signo) {
+    if (print_lost_line()) return abort_communicator();
     std::string msg = "awsdt: rank " + std::to_string(process_rank()) + " on " + host_name() + " received signal " +
                       std::to_string(signo) + ", aborting\n";
     (void)!::write(2, msg.data(), msg.size());
@@ -60,12 +75,17 @@ void set_abort_target(const Communicator& comm) {
 }
 
 void end_with_peers(Bootstrap& bootstrap) {
+  if (bootstrap.size() > 1) {
+    std::lock_guard lock(g_mutex);
+    g_watching = true;
+  }
+  // The bootstrap's watch has already given a peer that failed on its own error (bad input fails every rank
+  // alike, and only rank 0 prints it) time to let this rank reach the same error and exit 2 with its line.
   bootstrap.watch_peers([](const std::string& what) {
-    // Bad input fails every rank alike, a moment apart, and only rank 0 prints it: give this rank a second to
-    // reach the same error (and exit 2 with its line) before ending it for the peer that got there first.
-    std::this_thread::sleep_for(std::chrono::seconds(1));
     const std::string msg = "awsdt: " + what + "\n";
-    (void)!::write(2, msg.data(), msg.size());
+    std::snprintf(g_lost_line, sizeof(g_lost_line), "%s", msg.c_str());
+    g_lost_known = true;
+    print_lost_line();
     // No communicator abort: it may block on the very peer that is gone, and ending the process frees it all.
     std::_Exit(1);
   });
@@ -111,6 +131,14 @@ int guarded_main(const std::function<int()>& body) {
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     std::fflush(stderr);
+    bool watching;
+    {
+      std::lock_guard lock(g_mutex);
+      watching = g_watching && g_abort != nullptr;
+    }
+    // A transport error is often the first sign of a lost peer: give the peer watch a moment to name it (it
+    // ends the process with that line) before the abort takes every rank down.
+    if (watching) std::this_thread::sleep_for(std::chrono::milliseconds(500));
     abort_communicator();
     return 1;
   }

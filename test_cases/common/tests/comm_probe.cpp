@@ -1,5 +1,5 @@
 // A tiny multi-rank program for failure tests: ranks all-reduce in a loop, and one rank dies (SIGKILL) or
-// stops participating at a chosen iteration. The others must end with a message, never hang.
+// stops participating at a chosen iteration. The others must end with a message naming it, never hang.
 #include <csignal>
 #include <thread>
 
@@ -27,6 +27,7 @@ int main(int argc, char** argv) {
     auto world = make_comm_world(CommConfig{});
     auto& comm = world.comm();
     set_abort_target(comm);
+    end_with_peers(*world.bootstrap);
     Stream stream(comm.device());
     std::vector<float> buf(1 << 16, 1.0f);
     for (int i = 0; i < iters; ++i) {

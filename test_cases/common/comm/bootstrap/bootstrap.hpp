@@ -28,7 +28,8 @@ class Bootstrap {
   virtual std::string name() const = 0;
   /// From now on, calls `on_lost` (once, on another thread) with a line naming the peer when a peer process ends
   /// before the job does, so that the survivors end too rather than wait in a collective that can never finish.
-  /// Under MPI launchers the launcher does this itself; there it does nothing.
+  /// MPI launchers end the job themselves but name the lost rank to no survivor: the mpi bootstrap watches
+  /// through a side channel (peer_watch.hpp), and there this call is collective (every rank makes it).
   virtual void watch_peers(std::function<void(const std::string& what)> on_lost) { (void)on_lost; }
 };
 

@@ -233,6 +233,10 @@ class EnvBootstrap final : public Bootstrap {
         } else {
           lost = notice_from_root().value_or(0);
         }
+        // Bad input fails every rank alike, a moment apart, and only rank 0 prints it: give this rank a second
+        // to reach the same error (and exit 2 with its line) before ending it for the peer that got there first.
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        if (leaving_) return;
         on_lost(fmt::format("{} ended before the job did; ending rank {} on {}", peer_name(lost), rank_, host_name()));
         return;
       }

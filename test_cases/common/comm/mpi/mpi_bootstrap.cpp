@@ -1,7 +1,9 @@
-// Bootstrap through MPI_COMM_WORLD: rank, size, local rank (ranks sharing this node) and host table.
+// Bootstrap through MPI_COMM_WORLD: rank, size, local rank (ranks sharing this node) and host table; the peer
+// watch (a side channel of TCP connections, peer_watch.hpp) names a lost rank to the survivors.
 #include <cstring>
 
 #include "comm/bootstrap/bootstrap.hpp"
+#include "comm/bootstrap/peer_watch.hpp"
 #include "comm/mpi/mpi_runtime.hpp"
 
 namespace awsdt {
@@ -31,6 +33,20 @@ class MpiBootstrap final : public Bootstrap {
   const std::vector<std::string>& hosts() const override { return hosts_; }
   std::string name() const override { return "mpi"; }
 
+  // mpirun and srun end the job when a rank dies, but tell the survivors nothing: without the watch their last
+  // words are "received signal 15" or an MPI transport error, and only the launcher's log names the rank.
+  void watch_peers(std::function<void(const std::string& what)> on_lost) override {
+    if (size_ == 1 || watch_) return;
+    watch_ = PeerWatch::connect(
+        rank_, size_, hosts_, [this](const std::vector<std::uint8_t>& blob) { return broadcast_from_root(blob); },
+        [](bool mine) {
+          int in = mine ? 1 : 0, all = 0;
+          AWSDT_CHECK_MPI(MPI_Allreduce(&in, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD));
+          return all != 0;
+        });
+    if (watch_) watch_->start(std::move(on_lost));
+  }
+
   std::vector<std::uint8_t> broadcast_from_root(const std::vector<std::uint8_t>& blob) override {
     int n = int(blob.size());
     AWSDT_CHECK_MPI(MPI_Bcast(&n, 1, MPI_INT, 0, MPI_COMM_WORLD));
@@ -49,6 +65,7 @@ class MpiBootstrap final : public Bootstrap {
  private:
   int rank_ = 0, size_ = 1, local_rank_ = 0;
   std::vector<std::string> hosts_;
+  std::unique_ptr<PeerWatch> watch_;
 };
 
 }  // namespace
