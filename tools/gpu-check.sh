@@ -138,11 +138,15 @@ if ((ngpus >= 2)); then
 fi
 
 # awsdt-healthcheck on real GPUs: NVML (count, model, persistence, ECC, row remapping, NVLink state and counters),
-# the kernel log's Xids, and the GEMM check's bf16 TFLOP/s per GPU through cuBLASLt (against the catalog's peak when
-# the instance type is known).
+# the kernel log's Xids, the clock, and the GEMM check's bf16 TFLOP/s per GPU through cuBLASLt (against the catalog's
+# peak when the instance type is known).
 hc="$BUILD/bin/awsdt-healthcheck"
 step "healthcheck lightweight (NVML, Xids, NVLink)" "$hc" --suite lightweight -o "$OUT/healthcheck-lightweight.json"
 step "healthcheck GEMM on every GPU" "$hc" --check gemm --exclusive -o "$OUT/healthcheck-gemm.json"
+# Each GPU's memory bandwidth (device-to-device copies, bytes read + written per second) and the node's all_reduce
+# through awsdt-collectives on every GPU (skipped on one GPU), against the catalog when the instance type is known.
+step "healthcheck GPU memory bandwidth, node all_reduce" "$hc" --check gpu-membw --check node-allreduce --exclusive \
+  -o "$OUT/healthcheck-membw-allreduce.json"
 
 step "gpu tests" ctest --test-dir "$BUILD" -L gpu --output-on-failure --timeout 240
 echo "=== gpu-check: exit $status" | tee -a "$LOG"

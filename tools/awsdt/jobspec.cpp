@@ -240,6 +240,8 @@ JobSpec resolve_jobspec(const Manifest& m, const Catalog& catalog, const JobFlag
   } else if (nodes) {
     apply_slurm_nodes(s, m, *nodes);
   }
+  // A test case that checks whole nodes keeps one rank per node on GPU nodes too (the GPUs are still requested).
+  if (m.one_rank_per_node) s.tasks_per_node = 1;
   // 3./4. profile (merged into flags above) and the command line
   if (flags.name) s.name = *flags.name;
   if (flags.nodes) s.nodes = *flags.nodes;

@@ -36,6 +36,7 @@ Manifest load_manifest(const fs::path& file) {
     m.tasks_per_node = r.value("tasks_per_node", 1);
     m.gpus_per_node = r.value("gpus_per_node", 0);
     m.local_ranks = r.value("local_ranks", 2);
+    m.one_rank_per_node = r.value("one_rank_per_node", false);
     m.metrics = j.value("metrics", std::vector<std::string>{});
     m.result_flag = j.value("result_flag", "");
     m.checkpoint_flag = j.value("checkpoint_flag", "");

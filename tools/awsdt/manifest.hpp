@@ -21,6 +21,9 @@ struct Manifest {
   /// another one after `--` gets none of the defaults' flags (see merge_args).
   std::vector<std::string> subcommands;
   int tasks_per_node = 1;  ///< ranks per node on GPU instances (one per GPU)
+  /// One rank per node whatever the node's GPUs (awsdt-healthcheck: a node check runs once per node and sees every
+  /// GPU); --tasks-per-node still overrides it.
+  bool one_rank_per_node = false;
   int gpus_per_node = 0;
   int local_ranks = 2;  ///< ranks for a local CPU run
   std::vector<std::string> metrics;

@@ -23,6 +23,8 @@ std::optional<Expectation> expectation_for(const std::string& instance_type) {
   e.nvlink = i.value("nvlink", false);
   e.peak_bf16_tflops = i.value("peak_bf16_tflops", 0.0);
   e.allreduce_busbw_gbs = i.value("allreduce_busbw_gbs", 0.0);
+  e.memory_bw_gbs = i.value("memory_bw_gbs", 0.0);
+  e.node_allreduce_busbw_gbs = i.value("node_allreduce_busbw_gbs", 0.0);
   return e;
 }
 

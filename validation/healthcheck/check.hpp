@@ -22,8 +22,10 @@ struct Expectation {
   std::string gpu;  ///< the catalog's model, e.g. "H100-SXM5-80GB"
   int gpus = 0, efa = 0;
   bool nvlink = false;
-  double peak_bf16_tflops = 0;     ///< per GPU, 0 unknown
-  double allreduce_busbw_gbs = 0;  ///< multi-node all_reduce floor, 0 unknown
+  double peak_bf16_tflops = 0;          ///< per GPU, 0 unknown
+  double allreduce_busbw_gbs = 0;       ///< multi-node all_reduce floor, 0 unknown
+  double memory_bw_gbs = 0;             ///< each GPU's memory bandwidth (the vendor's figure, GB/s), 0 unknown
+  double node_allreduce_busbw_gbs = 0;  ///< one-node (NVLink) all_reduce floor, 0 unknown
 };
 
 /// The catalog's entry for `instance_type`, or nullopt when it has none.
@@ -47,6 +49,22 @@ struct Settings {
   double gemm_min_gflops = 0;      ///< CPU nodes (no catalog peak): the floor in GFLOP/s; 0 = report only
   int gemm_n = 4096;
   std::string dcgmi = "dcgmi";
+  double membw_min_fraction = 0.7;          ///< of the catalog's memory bandwidth per GPU
+  std::string collectives;                  ///< awsdt-collectives; "" = beside this executable, else on PATH
+  std::string mpirun;                       ///< for CPU ranks; "" = the one awsdt was built with, else "mpirun"
+  std::uint64_t node_bytes = 256ull << 20;  ///< node-allreduce message size (the seed's NVLink test: 256M)
+  int node_iters = 20;
+  int node_cpu_ranks = 2;            ///< node-allreduce's ranks on a node without GPUs
+  double node_min_busbw_gbs = 0;     ///< 0: the catalog's node_allreduce_busbw_gbs (none: report only)
+  double max_clock_error_ms = 1000;  ///< the kernel's maxerror bound on the clock's error
+};
+
+/// How gpu-membw reaches the GPUs: how many there are (and why none, when none) and one GPU's device-to-device
+/// copy bandwidth in GB/s (bytes read + written per second; throws on a CUDA error). Empty: the core's CUDA device
+/// layer (checks/membw.cpp); tests give a fake, as they give a fake NVML.
+struct GpuMemoryProbe {
+  std::function<int(std::string& why_none)> count;
+  std::function<double(int gpu)> copy_gbs;
 };
 
 struct Context {
@@ -54,6 +72,7 @@ struct Context {
   Settings settings;
   std::string instance_type;
   std::optional<Expectation> expect;
+  GpuMemoryProbe gpu_memory;  ///< gpu-membw's GPUs (empty: the real ones)
 };
 
 /// What one check found.

@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
+#include "bench/options.hpp"
 #include "util/error.hpp"
 
 namespace awsdt::health {
@@ -72,6 +73,28 @@ void add_options(CLI::App& app, Options& o) {
       ->capture_default_str()
       ->check(CLI::Range(64, 65536));
   app.add_option("--dcgmi", o.settings.dcgmi, "the dcgmi program")->capture_default_str();
+  app.add_option("--membw-min-fraction", o.settings.membw_min_fraction,
+                 "least GPU memory bandwidth as a fraction of the catalog's figure")
+      ->check(finite(0, 1))
+      ->capture_default_str();
+  app.add_option("--collectives", o.settings.collectives,
+                 "awsdt-collectives for node-allreduce (default: beside awsdt-healthcheck, else on PATH)");
+  app.add_option("--mpirun", o.settings.mpirun, "mpirun for node-allreduce's CPU ranks (default: awsdt's own)");
+  add_bytes_option(app, "--node-bytes", o.settings.node_bytes, "--node-bytes",
+                   "node-allreduce: message size (default 256M)");
+  app.add_option("--node-iters", o.settings.node_iters, "node-allreduce: timed all_reduce runs")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("--node-cpu-ranks", o.settings.node_cpu_ranks, "node-allreduce: MPI ranks on a node without GPUs")
+      ->check(CLI::Range(2, 4096))
+      ->capture_default_str();
+  app.add_option("--node-min-busbw-gbs", o.settings.node_min_busbw_gbs,
+                 "node-allreduce: bus bandwidth floor in GB/s (default: the instance catalog's one-node floor)")
+      ->check(finite(0, 1e6));
+  app.add_option("--max-clock-error-ms", o.settings.max_clock_error_ms,
+                 "clock: largest healthy maximum error of the system clock (adjtimex)")
+      ->check(finite(0, 1e9))
+      ->capture_default_str();
   app.add_option("--timeout", o.timeout_s, "seconds before a check is killed and fails (default: the check's own)")
       ->check(finite(1e-3, 1e6));
   app.add_flag("--exclusive", o.exclusive,

@@ -38,7 +38,7 @@ void write_named(const char* flag, const std::string& path, const std::string& t
 }
 
 Report run(const Options& o, const std::vector<const CheckInfo*>& checks) {
-  Context ctx{NodeRoot(o.root), o.settings, "", std::nullopt};
+  Context ctx{NodeRoot(o.root), o.settings, "", std::nullopt, {}};
   ctx.instance_type = detect_instance_type(ctx.root, o.instance_type);
   ctx.expect = expectation_for(ctx.instance_type);
   if (!o.instance_type.empty() && !ctx.expect)

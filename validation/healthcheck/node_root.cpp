@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
+#include <sys/timex.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -127,6 +128,25 @@ std::vector<std::string> NodeRoot::process_names() const {
     if (!pid.empty() && std::all_of(pid.begin(), pid.end(), ::isdigit))
       if (auto comm = read_line("/proc/" + pid + "/comm")) out.push_back(*comm);
   return out;
+}
+
+std::optional<NodeRoot::ClockState> NodeRoot::clock_state() const {
+  struct timex tx {};
+  if (dir_ != "/" && exists("/run/awsdt/adjtimex")) {
+    std::istringstream in(read("/run/awsdt/adjtimex").value_or(""));
+    std::string key;
+    long value = 0;
+    int seen = 0;
+    while (in >> key >> value) {
+      if (key == "status") tx.status = static_cast<int>(value), seen |= 1;
+      if (key == "maxerror") tx.maxerror = value, seen |= 2;
+      if (key == "esterror") tx.esterror = value;
+    }
+    if (seen != 3) return std::nullopt;
+  } else if (::adjtimex(&tx) < 0) {  // modes 0: reads, needs no privilege
+    return std::nullopt;
+  }
+  return ClockState{(tx.status & STA_UNSYNC) != 0, static_cast<long>(tx.maxerror), static_cast<long>(tx.esterror)};
 }
 
 }  // namespace awsdt::health

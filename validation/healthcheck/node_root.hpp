@@ -40,6 +40,17 @@ class NodeRoot {
   std::optional<std::uint64_t> soft_limit(std::string_view name) const;
   /// The command names (/proc/<pid>/comm) of the running processes.
   std::vector<std::string> process_names() const;
+  /// The kernel's view of the system clock's synchronisation (adjtimex(2), read only): STA_UNSYNC, and the
+  /// estimated and maximum error the time daemon (chronyd, ntpd) last gave the kernel, which the kernel grows by
+  /// 500 µs a second until the next update.
+  struct ClockState {
+    bool unsynchronised = true;
+    long maxerror_us = 0, esterror_us = 0;
+  };
+  /// A fake tree (a root other than "/") may hold the file /run/awsdt/adjtimex, lines "status N", "maxerror N",
+  /// "esterror N" (struct timex's fields), which is read instead of the system call; nullopt when that file is
+  /// malformed or the call fails.
+  std::optional<ClockState> clock_state() const;
 
  private:
   std::filesystem::path dir_;

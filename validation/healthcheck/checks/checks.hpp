@@ -22,6 +22,9 @@ void check_dcgm_l2(const Context& ctx, Outcome& out);
 void check_dcgm_l4(const Context& ctx, Outcome& out);
 void check_gemm(const Context& ctx, Outcome& out);
 void check_efa_loopback(const Context& ctx, Outcome& out);
+void check_clock(const Context& ctx, Outcome& out);
+void check_gpu_membw(const Context& ctx, Outcome& out);
+void check_node_allreduce(const Context& ctx, Outcome& out);
 
 /// The function of a node check (every id of checks.json but cluster-allreduce, which runs across ranks: see
 /// cluster.hpp); throws Error for an id without one.

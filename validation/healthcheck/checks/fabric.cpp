@@ -50,13 +50,22 @@ void check_efa_loopback(const Context& ctx, Outcome& out) {
   options.timing.warmup = 5;
   options.loopback = true;
   fabric::Plan plan{ctx.settings.efa_provider, {}, Device::cpu()};
-  plan.devices = fabric::domains_of({plan.provider, "", false, false});
+  // A provider that is missing, or a device whose loopback cannot run, is the device failing (not the check).
+  fabric::Request request{plan.provider, "", false, false};
+  if (fabric::find_info(request)) plan.devices = fabric::domains_of(request);
   if (plan.devices.empty()) {
-    out.fail("failed", fmt::format("no '{}' device to loop back on", plan.provider));
+    out.fail("failed", fmt::format("no '{}' device to loop back on (providers here: {})", plan.provider,
+                                   fmt::join(fabric::rdm_providers(), ", ")));
     return;
   }
   fabric::TableReport quiet(stdout, false, false);
-  auto result = fabric::run_loopback(options, plan, quiet);
+  fabric::Outcome result;
+  try {
+    result = fabric::run_loopback(options, plan, quiet);
+  } catch (const std::exception& e) {
+    out.fail("failed", fmt::format("loopback on '{}' failed: {}", plan.provider, e.what()));
+    return;
+  }
   for (const auto& row : result.rows) {
     out.measured()[row.device] = row.gbits_per_s();
     if (row.gbits_per_s() < ctx.settings.efa_min_gbps)

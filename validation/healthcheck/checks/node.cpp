@@ -1,4 +1,5 @@
-// Node checks: /dev/shm, shared filesystems, free disk, limits, and the NVIDIA Fabric Manager on NVSwitch instances.
+// Node checks: /dev/shm, shared filesystems, free disk, limits, clock synchronisation, and the NVIDIA Fabric Manager
+// on NVSwitch instances.
 #include <algorithm>
 #include <cstdint>
 #include <limits>
@@ -86,6 +87,27 @@ void check_fabric_manager(const Context& ctx, Outcome& out) {
   bool running = std::find(names.begin(), names.end(), "nv-fabricmanager") != names.end();
   out.measured()["running"] = running;
   if (!running) out.fail("not_running", "nv-fabricmanager is not running (systemctl start nvidia-fabricmanager)");
+}
+
+void check_clock(const Context& ctx, Outcome& out) {
+  auto clock = ctx.root.clock_state();
+  if (!clock) {
+    out.skip("adjtimex(2) unreadable");
+    return;
+  }
+  double max_ms = clock->maxerror_us / 1e3;
+  out.measured()["synchronised"] = !clock->unsynchronised;
+  out.measured()["maxerror_ms"] = max_ms;
+  out.measured()["esterror_ms"] = clock->esterror_us / 1e3;
+  // Unsynchronised from boot (no chronyd or ntpd), or since the daemon's error bound passed 16 s (the kernel's
+  // NTP_PHASE_LIMIT): Munge credentials, AWS request signatures and logs across nodes all need agreeing clocks.
+  if (clock->unsynchronised)
+    out.fail("unsynchronised",
+             "the system clock is not synchronised (adjtimex: STA_UNSYNC; is chronyd running? chronyc tracking)");
+  else if (max_ms > ctx.settings.max_clock_error_ms)
+    out.fail("max_error", fmt::format("the clock's maximum error is {:.0f} ms, above {} ms (--max-clock-error-ms): "
+                                      "its time daemon has not updated it lately (chronyc tracking)",
+                                      max_ms, ctx.settings.max_clock_error_ms));
 }
 
 }  // namespace awsdt::health

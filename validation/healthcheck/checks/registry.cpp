@@ -23,6 +23,9 @@ CheckFn check_function(std::string_view id) {
       {"dcgm-l4", check_dcgm_l4},
       {"gemm", check_gemm},
       {"efa-loopback", check_efa_loopback},
+      {"clock", check_clock},
+      {"gpu-membw", check_gpu_membw},
+      {"node-allreduce", check_node_allreduce},
   };
   auto it = functions.find(id);
   if (it == functions.end()) AWSDT_THROW("no code for check '" + std::string(id) + "'");

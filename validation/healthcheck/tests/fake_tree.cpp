@@ -30,6 +30,7 @@ FakeNode::FakeNode() {
         "Max locked memory         unlimited            unlimited            bytes     \n");
   write("/proc/mounts", "/dev/nvme0n1p1 / ext4 rw 0 0\n10.0.0.1@tcp:/fsx /fsx lustre rw 0 0\n");
   write("/proc/4242/comm", "nv-fabricmanager\n");
+  write("/run/awsdt/adjtimex", "status 8193\nmaxerror 12000\nesterror 400\n");  // STA_PLL|STA_NANO, synchronised
   write("/dev/kmsg", "6,100,5000,-;NVRM: loading NVIDIA UNIX x86_64 Kernel Module  550.90.07\n");
   fs::create_directories(dir_ / "dev/shm");
   nvml = {{"gpus", nlohmann::json::array()}};
@@ -67,7 +68,7 @@ void FakeNode::save_nvml() const {
 
 Context FakeNode::context() const {
   save_nvml();
-  Context ctx{NodeRoot(dir_), Settings{}, "", std::nullopt};
+  Context ctx{NodeRoot(dir_), Settings{}, "", std::nullopt, {}};
   ctx.settings.nvml_library = FAKE_NVML;
   ctx.instance_type = detect_instance_type(ctx.root, "");
   ctx.expect = expectation_for(ctx.instance_type);

@@ -11,6 +11,8 @@
 #include "fake_tree.hpp"
 #include "health_report.hpp"
 #include "check_runner.hpp"
+#include "awsdt/config.hpp"
+#include "device/device.hpp"
 
 namespace awsdt::health {
 namespace {
@@ -309,6 +311,121 @@ TEST_F(Checks, SlowGemmIsolates) {
   EXPECT_GT(o.to_json()["measured"]["cpu_gflops"].get<double>(), 0.1);
   ctx.settings.gemm_min_gflops = 0.01;
   EXPECT_EQ(run("gemm", ctx).status(), "PASS");
+}
+
+// gpu-membw with a fake GPU probe (as the fake NVML stands in for the driver): `gbs[g]` per GPU, a negative value
+// throwing as a CUDA error would.
+GpuMemoryProbe fake_gpus(std::vector<double> gbs) {
+  return {[n = int(gbs.size())](std::string& why) {
+            if (n == 0) why = "no GPU visible to CUDA";
+            return n;
+          },
+          [gbs](int g) {
+            if (gbs.at(g) < 0) throw std::runtime_error("cudaErrorIllegalAddress");
+            return gbs.at(g);
+          }};
+}
+
+TEST_F(Checks, GpuMemoryBandwidthAgainstTheCatalog) {
+  auto ctx = node.context();  // p5.48xlarge: H100 SXM, 3350 GB/s; the floor is 0.7 of it, 2345 GB/s
+  ASSERT_EQ(ctx.expect->memory_bw_gbs, 3350);
+  ctx.gpu_memory = fake_gpus(std::vector<double>(8, 2900));
+  auto ok = run("gpu-membw", ctx);
+  EXPECT_EQ(ok.status(), "PASS") << ok.details();
+  EXPECT_EQ(ok.to_json()["measured"]["gpu7_gbs"], 2900);
+  EXPECT_EQ(ok.to_json()["measured"]["expected_gbs"], 3350);
+
+  auto slow = std::vector<double>(8, 2900);
+  slow[3] = 2300;
+  ctx.gpu_memory = fake_gpus(slow);
+  auto o = run("gpu-membw", ctx);
+  EXPECT_EQ(severity(o), "ISOLATE");
+  EXPECT_EQ(keys(o), std::vector<std::string>{"slow"});
+  EXPECT_NE(o.details().find("GPU 3 memory bandwidth 2300 GB/s, below 2345"), std::string::npos) << o.details();
+  ctx.settings.membw_min_fraction = 0.65;  // the threshold: 2177.5 GB/s passes GPU 3
+  EXPECT_EQ(run("gpu-membw", ctx).status(), "PASS");
+  ctx.settings.membw_min_fraction = 0.9;  // 3015 GB/s: every GPU is slow
+  EXPECT_EQ(keys(run("gpu-membw", ctx)).size(), 8u);
+
+  auto broken = std::vector<double>(8, 2900);
+  broken[5] = -1;
+  ctx.settings.membw_min_fraction = 0.7;
+  ctx.gpu_memory = fake_gpus(broken);
+  auto f = run("gpu-membw", ctx);
+  EXPECT_EQ(severity(f), "RESET");
+  EXPECT_EQ(keys(f), std::vector<std::string>{"failed"});
+  EXPECT_NE(f.details().find("GPU 5: device-to-device copy failed: cudaErrorIllegalAddress"), std::string::npos);
+}
+
+TEST_F(Checks, GpuMemoryBandwidthSkipsWithoutGpusOrFigure) {
+  auto ctx = node.context();
+  ctx.gpu_memory = fake_gpus({});
+  auto none = run("gpu-membw", ctx);
+  EXPECT_EQ(none.status(), "SKIP");
+  EXPECT_EQ(none.details(), "no GPU visible to CUDA (gpu-inventory checks the count)");
+  ctx.expect.reset();  // no instance type: measured, not compared
+  ctx.gpu_memory = fake_gpus({10.0});
+  auto unknown = run("gpu-membw", ctx);
+  EXPECT_EQ(unknown.status(), "PASS");
+  EXPECT_NE(unknown.details().find("measured, not compared"), std::string::npos);
+  ctx.gpu_memory = {};  // the real GPUs, through the core's device layer
+  auto real = run("gpu-membw", ctx);
+#if AWSDT_HAVE_CUDA
+  if (cuda_device_count() > 0) {
+    EXPECT_GT(real.to_json()["measured"]["gpu0_gbs"].get<double>(), 0) << real.details();
+  }
+#else
+  EXPECT_EQ(real.status(), "SKIP");
+  EXPECT_EQ(real.details(), "built without CUDA");
+#endif
+}
+
+TEST_F(Checks, ClockSynchronisation) {
+  EXPECT_EQ(run("clock", node.context()).status(), "PASS");  // the fake's adjtimex: synchronised, 12 ms
+  node.write("/run/awsdt/adjtimex", "status 64\nmaxerror 16000000\nesterror 16000000\n");  // STA_UNSYNC
+  auto o = run("clock", node.context());
+  EXPECT_EQ(severity(o), "MONITOR");
+  EXPECT_EQ(o.status(), "WARN");
+  EXPECT_EQ(keys(o), std::vector<std::string>{"unsynchronised"});
+  node.write("/run/awsdt/adjtimex", "status 8193\nmaxerror 2500000\nesterror 1000\n");  // 2.5 s error bound
+  auto e = run("clock", node.context());
+  EXPECT_EQ(keys(e), std::vector<std::string>{"max_error"});
+  EXPECT_NE(e.details().find("maximum error is 2500 ms, above 1000 ms"), std::string::npos) << e.details();
+  auto ctx = node.context();
+  ctx.settings.max_clock_error_ms = 3000;
+  EXPECT_EQ(run("clock", ctx).status(), "PASS");
+  node.write("/run/awsdt/adjtimex", "garbage\n");
+  EXPECT_EQ(run("clock", node.context()).status(), "SKIP");
+  // This machine's own clock, through adjtimex(2): readable without privilege.
+  EXPECT_TRUE(NodeRoot("/").clock_state().has_value());
+}
+
+TEST_F(Checks, EfaLoopbackOverShm) {
+  auto ctx = node.context();
+  ctx.settings.efa_provider = "shm";  // awsdt-fabric's loopback on shm's one domain, as on each EFA device
+  ctx.settings.efa_min_gbps = 0.001;
+  auto ok = run("efa-loopback", ctx);
+#ifdef AWSDT_HEALTH_TEST_LIBFABRIC
+  EXPECT_EQ(ok.status(), "PASS") << ok.details();
+  ASSERT_FALSE(ok.to_json()["measured"].empty());
+  for (const auto& [device, gbps] : ok.to_json()["measured"].items()) EXPECT_GT(gbps.get<double>(), 0) << device;
+  ctx.settings.efa_min_gbps = 1e6;  // a terabit per device: unreachable
+  auto slow = run("efa-loopback", ctx);
+  EXPECT_EQ(severity(slow), "MONITOR") << slow.details();
+  EXPECT_EQ(slow.status(), "WARN");
+  EXPECT_NE(slow.details().find("Gbit/s at 1 MiB, below 1000000 (--efa-min-gbps)"), std::string::npos)
+      << slow.details();
+  ctx.settings.efa_provider = "efa-nonexistent";
+  auto missing = run("efa-loopback", ctx);
+  EXPECT_EQ(severity(missing), "ISOLATE");
+  EXPECT_EQ(keys(missing), std::vector<std::string>{"failed"});
+  EXPECT_EQ(missing.details().rfind("no 'efa-nonexistent' device to loop back on (providers here: ", 0), 0u)
+      << missing.details();
+#else
+  EXPECT_EQ(ok.status(), "SKIP");
+#endif
+  ctx.expect = expectation_for("g5.12xlarge");  // no EFA there
+  EXPECT_EQ(run("efa-loopback", ctx).status(), "SKIP");
 }
 
 TEST_F(Checks, HangingCheckFailsAtItsTimeout) {

@@ -15,6 +15,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "check_runner.hpp"
+#include "checks/checks.hpp"
 #include "fake_tree.hpp"
 #include "support/executables.hpp"
 #include "support/run_command.hpp"
@@ -176,6 +178,82 @@ TEST_F(Launcher, ClusterSuiteNamesTheSlowRank) {
   }
   auto ok = awsdt("run healthcheck --tasks-per-node 2 -- --suite cluster --cluster-bytes 1M --min-busbw-gbs 0.0001");
   EXPECT_NE(ok.output.find("cluster-allreduce  PASS"), std::string::npos) << ok.output;
+}
+
+// On a GPU instance type a node check still runs once per node: one rank, which sees the node's GPUs (still
+// requested); --tasks-per-node overrides it.
+TEST_F(Launcher, GpuInstanceTypeGetsOneRankPerNode) {
+  auto dir = state_ / "render-p5";
+  auto o = awsdt("render healthcheck --cluster slurm -N 16 --instance-type p5.48xlarge -o " + dir.string());
+  ASSERT_EQ(o.status, 0) << o.output;
+  auto sbatch = read(dir / "job.sbatch");
+  EXPECT_NE(sbatch.find("#SBATCH --ntasks-per-node=1\n"), std::string::npos) << sbatch;
+  EXPECT_NE(sbatch.find("#SBATCH --gpus-per-node=8\n"), std::string::npos) << sbatch;
+  EXPECT_NE(sbatch.find("#SBATCH --nodes=16\n"), std::string::npos) << sbatch;
+  o = awsdt("render healthcheck --cluster slurm -N 2 --instance-type p5.48xlarge --tasks-per-node 8 -o " +
+            (state_ / "render-p5-8").string());
+  ASSERT_EQ(o.status, 0) << o.output;
+  EXPECT_NE(read(state_ / "render-p5-8/job.sbatch").find("#SBATCH --ntasks-per-node=8\n"), std::string::npos);
+}
+
+// node-allreduce on this machine's CPUs: awsdt-collectives under its own mpirun, also from inside a rank that
+// `awsdt run` started with mpirun (the outer launch's variables must not reach the inner one).
+class NodeAllreduce : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::setenv("OMPI_MCA_btl", "self,vader,tcp", 1);  // as the tests' mpirun: loopback only
+    ::setenv("OMPI_MCA_btl_tcp_if_include", "lo", 1);
+    ctx = node.context();
+    ctx.settings.collectives = awsdt::testing::built_executable("awsdt-collectives");
+    ctx.settings.node_bytes = 1 << 20;
+    ctx.settings.node_iters = 5;
+  }
+  health::Outcome run(const Context& c) {
+    return run_in_process(check_info("node-allreduce"), check_function("node-allreduce"), c);
+  }
+  FakeNode node;
+  Context ctx;
+};
+
+TEST_F(NodeAllreduce, PassesAboveTheFloorAndWarnsBelow) {
+  ctx.settings.node_min_busbw_gbs = 1e-6;
+  auto ok = run(ctx);
+  EXPECT_EQ(ok.status(), "PASS") << ok.details();
+  auto m = ok.to_json()["measured"];
+  EXPECT_GT(m["busbw_gbs"].get<double>(), 0) << m;
+  EXPECT_EQ(m["ranks"], 2);
+  ctx.settings.node_min_busbw_gbs = 1e6;  // a petabyte a second: unreachable
+  auto slow = run(ctx);
+  EXPECT_EQ(slow.status(), "WARN") << slow.details();
+  EXPECT_EQ(std::string(severity_name(slow.severity())), "MONITOR");
+  EXPECT_NE(slow.details().find("over 2 CPU ranks at 1048576 bytes, below 1000000.00"), std::string::npos)
+      << slow.details();
+  // Without --node-min-busbw-gbs, CPU ranks are not held to the catalog's NVLink floor (p5.48xlarge: 500 GB/s).
+  ctx.settings.node_min_busbw_gbs = 0;
+  auto unchecked = run(ctx);
+  EXPECT_EQ(unchecked.status(), "PASS");
+  EXPECT_NE(unchecked.details().find("(no floor: --node-min-busbw-gbs)"), std::string::npos) << unchecked.details();
+}
+
+TEST_F(NodeAllreduce, BenchmarkThatFailsResets) {
+  ctx.settings.collectives = "/bin/false";
+  auto o = run(ctx);
+  EXPECT_EQ(std::string(severity_name(o.severity())), "RESET") << o.details();
+  EXPECT_NE(o.details().find("exited 1"), std::string::npos) << o.details();
+  ctx.settings.collectives = awsdt::testing::built_executable("awsdt-collectives");
+  ctx.settings.mpirun = "/nonexistent/mpirun";
+  auto missing = run(ctx);
+  EXPECT_EQ(std::string(severity_name(missing.severity())), "RESET");
+  EXPECT_NE(missing.details().find("mpirun all_reduce exited 127"), std::string::npos) << missing.details();
+}
+
+TEST_F(Launcher, IntensiveNodeAllreduceInsideAnMpirunRank) {
+  FakeNode n;
+  auto o =
+      awsdt("run healthcheck --env OMPI_MCA_btl=self,vader,tcp --env OMPI_MCA_btl_tcp_if_include=lo --" + n.flags() +
+            "--check node-allreduce --exclusive --node-bytes 1M --node-iters 5 " + "--node-min-busbw-gbs 0.000001");
+  EXPECT_NE(o.output.find("node-allreduce  PASS"), std::string::npos) << o.output;
+  EXPECT_NE(o.output.find("COMPLETED (exit code 0)"), std::string::npos) << o.output;
 }
 
 // The install files as docs/healthcheck.md renders them: the slurm.conf lines name scripts that exist, and the
