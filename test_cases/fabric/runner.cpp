@@ -1,6 +1,7 @@
 // Running the tests on each device (see runner.hpp).
 #include "runner.hpp"
 
+#include <algorithm>
 #include <cstring>
 #include <exception>
 #include <mutex>
@@ -12,6 +13,7 @@
 #include "endpoint.hpp"
 #include "provider.hpp"
 #include "transfers.hpp"
+#include "util/error.hpp"
 
 namespace awsdt::fabric {
 namespace {
@@ -24,6 +26,17 @@ bool needs_rma(const Options& o) {
   for (auto k : o.tests)
     if (is_rma(k)) return true;
   return false;
+}
+
+// A window test posts -W receives (or sends) before it waits for any: more than the provider's queues hold is
+// refused at once, where it would fail to post (shm: ENOMEM) or wait on a peer that waits too (tcp).
+void check_window(const Options& o, const fi_info& info) {
+  bool windows = false;
+  for (auto k : o.tests) windows |= k != TestKind::pingpong;
+  const auto queue = std::min(info.tx_attr->size, info.rx_attr->size);
+  if (windows && queue > 0 && std::size_t(o.window) > queue)
+    throw UsageError(fmt::format("-W/--window {}: provider {} queues at most {} operations each way; use -W {} or less",
+                                 o.window, info.fabric_attr->prov_name, queue, queue));
 }
 
 // Both sides must agree on a flag (e.g. whether RMA is there), or one would wait for the other forever.
@@ -49,6 +62,7 @@ void run_device(const Options& o, const Plan& plan, const std::string& device, L
     request.rma = false;
     info = require_info(request);
   }
+  check_window(o, *info);
   const std::string domain = info->domain_attr->name ? info->domain_attr->name : "";
   const std::size_t stride = (std::max<std::uint64_t>(o.max_bytes, 1) + 63) / 64 * 64;
   const std::size_t slots = std::clamp<std::size_t>(kWindowBudget / stride, 1, std::size_t(o.window));

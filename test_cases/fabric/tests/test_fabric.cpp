@@ -89,6 +89,12 @@ TEST(Fabric, HmemCudaSaysWhyItCannotRun) {
   EXPECT_NE(r.output.find("built without CUDA"), std::string::npos) << r.output;
 }
 
+TEST(Fabric, WindowAboveTheProviderQueueIsRefused) {
+  auto r = run_command(kExe + " --loopback -p shm bw -W 4096 -b 8 -e 8 -n 2", 60);
+  EXPECT_EQ(r.status, 2) << r.output;
+  EXPECT_NE(r.output.find("-W/--window 4096: provider shm queues at most"), std::string::npos) << r.output;
+}
+
 TEST(Fabric, BadInputIsOneLineAndStatus2) {
   for (const char* args : {" --loopback -b 2M -e 1M", " --loopback nosuchtest", " --loopback -b 12Q",
                            " --loopback -m raw", " --loopback -d lo --all-devices"}) {
