@@ -61,11 +61,6 @@ void check_cuda(const train::Options& c, const train::Plan& plan) {
     throw UsageError(
         "--tp-comm-overlap runs on CPUs only for now: with --device cuda the TP collectives run on the model's "
         "stream between its GEMMs (NCCL), not overlapped");
-  if (plan.tp > 1 && plan.model.n_kv_heads % plan.tp != 0)
-    throw UsageError(
-        fmt::format("--tp {} exceeds the model's {} key/value heads: replicated key/value heads are not "
-                    "implemented with --device cuda yet (--device cpu has them)",
-                    plan.tp, plan.model.n_kv_heads));
 }
 
 }  // namespace

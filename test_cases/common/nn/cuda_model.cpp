@@ -74,6 +74,8 @@ struct CudaModel::Impl {
   Communicator* tp = nullptr;
   bool sp = false;
   int heads, kv_heads, F, V, v0 = 0;
+  int kv_first = 0;
+  bool kv_replicated = false;
   std::vector<DeviceUnit> units;
   std::int64_t adam_steps = 0;
   bool recompute = false;
@@ -90,6 +92,9 @@ struct CudaModel::Impl {
   // gradient, the reduced input gradient shard and a norm weight's partial gradient; the vocab-parallel
   // cross-entropy's per-token max and (sum, target logit).
   Buffer lns, proj_s, dfull, dln_s, ng, row_max, ce_stats;
+  // Replicated key/value heads: every head's k_proj and v_proj weight gradient, fp32, this rank's share in its
+  // head's place (all-reduced over the group, as the CPU model's add_kv_grads).
+  Buffer kv_grads;
   AttentionKernel attention = AttentionKernel::automatic;
   bool chunked = false;  // the chunked tensor-core attention runs (else the flash-style kernels)
   std::vector<float> host_losses;
@@ -137,6 +142,27 @@ struct CudaModel::Impl {
     if (!sp) return g(unit, offset);
     memset_async(ng.data(), 0, ng.bytes(), stream);
     return p<float>(ng);
+  }
+  // Where k_proj's (which = 0) or v_proj's (1) weight gradient goes: the unit's gradient, or with replicated
+  // key/value heads this rank's head's place in kv_grads (zeroed at which = 0), which add_kv_grads reduces.
+  float* kv_grad(int unit, std::size_t offset, int which) {
+    if (!kv_replicated) return g(unit, offset);
+    if (which == 0) memset_async(kv_grads.data(), 0, kv_grads.bytes(), stream);
+    return kv_share(which);
+  }
+  float* kv_share(int which) {
+    const std::size_t per = static_cast<std::size_t>(cfg.head_dim()) * cfg.dim;
+    return p<float>(kv_grads) + (static_cast<std::size_t>(which) * cfg.n_kv_heads + kv_first) * per;
+  }
+  // Each holder of a replicated head computed its query heads' share of that head's gradient: the group sums them
+  // per head (every rank's share in its head's place of a zeroed buffer), and this rank adds its head's sum to its
+  // k_proj and v_proj gradients.
+  void add_kv_grads(int unit) {
+    if (!kv_replicated) return;
+    const std::size_t per = static_cast<std::size_t>(cfg.head_dim()) * cfg.dim;
+    tp->all_reduce(kv_grads.data(), kv_grads.data(), kv_grads.bytes() / kF32, DataType::f32, ReduceOp::sum, stream);
+    k::accumulate(g(unit, o.wk), kv_share(0), per, s());
+    k::accumulate(g(unit, o.wv), kv_share(1), per, s());
   }
   void add_norm_grad(int unit, std::size_t offset) {
     if (!sp) return;
@@ -212,6 +238,8 @@ struct CudaModel::Impl {
     dfull = sp ? dbuf(n * C * kBf16) : Buffer();
     dln_s = sp ? dbuf(ns * C * kBf16) : Buffer();
     ng = sp ? dbuf(C * kF32) : Buffer();
+    const std::size_t kv_per_head = static_cast<std::size_t>(cfg.head_dim()) * C;
+    kv_grads = kv_replicated ? dbuf(2 * static_cast<std::size_t>(cfg.n_kv_heads) * kv_per_head * kF32) : Buffer();
     row_max = tp ? dbuf(n * kF32) : Buffer();
     ce_stats = tp ? dbuf(2 * n * kF32) : Buffer();
     dgate = dbuf(n * F * kBf16);
@@ -315,10 +343,11 @@ struct CudaModel::Impl {
     k::rope_backward(p<Bf16>(dk), p<float>(rope_cos), p<float>(rope_sin), B, T, kv_heads, cfg.head_dim(), s());
     linear.backward(p<Bf16>(dln), k::InputGrad::overwrite, g(u, o.wq), p<Bf16>(dq), p<Bf16>(a.ln1), w(u, o.wq), n, C,
                     Qw, s());
-    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.wk), p<Bf16>(dk), p<Bf16>(a.ln1), w(u, o.wk), n, C,
-                    KV, s());
-    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, g(u, o.wv), p<Bf16>(dv), p<Bf16>(a.ln1), w(u, o.wv), n, C,
-                    KV, s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, kv_grad(u, o.wk, 0), p<Bf16>(dk), p<Bf16>(a.ln1),
+                    w(u, o.wk), n, C, KV, s());
+    linear.backward(p<Bf16>(dln), k::InputGrad::accumulate, kv_grad(u, o.wv, 1), p<Bf16>(dv), p<Bf16>(a.ln1),
+                    w(u, o.wv), n, C, KV, s());
+    add_kv_grads(u);
     k::rmsnorm_backward(p<Bf16>(dres), norm_grad(u, o.attn_norm), reduce_rows(p<Bf16>(dln), p<Bf16>(dln_s)), resid(l),
                         w(u, o.attn_norm), p<float>(a.rstd1), ns, C, s());
     add_norm_grad(u, o.attn_norm);
@@ -351,15 +380,14 @@ CudaModel::CudaModel(const ModelConfig& config, int device, const CudaTensorPara
   AWSDT_CHECK(tp.heads * tp.group->size() == config.n_heads && tp.ffn * tp.group->size() == config.ffn_dim &&
                   tp.vocab * tp.group->size() == config.vocab_size,
               "CudaModel: the split's heads, MLP width or vocabulary do not make up the model");
-  if (tp.kv_heads * tp.group->size() != config.n_kv_heads)
-    throw UsageError("--tp " + std::to_string(tp.group->size()) + " exceeds the model's " +
-                     std::to_string(config.n_kv_heads) +
-                     " key/value heads: replicated key/value heads are not implemented on CUDA yet (--device cpu "
-                     "has them)");
+  AWSDT_CHECK(tp.kv_replicated ? tp.kv_heads == 1 : tp.kv_heads * tp.group->size() == config.n_kv_heads,
+              "CudaModel: the split's key/value heads do not make up the model");
   m.tp = tp.group;
   m.sp = tp.sequence_parallel;
   m.heads = tp.heads;
   m.kv_heads = tp.kv_heads;
+  m.kv_first = tp.kv_first;
+  m.kv_replicated = tp.kv_replicated;
   m.F = tp.ffn;
   m.V = tp.vocab;
   m.v0 = tp.vocab_first;
@@ -620,10 +648,11 @@ void CudaModel::download(std::vector<ParamUnit>& units, bool grads) const {
 std::int64_t CudaModel::activation_bytes() const {
   const Impl& m = *impl_;
   std::int64_t total = 0;
-  for (const Buffer* b : {&m.tokens, &m.targets,  &m.residual, &m.lnf,   &m.rstdf, &m.logits,       &m.losses,
-                          &m.proj,   &m.rope_cos, &m.rope_sin, &m.dres,  &m.dln,   &m.dq,           &m.dk,
-                          &m.dv,     &m.datty,    &m.dgate,    &m.dup,   &m.dh,    &m.attn_scratch, &m.attn_work,
-                          &m.lns,    &m.proj_s,   &m.dfull,    &m.dln_s, &m.ng,    &m.row_max,      &m.ce_stats})
+  for (const Buffer* b :
+       {&m.tokens,   &m.targets,  &m.residual, &m.lnf,          &m.rstdf,     &m.logits, &m.losses, &m.proj,
+        &m.rope_cos, &m.rope_sin, &m.dres,     &m.dln,          &m.dq,        &m.dk,     &m.dv,     &m.datty,
+        &m.dgate,    &m.dup,      &m.dh,       &m.attn_scratch, &m.attn_work, &m.lns,    &m.proj_s, &m.dfull,
+        &m.dln_s,    &m.ng,       &m.row_max,  &m.ce_stats,     &m.kv_grads})
     total += static_cast<std::int64_t>(b->bytes());
   for (const BlockActs& a : m.blocks)
     for (const Buffer* b :

@@ -33,7 +33,9 @@ namespace awsdt::nn {
 struct CudaTensorParallel {
   Communicator* group = nullptr;    ///< the TP group (size > 1), on the model's GPU (NCCL)
   bool sequence_parallel = false;   ///< Megatron's --sequence-parallel
-  int heads = 0, kv_heads = 0;      ///< query and key/value heads here (key/value heads split, not replicated)
+  int heads = 0, kv_heads = 0;      ///< query and key/value heads here
+  int kv_first = 0;                 ///< the first (global) key/value head here
+  bool kv_replicated = false;       ///< one key/value head per rank, held by several (TP > key/value heads)
   int ffn = 0;                      ///< MLP width here
   int vocab = 0, vocab_first = 0;   ///< vocabulary rows [vocab_first, vocab_first + vocab)
   std::vector<UnitLayout> layouts;  ///< the local units: the whole model's tensor names and order, local shapes

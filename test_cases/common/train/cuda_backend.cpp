@@ -20,7 +20,9 @@ std::unique_ptr<nn::CudaModel> make_model(const nn::ModelConfig& config, int dev
   slice = tp_slice(config, tp ? tp->size() : 1, tp ? tp->rank() : 0);
   layouts = tp ? tp_unit_layouts(config, slice) : nn::unit_layouts(config);
   if (!tp || tp->size() == 1) return std::make_unique<nn::CudaModel>(config, device);
-  nn::CudaTensorParallel split{tp, sp, slice.heads, slice.kv_heads, slice.ffn, slice.vocab, slice.vocab_first, layouts};
+  nn::CudaTensorParallel split{
+      tp,        sp,          slice.heads,       slice.kv_heads, slice.kv_first, slice.kv_replicated,
+      slice.ffn, slice.vocab, slice.vocab_first, layouts};
   return std::make_unique<nn::CudaModel>(config, device, split);
 }
 

@@ -197,16 +197,16 @@ void expect_cuda_refusal(const std::string& args, const std::string& reason) {
 TEST(MegatronTrain, CudaRefusalsAreOneLine) {
   expect_cuda_refusal(kTiny + " --device cuda --tp 2 --sequence-parallel --tp-comm-overlap --check-args 2",
                       "--tp-comm-overlap runs on CPUs only for now");
-  expect_cuda_refusal(kTiny + " --device cuda --tp 4 --check-args 4",
-                      "--tp 4 exceeds the model's 2 key/value heads: replicated key/value heads are not implemented "
-                      "with --device cuda yet");
 }
 
-// With CUDA, the flags of a GPU run at TP 2 with SP check out (the run itself is tools/gpu-check.sh's).
-TEST(MegatronTrain, CudaTp2SequenceParallelChecksOut) {
+// With CUDA, the flags of GPU runs check out: TP 2 with SP, and TP 4 with tiny's 2 key/value heads replicated (the
+// runs themselves are tools/gpu-check.sh's).
+TEST(MegatronTrain, CudaTensorParallelChecksOut) {
   if (!AWSDT_HAVE_CUDA) GTEST_SKIP() << "a build without CUDA refuses --device cuda (CudaRefusalsAreOneLine)";
-  const Outcome o = run_command(kMegatron + kTiny + " --device cuda --tp 2 --sequence-parallel --check-args 2", 30);
-  EXPECT_EQ(o.status, 0) << o.output;
+  for (const std::string args : {" --tp 2 --sequence-parallel --check-args 2", " --tp 4 --check-args 4"}) {
+    const Outcome o = run_command(kMegatron + kTiny + " --device cuda" + args, 30);
+    EXPECT_EQ(o.status, 0) << args << "\n" << o.output;
+  }
 }
 
 // A TP that does not divide the heads: one line, exit 2, before anything starts.
