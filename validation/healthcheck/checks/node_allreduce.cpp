@@ -110,6 +110,10 @@ void check_node_allreduce(const Context& ctx, Outcome& out) {
     out.skip("one GPU: no all_reduce inside the node");
     return;
   }
+  if (gpus == 0 && !AWSDT_HAVE_MPI) {
+    out.skip("no GPU, and built without MPI: no CPU ranks");
+    return;
+  }
   auto dir = fs::temp_directory_path() / fmt::format("awsdt-hc-allreduce-{}", ::getpid());
   fs::create_directories(dir);
   auto json = (dir / "result.json").string(), log = (dir / "output.txt").string();

@@ -15,6 +15,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "awsdt/config.hpp"
 #include "check_runner.hpp"
 #include "checks/checks.hpp"
 #include "fake_tree.hpp"
@@ -201,6 +202,7 @@ TEST_F(Launcher, GpuInstanceTypeGetsOneRankPerNode) {
 class NodeAllreduce : public ::testing::Test {
  protected:
   void SetUp() override {
+    if (!AWSDT_HAVE_MPI) GTEST_SKIP() << "built without MPI: node-allreduce has no CPU ranks";
     ::setenv("OMPI_MCA_btl", "self,vader,tcp", 1);  // as the tests' mpirun: loopback only
     ::setenv("OMPI_MCA_btl_tcp_if_include", "lo", 1);
     ctx = node.context();
@@ -248,6 +250,7 @@ TEST_F(NodeAllreduce, BenchmarkThatFailsResets) {
 }
 
 TEST_F(Launcher, IntensiveNodeAllreduceInsideAnMpirunRank) {
+  if (!AWSDT_HAVE_MPI) GTEST_SKIP() << "built without MPI";
   FakeNode n;
   auto o =
       awsdt("run healthcheck --env OMPI_MCA_btl=self,vader,tcp --env OMPI_MCA_btl_tcp_if_include=lo --" + n.flags() +
