@@ -15,6 +15,7 @@
 #include "kernels/cuda/chunked_attention.hpp"
 #include "nn/model.hpp"
 #include "train/sharding.hpp"
+#include "train/tp_layout.hpp"
 
 namespace awsdt::train {
 namespace {
@@ -43,15 +44,19 @@ nlohmann::json MemoryEstimate::to_json() const {
 
 MemoryEstimate estimate_memory(const Plan& plan) {
   const nn::ModelConfig& c = plan.model;
-  const std::int64_t B = plan.micro_batch, T = plan.seq_len, N = B * T, C = c.dim, KV = c.kv_dim(), F = c.ffn_dim,
-                     V = c.vocab_size, L = c.n_layers, NH = c.n_heads;
+  // Widths on one tensor-parallel rank (the whole model's at TP 1): Q query and KV key/value columns, F, V and NH
+  // split; Ns residual-stream rows (the sequence shard with SP).
+  const TpSlice slice = tp_slice(c, plan.tp, 0);
+  const std::int64_t B = plan.micro_batch, T = plan.seq_len, N = B * T, C = c.dim, Q = slice.heads * c.head_dim(),
+                     KV = slice.kv_heads * c.head_dim(), F = slice.ffn, V = slice.vocab, L = c.n_layers,
+                     NH = slice.heads, Ns = plan.sequence_parallel ? N / plan.tp : N;
   const bool gpu = plan.cuda_device >= 0;
   MemoryEstimate m;
 
   // State and slots, by FsdpEngine's rules: each unit's fp32 shard of its padded size; parameters computed on
   // gathered copies when sharded or not fp32, in slots that alternate between consecutive units (grad_op: one
   // per unit), the tied embedding in a third; gradients reduced from slots unless one replica adds in place.
-  const std::vector<nn::UnitLayout> layouts = nn::unit_layouts(c);
+  const std::vector<nn::UnitLayout> layouts = tp_unit_layouts(c, slice);
   const bool sharded = plan.shard_group > 1, keep_all = plan.sharding == ShardingMode::grad_op;
   const int replicas = plan.world / plan.shard_group;
   const std::int64_t compute_bytes = gpu ? 2 : 4, param_bytes = plan.param_bf16 ? 2 : 4;
@@ -78,16 +83,16 @@ MemoryEstimate estimate_memory(const Plan& plan) {
   const std::int64_t rope = T * c.head_dim();               // cos and sin, half a head each
   if (gpu) {  // nn/cuda_model.cpp: bf16 activations, a log-sum-exp row per head instead of T x T scores
     const std::int64_t lse = 4 * B * NH * T;
-    const std::int64_t per_layer = 2 * (5 * N * C + 2 * N * KV + 3 * N * F) + 2 * 4 * N + lse;
-    m.activations = kept_layers * per_layer + 2 * ((L + 1) * N * C + 2 * N * C + N * V) + 4 * 2 * N + 8 * N + 4 * rope;
-    m.scratch = 2 * (4 * N * C + 2 * N * KV + 3 * N * F) + lse;
+    const std::int64_t per_layer = 2 * (2 * N * C + 2 * N * Q + Ns * C + 2 * N * KV + 3 * N * F) + 2 * 4 * N + lse;
+    m.activations = kept_layers * per_layer + 2 * ((L + 1) * Ns * C + 2 * N * C + N * V) + 4 * 2 * N + 8 * N + 4 * rope;
+    m.scratch = 2 * (2 * N * C + 2 * N * Q + 2 * N * KV + 3 * N * F) + lse;
     if (chunked_attention(plan))  // its workspace: pointers, a chunk's scores and probabilities, dK and dV in fp32
       m.scratch += std::int64_t(
-          kernels::cuda::chunked_attention_layout({int(B), int(T), int(NH), c.n_kv_heads, c.head_dim()}).bytes);
+          kernels::cuda::chunked_attention_layout({int(B), int(T), int(NH), slice.kv_heads, c.head_dim()}).bytes);
   } else {  // nn/activations.cpp's fp32 buffers
-    const std::int64_t per_layer = 5 * N * C + 2 * N + 2 * N * KV + B * NH * T * T + 3 * N * F;
-    m.activations = 4 * (kept_layers * per_layer + (L + 1) * N * C + 2 * N * C + N + 2 * N * V + rope) + 8 * N;
-    m.scratch = 4 * (4 * N * C + 2 * N * KV + 3 * N * F + N * V);  // nn::GradScratch
+    const std::int64_t per_layer = 2 * N * C + 2 * N * Q + Ns * C + 2 * N + 2 * N * KV + B * NH * T * T + 3 * N * F;
+    m.activations = 4 * (kept_layers * per_layer + (L + 1) * Ns * C + 2 * N * C + N + 2 * N * V + rope) + 8 * N;
+    m.scratch = 4 * (2 * N * C + 2 * N * Q + 2 * N * KV + 3 * N * F + N * V);  // nn::GradScratch
   }
   return m;
 }
