@@ -82,6 +82,7 @@ int run(int argc, char** argv) {
   set_abort_target(world.comm());
   end_with_peers(*world.bootstrap);
   int rank = world.bootstrap->rank();
+  check_output_files(o.common, rank);
   setup_logging(rank, o.common.verbose);
   check_not_alone(*world.bootstrap);
   if (o.graph_launches > 0 && !world.comm().capabilities().graph_capture)

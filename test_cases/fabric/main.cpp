@@ -100,6 +100,7 @@ int run(int argc, char** argv) {
   validate(o);
   auto doc = make_result_document("fabric", argc, argv);
   if (o.loopback) {
+    check_output_files(o.common, 0);
     setup_logging(0, o.common.verbose);
     auto plan = make_plan(o, true, 0);
     TableReport report(stdout, !o.common.json_stdout, o.check);
@@ -109,6 +110,7 @@ int run(int argc, char** argv) {
   }
   auto bootstrap = make_bootstrap(o.common.comm.bootstrap, o.common.comm.timeout);
   end_with_peers(*bootstrap);
+  check_output_files(o.common, bootstrap->rank());
   setup_logging(bootstrap->rank(), o.common.verbose);
   if (bootstrap->size() != 2)
     throw UsageError(fmt::format("awsdt-fabric runs on exactly 2 ranks, got {}; or use --loopback in one process",

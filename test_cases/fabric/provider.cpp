@@ -40,6 +40,19 @@ InfoPtr get_info(const Request& r, int* error) {
   int ret = fi_getinfo(kVersion, nullptr, nullptr, 0, hints.get(), &out);
   if (error) *error = ret;
   InfoPtr list(ret == 0 ? out : nullptr);
+  // Not every provider filters by the domain hint (tcp under RxM offers its domains whatever the name): the one
+  // asked for, or none.
+  if (list && !r.domain.empty()) {
+    fi_info* match = nullptr;
+    for (auto* i = list.get(); i && !match; i = i->next)
+      if (i->domain_attr->name && r.domain == i->domain_attr->name) match = i;
+    if (!match) {
+      list.reset();
+      if (error) *error = -FI_ENODATA;
+    } else if (match != list.get()) {
+      list.reset(fi_dupinfo(match));
+    }
+  }
   if (r.rma && list && list->domain_attr->cq_data_size < 4) list.reset();  // writedata signals the target
   return list;
 }
@@ -82,6 +95,12 @@ InfoPtr require_info(const Request& request) {
   if (!exists)
     throw UsageError(fmt::format("-p/--provider {}: no such libfabric provider with RDM endpoints here; providers: {}",
                                  request.provider, fmt::join(names, ", ")));
+  if (!request.domain.empty()) {
+    const auto domains = domains_of({request.provider, "", request.hmem, request.rma});
+    if (std::find(domains.begin(), domains.end(), request.domain) == domains.end())
+      throw UsageError(fmt::format("-d/--device {}: provider {} has no such domain; its domains: {}", request.domain,
+                                   request.provider, fmt::join(domains, ", ")));
+  }
   std::string what = request.domain.empty() ? "" : fmt::format(" domain {}", request.domain);
   throw UsageError(fmt::format("provider {}{} offers no RDM endpoint with FI_MSG and FI_TAGGED{} ({}); providers: {}",
                                request.provider, what, request.hmem ? " and FI_HMEM" : "", fi_strerror(-error),

@@ -1,6 +1,7 @@
 // awsdt-megatron gemm (see gemm_command.hpp).
 #include "gemm_command.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <iostream>
 #include <memory>
@@ -21,6 +22,7 @@
 #include "shapes.hpp"
 #include "util/error.hpp"
 #include "util/fs.hpp"
+#include "util/memory.hpp"
 #include "util/log.hpp"
 
 namespace awsdt::megatron {
@@ -74,6 +76,33 @@ void check_plan(const GemmOptions& o, int ranks) {
   }
 }
 
+// The largest case's buffers on one rank (A, B and C as each rank holds them) against this host's memory: a
+// shape that cannot fit is refused now, in one line naming the flags it came from, not by an allocation failure
+// after the calibration. CPU only: GPU buffers live in device memory.
+void check_memory(const GemmOptions& o, int tp, DataType dtype) {
+  double most = 0;
+  for (const std::string& pattern : o.patterns) {
+    std::vector<Case> checked;
+    if (pattern == "layer") {
+      for (const LayerGemm& g : layer_gemms(layer_shape(o.model, o.seq, o.micro_batch), tp))
+        checked.push_back({g.pattern, g.dims, g.role});
+    } else {
+      checked = cases(o, pattern, tp);
+    }
+    for (const Case& c : checked) {
+      const auto s = parallel::local_shapes(c.pattern, c.dims, tp);
+      most = std::max(most, double(s.a_rows) * s.a_cols + double(s.b_rows) * s.b_cols + double(s.c_rows) * s.c_cols);
+    }
+  }
+  const std::string shape = o.shape.empty() ? "1024x1024x1024" : o.shape;
+  const std::string flags = !o.model.empty()
+                                ? fmt::format("--model {} --seq {} --micro-batch {}", o.model, o.seq, o.micro_batch)
+                            : o.sweep_m.empty() ? fmt::format("--shape {}", shape)
+                                                : fmt::format("--shape {} --sweep-m {}", shape, o.sweep_m);
+  require_memory(most * double(dtype_size(dtype)), flags,
+                 fmt::format("{:.3g} elements of A, B and C in {}", most, dtype_name(dtype)));
+}
+
 DataType resolve_dtype(const GemmOptions& o, const Device& device) {
   const DataType t = o.dtype == "auto" ? (device.is_cuda() ? DataType::bf16 : DataType::f32) : parse_dtype(o.dtype);
   if (!kernels::gemm_supports(device, t))
@@ -113,10 +142,12 @@ int run_gemm(const GemmOptions& o, int argc, char** argv) {
   setup_logging(rank, o.common.verbose);
   check_not_alone(*world.bootstrap);
   check_plan(o, comm.size());  // every shape, before a line of output: bad input is one line on stderr
+  check_output_files(o.common, rank);
   const int tp = o.tp > 0 ? o.tp : comm.size();
   std::unique_ptr<Communicator> group = tp < comm.size() ? comm.split(rank / tp, rank) : nullptr;
   const Device device = comm.device();
   const DataType dtype = resolve_dtype(o, device);
+  if (!device.is_cuda()) check_memory(o, tp, dtype);
   const ComputePeak peak = device.is_cuda() ? gpu_compute_peak(device)
                                             : cpu_compute_peak(1024, cpu_threads_for_rank(o.threads, *world.bootstrap));
   const bool table = rank == 0 && !o.common.json_stdout;

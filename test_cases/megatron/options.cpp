@@ -3,11 +3,13 @@
 #include "options.hpp"
 
 #include <algorithm>
+#include <string_view>
 
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 
 #include "parallel/tp_gemm.hpp"
+#include "shapes.hpp"
 #include "util/error.hpp"
 
 namespace awsdt::megatron {
@@ -59,8 +61,9 @@ void add_gemm_options(CLI::App& app, GemmOptions& o) {
   app.add_option("-c,--check", o.check, "compare every method with serial and serial with float64 (0/1)")
       ->check(CLI::Range(0, 1))
       ->capture_default_str();
+  // At most 1024: OpenMP and OpenBLAS cap their pools far below that, so more is a typo, not a request.
   app.add_option("--threads", o.threads, "CPU threads per rank (default: OMP_NUM_THREADS, else the rank's share)")
-      ->check(CLI::NonNegativeNumber);
+      ->check(CLI::Range(0, 1024));
   add_timing_options(app, o.timing);
   add_mpi_wait_option(app, o.common.comm.mpi_wait);
   add_common_options(app, o.common, "-J,--output,--output_file");
@@ -77,7 +80,19 @@ void validate(const GemmOptions& o) {
   const bool layer = std::find(o.patterns.begin(), o.patterns.end(), "layer") != o.patterns.end();
   if (layer && o.model.empty()) throw UsageError("--pattern layer needs --model (the layer's shapes come from it)");
   if (!o.sweep_m.empty() && layer) throw UsageError("--sweep-m sweeps single GEMMs; --pattern layer takes --model");
-  if (o.dtype != "auto") parse_dtype(o.dtype);
+  // The parsers' messages name the value; the flag goes in front unless they name it already.
+  const auto named = [](const char* flag, auto&& parse) {
+    try {
+      parse();
+    } catch (const UsageError& e) {
+      if (std::string_view(e.what()).starts_with(flag)) throw;
+      throw UsageError(fmt::format("{}: {}", flag, e.what()));
+    }
+  };
+  if (!o.shape.empty()) named("--shape", [&] { parse_shape(o.shape); });
+  if (!o.sweep_m.empty()) named("--sweep-m", [&] { parse_m_sweep(o.sweep_m); });
+  if (!o.model.empty()) layer_shape(o.model, o.seq, o.micro_batch);  // names --model, or --seq and --micro-batch
+  if (o.dtype != "auto") named("--dtype", [&] { parse_dtype(o.dtype); });
 }
 
 }  // namespace awsdt::megatron

@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
+#include <limits>
 
 #include <fmt/format.h>
 
@@ -41,6 +43,16 @@ std::string layer_presets() {
   return out + "gpt3_175b";
 }
 
+namespace {
+// M = seq · micro-batch is a GEMM dimension (an int), and must stay one.
+void check_tokens(const LayerShape& s) {
+  const std::int64_t tokens = std::int64_t(s.seq) * s.micro_batch;
+  if (tokens > std::numeric_limits<int>::max())
+    throw UsageError(fmt::format("--seq {} x --micro-batch {} = {} tokens: more than a GEMM dimension holds ({})",
+                                 s.seq, s.micro_batch, tokens, std::numeric_limits<int>::max()));
+}
+}  // namespace
+
 LayerShape layer_shape(std::string_view model, int seq, int micro_batch) {
   LayerShape s;
   s.model = std::string(model);
@@ -48,6 +60,7 @@ LayerShape layer_shape(std::string_view model, int seq, int micro_batch) {
   if (model == "gpt3_175b") {
     s.hidden = 12288, s.heads = s.kv_heads = 96, s.head_dim = 128, s.ffn = 4 * 12288, s.gated = false;
     s.seq = seq > 0 ? seq : 2048;
+    check_tokens(s);
     return s;
   }
   const std::vector<std::string> names = nn::model_preset_names();
@@ -57,6 +70,7 @@ LayerShape layer_shape(std::string_view model, int seq, int micro_batch) {
   s.hidden = c.dim, s.heads = c.n_heads, s.kv_heads = c.n_kv_heads, s.head_dim = c.head_dim(), s.ffn = c.ffn_dim;
   const bool llama3 = model.starts_with("llama3");
   s.seq = seq > 0 ? seq : std::min(c.max_seq_len, llama3 ? 8192 : 4096);
+  check_tokens(s);
   return s;
 }
 

@@ -3,6 +3,7 @@
 # and of what kind); each must be refused the way bad input is: exit status 2, exactly one line on stderr that
 # names the flag, no core dump, and nothing left behind (every run starts in an empty directory, which must stay
 # empty, and writes its output files there). Prints one line per case that misbehaves and exits 1 if any did.
+# The cases run AWSDT_SWEEP_JOBS at a time (default: twice the CPUs; most of a case's time is process start-up).
 #
 # A table row:  PROGRAM [SUBCOMMAND...] | FLAG | KIND | [CONTEXT...]
 #   FLAG     the long name; the value is passed as --flag=VALUE (a short-only flag as -f VALUE)
@@ -29,42 +30,42 @@ declare -A kinds=(
 
 scratch=$(mktemp -d)
 trap 'rm -rf "$scratch"' EXIT
-failures=0 cases=0
-fail() {
-  printf 'sweep: %s: %s\n' "$1" "$2"
-  failures=$((failures + 1))
-}
+mkdir -p "$scratch/cases" "$scratch/out"
+cases=0
 
-# check LABEL FLAG ARGV...: runs ARGV in an empty directory and checks how it refused.
+# check CASE_FILE: runs the case (label, flag, argv; written by the loop below) in its own empty directory and
+# writes one line per misbehaviour to out/.
 check() {
-  local label=$1 flag=$2
-  shift 2
-  local dir=$scratch/run
-  rm -rf "$dir"
+  local label flag argv=() dir out
+  source "$1"
+  dir=$scratch/run.${1##*/}
+  out=$scratch/out/${1##*/}
+  fail() { printf 'sweep: %s: %s\n' "$label" "$1" >>"$out"; }
   mkdir -p "$dir"
-  cases=$((cases + 1))
-  (cd "$dir" && ulimit -c unlimited && HOME=$scratch/home XDG_STATE_HOME=$scratch/state timeout 60 "$@" \
-    >"$scratch/stdout" 2>"$scratch/stderr" </dev/null)
+  (cd "$dir" && ulimit -c unlimited && HOME=$scratch/home XDG_STATE_HOME=$scratch/state timeout 60 "${argv[@]}" \
+    >"$out.stdout" 2>"$out.stderr" </dev/null)
   local status=$? lines
-  lines=$(wc -l <"$scratch/stderr")
+  lines=$(wc -l <"$out.stderr")
   # A message without its newline still counts as a line.
-  [[ -s $scratch/stderr && $(tail -c 1 "$scratch/stderr" | od -An -c | tr -d ' ') != '\n' ]] && lines=$((lines + 1))
+  [[ -s $out.stderr && $(tail -c 1 "$out.stderr" | od -An -c | tr -d ' ') != '\n' ]] && lines=$((lines + 1))
   if ((status == 124)); then
-    fail "$label" "still running after 60 s (the value was accepted)"
+    fail "still running after 60 s (the value was accepted)"
   elif ((status >= 128)); then
-    fail "$label" "killed by signal $((status - 128))"
+    fail "killed by signal $((status - 128))"
   elif ((status != 2)); then
-    fail "$label" "exit status $status, expected 2; stderr: $(head -c 300 "$scratch/stderr")"
+    fail "exit status $status, expected 2; stderr: $(head -c 300 "$out.stderr")"
   elif ((lines != 1)); then
-    fail "$label" "$lines lines on stderr, expected 1: $(head -c 300 "$scratch/stderr")"
-  elif ! grep -qF -- "$flag" "$scratch/stderr"; then
-    fail "$label" "stderr does not name $flag: $(head -c 300 "$scratch/stderr")"
+    fail "$lines lines on stderr, expected 1: $(head -c 300 "$out.stderr")"
+  elif ! grep -qF -- "$flag" "$out.stderr"; then
+    fail "stderr does not name $flag: $(head -c 300 "$out.stderr")"
   fi
   local left
   left=$(ls -A "$dir")
-  [[ -z $left ]] && return
-  fail "$label" "left behind: $(tr '\n' ' ' <<<"$left")"
+  [[ -z $left ]] || fail "left behind: $(tr '\n' ' ' <<<"$left")"
+  rm -rf "$dir" "$out.stdout" "$out.stderr"
 }
+export -f check
+export scratch
 
 declare -A defaults  # PROGRAM words -> the CONTEXT of its '*' row
 declare -A skipped  # programs not built
@@ -94,8 +95,10 @@ for table in "$@"; do
       exit 2
     fi
     for value in "${values[@]}"; do
-      value=${value//@DIR@/$scratch/run}
-      eval "given=(${context//@DIR@/$scratch/run})"
+      cases=$((cases + 1))
+      run=$scratch/run.$(printf '%05d' "$cases")  # the case's own directory (check makes it)
+      value=${value//@DIR@/$run}
+      eval "given=(${context//@DIR@/$run})"
       args=()  # the context without the flag under test (the last of two would win)
       for ((i = 0; i < ${#given[@]}; i++)); do
         if [[ ${given[i]} == "$flag" ]]; then
@@ -109,9 +112,18 @@ for table in "$@"; do
       else
         argv=("$bin/${words[0]}" "${words[@]:1}" "$flag" "$value" "${args[@]}")
       fi
-      check "${words[*]} $flag $(printf '%q' "$value")" "$flag" "${argv[@]}"
+      {
+        printf 'label=%q flag=%q\n' "${words[*]} $flag $(printf '%q' "$value")" "$flag"
+        printf 'argv=('
+        printf '%q ' "${argv[@]}"
+        printf ')\n'
+      } >"$scratch/cases/$(printf '%05d' "$cases")"
     done
   done <"$table"
 done
+jobs=${AWSDT_SWEEP_JOBS:-$((2 * $(nproc)))}
+find "$scratch/cases" -type f -print0 | sort -z | xargs -0 -r -n 1 -P "$jobs" bash -c 'check "$1"' check
+failures=$(cat "$scratch"/out/* 2>/dev/null | wc -l)
+cat "$scratch"/out/* 2>/dev/null  # in the table's order
 echo "sweep: $cases cases, $failures misbehaved"
 ((failures == 0))

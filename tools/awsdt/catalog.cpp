@@ -86,7 +86,8 @@ const InstanceType& Catalog::find_or_throw(const std::string& name) const {
   if (it != instances_.end()) return it->second;
   std::vector<std::string> names;
   for (const auto& [n, t] : instances_) names.push_back(n);
-  throw UsageError(fmt::format("unknown instance type '{}'; the catalog knows {}", name, fmt::join(names, ", ")));
+  throw UsageError(
+      fmt::format("--instance-type: unknown instance type '{}'; the catalog knows {}", name, fmt::join(names, ", ")));
 }
 
 std::vector<PresetVar> Catalog::environment_for(const InstanceType& type) const {

@@ -35,11 +35,16 @@ void add_options(CLI::App& app, Options& o) {
       ->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)
       ->check(CLI::IsMember(kCollectors))
       ->capture_default_str();
+  // The directories must exist: a typo would otherwise serve empty metrics for ever, each collector "down"
+  // (both install files create --metrics-dir: systemd's RuntimeDirectory, Kubernetes' DirectoryOrCreate).
   app.add_option("--root", o.root, "the node's root directory (in a container: where the host's / is mounted)")
+      ->check(CLI::ExistingDirectory)
       ->capture_default_str();
-  app.add_option("--sysfs", o.sysfs, "sysfs directory holding class/infiniband (default: <root>/sys)");
+  app.add_option("--sysfs", o.sysfs, "sysfs directory holding class/infiniband (default: <root>/sys)")
+      ->check(CLI::ExistingDirectory);
   app.add_option("--metrics-dir", o.metrics_dir,
                  "awsdt collector: the directory of the *.prom files benchmarks write with --metrics-file")
+      ->check(CLI::ExistingDirectory)
       ->capture_default_str();
   app.add_option("--nvml-library", o.nvml_library, "gpu collector: the NVML library to load")->capture_default_str();
   app.add_flag("--once", o.once, "print one scrape on stdout and exit instead of serving");

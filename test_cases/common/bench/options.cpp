@@ -1,6 +1,7 @@
 // Shared option groups (see options.hpp).
 #include "bench/options.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 #include <limits>
@@ -8,6 +9,7 @@
 #include <fmt/format.h>
 
 #include "bench/sizes.hpp"
+#include "util/fs.hpp"
 
 namespace awsdt {
 
@@ -72,11 +74,23 @@ void add_common_options(CLI::App& app, CommonOptions& o, const std::string& json
   comm->add_option("--bootstrap", o.comm.bootstrap,
                    "auto | mpi | env (env: MASTER_ADDR/MASTER_PORT/RANK/WORLD_SIZE/LOCAL_RANK as torchrun sets)")
       ->check(CLI::IsMember({"auto", "mpi", "env"}));
+  o.json_flag.clear();  // "-J,--output,--output_file" -> "--output/--output_file"
+  for (std::size_t a = 0, b; a <= json_flag.size(); a = b + 1) {
+    b = std::min(json_flag.find(',', a), json_flag.size());
+    if (json_flag.compare(a, 2, "--") == 0)
+      o.json_flag += (o.json_flag.empty() ? "" : "/") + json_flag.substr(a, b - a);
+  }
   auto* out = app.add_option_group("Output");
   out->add_option(json_flag, o.json_output, "write the JSON result document to this file");
   out->add_option("--csv", o.csv_output, "write one CSV row per measurement to this file");
   out->add_flag("--json", o.json_stdout, "print the JSON result document on stdout instead of the table");
   out->add_flag("-v,--verbose", o.verbose, "debug logging on every rank");
+}
+
+void check_output_files(const CommonOptions& o, int rank) {
+  if (rank != 0) return;
+  if (!o.json_output.empty()) check_writable_file(o.json_output, o.json_flag);
+  if (!o.csv_output.empty()) check_writable_file(o.csv_output, "--csv");
 }
 
 }  // namespace awsdt

@@ -18,7 +18,8 @@ struct CommonOptions {
   std::string csv_output;    ///< CSV path ("" = none)
   bool json_stdout = false;  ///< print the result document on stdout instead of the table
   bool verbose = false;
-  double timeout_s = 0;  ///< per-operation watchdog (0 = none): a stuck operation aborts the job
+  double timeout_s = 0;                ///< per-operation watchdog (0 = none): a stuck operation aborts the job
+  std::string json_flag = "--output";  ///< the result file's long flag name(s), as errors name it
 };
 
 /// How a benchmark times an operation, with nccl-tests' flags (-n, -w, -a, -z, -T).
@@ -62,5 +63,11 @@ void add_mpi_wait_option(CLI::App& app, std::string& mpi_wait);
 /// Adds the "Communication" and "Output" groups. `json_flag` is the flag name for the result file
 /// (nccl-tests spells it -J/--output_file; trainers use --output).
 void add_common_options(CLI::App& app, CommonOptions& options, const std::string& json_flag = "--output");
+
+/// Rank 0's output files (the result document, the CSV), checked before the work with check_writable_file: a
+/// path that cannot take them is refused now, in one line naming its flag, not after the run. Rank 0 only (it
+/// writes them; another node need not have the directory), once the rank is known: `awsdt run --check-args`
+/// checks the flags before the job directory they name exists.
+void check_output_files(const CommonOptions& options, int rank);
 
 }  // namespace awsdt

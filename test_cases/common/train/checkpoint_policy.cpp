@@ -95,7 +95,11 @@ CheckpointPolicy::CheckpointPolicy(const Options& options, const Plan& plan, Com
   try {
     resume_ = resolve_resume(options.resume, options.checkpoint_dir);
   } catch (const UsageError& e) {
-    failure = e.what();
+    // Named by the flag whose path failed (--resume PATH, else the --checkpoint-dir that auto searches), unless
+    // the message names one already.
+    const std::string what = e.what();
+    const bool resume_path = options.resume != "auto" && options.resume != "none" && !options.resume.empty();
+    failure = what.starts_with("--") ? what : (resume_path ? "--resume: " : "--checkpoint-dir: ") + what;
   }
   agree_or_throw(comm, failure, "");
   // A directory listing can differ between nodes (caches of a network filesystem, a save committed meanwhile).

@@ -12,6 +12,7 @@
 #include "device/device.hpp"
 #include "train/tp_layout.hpp"
 #include "util/error.hpp"
+#include "util/memory.hpp"
 
 namespace awsdt::train {
 
@@ -111,6 +112,7 @@ void add_training_options(CLI::App& app, Options& o) {
       ->capture_default_str();
   d->add_option("--dump-params", o.dump_params, "after training, write the consolidated fp32 parameters (raw)");
   d->add_option("--backend", o.backend, "communication backend: auto (mpi on CPUs, nccl on GPUs), mpi or nccl")
+      ->check(CLI::IsMember({"auto", "mpi", "nccl"}))
       ->capture_default_str();
   add_mpi_wait_option(*d, o.mpi_wait);
   o.faults.add_flags(app);
@@ -202,6 +204,33 @@ Plan make_plan(const Options& o, int world) {
           fmt::format("--sequence-parallel splits the {} x {} tokens of a micro-batch over --tp {}: they must divide",
                       p.micro_batch, p.seq_len, p.tp));
   p.recompute = o.recompute;
+  // Checked whether or not --tp-comm-overlap is on: a bad value is a typo either way.
+  require(o.tp_comm_method == "ring" || o.tp_comm_method == "pipelined" || o.tp_comm_method == "serial",
+          fmt::format("--tp-comm-overlap-method '{}' is not ring, pipelined or serial", o.tp_comm_method));
+  require(o.tp_comm_chunks >= 1, fmt::format("--tp-comm-overlap-chunks must be >= 1 (got {})", o.tp_comm_chunks));
+  // A model this host cannot hold is refused now, naming the flags that made it so, rather than ended by the
+  // OOM killer after the calibration (CPU engine: the model lives in host memory). Checked only for a run on
+  // this machine: --check-args and --print-config plan for nodes that are elsewhere.
+  if (!device.is_cuda() && o.check_args_ranks == 0 && !o.print_config) {
+    // A lower bound of one rank's memory, whatever the world size: a whole unit gathered for compute (the
+    // embedding or head, or a block; split by --tp), the block inputs kept for the backward pass (even with
+    // recomputation) and the logits of a micro-batch.
+    const auto& m = p.model;
+    const double tokens = double(p.micro_batch) * p.seq_len;
+    const double unit = std::max(double(m.vocab_size) * m.dim, 2.0 * m.dim + 2.0 * m.dim * m.dim +
+                                                                   2.0 * double(m.n_kv_heads) * m.head_dim() * m.dim +
+                                                                   3.0 * double(m.ffn_dim) * m.dim) /
+                        p.tp;
+    const double activations = tokens * m.dim * m.n_layers / (p.sequence_parallel ? p.tp : 1);
+    const double logits = tokens * m.vocab_size / p.tp;
+    const std::string model_flags = overrides.empty() ? "--model " + o.model : overrides;
+    require_memory(4.0 * (unit + activations + logits),
+                   activations + logits > unit ? fmt::format("{} with --micro-batch-size {} --seq-len {}", model_flags,
+                                                             p.micro_batch, p.seq_len)
+                                               : model_flags,
+                   fmt::format("fp32: {:.3g} parameters of its largest unit, {:.3g} activations and {:.3g} logits",
+                               unit, activations, logits));
+  }
   if (o.attention == "auto") {
     p.attention = nn::AttentionKernel::automatic;
   } else if (o.attention == "chunked") {

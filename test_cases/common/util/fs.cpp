@@ -2,7 +2,9 @@
 #include "util/fs.hpp"
 
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -67,12 +69,24 @@ std::string read_file(const std::string& path) {
   return ss.str();
 }
 
+namespace {
+// /proc and /sys take writes only as commands to the kernel (and root may open their files for writing): never
+// a place for results.
+bool on_kernel_file_system(const std::string& path) {
+  struct statfs fs {};
+  return ::statfs(path.c_str(), &fs) == 0 && (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC);
+}
+}  // namespace
+
 void check_writable_file(const std::string& path, const std::string& flag) {
   const auto bad = [&](const std::string& why) { throw UsageError(fmt::format("{} '{}': {}", flag, path, why)); };
   if (path.empty()) bad("an empty path");
   struct stat st {};
   if (::stat(path.c_str(), &st) == 0) {
     if (S_ISDIR(st.st_mode)) bad("is a directory; give a file name");
+    if (on_kernel_file_system(path)) bad("is a kernel file (/proc, /sys), not a file to write results to");
+    // Results are written to a temporary file renamed over the path: a device, FIFO or socket would be replaced.
+    if (!S_ISREG(st.st_mode)) bad("is not a regular file");
     // Opened for writing without O_TRUNC or O_CREAT: nothing changes, and what refuses writes (a read-only
     // file system, /proc) says so now.
     const int fd = ::open(path.c_str(), O_WRONLY | O_CLOEXEC | O_NONBLOCK);
@@ -83,6 +97,7 @@ void check_writable_file(const std::string& path, const std::string& flag) {
   const auto slash = path.find_last_of('/');
   const std::string dir = slash == std::string::npos ? "." : slash == 0 ? "/" : path.substr(0, slash);
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) bad(fmt::format("no directory '{}'", dir));
+  if (on_kernel_file_system(dir)) bad(fmt::format("'{}' is a kernel file system (/proc, /sys)", dir));
   if (::access(dir.c_str(), W_OK) != 0)
     bad(fmt::format("directory '{}' cannot be written: {}", dir, std::strerror(errno)));
 }

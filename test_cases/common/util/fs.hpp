@@ -17,8 +17,9 @@ void fsync_directory(const std::string& dir);
 /// The whole file; throws UsageError naming the path when it cannot be read.
 std::string read_file(const std::string& path);
 /// Checks, without creating or changing anything, that a file can be written at `path` later (an output written
-/// only at the end of a run): throws UsageError naming `flag` when it is a directory, when its directory does not
-/// exist, or when it or its directory cannot be written. For checks before the work, not instead of the write's.
+/// only at the end of a run): throws UsageError naming `flag` when it is a directory or not a regular file, when
+/// it or its directory is on /proc or /sys, when its directory does not exist, or when it or its directory cannot
+/// be written. For checks before the work, not instead of the write's.
 void check_writable_file(const std::string& path, const std::string& flag);
 
 }  // namespace awsdt

@@ -8,6 +8,7 @@
 
 #include <fmt/format.h>
 
+#include "escape.hpp"
 #include "process.hpp"
 #include "util/error.hpp"
 
@@ -19,13 +20,28 @@ namespace {
 void repeatable(CLI::Option* o) {
   o->expected(1)->multi_option_policy(CLI::MultiOptionPolicy::TakeAll)->allow_extra_args(false);
 }
+
+// A CLI11 check from a function that throws UsageError: its message, after the flag's name ("--env: ...").
+template <class Check>
+CLI::Validator refusing(Check check, const std::string& what) {
+  return CLI::Validator(
+      [check](std::string& value) -> std::string {
+        try {
+          check(value);
+          return "";
+        } catch (const UsageError& e) {
+          return e.what();
+        }
+      },
+      what);
+}
 }  // namespace
 
 void add_job_flags(CLI::App* cmd, JobCommand& j) {
   auto& f = j.flags;
   cmd->add_option("test_case", j.test_case, "test case name (see `awsdt list`)")->required();
-  cmd->add_option("--cluster", f.cluster,
-                  "local | slurm | hyperpod-slurm | eks | hyperpod-eks | batch (default local)");
+  cmd->add_option("--cluster", f.cluster, "local | slurm | hyperpod-slurm | eks | hyperpod-eks | batch (default local)")
+      ->check(CLI::IsMember(cluster_kinds()));
   cmd->add_option("-N,--nodes", f.nodes, "nodes");
   cmd->add_option("--gpus-per-node", f.gpus_per_node, "GPUs per node (default: the instance type's)");
   cmd->add_option("--tasks-per-node", f.tasks_per_node, "ranks per node (default: one per GPU)");
@@ -33,7 +49,12 @@ void add_job_flags(CLI::App* cmd, JobCommand& j) {
                   "EC2 instance type (architectures/instances.json); SageMaker's ml. prefix is accepted");
   cmd->add_option("--container", f.container, "container image (pyxis on Slurm; required on EKS and Batch)");
   repeatable(cmd->add_option("--mount", f.mounts, "SRC:DST container mount, or pvc:CLAIM:DST on EKS (repeatable)"));
-  repeatable(cmd->add_option("--env", f.env, "KEY=VALUE for every rank (repeatable)"));
+  repeatable(cmd->add_option("--env", f.env, "KEY=VALUE for every rank (repeatable)")
+                 ->check(refusing(
+                     [](const std::string& v) {
+                       if (v.find('=') != std::string::npos) require_env_name(v.substr(0, v.find('=')));
+                     },
+                     "")));
   cmd->add_option("--time", f.time_limit, "time limit: minutes or [D-]HH:MM:SS");
   cmd->add_option("--partition", f.partition, "Slurm partition");
   cmd->add_option("--account", f.account, "Slurm account");
@@ -43,7 +64,8 @@ void add_job_flags(CLI::App* cmd, JobCommand& j) {
                   "restarts after a failure or preemption (Slurm requeues; EKS backoffLimit; "
                   "Batch attempts-1); default 3 for test cases that checkpoint, else 0");
   cmd->add_option("--launcher", f.launcher, "srun (default, --mpi=pmix) | mpirun | torchrun (EKS PyTorchJob)");
-  cmd->add_option("--name", f.name, "job name (default awsdt-<test case>)");
+  cmd->add_option("--name", f.name, "job name (default awsdt-<test case>)")
+      ->check(refusing([](const std::string& v) { require_plain(v, "job name"); }, ""));
   cmd->add_option("--bin-dir", f.bin_dir,
                   "where the awsdt executables are on the cluster (default: beside this awsdt; in a --container, "
                   "the image's PATH)");
