@@ -5,7 +5,8 @@
 # collectives and fsdp at 2 nodes x 2 tasks with srun/pmix and mpirun (and as HyperPod's Slurm renders it), each
 # rank on the node the layout says;
 # fsdp preempted by USR1 (a time limit's warning) and by `scontrol requeue` checkpoints, is requeued and ends with
-# the losses of an uninterrupted run; a node lost mid-job (kill-node) ends the job, naming the node and its ranks.
+# the losses of an uninterrupted run; a node lost mid-job (kill-node) ends the job, naming the node and its ranks
+# (Slurm's log line), and the surviving ranks name a lost rank and its node themselves (the peer watch).
 # Prints one "PASS|FAIL: ..." line per check; exits 0 only when none failed.
 set -uo pipefail
 
@@ -46,6 +47,7 @@ wait_until() {
 }
 ended() { [[ $(state) =~ ^(COMPLETED|FAILED|PREEMPTED|CANCELLED|NODE_FAIL|TIMEOUT)$ ]]; }
 log_has() { "$AWSDT" logs "${JOB[0]}" 2>/dev/null | grep -E "$1" >/dev/null; }  # not -q: no SIGPIPE to logs
+rank_log_has() { "$AWSDT" logs "${JOB[0]}" --rank "$1" 2>/dev/null | grep -E "$2" >/dev/null; }
 running() { [[ $(state) == RUNNING ]]; }
 n2_idle() { [[ $(sinfo -h -n n2 -o %t) == idle ]]; }
 # The "Rank N ... on HOST" lines of a collectives log as "N:HOST ..."
@@ -125,9 +127,15 @@ node_lost() {
     fail "node lost: the job is still RUNNING 90 s after node n2 was killed"
   elif ! log_has 'Node failure on n2' || [[ $(layout) != *"2:n2 3:n2"* ]]; then
     fail "node lost: the log does not name node n2 and its ranks 2-3 (state $(state))"
+  elif ! rank_log_has 0 '^awsdt: rank [23] on n2 ended before the job did; ending rank 0 on n1' ||
+    ! rank_log_has 1 '^awsdt: rank [23] on n2 ended before the job did; ending rank 1 on n1'; then
+    fail "node lost: the surviving ranks 0 and 1 do not name a lost rank of n2:" \
+      "$(for r in 0 1; do "$AWSDT" logs "${JOB[0]}" --rank $r 2>&1 | grep -E '^(awsdt|error):' | head -2; done |
+        paste -sd'|')"
   else
     pass "node n2 lost mid-job: the job left RUNNING after $((SECONDS - t0)) s (awsdt status: $(state));" \
-      "the log names 'Node failure on n2', where ranks 2-3 ran"
+      "the log names 'Node failure on n2', where ranks 2-3 ran, and ranks 0 and 1 on n1 name" \
+      "'$("$AWSDT" logs "${JOB[0]}" | grep -o -m1 'rank [23] on n2 ended before the job did')'"
   fi
   scancel "${JOB[1]}" 2>/dev/null
   "$FIXTURE" start-node "$DIR" n2 >/dev/null
