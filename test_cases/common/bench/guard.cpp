@@ -33,6 +33,8 @@ bool g_watching = false;  // a peer watch runs (end_with_peers with peers)
 char g_lost_line[1024];
 std::atomic<bool> g_lost_known{false};
 std::atomic<bool> g_lost_printed{false};
+// A rank other than 0 that met bad input waits for rank 0 to print it (below); the launcher then ends it, quietly.
+std::atomic<bool> g_leaving_on_usage{false};
 
 bool print_lost_line() {
   if (!g_lost_known.load() || g_lost_printed.exchange(true)) return g_lost_known.load();
@@ -66,6 +68,7 @@ void set_abort_target(const Communicator& comm) {
     g_abort = comm.abort_action();
   }
   install_abort_on_signal([](int signo) {
+    if (g_leaving_on_usage.load()) std::_Exit(2);
     if (print_lost_line()) return abort_communicator();
     std::string msg = "awsdt: rank " + std::to_string(process_rank()) + " on " + host_name() + " received signal " +
                       std::to_string(signo) + ", aborting\n";
@@ -82,6 +85,7 @@ void end_with_peers(Bootstrap& bootstrap) {
   // The bootstrap's watch has already given a peer that failed on its own error (bad input fails every rank
   // alike, and only rank 0 prints it) time to let this rank reach the same error and exit 2 with its line.
   bootstrap.watch_peers([](const std::string& what) {
+    if (g_leaving_on_usage.load()) std::_Exit(2);  // rank 0 left first, having printed the error
     const std::string msg = "awsdt: " + what + "\n";
     std::snprintf(g_lost_line, sizeof(g_lost_line), "%s", msg.c_str());
     g_lost_known = true;
@@ -126,8 +130,17 @@ int guarded_main(const std::function<int()>& body) {
       std::lock_guard lock(g_mutex);
       has_peers = g_abort != nullptr;
     }
-    if (has_peers) std::_Exit(2);
-    return 2;
+    if (!has_peers) return 2;
+    // Were this rank to leave first, the launcher could end rank 0 before it prints the error (mpirun signals
+    // the others a second after the first exit): wait for rank 0 to print it and leave, so that the launcher
+    // ends this rank (quietly, see above), and say it here only if rank 0 never does.
+    if (!is_first_rank()) {
+      g_leaving_on_usage = true;
+      std::this_thread::sleep_for(std::chrono::seconds(5));
+      std::fprintf(stderr, "error: rank %d on %s: %s\n", process_rank(), host_name().c_str(), e.what());
+      std::fflush(stderr);
+    }
+    std::_Exit(2);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "error: %s\n", e.what());
     std::fflush(stderr);
