@@ -8,6 +8,7 @@
 #include "bench/guard.hpp"
 #include "bench/loop.hpp"
 #include "comm/registry.hpp"
+#include "util/error.hpp"
 
 using namespace awsdt;
 
@@ -17,7 +18,7 @@ int main(int argc, char** argv) {
     std::string mode = "none";
     int victim = 1, at = 5, iters = 50;
     double timeout_s = 5;
-    app.add_option("--mode", mode)->check(CLI::IsMember({"none", "die", "hang"}));
+    app.add_option("--mode", mode)->check(CLI::IsMember({"none", "die", "hang", "usage"}));
     app.add_option("--victim", victim);
     app.add_option("--at", at);
     app.add_option("--iters", iters);
@@ -34,6 +35,7 @@ int main(int argc, char** argv) {
       if (comm.rank() == victim && i == at) {
         if (mode == "die") std::raise(SIGKILL);
         if (mode == "hang") std::this_thread::sleep_for(std::chrono::hours(1));
+        if (mode == "usage") throw UsageError("bad input seen by this rank only");
       }
       comm.all_reduce(buf.data(), buf.data(), buf.size(), DataType::f32, ReduceOp::max, stream);
       synchronize_or_throw(stream, timeout_s, "all_reduce");

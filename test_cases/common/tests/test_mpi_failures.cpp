@@ -32,6 +32,17 @@ TEST(MpiFailures, KilledRankEndsTheJobNamingIt) {
       << o.output;
 }
 
+TEST(MpiFailures, BadInputOnOneRankIsPrintedByIt) {
+  // Rank 1 alone refuses its input: its peers must not end it (nor take it for lost) before it has said why.
+  auto o = run("--mode usage --victim 1 --at 3 --timeout 30 --iters 100000");
+  EXPECT_NE(o.status, 0) << o.output;
+  EXPECT_NE(o.status, 124) << "the job hung until the test's timeout:\n" << o.output;
+  EXPECT_LT(o.seconds, 30.0);
+  EXPECT_NE(o.output.find("error: rank 1 on " + awsdt::host_name() + ": bad input seen by this rank only"),
+            std::string::npos)
+      << o.output;
+}
+
 TEST(MpiFailures, StuckRankIsCaughtByTheWatchdog) {
   auto o = run("--mode hang --victim 2 --at 3 --timeout 2 --iters 100000");
   EXPECT_NE(o.status, 0) << o.output;

@@ -123,10 +123,11 @@ struct PeerWatch::State {
   std::thread watcher;
   int stop_pipe[2] = {-1, -1};
   std::atomic<bool> leaving{false};
+  bool keep_open = false;  // a farewell: the connections close when the process ends, not before
 
   ~State() {
     for (int fd : peers)
-      if (fd >= 0) ::close(fd);
+      if (fd >= 0 && !keep_open) ::close(fd);
     for (int fd : stop_pipe)
       if (fd >= 0) ::close(fd);
   }
@@ -295,7 +296,10 @@ PeerWatch::~PeerWatch() {
   if (std::uncaught_exceptions() == 0) {
     s_->barrier();
   } else {
+    // The connections stay open until the process ends: a rank that waits to print its error (guarded_main)
+    // is not taken for gone before it has, and its peers learn of the farewell when it has left.
     for (int fd : s_->open_fds()) send_words(fd, {kFarewell});
+    s_->keep_open = true;
   }
   if (s_->watcher.joinable()) {
     const char stop = 0;

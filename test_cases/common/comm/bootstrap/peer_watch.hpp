@@ -26,7 +26,8 @@ class PeerWatch {
   /// every rank when any rank could not connect: there is then no watch, and rank 0 says so in one line.
   static std::unique_ptr<PeerWatch> connect(int rank, int size, std::vector<std::string> hosts,
                                             const Broadcast& broadcast, const AllTrue& all_true);
-  /// A clean end (not while an exception unwinds: a farewell then), and the watcher stopped.
+  /// A clean end (not while an exception unwinds: then a farewell, and the connections close only when the
+  /// process ends), and the watcher stopped.
   ~PeerWatch();
 
   /// From now on, calls `on_lost` once, on a thread of its own, with a line naming the peer that ended before
