@@ -15,9 +15,9 @@ set -euo pipefail
 BUILD=${1:-build}
 EXE="$BUILD/bin/awsdt-fabric"
 PROVIDER=${PROVIDER:-shm}
-ROUNDS=${ROUNDS:-5}
-ITERS=${ITERS:-10000}          # round trips at 8 B
-BIG_ITERS=${BIG_ITERS:-1000}   # round trips at 1 MiB
+ROUNDS=${ROUNDS:-11}
+ITERS=${ITERS:-100000}         # round trips at 8 B
+BIG_ITERS=${BIG_ITERS:-5000}   # round trips at 1 MiB
 CHRT=${CHRT:-}                 # e.g. "chrt -f 10": the scheduling both tools' processes run under
 MPIRUN=${MPIRUN:-mpirun --oversubscribe --allow-run-as-root --mca btl self,vader,tcp --mca btl_tcp_if_include lo --mca oob_tcp_if_include lo}
 command -v fi_pingpong >/dev/null || { echo "fi_pingpong not found: apt-get install libfabric-bin" >&2; exit 2; }
