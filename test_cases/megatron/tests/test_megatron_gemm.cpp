@@ -162,7 +162,7 @@ TEST(Megatron, AwsdtRunMegatronAsTyped) {
   fs::remove_all(state);
 }
 
-// `awsdt render megatron` for the clusters users run it on: TP 8 at Llama-3 70B shapes on GPU nodes.
+// `awsdt render megatron` for the clusters users run it on: training at TP 8 + SP on GPU nodes.
 TEST(Megatron, RendersForSlurmEksAndBatch) {
   const std::string awsdt = awsdt::testing::built_executable("awsdt");
   const fs::path dir = fs::temp_directory_path() / ("megatron_render_" + std::to_string(::getpid()));
@@ -179,7 +179,8 @@ TEST(Megatron, RendersForSlurmEksAndBatch) {
     std::ifstream in(out / file);
     std::stringstream text;
     text << in.rdbuf();
-    for (const char* word : {"awsdt-megatron", "gemm", "llama3_1_70b", "--tp", "8192"})  // as a list on EKS/Batch
+    // GPU nodes train at TP 8 within the node (the manifest's cluster_args); as a list on EKS/Batch.
+    for (const char* word : {"awsdt-megatron", "train", "cuda", "llama3_1_8b", "--tp", "--sequence-parallel", "8192"})
       EXPECT_NE(text.str().find(word), std::string::npos) << cluster << ": no " << word << "\n" << text.str();
   }
   fs::remove_all(dir);
