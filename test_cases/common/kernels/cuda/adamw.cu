@@ -7,24 +7,15 @@
 #include <algorithm>
 
 #include "device/cuda/check_cuda.hpp"
+#include "kernels/cuda/grid_stride.cuh"
 #include "kernels/cuda/llama_layers.hpp"
 #include "kernels/cuda/warp.cuh"
 
 namespace awsdt::kernels::cuda {
 namespace {
 
-constexpr int kThreads = 256;
-constexpr std::size_t kMaxBlocks = 8192;
 // The norm kernel uses fewer blocks: each adds its partial sum with one fp64 atomic, so this bounds the atomics.
 constexpr std::size_t kMaxNormBlocks = 1024;
-
-unsigned grid_for(std::size_t count, std::size_t max_blocks) {
-  const std::size_t blocks = (count + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(std::clamp<std::size_t>(blocks, 1, max_blocks));
-}
-
-__device__ std::size_t first_index() { return blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; }
-__device__ std::size_t grid_stride() { return std::size_t(gridDim.x) * blockDim.x; }
 
 // Σ x² in fp64 (a float squared is exact in double), reduced per block through warp shuffles and shared memory,
 // then one atomicAdd(double*) per block (sm_60 and later).

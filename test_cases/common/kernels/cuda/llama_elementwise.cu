@@ -7,6 +7,7 @@
 #include <algorithm>
 
 #include "device/cuda/check_cuda.hpp"
+#include "kernels/cuda/grid_stride.cuh"
 #include "kernels/cuda/llama_layers.hpp"
 #include "util/half.hpp"
 
@@ -14,18 +15,6 @@ namespace awsdt::kernels::cuda {
 namespace {
 
 using bf16 = __nv_bfloat16;
-
-constexpr int kThreads = 256;
-// Enough blocks to fill any current GPU several times over; larger counts loop (grid-stride).
-constexpr std::size_t kMaxBlocks = 8192;
-
-unsigned grid_for(std::size_t count) {
-  const std::size_t blocks = (count + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(std::clamp<std::size_t>(blocks, 1, kMaxBlocks));
-}
-
-__device__ std::size_t first_index() { return blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; }
-__device__ std::size_t grid_stride() { return std::size_t(gridDim.x) * blockDim.x; }
 
 __global__ void embedding_forward_kernel(Bf16* out, const std::int32_t* tokens, const Bf16* table, int N, int C) {
   const std::size_t total = static_cast<std::size_t>(N) * C;

@@ -7,6 +7,7 @@
 #include <cmath>
 
 #include "device/cuda/check_cuda.hpp"
+#include "kernels/cuda/grid_stride.cuh"
 #include "kernels/cuda/tp_layers.hpp"
 #include "kernels/cuda/warp.cuh"
 
@@ -15,17 +16,7 @@ namespace {
 
 using bf16 = __nv_bfloat16;
 
-constexpr int kThreads = 256;
 constexpr int kWarps = kThreads / kWarp;
-constexpr std::size_t kMaxBlocks = 8192;
-
-unsigned grid_for(std::size_t count) {
-  const std::size_t blocks = (count + kThreads - 1) / kThreads;
-  return static_cast<unsigned>(std::clamp<std::size_t>(blocks, 1, kMaxBlocks));
-}
-
-__device__ std::size_t first_index() { return blockIdx.x * std::size_t(blockDim.x) + threadIdx.x; }
-__device__ std::size_t grid_stride() { return std::size_t(gridDim.x) * blockDim.x; }
 
 __global__ void vocab_embedding_forward_kernel(bf16* out, const std::int32_t* tokens, const bf16* table, int N, int C,
                                                int v0, int V) {
