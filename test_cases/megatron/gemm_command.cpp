@@ -57,20 +57,22 @@ std::vector<Case> cases(const GemmOptions& o, const std::string& pattern, int tp
   return out;
 }
 
+// The GEMMs a pattern of the run times: cases(), or for `layer` every GEMM of the model's layer.
+std::vector<Case> planned_cases(const GemmOptions& o, const std::string& pattern, int tp) {
+  if (pattern != "layer") return cases(o, pattern, tp);
+  std::vector<Case> out;
+  for (const LayerGemm& g : layer_gemms(layer_shape(o.model, o.seq, o.micro_batch), tp))
+    out.push_back({g.pattern, g.dims, g.role});
+  return out;
+}
+
 // Every shape of the run against the group it splits over, before any communicator starts: bad input fails in
 // one line on every rank alike (and `awsdt run` asks the same through --check-args before submitting).
 void check_plan(const GemmOptions& o, int ranks) {
   const int tp = o.tp > 0 ? o.tp : ranks;
   if (ranks % tp != 0) throw UsageError(fmt::format("--tp {} does not divide the {} ranks", tp, ranks));
   for (const std::string& pattern : o.patterns) {
-    std::vector<Case> checked;
-    if (pattern == "layer") {
-      for (const LayerGemm& g : layer_gemms(layer_shape(o.model, o.seq, o.micro_batch), tp))
-        checked.push_back({g.pattern, g.dims, g.role});
-    } else {
-      checked = cases(o, pattern, tp);
-    }
-    for (const Case& c : checked)
+    for (const Case& c : planned_cases(o, pattern, tp))
       for (const std::string& method : o.methods)
         parallel::check_tp_gemm(c.pattern, parallel::parse_method(method), c.dims, tp, o.chunks);
   }
@@ -82,14 +84,7 @@ void check_plan(const GemmOptions& o, int ranks) {
 void check_memory(const GemmOptions& o, int tp, DataType dtype) {
   double most = 0;
   for (const std::string& pattern : o.patterns) {
-    std::vector<Case> checked;
-    if (pattern == "layer") {
-      for (const LayerGemm& g : layer_gemms(layer_shape(o.model, o.seq, o.micro_batch), tp))
-        checked.push_back({g.pattern, g.dims, g.role});
-    } else {
-      checked = cases(o, pattern, tp);
-    }
-    for (const Case& c : checked) {
+    for (const Case& c : planned_cases(o, pattern, tp)) {
       const auto s = parallel::local_shapes(c.pattern, c.dims, tp);
       most = std::max(most, double(s.a_rows) * s.a_cols + double(s.b_rows) * s.b_cols + double(s.c_rows) * s.c_cols);
     }
