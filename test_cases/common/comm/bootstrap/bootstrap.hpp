@@ -28,15 +28,13 @@ class Bootstrap {
   virtual std::string name() const = 0;
   /// From now on, calls `on_lost` (once, on another thread) with a line naming the peer when a peer process ends
   /// before the job does, so that the survivors end too rather than wait in a collective that can never finish.
-  /// MPI launchers end the job themselves but name the lost rank to no survivor: the mpi bootstrap watches
-  /// through a side channel (peer_watch.hpp), and there this call is collective (every rank makes it).
+  /// Launchers end the job themselves but name the lost rank to no survivor: both bootstraps watch through the
+  /// side channel of peer_watch.hpp, so this call is collective (every rank makes it).
   virtual void watch_peers(std::function<void(const std::string& what)> on_lost) { (void)on_lost; }
 };
 
 /// The torchrun convention: MASTER_ADDR, MASTER_PORT, RANK, WORLD_SIZE, LOCAL_RANK. Rank 0 listens on
-/// MASTER_PORT and serves the blob; a peer missing after `timeout` is an error naming it. Its connections stay
-/// open for the job: a watched peer whose connection closes has ended, and a clean end is a barrier when the
-/// bootstrap is destroyed (not while an exception unwinds it: a rank that fails leaves without one).
+/// MASTER_PORT and serves the blob; a peer missing after `timeout` is an error naming it.
 std::unique_ptr<Bootstrap> make_env_bootstrap(std::chrono::milliseconds timeout);
 /// MPI_COMM_WORLD (mpirun, srun --mpi=pmix). Initializes MPI on first use.
 std::unique_ptr<Bootstrap> make_mpi_bootstrap();

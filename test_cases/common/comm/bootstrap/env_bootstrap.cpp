@@ -1,7 +1,7 @@
 // torchrun-style bootstrap over TCP: rank 0 listens on MASTER_PORT, every other rank connects, says who it is,
 // and receives the host table and later rank 0's blob. Every wait has a deadline, so a missing or dead peer
-// becomes an error naming it instead of a hang. The connections stay open for the whole job, so they also tell
-// when a peer process ends (watch_peers), which no collective in flight on a GPU would notice by itself.
+// becomes an error naming it instead of a hang. A peer that ends mid-job is named by the peer watch
+// (peer_watch.hpp), as under MPI launchers: no collective in flight on a GPU would notice it by itself.
 #include <arpa/inet.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -10,12 +10,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <atomic>
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <exception>
 #include <functional>
-#include <optional>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -24,6 +22,7 @@
 #include <fmt/ranges.h>
 
 #include "comm/bootstrap/bootstrap.hpp"
+#include "comm/bootstrap/peer_watch.hpp"
 #include "util/env.hpp"
 #include "util/error.hpp"
 
@@ -32,7 +31,6 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 constexpr std::uint32_t kMagic = 0x61777364;  // "awsd"
-constexpr std::uint32_t kLost = 0x6c6f7374;   // "lost": rank 0 tells the others which peer ended
 
 class Socket {
  public:
@@ -136,28 +134,15 @@ class EnvBootstrap final : public Bootstrap {
       join();
   }
 
-  ~EnvBootstrap() override {
-    if (!watcher_.joinable()) return;
-    // A clean end is a barrier that every rank reaches before any closes its connections, so that no watcher
-    // takes a finished peer for a dead one. A rank unwinding an exception skips it: its peers must see it go.
-    leaving_ = true;
-    if (std::uncaught_exceptions() == 0) {
-      try {
-        all_gather_bytes({});
-      } catch (const std::exception&) {  // a peer that is gone or never comes: leave all the same
-      }
-    }
-    const char stop = 0;
-    (void)!::write(stop_pipe_[1], &stop, 1);
-    watcher_.join();
-    ::close(stop_pipe_[0]);
-    ::close(stop_pipe_[1]);
-  }
-
   void watch_peers(std::function<void(const std::string& what)> on_lost) override {
-    if (size_ == 1 || watcher_.joinable()) return;
-    if (::pipe(stop_pipe_) != 0) AWSDT_THROW(fmt::format("pipe failed: {}", std::strerror(errno)));
-    watcher_ = std::thread([this, on_lost = std::move(on_lost)] { watch(on_lost); });
+    if (size_ == 1 || watch_) return;
+    watch_ = PeerWatch::connect(
+        rank_, size_, hosts_, [this](const std::vector<std::uint8_t>& blob) { return broadcast_from_root(blob); },
+        [this](bool mine) {
+          const auto all = all_gather_bytes({std::uint8_t(mine ? 1 : 0)});
+          return std::all_of(all.begin(), all.end(), [](std::uint8_t v) { return v != 0; });
+        });
+    if (watch_) watch_->start(std::move(on_lost));
   }
 
   int rank() const override { return rank_; }
@@ -201,57 +186,6 @@ class EnvBootstrap final : public Bootstrap {
     return fmt::format("rank {} on {}", r, hosts_[r].empty() ? std::string("?") : hosts_[r]);
   }
   std::string root_name() const { return fmt::format("rank 0 at {}:{}", addr_, port_); }
-
-  // The watcher: a process that ends closes its connections (the kernel does it for a crashed or killed one
-  // too), which poll reports as POLLRDHUP. Rank 0 sees every peer; the others see rank 0, which names the lost
-  // peer to them before it ends itself.
-  void watch(const std::function<void(const std::string&)>& on_lost) {
-    std::vector<pollfd> fds{{stop_pipe_[0], POLLIN, 0}};
-    std::vector<int> ranks{-1};  // whose connection each entry of fds is
-    auto watch_fd = [&](int fd, int r) {
-      fds.push_back({fd, POLLRDHUP, 0});
-      ranks.push_back(r);
-    };
-    if (rank_ == 0) {
-      for (int r = 1; r < size_; ++r) watch_fd(peers_[r].fd(), r);
-    } else {
-      watch_fd(root_.fd(), 0);
-    }
-    for (;;) {
-      if (::poll(fds.data(), fds.size(), -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (fds[0].revents || leaving_) return;
-      for (std::size_t i = 1; i < fds.size(); ++i) {
-        if (!(fds[i].revents & (POLLRDHUP | POLLHUP | POLLERR))) continue;
-        int lost = ranks[i];
-        if (rank_ == 0) {
-          const std::uint32_t notice[2] = {kLost, std::uint32_t(lost)};
-          for (int r = 1; r < size_; ++r)
-            if (r != lost) (void)!::send(peers_[r].fd(), notice, sizeof(notice), MSG_DONTWAIT | MSG_NOSIGNAL);
-        } else {
-          lost = notice_from_root().value_or(0);
-        }
-        // Bad input fails every rank alike, a moment apart, and only rank 0 prints it: give this rank a second
-        // to reach the same error (and exit 2 with its line) before ending it for the peer that got there first.
-        std::this_thread::sleep_for(std::chrono::seconds(1));
-        if (leaving_) return;
-        on_lost(fmt::format("{} ended before the job did; ending rank {} on {}", peer_name(lost), rank_, host_name()));
-        return;
-      }
-    }
-  }
-
-  // What rank 0 wrote before it hung up: a kLost notice, when it was rank 0 that saw another peer end.
-  std::optional<int> notice_from_root() {
-    std::vector<std::uint32_t> words;
-    std::uint32_t w;
-    while (::recv(root_.fd(), &w, sizeof(w), MSG_DONTWAIT | MSG_WAITALL) == ssize_t(sizeof(w))) words.push_back(w);
-    if (words.size() >= 2 && words[words.size() - 2] == kLost && words.back() < std::uint32_t(size_))
-      return int(words.back());
-    return std::nullopt;
-  }
 
   void serve() {
     Socket listener(::socket(AF_INET, SOCK_STREAM, 0));
@@ -334,11 +268,9 @@ class EnvBootstrap final : public Bootstrap {
   std::string addr_;
   int port_ = 0, rank_ = 0, size_ = 1, local_rank_ = 0;
   std::vector<std::string> hosts_;
-  std::vector<Socket> peers_;  // rank 0: one connection per peer
-  Socket root_;                // others: the connection to rank 0
-  std::thread watcher_;
-  int stop_pipe_[2] = {-1, -1};
-  std::atomic<bool> leaving_{false};
+  std::vector<Socket> peers_;         // rank 0: one connection per peer
+  Socket root_;                       // others: the connection to rank 0
+  std::unique_ptr<PeerWatch> watch_;  // last, so that its clean-end barrier runs first
 };
 
 }  // namespace
