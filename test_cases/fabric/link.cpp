@@ -1,6 +1,7 @@
 // Control plane between the two sides (see link.hpp).
 #include "link.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
@@ -16,7 +17,7 @@ std::vector<std::uint8_t> BootstrapLink::exchange(const std::vector<std::uint8_t
   std::vector<std::uint8_t> block(4 + kMaxBytes, 0);
   auto len = std::uint32_t(mine.size());
   std::memcpy(block.data(), &len, 4);
-  std::memcpy(block.data() + 4, mine.data(), mine.size());
+  std::copy(mine.begin(), mine.end(), block.begin() + 4);  // not memcpy: an empty vector's data() may be null
   auto all = bootstrap_.all_gather_bytes(block);
   const std::uint8_t* peer = all.data() + (1 - side()) * block.size();
   std::memcpy(&len, peer, 4);
