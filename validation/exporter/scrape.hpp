@@ -14,10 +14,12 @@ namespace awsdt::exporter {
 class Scrape : public prometheus::Collectable {
  public:
   explicit Scrape(std::vector<std::unique_ptr<Collector>> collectors) : collectors_(std::move(collectors)) {}
-  /// Called by the HTTP server's threads, possibly at once: collectors keep no state between calls.
+  /// Called by the HTTP server's threads, possibly at once: collectors keep no state between calls. The
+  /// collectors run on a thread of their own (see scrape.cpp).
   std::vector<prometheus::MetricFamily> Collect() const override;
 
  private:
+  std::vector<prometheus::MetricFamily> collect_all() const;
   std::vector<std::unique_ptr<Collector>> collectors_;
 };
 
