@@ -5,6 +5,7 @@
 #include <cstring>
 #include <iostream>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "awsdt/config.hpp"

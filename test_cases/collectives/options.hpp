@@ -5,10 +5,9 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "bench/options.hpp"
 #include "comm/dtype.hpp"
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::collectives {
 

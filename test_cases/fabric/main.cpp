@@ -2,6 +2,7 @@
 // over any provider: the EFA check beneath NCCL, in awsdt's output.
 #include <iostream>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 #include <fmt/ranges.h>
 

@@ -1,6 +1,7 @@
 // Command line of awsdt-fabric (see options.hpp).
 #include "options.hpp"
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "bench/sizes.hpp"

@@ -5,9 +5,8 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "bench/options.hpp"
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::fabric {
 

@@ -3,9 +3,8 @@
 // awsdt-fsdp's flags, data, schedule, optimizer, checkpoints and documents, with Megatron's iteration line.
 #pragma once
 
-#include <CLI/CLI.hpp>
-
 #include "train/options.hpp"
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::megatron {
 

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::exporter {
 

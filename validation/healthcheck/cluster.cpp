@@ -5,6 +5,7 @@
 #include <chrono>
 #include <thread>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "bench/cross_rank.hpp"

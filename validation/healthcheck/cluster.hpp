@@ -5,9 +5,8 @@
 
 #include <cstdint>
 
-#include <CLI/CLI.hpp>
-
 #include "check.hpp"
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::health {
 

@@ -4,10 +4,9 @@
 #include <string>
 #include <vector>
 
-#include <CLI/CLI.hpp>
-
 #include "check.hpp"
 #include "cluster.hpp"
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::health {
 

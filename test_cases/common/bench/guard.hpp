@@ -5,7 +5,7 @@
 #include <functional>
 #include <optional>
 
-#include <CLI/CLI.hpp>
+#include "util/cli_fwd.hpp"
 
 namespace awsdt {
 

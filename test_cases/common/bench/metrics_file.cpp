@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <set>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "util/env.hpp"

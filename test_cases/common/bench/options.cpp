@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "bench/sizes.hpp"

@@ -5,9 +5,8 @@
 #include <string>
 #include <string_view>
 
-#include <CLI/CLI.hpp>
-
 #include "comm/registry.hpp"
+#include "util/cli_fwd.hpp"
 #include "util/error.hpp"
 
 namespace awsdt {

@@ -1,6 +1,8 @@
 // The hidden test-hook flags (see fault_injection.hpp).
 #include "train/fault_injection.hpp"
 
+#include <CLI/CLI.hpp>
+
 namespace awsdt::train {
 
 void FaultInjection::add_flags(CLI::App& app) {
@@ -21,3 +23,5 @@ void FaultInjection::add_flags(CLI::App& app) {
 }
 
 }  // namespace awsdt::train
+
+#include <CLI/CLI.hpp>

@@ -4,7 +4,7 @@
 // below, each asked where the fault happens.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::train {
 

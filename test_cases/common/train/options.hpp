@@ -5,8 +5,6 @@
 #include <cstdint>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "train/fault_injection.hpp"
 #include "nn/config.hpp"
 #include "nn/attention_kernel.hpp"
@@ -14,6 +12,7 @@
 #include "nn/lr_schedule.hpp"
 #include "nn/optimizer.hpp"
 #include "train/sharding.hpp"
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::train {
 

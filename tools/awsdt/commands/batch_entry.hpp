@@ -4,7 +4,7 @@
 // mpirun; workers serve sshd for mpirun until the main node ends the job.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::launcher {
 

@@ -4,9 +4,8 @@
 #include <optional>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "jobspec.hpp"
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::launcher {
 

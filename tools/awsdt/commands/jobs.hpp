@@ -2,7 +2,7 @@
 // through the job database.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::launcher {
 

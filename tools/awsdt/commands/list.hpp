@@ -1,7 +1,7 @@
 // `awsdt list`: the test cases the launcher can run, from their manifests.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::launcher {
 

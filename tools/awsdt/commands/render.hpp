@@ -4,9 +4,8 @@
 #include <filesystem>
 #include <string>
 
-#include <CLI/CLI.hpp>
-
 #include "cluster/backend.hpp"
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::launcher {
 

@@ -4,7 +4,7 @@
 // an awsdt result document, nccl-tests' -J JSON, or a log holding an nccl-tests table.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::launcher {
 

@@ -1,7 +1,7 @@
 // `awsdt run NAME`: render and submit a test case to a cluster, record it, and optionally wait or follow.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::launcher {
 

@@ -1,7 +1,7 @@
 // `awsdt versions`: compile- and run-time versions of CUDA, NCCL, MPI, libfabric (+ providers), EFA installer.
 #pragma once
 
-#include <CLI/CLI.hpp>
+#include "util/cli_fwd.hpp"
 
 namespace awsdt::launcher {
 
