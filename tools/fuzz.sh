@@ -3,6 +3,7 @@
 #
 #   tools/fuzz.sh                      every target for AWSDT_FUZZ_SECONDS (20) through ctest -L fuzz, as CI does
 #   tools/fuzz.sh SECONDS [TARGET...]  the named targets (default: all) for SECONDS each, one after the other
+#   tools/fuzz.sh --build-only         builds every target and stops (CI builds while other tests run)
 #
 # Targets: safetensors, token_file, checkpoint, manifest, catalog, profile, templates, escape. New inputs
 # collect in BUILD/fuzz/work/<fuzzer>/corpus (kept between runs), crashes, leaks and hangs in .../artifacts/;
@@ -27,9 +28,10 @@ if ! grep -q '^AWSDT_HAVE_LIBFUZZER:INTERNAL=1' "$dir/CMakeCache.txt"; then
   exit 77
 fi
 mapfile -t all < <(sed -n 's/^awsdt_add_fuzzer(\([a-z_]*\) .*/\1/p' "$root/tests/fuzz/CMakeLists.txt")
-if [[ $# -eq 0 ]]; then
+if [[ $# -eq 0 || $1 == --build-only ]]; then
   cmake --build "$dir" -j "$jobs" --target "${all[@]/#/fuzz_}"
   log "build $((SECONDS - start)) s"
+  [[ ${1:-} == --build-only ]] && exit 0
   status=0
   ctest --test-dir "$dir" -L fuzz --output-on-failure || status=$?
   log "build and $((${#all[@]})) targets: $((SECONDS - start)) s"
