@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (tests/fuzz/, the `fuzz` preset: clang, ASan + UBSan) and runs them:
 #
-#   tools/fuzz.sh                      every target for AWSDT_FUZZ_SECONDS (20) through ctest -L fuzz, as CI does
+#   tools/fuzz.sh                      every target for AWSDT_FUZZ_SECONDS (20) through ctest -L fuzz, as CI does,
+#                                      one per CPU at a time (each fuzzer is one process on one core)
 #   tools/fuzz.sh SECONDS [TARGET...]  the named targets (default: all) for SECONDS each, one after the other
 #   tools/fuzz.sh --build-only         builds every target and stops (CI builds while other tests run)
 #
@@ -33,7 +34,7 @@ if [[ $# -eq 0 || $1 == --build-only ]]; then
   log "build $((SECONDS - start)) s"
   [[ ${1:-} == --build-only ]] && exit 0
   status=0
-  ctest --test-dir "$dir" -L fuzz --output-on-failure || status=$?
+  ctest --test-dir "$dir" -L fuzz --output-on-failure -j "$(nproc)" || status=$?
   log "build and $((${#all[@]})) targets: $((SECONDS - start)) s"
   exit $status
 fi
