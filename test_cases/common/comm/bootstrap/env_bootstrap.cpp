@@ -10,7 +10,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <functional>
@@ -135,14 +134,7 @@ class EnvBootstrap final : public Bootstrap {
   }
 
   void watch_peers(std::function<void(const std::string& what)> on_lost) override {
-    if (size_ == 1 || watch_) return;
-    watch_ = PeerWatch::connect(
-        rank_, size_, hosts_, [this](const std::vector<std::uint8_t>& blob) { return broadcast_from_root(blob); },
-        [this](bool mine) {
-          const auto all = all_gather_bytes({std::uint8_t(mine ? 1 : 0)});
-          return std::all_of(all.begin(), all.end(), [](std::uint8_t v) { return v != 0; });
-        });
-    if (watch_) watch_->start(std::move(on_lost));
+    if (!watch_) watch_ = start_peer_watch(*this, std::move(on_lost));
   }
 
   int rank() const override { return rank_; }

@@ -24,6 +24,7 @@
 
 #include <fmt/format.h>
 
+#include "comm/bootstrap/bootstrap.hpp"
 #include "util/error.hpp"
 
 namespace awsdt {
@@ -306,6 +307,20 @@ PeerWatch::~PeerWatch() {
     (void)!::write(s_->stop_pipe[1], &stop, 1);
     s_->watcher.join();
   }
+}
+
+std::unique_ptr<PeerWatch> start_peer_watch(Bootstrap& bootstrap,
+                                            std::function<void(const std::string& what)> on_lost) {
+  if (bootstrap.size() == 1) return nullptr;
+  auto watch = PeerWatch::connect(
+      bootstrap.rank(), bootstrap.size(), bootstrap.hosts(),
+      [&](const std::vector<std::uint8_t>& blob) { return bootstrap.broadcast_from_root(blob); },
+      [&](bool mine) {
+        const auto all = bootstrap.all_gather_bytes({std::uint8_t(mine ? 1 : 0)});
+        return std::all_of(all.begin(), all.end(), [](std::uint8_t v) { return v != 0; });
+      });
+  if (watch) watch->start(std::move(on_lost));
+  return watch;
 }
 
 }  // namespace awsdt

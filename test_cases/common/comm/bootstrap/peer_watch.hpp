@@ -14,6 +14,8 @@
 
 namespace awsdt {
 
+class Bootstrap;
+
 class PeerWatch {
  public:
   /// Hands rank 0's bytes to every rank (the argument is ignored elsewhere).
@@ -43,5 +45,9 @@ class PeerWatch {
   explicit PeerWatch(std::unique_ptr<State> state);
   std::unique_ptr<State> s_;
 };
+
+/// Collective: a started watch over `bootstrap`'s ranks (its broadcast and all-gather set it up), or nullptr on
+/// one rank or when a rank could not connect. Both bootstraps' watch_peers.
+std::unique_ptr<PeerWatch> start_peer_watch(Bootstrap& bootstrap, std::function<void(const std::string& what)> on_lost);
 
 }  // namespace awsdt

@@ -36,15 +36,7 @@ class MpiBootstrap final : public Bootstrap {
   // mpirun and srun end the job when a rank dies, but tell the survivors nothing: without the watch their last
   // words are "received signal 15" or an MPI transport error, and only the launcher's log names the rank.
   void watch_peers(std::function<void(const std::string& what)> on_lost) override {
-    if (size_ == 1 || watch_) return;
-    watch_ = PeerWatch::connect(
-        rank_, size_, hosts_, [this](const std::vector<std::uint8_t>& blob) { return broadcast_from_root(blob); },
-        [](bool mine) {
-          int in = mine ? 1 : 0, all = 0;
-          AWSDT_CHECK_MPI(MPI_Allreduce(&in, &all, 1, MPI_INT, MPI_LAND, MPI_COMM_WORLD));
-          return all != 0;
-        });
-    if (watch_) watch_->start(std::move(on_lost));
+    if (!watch_) watch_ = start_peer_watch(*this, std::move(on_lost));
   }
 
   std::vector<std::uint8_t> broadcast_from_root(const std::vector<std::uint8_t>& blob) override {
